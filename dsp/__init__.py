@@ -1,0 +1,1 @@
+"""Partwise signal processing and numerics: pure numpy/scipy, never Qt."""

@@ -1,0 +1,212 @@
+"""Short-time Fourier transform with exact inverse and exact output length.
+
+Analysis and synthesis use the same periodic Hann window; the inverse divides
+the overlap-added frames by the overlap-added squared window (least-squares
+ISTFT), so ``istft(stft(x))`` returns ``x`` to float32 precision for any hop
+at which the squared windows overlap without gaps (hop <= n_fft / 2).
+The signal is centred: ``n_fft // 2`` zeros are padded at both ends, so frame
+``t`` is centred on sample ``t * hop``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.fft
+
+__all__ = ["Spectrogram", "StftError", "stft", "istft", "analyse", "frame_count", "window", "overlap_add"]
+
+_CHUNK = 512  # frames transformed at once: bounds the temporary (chunk, n_fft) buffer
+
+
+class StftError(ValueError):
+    """STFT parameters that cannot work, or a signal too short to analyse."""
+
+
+def window(n_fft: int) -> np.ndarray:
+    """Periodic Hann window of length ``n_fft`` (float32)."""
+    n = np.arange(n_fft, dtype=np.float64)
+    return (0.5 - 0.5 * np.cos(2.0 * np.pi * n / n_fft)).astype(np.float32)
+
+
+def _check(n_fft: int, hop: int) -> None:
+    if n_fft < 16 or n_fft & (n_fft - 1):
+        raise StftError(f"n_fft must be a power of two >= 16, got {n_fft}")
+    if not 1 <= hop <= n_fft // 2:
+        raise StftError(f"hop must be between 1 and n_fft/2 = {n_fft // 2}, got {hop}")
+
+
+def frame_count(length: int, hop: int) -> int:
+    """Number of STFT frames for a signal of ``length`` samples (centred framing)."""
+    return 1 + length // hop
+
+
+def stft(samples: np.ndarray, *, n_fft: int = 2048, hop: int = 512) -> np.ndarray:
+    """Complex STFT of every channel.
+
+    Parameters
+    ----------
+    samples : np.ndarray, float32, shape (frames,) or (frames, channels)
+        Time signal.
+    n_fft : int
+        Frame length (a power of two).
+    hop : int
+        Frame advance in samples, at most ``n_fft // 2``.
+
+    Returns
+    -------
+    np.ndarray, complex64, shape (channels, n_fft // 2 + 1, n_frames)
+    """
+    _check(n_fft, hop)
+    x = np.asarray(samples, dtype=np.float32)
+    if x.ndim == 1:
+        x = x[:, None]
+    length, channels = x.shape
+    n_frames = frame_count(length, hop)
+    pad = n_fft // 2
+    total = (n_frames - 1) * hop + n_fft
+    padded = np.zeros((channels, total), dtype=np.float32)
+    padded[:, pad : pad + length] = x.T
+    win = window(n_fft)
+    out = np.empty((channels, n_fft // 2 + 1, n_frames), dtype=np.complex64)
+    for c in range(channels):
+        frames = np.lib.stride_tricks.sliding_window_view(padded[c], n_fft)[::hop]
+        for start in range(0, n_frames, _CHUNK):
+            block = frames[start : start + _CHUNK] * win
+            out[c, :, start : start + len(block)] = scipy.fft.rfft(block, axis=1).T
+    return out
+
+
+def istft(spec: np.ndarray, *, length: int, n_fft: int = 2048, hop: int = 512) -> np.ndarray:
+    """Inverse of :func:`stft`, cut to exactly ``length`` samples.
+
+    Parameters
+    ----------
+    spec : np.ndarray, complex, shape (channels, n_fft // 2 + 1, n_frames) or (bins, n_frames)
+        Spectrogram as returned by :func:`stft` (possibly masked).
+    length : int
+        Number of output samples (the original signal's length).
+
+    Returns
+    -------
+    np.ndarray, float32, shape (length, channels)
+    """
+    _check(n_fft, hop)
+    spec = np.asarray(spec)
+    if spec.ndim == 2:
+        spec = spec[None]
+    channels, bins, n_frames = spec.shape
+    if bins != n_fft // 2 + 1:
+        raise StftError(f"spectrogram has {bins} bins; n_fft={n_fft} needs {n_fft // 2 + 1}")
+    win = window(n_fft)
+    total = (n_frames - 1) * hop + n_fft
+    norm = np.zeros(total, dtype=np.float32)
+    overlap_add(np.broadcast_to(win * win, (n_frames, n_fft)), hop, norm)
+    pad = n_fft // 2
+    norm = norm[pad : pad + length]
+    # Only the first and last half-frames lack overlap; keep them finite anyway.
+    norm = np.where(norm > 1e-8, norm, 1.0).astype(np.float32)
+    out = np.empty((length, channels), dtype=np.float32)
+    for c in range(channels):
+        y = np.zeros(total, dtype=np.float32)
+        for start in range(0, n_frames, _CHUNK):
+            block = scipy.fft.irfft(spec[c, :, start : start + _CHUNK].T, n=n_fft, axis=1)
+            block = block.astype(np.float32, copy=False) * win
+            overlap_add(block, hop, y[start * hop :])
+        out[:, c] = y[pad : pad + length] / norm
+    return out
+
+
+def overlap_add(frames: np.ndarray, hop: int, out: np.ndarray) -> None:
+    """Add ``frames`` (n, n_fft), one every ``hop`` samples, into ``out`` in place.
+
+    ``out`` must hold at least ``(n - 1) * hop + n_fft`` samples.
+    """
+    n, n_fft = frames.shape
+    if n_fft % hop == 0:
+        # Each frame is n_fft/hop hop-sized segments; segment r of frame t lands in
+        # hop-block t + r, so every segment index is one vectorised add.
+        blocks = out[: (n + n_fft // hop - 1) * hop].reshape(-1, hop)
+        segments = frames.reshape(n, n_fft // hop, hop)
+        for r in range(n_fft // hop):
+            blocks[r : r + n] += segments[:, r]
+    else:
+        for t in range(n):
+            out[t * hop : t * hop + n_fft] += frames[t]
+
+
+@dataclass(frozen=True)
+class Spectrogram:
+    """Complex STFT of a multichannel signal, with what is needed to invert it.
+
+    Attributes
+    ----------
+    data : np.ndarray, complex64, shape (channels, bins, frames)
+    rate : int
+        Sample rate of the signal, Hz.
+    n_fft, hop : int
+        STFT frame length and advance.
+    length : int
+        Length of the analysed signal in samples.
+    """
+
+    data: np.ndarray
+    rate: int
+    n_fft: int
+    hop: int
+    length: int
+
+    @property
+    def channels(self) -> int:
+        """Number of channels."""
+        return self.data.shape[0]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(bins, frames)`` of the magnitude."""
+        return self.data.shape[1], self.data.shape[2]
+
+    @property
+    def freqs(self) -> np.ndarray:
+        """Centre frequency of each bin in Hz."""
+        return np.fft.rfftfreq(self.n_fft, 1.0 / self.rate)
+
+    @property
+    def times(self) -> np.ndarray:
+        """Centre time of each frame in seconds."""
+        return np.arange(self.data.shape[2]) * self.hop / self.rate
+
+    def magnitude(self) -> np.ndarray:
+        """The NMF input V: mean of the channels' magnitudes, float32 ``(bins, frames)``."""
+        mag = np.abs(self.data[0])
+        for c in range(1, self.channels):
+            mag += np.abs(self.data[c])
+        if self.channels > 1:
+            mag /= self.channels
+        return mag.astype(np.float32, copy=False)
+
+    def invert(self, data: np.ndarray | None = None) -> np.ndarray:
+        """Time signal ``(length, channels)`` of ``data`` (default: this spectrogram)."""
+        return istft(
+            self.data if data is None else data, length=self.length, n_fft=self.n_fft, hop=self.hop
+        )
+
+
+def analyse(samples: np.ndarray, rate: int, *, n_fft: int = 2048, hop: int = 512) -> Spectrogram:
+    """STFT of ``samples`` (frames, channels) packed as a :class:`Spectrogram`.
+
+    Raises
+    ------
+    StftError
+        If the signal is shorter than one frame (``n_fft`` samples) or the
+        parameters are invalid.
+    """
+    _check(n_fft, hop)
+    length = np.asarray(samples).shape[0]
+    if length < n_fft:
+        raise StftError(
+            f"signal is shorter than one STFT frame ({length} samples, n_fft={n_fft}; "
+            f"{length / rate:.3f} s < {n_fft / rate:.3f} s)"
+        )
+    return Spectrogram(stft(samples, n_fft=n_fft, hop=hop), rate, n_fft, hop, length)
