@@ -15,7 +15,16 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.fft
 
-__all__ = ["Spectrogram", "StftError", "stft", "istft", "analyse", "frame_count", "window", "overlap_add"]
+__all__ = [
+    "Spectrogram",
+    "StftError",
+    "stft",
+    "istft",
+    "analyse",
+    "frame_count",
+    "window",
+    "overlap_add",
+]
 
 _CHUNK = 512  # frames transformed at once: bounds the temporary (chunk, n_fft) buffer
 

@@ -1,0 +1,148 @@
+"""The headless path from audio to stems, shared by the CLI and the GUI.
+
+``separate_audio`` analyses, factorises and groups; ``export_stems`` renders
+the stems one at a time and writes them as one transaction with a manifest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__, nmf
+from .audio import Audio
+from .grouping import group_components
+from .separation import each_component, separate
+from .stems import StemSet
+from .stft import Spectrogram, analyse
+
+__all__ = ["Settings", "Separation", "separate_audio", "export_stems", "stem_names"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that determines a separation (and so its result, bit for bit)."""
+
+    n_components: int = 8
+    n_sources: int | None = None
+    loss: str = "kl"
+    algorithm: str = "mu"
+    init: str = "nndsvda"
+    iterations: int = 200
+    tol: float = 1e-4
+    seed: int = 0
+    sparsity: float = 0.0
+    n_fft: int = 2048
+    hop: int = 512
+    mask_power: float = 1.0
+
+    def solver_options(self) -> dict:
+        """Keyword arguments for :func:`dsp.nmf.make_solver`."""
+        options = dict(loss=self.loss, algorithm=self.algorithm, init=self.init, seed=self.seed)
+        if self.sparsity:
+            options["sparsity"] = self.sparsity
+        return options
+
+
+@dataclass
+class Separation:
+    """A factorised mixture, ready to render stems."""
+
+    audio: Audio
+    spectrogram: Spectrogram
+    settings: Settings
+    W: np.ndarray
+    H: np.ndarray
+    losses: list[float] = field(default_factory=list)
+    groups: list[list[int]] = field(default_factory=list)
+
+    @property
+    def n_iter(self) -> int:
+        """Iterations the solver ran."""
+        return len(self.losses)
+
+
+def stem_names(groups: list[list[int]], *, by_source: bool) -> list[str]:
+    """File stems: ``source_1`` … for sources, ``component_01`` … for components."""
+    if by_source:
+        return [f"source_{i + 1}" for i in range(len(groups))]
+    width = max(2, len(str(len(groups))))
+    return [f"component_{i + 1:0{width}d}" for i in range(len(groups))]
+
+
+def separate_audio(
+    audio: Audio,
+    settings: Settings,
+    *,
+    progress: Callable[[int, float], bool | None] | None = None,
+) -> Separation:
+    """Analyse ``audio``, factorise its magnitude and group the components.
+
+    ``progress(iteration, loss)`` is called after each iteration; returning True
+    stops early. Raises :class:`dsp.stft.StftError` or ``ValueError`` for
+    settings the audio cannot support (too short, impossible rank).
+    """
+    spec = analyse(audio.samples, audio.rate, n_fft=settings.n_fft, hop=settings.hop)
+    V = spec.magnitude()
+    callback = None if progress is None else (lambda s: progress(s.n_iter, s.losses[-1]))
+    result = nmf.factorize(
+        V,
+        settings.n_components,
+        max_iter=settings.iterations,
+        tol=settings.tol,
+        callback=callback,
+        **settings.solver_options(),
+    )
+    if settings.n_sources is None:
+        groups = each_component(settings.n_components)
+    else:
+        groups = group_components(result.W, result.H, settings.n_sources)
+    return Separation(audio, spec, settings, result.W, result.H, result.losses, groups)
+
+
+def export_stems(
+    separation: Separation,
+    folder: str | Path,
+    *,
+    file_format: str = "wav",
+    subtype: str = "pcm24",
+    extra: dict | None = None,
+) -> list[Path]:
+    """Render every stem and write them, with ``manifest.json``, into ``folder``.
+
+    All stems appear together or none do (see :class:`dsp.stems.StemSet`).
+    """
+    by_source = separation.settings.n_sources is not None
+    names = stem_names(separation.groups, by_source=by_source)
+    audio = separation.audio
+    with StemSet(folder, file_format=file_format, subtype=subtype) as stems:
+        rendered = separate(
+            separation.spectrogram,
+            separation.W,
+            separation.H,
+            separation.groups,
+            power=separation.settings.mask_power,
+        )
+        for name, samples in zip(names, rendered):
+            stems.add(name, Audio(samples, audio.rate))
+        manifest = {
+            "partwise": __version__,
+            "input": str(audio.path) if audio.path else None,
+            "sample_rate": audio.rate,
+            "channels": audio.channels,
+            "frames": audio.frames,
+            "format": file_format,
+            "sample_format": subtype,
+            "parameters": asdict(separation.settings),
+            "iterations": separation.n_iter,
+            "final_loss": separation.losses[-1] if separation.losses else None,
+            "stems": [
+                {"file": f"{name}.{file_format}", "components": [k + 1 for k in group]}
+                for name, group in zip(names, separation.groups)
+            ],
+            **(extra or {}),
+        }
+        return stems.commit(manifest)

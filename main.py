@@ -1,0 +1,183 @@
+"""Partwise entry point.
+
+``python main.py [FILE]`` opens the workstation window; ``python main.py separate …``
+runs the headless separation, which never imports Qt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+import time
+from pathlib import Path
+
+COMMANDS = ("separate",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``separate`` command line (see docs/architecture.md, Command line)."""
+    from dsp import nmf
+    from dsp.audio import SUBTYPES
+
+    p = argparse.ArgumentParser(
+        prog="partwise separate",
+        description="Separate audio files into NMF components or sources and write the stems.",
+    )
+    p.add_argument("inputs", nargs="*", type=Path, metavar="FILE", help="audio file(s) to separate")
+    p.add_argument("--demo", action="store_true", help="separate the built-in synthetic mixture")
+    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
+    p.add_argument("--components", "-k", type=int, default=8, help="NMF rank (default 8)")
+    p.add_argument("--sources", type=int, default=None, help="group components into N sources")
+    p.add_argument("--loss", choices=nmf.LOSSES, default="kl", help="divergence (default kl)")
+    p.add_argument("--algorithm", choices=nmf.ALGORITHMS, default="mu", help="update rule")
+    p.add_argument("--init", choices=nmf.INITS, default="nndsvda", help="initialisation")
+    p.add_argument("--iterations", type=int, default=200, help="maximum iterations (default 200)")
+    p.add_argument("--tol", type=float, default=1e-4, help="relative convergence tolerance")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--sparsity", type=float, default=0.0, help="L1 penalty on activations")
+    p.add_argument("--n-fft", type=int, default=2048, help="STFT frame length (default 2048)")
+    p.add_argument("--hop", type=int, default=512, help="STFT hop in samples (default 512)")
+    p.add_argument("--mask-power", type=float, default=1.0, help="soft-mask exponent (1 or 2)")
+    p.add_argument("--format", choices=("wav", "flac"), default="wav", help="stem file format")
+    p.add_argument(
+        "--sample-format", choices=tuple(SUBTYPES), default="pcm24", help="stem sample format"
+    )
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    return p
+
+
+def _fail(message: str) -> None:
+    print(f"partwise: error: {message}", file=sys.stderr)
+
+
+def _progress(label: str, total: int, quiet: bool):
+    if quiet:
+        return None
+    every = max(1, total // 10)
+    started = time.perf_counter()
+
+    def report(iteration: int, loss: float) -> None:
+        if iteration % every == 0 or iteration == total:
+            elapsed = time.perf_counter() - started
+            print(
+                f"{label}: iteration {iteration}/{total}  loss {loss:.6g}  ({elapsed:.1f} s)",
+                file=sys.stderr,
+            )
+
+    return report
+
+
+def _demo_scores(separation, demo) -> dict:
+    """SDR of each true demo source against its best-matching stem (dB)."""
+    from dsp.metrics import sdr
+    from dsp.separation import separate
+
+    stems = list(
+        separate(
+            separation.spectrogram,
+            separation.W,
+            separation.H,
+            separation.groups,
+            power=separation.settings.mask_power,
+        )
+    )
+    truth = [s.samples for s in demo.stems]
+    if len(stems) < len(truth):
+        return {}
+    best = max(
+        itertools.permutations(range(len(stems)), len(truth)),
+        key=lambda p: sum(sdr(t, stems[j]) for t, j in zip(truth, p)),
+    )
+    return {name: round(sdr(t, stems[j]), 2) for name, t, j in zip(demo.names, truth, best)}
+
+
+def run_separate(argv: list[str]) -> int:
+    """``partwise separate``: returns the process exit code."""
+    from dsp import pipeline
+    from dsp.audio import Audio, AudioError, load, save
+    from dsp.demo import make_demo
+    from dsp.stems import check_writable_folder
+    from dsp.stft import StftError
+
+    args = build_parser().parse_args(argv)
+    if not args.inputs and not args.demo:
+        _fail("give at least one audio FILE, or --demo")
+        return 2
+    if args.components < 1:
+        _fail(f"--components must be at least 1, got {args.components}")
+        return 2
+    if args.sources is not None and not 1 <= args.sources <= args.components:
+        _fail(f"--sources must be between 1 and --components ({args.components})")
+        return 2
+    if args.iterations < 0:
+        _fail(f"--iterations must be at least 0, got {args.iterations}")
+        return 2
+    settings = pipeline.Settings(
+        n_components=args.components,
+        n_sources=args.sources,
+        loss=args.loss,
+        algorithm=args.algorithm,
+        init=args.init,
+        iterations=args.iterations,
+        tol=args.tol,
+        seed=args.seed,
+        sparsity=args.sparsity,
+        n_fft=args.n_fft,
+        hop=args.hop,
+        mask_power=args.mask_power,
+    )
+    try:
+        check_writable_folder(args.out)
+    except AudioError as exc:
+        _fail(str(exc))
+        return 1
+
+    jobs: list[tuple[str, Path | None]] = [("demo", None)] if args.demo else []
+    jobs += [(path.name, path) for path in args.inputs]
+    several = len(jobs) > 1
+    failures = 0
+    for label, path in jobs:
+        folder = args.out / (Path(label).stem if several else "")
+        try:
+            demo = make_demo() if path is None else None
+            audio = demo.mixture if demo else load(path)
+            separation = pipeline.separate_audio(
+                audio, settings, progress=_progress(label, settings.iterations, args.quiet)
+            )
+            extra = {}
+            if demo:
+                check_writable_folder(folder)
+                save(Audio(audio.samples, audio.rate), folder / "mixture.wav", subtype="float")
+                extra = {"mixture": "mixture.wav", "demo_sdr_db": _demo_scores(separation, demo)}
+            written = pipeline.export_stems(
+                separation,
+                folder,
+                file_format=args.format,
+                subtype=args.sample_format,
+                extra=extra,
+            )
+        except (AudioError, StftError, ValueError) as exc:
+            failures += 1
+            text = str(exc)
+            _fail(text if text.startswith("'") or label == "demo" else f"'{label}': {text}")
+            continue
+        if not args.quiet:
+            print(f"{label}: wrote {len(written)} stems to {folder}", file=sys.stderr)
+            for name, score in extra.get("demo_sdr_db", {}).items():
+                print(f"  {name}: SDR {score:.1f} dB", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point for ``partwise`` and ``python main.py``."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "separate":
+        return run_separate(argv[1:])
+    from app.gui import run
+
+    return run(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
