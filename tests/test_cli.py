@@ -1,0 +1,214 @@
+"""`main.py separate` end to end, in a real subprocess, on real files."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from dsp.audio import load
+from dsp.demo import make_demo
+
+from .test_audio import bad_files
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args: str, check_qt: bool = False) -> subprocess.CompletedProcess:
+    code = "import runpy, sys; sys.argv = ['main.py'] + sys.argv[1:]; "
+    code += "runpy.run_path('main.py', run_name='__main__')"
+    if check_qt:  # prove the CLI never imports Qt: fail at exit if it did
+        code = (
+            "import atexit, sys; atexit.register(lambda: "
+            "sys.modules.get('PySide6') and print('QT-IMPORTED', file=sys.stderr)); " + code
+        )
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def mix_wav(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("in") / "mix.wav"
+    demo = make_demo(duration=3.0)
+    sf.write(path, demo.mixture.samples, demo.mixture.rate, subtype="FLOAT")
+    return path
+
+
+def test_components_are_written_and_sum_to_the_mixture(mix_wav, tmp_path):
+    out = tmp_path / "stems"
+    proc = run(
+        "separate",
+        str(mix_wav),
+        "-k",
+        "4",
+        "--out",
+        str(out),
+        "--sample-format",
+        "float",
+        "--iterations",
+        "30",
+        "--tol",
+        "0",
+        check_qt=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "QT-IMPORTED" not in proc.stderr
+    assert "iteration 30/30" in proc.stderr
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [f"component_0{i}.wav" for i in range(1, 5)] + ["manifest.json"]
+    mixture = load(mix_wav)
+    stems = [load(out / n) for n in names[:-1]]
+    assert all((s.rate, s.channels, s.frames) == (mixture.rate, 2, mixture.frames) for s in stems)
+    residual = mixture.samples - np.sum([s.samples for s in stems], axis=0)
+    assert 20 * np.log10(np.linalg.norm(residual) / np.linalg.norm(mixture.samples)) < -80
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["parameters"]["n_components"] == 4
+    assert manifest["sample_rate"] == mixture.rate and manifest["input"] == str(mix_wav)
+    assert [s["file"] for s in manifest["stems"]] == names[:-1]
+
+
+def test_sources_are_grouped_and_flac_written(mix_wav, tmp_path):
+    proc = run(
+        "separate",
+        str(mix_wav),
+        "-k",
+        "6",
+        "--sources",
+        "3",
+        "--out",
+        str(tmp_path),
+        "--format",
+        "flac",
+        "--quiet",
+        "--iterations",
+        "20",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "manifest.json",
+        "source_1.flac",
+        "source_2.flac",
+        "source_3.flac",
+    ]
+    groups = [
+        s["components"] for s in json.loads((tmp_path / "manifest.json").read_text())["stems"]
+    ]
+    assert sorted(c for g in groups for c in g) == [1, 2, 3, 4, 5, 6]
+
+
+def test_same_seed_gives_identical_stems(mix_wav, tmp_path):
+    for name in ("a", "b"):
+        proc = run(
+            "separate",
+            str(mix_wav),
+            "-k",
+            "3",
+            "--out",
+            str(tmp_path / name),
+            "--quiet",
+            "--iterations",
+            "15",
+            "--init",
+            "random",
+            "--seed",
+            "7",
+        )
+        assert proc.returncode == 0, proc.stderr
+    for i in (1, 2, 3):
+        a, b = (tmp_path / d / f"component_0{i}.wav" for d in "ab")
+        assert a.read_bytes() == b.read_bytes()
+
+
+def test_demo_is_separated_and_scored(tmp_path):
+    proc = run("separate", "--demo", "-k", "3", "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert set(manifest["demo_sdr_db"]) == {"bass", "lead", "pluck"}
+    assert min(manifest["demo_sdr_db"].values()) > 9.0
+    assert (tmp_path / "mixture.wav").exists()
+
+
+def test_silent_file_gives_silent_stems(tmp_path):
+    path = tmp_path / "silence.wav"
+    sf.write(path, np.zeros((20000, 2)), 16000)
+    proc = run("separate", str(path), "-k", "2", "--out", str(tmp_path / "o"), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    for name in ("component_01.wav", "component_02.wav"):
+        samples = load(tmp_path / "o" / name).samples
+        assert np.isfinite(samples).all() and not samples.any()
+
+
+def assert_clean_failure(proc, out: Path, *words: str) -> None:
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert all(w in lines[0] for w in words), lines[0]
+    leftovers = list(out.rglob("*")) if out.exists() else []
+    assert leftovers == [], leftovers
+
+
+@pytest.mark.parametrize(
+    "case", ["missing", "directory", "text", "empty", "truncated", "nan", "inf"]
+)
+def test_bad_file_fails_with_one_line_and_no_stems(tmp_path, case):
+    path, words = bad_files(tmp_path)[case]
+    out = tmp_path / "out"
+    proc = run("separate", str(path), "--out", str(out))
+    assert_clean_failure(proc, out, f"'{path.name}'", words)
+
+
+def test_file_shorter_than_one_frame_is_refused(tmp_path):
+    path = tmp_path / "blip.wav"
+    sf.write(path, np.zeros(1000), 44100)
+    out = tmp_path / "out"
+    assert_clean_failure(
+        run("separate", str(path), "--out", str(out)),
+        out,
+        "'blip.wav'",
+        "shorter than one STFT frame",
+    )
+
+
+@pytest.mark.parametrize("k, words", [("0", "at least 1"), ("5000", "between 1 and")])
+def test_impossible_component_count_is_refused(mix_wav, tmp_path, k, words):
+    out = tmp_path / "out"
+    proc = run("separate", str(mix_wav), "--components", k, "--out", str(out))
+    assert_clean_failure(proc, out, words)
+
+
+def test_unwritable_output_folder_is_refused(mix_wav, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    proc = run("separate", str(mix_wav), "--out", str(blocker / "stems"))
+    assert_clean_failure(proc, tmp_path / "nothing", "cannot write to folder", "stems")
+    assert blocker.read_text() == "not a folder"
+
+
+def test_batch_writes_a_folder_per_file_and_reports_bad_ones(mix_wav, tmp_path):
+    bad = tmp_path / "bad.wav"
+    bad.write_text("nope")
+    proc = run(
+        "separate",
+        str(mix_wav),
+        str(bad),
+        "-k",
+        "2",
+        "--iterations",
+        "5",
+        "--quiet",
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert proc.returncode == 1
+    assert "'bad.wav'" in proc.stderr
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["mix"]
+    assert (tmp_path / "o" / "mix" / "component_01.wav").exists()
