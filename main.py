@@ -26,6 +26,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("inputs", nargs="*", type=Path, metavar="FILE", help="audio file(s) to separate")
     p.add_argument("--demo", action="store_true", help="separate the built-in synthetic mixture")
+    p.add_argument(
+        "--session",
+        type=Path,
+        metavar="FILE.partwise",
+        help="replay a saved session: its settings and seed (and, on its own audio file, its "
+        "exact factors and source groups); the other separation options are then ignored",
+    )
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
     p.add_argument("--components", "-k", type=int, default=8, help="NMF rank (default 8)")
     p.add_argument("--sources", type=int, default=None, help="group components into N sources")
@@ -92,15 +99,56 @@ def _demo_scores(separation, demo) -> dict:
     return {name: round(sdr(t, stems[j]), 2) for name, t, j in zip(demo.names, truth, best)}
 
 
+def _from_session(project, audio, progress):
+    """Separation of ``audio`` as the saved session ``project`` describes it.
+
+    On the session's own audio (same content hash) the stored factors and groups
+    are used, so the stems are exactly those the GUI exported; on any other file
+    the session's settings and seed are run afresh.
+    """
+    from dataclasses import replace
+
+    from dsp import pipeline
+    from dsp.project_file import file_sha256
+    from dsp.separation import each_component
+
+    groups = project.groups()
+    settings = replace(project.settings, n_sources=len(groups) if groups else None)
+    if audio.path is not None and file_sha256(audio.path) == project.audio_sha256:
+        from dsp.stft import analyse
+
+        spec = analyse(audio.samples, audio.rate, n_fft=settings.n_fft, hop=settings.hop)
+        return pipeline.Separation(
+            audio,
+            spec,
+            settings,
+            project.W,
+            project.H,
+            list(project.losses),
+            groups or each_component(settings.n_components),
+        )
+    return pipeline.separate_audio(audio, settings, progress=progress)
+
+
 def run_separate(argv: list[str]) -> int:
     """``partwise separate``: returns the process exit code."""
     from dsp import pipeline
     from dsp.audio import Audio, AudioError, load, save
     from dsp.demo import make_demo
+    from dsp.project_file import ProjectError, load_project
     from dsp.stems import check_writable_folder
     from dsp.stft import StftError
 
     args = build_parser().parse_args(argv)
+    project = None
+    if args.session is not None:
+        try:
+            project = load_project(args.session)
+        except ProjectError as exc:
+            _fail(str(exc))
+            return 1
+        if not args.inputs and not args.demo:
+            args.inputs = [Path(project.audio_path)]
     if not args.inputs and not args.demo:
         _fail("give at least one audio FILE, or --demo")
         return 2
@@ -127,6 +175,8 @@ def run_separate(argv: list[str]) -> int:
         hop=args.hop,
         mask_power=args.mask_power,
     )
+    if project is not None:
+        settings = project.settings
     try:
         check_writable_folder(args.out)
     except AudioError as exc:
@@ -139,17 +189,19 @@ def run_separate(argv: list[str]) -> int:
     failures = 0
     for label, path in jobs:
         folder = args.out / (Path(label).stem if several else "")
+        progress = _progress(label, settings.iterations, args.quiet)
         try:
             demo = make_demo() if path is None else None
             audio = demo.mixture if demo else load(path)
-            separation = pipeline.separate_audio(
-                audio, settings, progress=_progress(label, settings.iterations, args.quiet)
-            )
-            extra = {}
+            if project is not None:
+                separation = _from_session(project, audio, progress)
+            else:
+                separation = pipeline.separate_audio(audio, settings, progress=progress)
+            extra = {"session": str(args.session)} if project is not None else {}
             if demo:
                 check_writable_folder(folder)
                 save(Audio(audio.samples, audio.rate), folder / "mixture.wav", subtype="float")
-                extra = {"mixture": "mixture.wav", "demo_sdr_db": _demo_scores(separation, demo)}
+                extra |= {"mixture": "mixture.wav", "demo_sdr_db": _demo_scores(separation, demo)}
             written = pipeline.export_stems(
                 separation,
                 folder,

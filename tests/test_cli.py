@@ -212,3 +212,73 @@ def test_batch_writes_a_folder_per_file_and_reports_bad_ones(mix_wav, tmp_path):
     assert "'bad.wav'" in proc.stderr
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["mix"]
     assert (tmp_path / "o" / "mix" / "component_01.wav").exists()
+
+
+def saved_session(mix_wav, tmp_path):
+    """A session as the GUI saves it: factors from a run, components assigned to sources."""
+    from dsp.audio import load
+    from dsp.pipeline import Settings, separate_audio
+    from dsp.project_file import ComponentState, Project, file_sha256, save_project
+
+    settings = Settings(n_components=4, iterations=12, tol=0, seed=3)
+    separation = separate_audio(load(mix_wav), settings)
+    project = Project(
+        str(mix_wav),
+        file_sha256(mix_wav),
+        settings,
+        separation.W,
+        separation.H,
+        np.array(separation.losses),
+        [ComponentState(f"c{k}", source=k % 2) for k in range(4)],
+        ["left", "right"],
+    )
+    return save_project(project, tmp_path / "s.partwise"), separation
+
+
+def test_session_replay_on_its_own_audio_uses_its_exact_factors(mix_wav, tmp_path):
+    from dsp.separation import separate
+
+    path, separation = saved_session(mix_wav, tmp_path)
+    proc = run(
+        "separate",
+        "--session",
+        str(path),
+        "--out",
+        str(tmp_path / "o"),
+        "--sample-format",
+        "float",
+        "--quiet",
+    )
+    assert proc.returncode == 0, proc.stderr
+    expected = list(separate(separation.spectrogram, separation.W, separation.H, [[0, 2], [1, 3]]))
+    for i, stem in enumerate(expected, 1):
+        assert np.array_equal(load(tmp_path / "o" / f"source_{i}.wav").samples, stem)
+
+
+def test_session_replays_its_settings_on_a_batch(mix_wav, tmp_path):
+    path, _ = saved_session(mix_wav, tmp_path)
+    other = tmp_path / "other.wav"
+    sf.write(other, make_demo(duration=2.0).mixture.samples[::-1], 22050)
+    proc = run(
+        "separate",
+        str(other),
+        str(mix_wav),
+        "--session",
+        str(path),
+        "--out",
+        str(tmp_path / "o"),
+        "--quiet",
+    )
+    assert proc.returncode == 0, proc.stderr
+    for folder in ("other", "mix"):
+        manifest = json.loads((tmp_path / "o" / folder / "manifest.json").read_text())
+        assert manifest["parameters"]["seed"] == 3 and manifest["parameters"]["n_sources"] == 2
+        assert [s["file"] for s in manifest["stems"]] == ["source_1.wav", "source_2.wav"]
+
+
+def test_corrupt_session_fails_cleanly(mix_wav, tmp_path):
+    bad = tmp_path / "bad.partwise"
+    bad.write_text("not a zip")
+    out = tmp_path / "o"
+    proc = run("separate", str(mix_wav), "--session", str(bad), "--out", str(out))
+    assert_clean_failure(proc, out, "'bad.partwise'", "corrupt")

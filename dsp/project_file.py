@@ -1,0 +1,201 @@
+"""Saving and reopening a whole session as a versioned ``.partwise`` file.
+
+The file is a zip archive holding ``session.json`` (format name and version,
+the audio's path and content hash, STFT and solver settings, every component's
+state) and the arrays ``W.npy``, ``H.npy`` and ``losses.npy``. Arrays are
+stored without pickling, so opening a file never runs code from it. Writes go
+through a temporary file and a rename.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .pipeline import Settings
+
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "ComponentState",
+    "Project",
+    "ProjectError",
+    "file_sha256",
+    "load_project",
+    "save_project",
+]
+
+FORMAT = "partwise-session"
+VERSION = 1
+
+
+class ProjectError(Exception):
+    """A session file could not be read or written; the message names the file."""
+
+
+@dataclass
+class ComponentState:
+    """What the user set for one component."""
+
+    name: str
+    colour: str = "#ffffff"
+    gain: float = 1.0
+    mute: bool = False
+    solo: bool = False
+    source: int | None = None
+    locked: bool = False
+
+
+@dataclass
+class Project:
+    """Everything needed to restore a session without re-running NMF.
+
+    Attributes
+    ----------
+    audio_path : str
+        The audio file, as it was when saved.
+    audio_sha256 : str
+        Hash of the audio file's bytes, to notice a changed file.
+    settings : Settings
+        STFT and solver parameters, seed included.
+    W, H : np.ndarray, float32
+        The factors.
+    losses : np.ndarray, float64
+        Loss history.
+    components : list of ComponentState
+    sources : list of str
+        Source names; ``ComponentState.source`` indexes this list.
+    """
+
+    audio_path: str
+    audio_sha256: str
+    settings: Settings
+    W: np.ndarray
+    H: np.ndarray
+    losses: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    components: list[ComponentState] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+
+    def groups(self) -> list[list[int]]:
+        """Component indices of each source (sources with no component are left out)."""
+        members = [
+            [k for k, c in enumerate(self.components) if c.source == s]
+            for s in range(len(self.sources))
+        ]
+        return [g for g in members if g]
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def save_project(project: Project, path: str | os.PathLike) -> Path:
+    """Write ``project`` to ``path`` atomically.
+
+    Raises
+    ------
+    ProjectError
+        If the folder cannot be written; an existing file stays untouched.
+    """
+    path = Path(path)
+    header = {
+        "format": FORMAT,
+        "version": VERSION,
+        "written_by": f"partwise {__version__}",
+        "audio": {"path": project.audio_path, "sha256": project.audio_sha256},
+        "settings": dataclasses.asdict(project.settings),
+        "components": [dataclasses.asdict(c) for c in project.components],
+        "sources": list(project.sources),
+    }
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    except OSError as exc:
+        raise ProjectError(f"cannot write '{path.name}' ({exc.strerror})") from None
+    try:
+        with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("session.json", json.dumps(header, indent=2))
+            zf.writestr("W.npy", _npy_bytes(np.asarray(project.W, np.float32)))
+            zf.writestr("H.npy", _npy_bytes(np.asarray(project.H, np.float32)))
+            zf.writestr("losses.npy", _npy_bytes(np.asarray(project.losses, np.float64)))
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise ProjectError(f"cannot write '{path.name}' ({exc.strerror})") from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_project(path: str | os.PathLike) -> Project:
+    """Read a session file.
+
+    Raises
+    ------
+    ProjectError
+        If the file is missing, not a session file, corrupt or truncated, or was
+        written by a newer version of Partwise.
+    """
+    path = Path(path)
+    name = f"'{path.name}'"
+    if not path.is_file():
+        raise ProjectError(f"{name} does not exist or is not a file")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            header = json.loads(zf.read("session.json"))
+            if header.get("format") != FORMAT:
+                raise ProjectError(f"{name} is not a Partwise session")
+            version = header.get("version")
+            if not isinstance(version, int) or version > VERSION:
+                raise ProjectError(
+                    f"{name} was written by a newer Partwise (format version {version}; "
+                    f"this version reads up to {VERSION})"
+                )
+            arrays = {
+                key: np.load(io.BytesIO(zf.read(f"{key}.npy")), allow_pickle=False)
+                for key in ("W", "H", "losses")
+            }
+        settings = Settings(**header["settings"])
+        components = [ComponentState(**c) for c in header["components"]]
+        audio = header["audio"]
+    except ProjectError:
+        raise
+    except (zipfile.BadZipFile, KeyError, TypeError, ValueError, EOFError, OSError) as exc:
+        raise ProjectError(
+            f"{name} is corrupt or truncated ({type(exc).__name__}: {exc})"
+        ) from None
+    W, H = arrays["W"], arrays["H"]
+    k = settings.n_components
+    if W.ndim != 2 or H.ndim != 2 or W.shape[1] != k or H.shape[0] != k or len(components) != k:
+        raise ProjectError(f"{name} is inconsistent: factors {W.shape} x {H.shape} for k = {k}")
+    return Project(
+        audio_path=audio["path"],
+        audio_sha256=audio["sha256"],
+        settings=settings,
+        W=W,
+        H=H,
+        losses=arrays["losses"],
+        components=components,
+        sources=list(header.get("sources", [])),
+    )
