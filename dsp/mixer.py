@@ -1,0 +1,254 @@
+"""Streaming mixer: the mixture re-weighted by live per-component gains, block by block.
+
+For every STFT frame ``t`` the mask is ``Σ_k g_k W_k h_{k,t} / (W h_t)``, with
+the same EPS floor and the same empty-frame convention as
+:func:`dsp.separation.group_mask`. It multiplies frame ``t`` of every channel's
+complex STFT; the frame is inverted, windowed and overlap-added, and the sum is
+divided by the overlap-added squared window exactly as :func:`dsp.stft.istft`
+does. So with every gain at 1 the output is the mixture, and with a one-hot
+gain vector it is that component's stem from :func:`dsp.separation.separate`.
+
+Only the frames that overlap the block being rendered are ever transformed:
+memory is a few frames' worth of buffers, whatever the number of components or
+the length of the file. The mixer is pure numpy and not thread-safe; the
+player's producer thread owns one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.fft
+
+from .nmf import EPS
+from .stft import Spectrogram, overlap_add, window
+
+__all__ = ["Mixer"]
+
+_CHUNK = 4096  # samples rendered per internal pass: bounds every temporary buffer
+
+
+class Mixer:
+    """Render the mixture with per-component gains from any position, block by block.
+
+    Parameters
+    ----------
+    spectrogram : Spectrogram
+        Complex STFT of the mixture, every channel.
+    W : np.ndarray, float32, shape (bins, k)
+        Spectral templates.
+    H : np.ndarray, float32, shape (k, frames)
+        Activations.
+    gains : np.ndarray, shape (k,), optional
+        Initial gains (default: all 1, the mixture).
+    ramp : int
+        Samples over which a gain change is spread (rounded to whole STFT
+        frames, at least one). The overlap-add of windowed frames smooths the
+        change further, so a change never clicks.
+
+    Notes
+    -----
+    A gain change takes effect from the next frame that is transformed, which
+    starts in the next block rendered: a block that has been rendered cannot
+    change any more.
+    """
+
+    def __init__(
+        self,
+        spectrogram: Spectrogram,
+        W: np.ndarray,
+        H: np.ndarray,
+        *,
+        gains: np.ndarray | None = None,
+        ramp: int = 512,
+    ) -> None:
+        self._spec = spectrogram
+        self._n_fft = spectrogram.n_fft
+        self._hop = spectrogram.hop
+        self._pad = self._n_fft // 2
+        self._n_frames = spectrogram.data.shape[2]
+        self._window = window(self._n_fft)
+        self._window_sq = self._window * self._window
+        self._ramp_frames = max(1, round(ramp / self._hop))
+        self._W: np.ndarray | None = None
+        self.set_factors(W, H)
+        # Overlap-add accumulators, in padded-signal coordinates starting at
+        # _acc_start: after a seek the first frames start up to n_fft before it.
+        size = _CHUNK + 2 * self._n_fft
+        self._acc = np.zeros((spectrogram.channels, size), dtype=np.float32)
+        self._norm = np.zeros(size, dtype=np.float32)
+        self._filled = 0  # accumulated samples that may be nonzero
+        self.seek(0)
+        if gains is not None:
+            self.set_gains(gains)
+            self._g_from = self._g_to.copy()
+
+    @property
+    def length(self) -> int:
+        """Length of the signal in samples."""
+        return self._spec.length
+
+    @property
+    def rate(self) -> int:
+        """Sample rate in Hz."""
+        return self._spec.rate
+
+    @property
+    def channels(self) -> int:
+        """Number of output channels."""
+        return self._spec.channels
+
+    @property
+    def n_components(self) -> int:
+        """Number of components k."""
+        return self._W.shape[1]
+
+    @property
+    def position(self) -> int:
+        """Sample index of the next sample :meth:`render` returns."""
+        return self._pos
+
+    @property
+    def gains(self) -> np.ndarray:
+        """The newest gains (the target of any ramp in progress), float32 (k,)."""
+        return self._g_to.copy()
+
+    def set_factors(self, W: np.ndarray, H: np.ndarray) -> None:
+        """Use new factors from the next transformed frame on.
+
+        A change of the number of components resets the gains to 1.
+
+        Raises
+        ------
+        ValueError
+            If the shapes do not match the spectrogram or each other.
+        """
+        W = np.ascontiguousarray(W, dtype=np.float32)
+        H = np.ascontiguousarray(H, dtype=np.float32)
+        bins, frames = self._spec.shape
+        if W.ndim != 2 or H.ndim != 2 or W.shape[0] != bins or H.shape[1] != frames:
+            raise ValueError(
+                f"factors {W.shape} x {H.shape} do not match the spectrogram ({bins} x {frames})"
+            )
+        if W.shape[1] != H.shape[0]:
+            raise ValueError(f"W has {W.shape[1]} components but H has {H.shape[0]}")
+        if self._W is None or W.shape[1] != self._W.shape[1]:
+            self._g_from = np.ones(W.shape[1], dtype=np.float32)
+            self._g_to = self._g_from.copy()
+            self._ramp_start = 0
+        self._W, self._H = W, H
+
+    def set_gains(self, gains: np.ndarray) -> None:
+        """Ramp to new gains, starting with the next transformed frame.
+
+        Parameters
+        ----------
+        gains : np.ndarray, shape (k,)
+            Nonnegative linear gain of each component (0 = silent, 1 = as in the mixture).
+
+        Raises
+        ------
+        ValueError
+            If the length is not k or a gain is negative or not finite.
+        """
+        gains = np.asarray(gains, dtype=np.float32).reshape(-1)
+        if gains.shape != (self.n_components,):
+            raise ValueError(f"expected {self.n_components} gains, got {gains.shape[0]}")
+        if not np.isfinite(gains).all() or gains.min() < 0:
+            raise ValueError(f"gains must be finite and nonnegative, got {gains}")
+        # Start the new ramp from wherever the current one has got to.
+        self._g_from = self._gains_at(np.array([self._next_frame]))[:, 0]
+        self._g_to = gains.copy()
+        self._ramp_start = self._next_frame
+
+    def seek(self, sample: int) -> None:
+        """Continue rendering from ``sample`` (clamped to the signal).
+
+        A ramp in progress is completed at once: there is nothing to fade from.
+        """
+        self._pos = int(min(max(sample, 0), self.length))
+        start = self._pos + self._pad
+        # The first frame that overlaps the new position.
+        self._next_frame = max(0, (start - self._n_fft) // self._hop + 1)
+        self._acc_start = self._next_frame * self._hop
+        self._acc[:, : self._filled] = 0.0
+        self._norm[: self._filled] = 0.0
+        self._filled = 0
+        self._g_from = self._g_to.copy()
+
+    def render(self, n_samples: int) -> np.ndarray:
+        """The next ``n_samples`` of output (fewer at the end of the signal).
+
+        Returns
+        -------
+        np.ndarray, float32, shape (n, channels)
+            ``n = min(n_samples, length - position)``.
+        """
+        n = max(0, min(int(n_samples), self.length - self._pos))
+        out = np.empty((n, self.channels), dtype=np.float32)
+        done = 0
+        while done < n:
+            step = min(_CHUNK, n - done)
+            self._render_into(out[done : done + step])
+            done += step
+        return out
+
+    def _render_into(self, out: np.ndarray) -> None:
+        n = out.shape[0]
+        end = self._pos + self._pad + n  # padded coordinate just past this block
+        # Every frame that starts before `end` contributes to the block.
+        last = min(self._n_frames, -(-end // self._hop))
+        if last > self._next_frame:
+            self._add_frames(self._next_frame, last)
+            self._next_frame = last
+        lo = self._pos + self._pad - self._acc_start
+        norm = self._norm[lo : lo + n]
+        # Only the signal's first and last half-frames lack overlap (as in istft).
+        norm = np.where(norm > 1e-8, norm, np.float32(1.0))
+        np.divide(self._acc[:, lo : lo + n].T, norm[:, None], out=out)
+        self._pos += n
+        self._discard(lo + n)
+
+    def _add_frames(self, first: int, last: int) -> None:
+        """Mask, invert, window and overlap-add frames ``first … last-1``."""
+        gains = self._gains_at(np.arange(first, last))
+        h = self._H[:, first:last]
+        weighted = gains * h
+        # One product gives both W h_t and Σ g_k W_k h_{k,t}.
+        both = self._W @ np.concatenate([h, weighted], axis=1)
+        count = last - first
+        denom, mask = both[:, :count], both[:, count:]
+        empty = denom <= EPS
+        np.divide(mask, np.maximum(denom, EPS), out=mask)
+        if empty.any():
+            # As group_mask: a silent model shares the mixture out equally, so
+            # the component shares still sum to one there.
+            share = gains.sum(axis=0) / np.float32(self.n_components)
+            mask[empty] = np.broadcast_to(share, mask.shape)[empty]
+        spectra = self._spec.data[:, :, first:last] * mask
+        blocks = scipy.fft.irfft(spectra, n=self._n_fft, axis=1).astype(np.float32, copy=False)
+        offset = first * self._hop - self._acc_start
+        for c in range(self.channels):
+            windowed = blocks[c].T * self._window
+            overlap_add(windowed, self._hop, self._acc[c, offset:])
+        squares = np.broadcast_to(self._window_sq, (count, self._n_fft))
+        overlap_add(squares, self._hop, self._norm[offset:])
+        self._filled = max(self._filled, offset + (count - 1) * self._hop + self._n_fft)
+
+    def _gains_at(self, frames: np.ndarray) -> np.ndarray:
+        """Gains (k, len(frames)) of the given frames along the current ramp."""
+        progress = np.clip((frames - self._ramp_start + 1) / self._ramp_frames, 0.0, 1.0)
+        delta = (self._g_to - self._g_from)[:, None]
+        return (self._g_from[:, None] + delta * progress[None].astype(np.float32)).astype(
+            np.float32, copy=False
+        )
+
+    def _discard(self, used: int) -> None:
+        """Drop the first ``used`` accumulated samples: they have been output."""
+        keep = max(0, self._filled - used)
+        # Copy through a temporary: the source and destination ranges overlap.
+        self._acc[:, :keep] = self._acc[:, used : used + keep].copy()
+        self._acc[:, keep : self._filled] = 0.0
+        self._norm[:keep] = self._norm[used : used + keep].copy()
+        self._norm[keep : self._filled] = 0.0
+        self._filled = keep
+        self._acc_start += used

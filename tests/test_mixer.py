@@ -1,0 +1,168 @@
+"""The streaming mixer renders exactly what the offline separation renders."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dsp.mixer import Mixer
+from dsp.separation import separate
+from dsp.stft import analyse
+
+RATE = 8000
+N_FFT = 256
+HOP = 64
+
+
+def _material(channels: int, k: int = 4, length: int = 6000, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    samples = (0.3 * rng.standard_normal((length, channels))).astype(np.float32)
+    spec = analyse(samples, RATE, n_fft=N_FFT, hop=HOP)
+    bins, frames = spec.shape
+    W = rng.random((bins, k), dtype=np.float32)
+    H = rng.random((k, frames), dtype=np.float32)
+    H[:, 7] = 0.0  # a frame the model calls silent: the empty-denominator convention
+    return samples, spec, W, H
+
+
+def _offline(spec, W, H, gains):
+    """Σ g_k · stem_k from dsp.separation, the reference the mixer must match."""
+    return sum(g * stem for g, stem in zip(gains, separate(spec, W, H)))
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_unit_gains_give_back_the_mixture(channels):
+    samples, spec, W, H = _material(channels)
+    out = Mixer(spec, W, H).render(spec.length)
+    assert out.shape == samples.shape and out.dtype == np.float32
+    np.testing.assert_allclose(out, samples, atol=1e-6)
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+@pytest.mark.parametrize(
+    "gains", [[0, 0, 1, 0], [1, 0, 0, 0], [0.3, 0.0, 1.0, 0.7], [0, 0, 0, 0], [2.0, 1, 0.5, 1]]
+)
+@pytest.mark.parametrize("start", [0, 1, 333, 4097, 5990])
+def test_matches_offline_separation_from_any_start(channels, gains, start):
+    _, spec, W, H = _material(channels)
+    expected = _offline(spec, W, H, gains)[start:]
+    mixer = Mixer(spec, W, H, gains=np.array(gains))
+    mixer.seek(start)
+    out = mixer.render(spec.length)
+    assert out.shape == expected.shape
+    np.testing.assert_allclose(out, expected, atol=2e-6)
+
+
+def test_one_hot_gain_is_the_offline_stem_of_that_component():
+    _, spec, W, H = _material(2)
+    stems = list(separate(spec, W, H))
+    for k in range(W.shape[1]):
+        out = Mixer(spec, W, H, gains=np.eye(W.shape[1])[k]).render(spec.length)
+        np.testing.assert_allclose(out, stems[k], atol=1e-6)
+
+
+def test_blockwise_rendering_concatenates_to_one_shot_rendering():
+    _, spec, W, H = _material(2)
+    gains = np.array([0.2, 1.0, 0.0, 0.6])
+    one_shot = Mixer(spec, W, H, gains=gains).render(spec.length)
+    mixer = Mixer(spec, W, H, gains=gains)
+    rng = np.random.default_rng(1)
+    blocks = []
+    while mixer.position < spec.length:
+        blocks.append(mixer.render(int(rng.integers(1, 700))))
+    # Equal up to float rounding: BLAS sums a batch of frames in another order.
+    np.testing.assert_allclose(np.concatenate(blocks), one_shot, rtol=0, atol=1e-6)
+
+
+def test_seek_back_replays_the_same_samples():
+    _, spec, W, H = _material(1)
+    mixer = Mixer(spec, W, H, gains=np.array([1.0, 0, 1, 0]))
+    mixer.seek(1000)
+    first = mixer.render(500)
+    mixer.render(2000)
+    mixer.seek(1000)
+    np.testing.assert_array_equal(mixer.render(500), first)
+
+
+def _tone_material(signal: np.ndarray):
+    """One component that explains everything: the mask is exactly the gain."""
+    spec = analyse(signal[:, None], RATE, n_fft=N_FFT, hop=HOP)
+    bins, frames = spec.shape
+    return spec, np.ones((bins, 1), np.float32), np.ones((1, frames), np.float32)
+
+
+def test_mute_between_blocks_fades_without_a_discontinuity():
+    t = np.arange(4000) / RATE
+    tone = (0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    mixer = Mixer(*_tone_material(tone), ramp=HOP)
+    before = mixer.render(1000)
+    mixer.set_gains(np.array([0.0]))
+    after = mixer.render(3000)
+    out = np.concatenate([before, after])[:, 0]
+    # What was rendered before the change is untouched ...
+    np.testing.assert_allclose(before[:, 0], tone[:1000], atol=1e-6)
+    # ... the fade starts within the next block and is silent one frame later ...
+    soon = slice(1000, 1000 + HOP + N_FFT // 2)
+    assert np.abs(out[soon] - tone[soon]).max() > 0.1
+    assert np.abs(out[1000 + N_FFT + HOP :]).max() < 1e-6
+    # ... and no sample-to-sample step exceeds the tone's own steepest slope: no click.
+    assert np.abs(np.diff(out)).max() <= np.abs(np.diff(tone)).max() * 1.01
+
+
+def test_gain_ramp_spreads_over_the_ramp_length_monotonically():
+    level = np.full(6000, 0.5, dtype=np.float32)
+    mixer = Mixer(*_tone_material(level), ramp=8 * HOP)
+    mixer.seek(2000)
+    mixer.render(500)
+    mixer.set_gains(np.array([0.0]))
+    fade = mixer.render(1500)[:, 0]
+    assert np.all(np.diff(fade) <= 1e-6)  # falls steadily, never jumps back up
+    steepest = np.abs(np.diff(fade)).max()
+    assert steepest < 0.5 / (8 * HOP) * 2  # spread over about eight hops, not one step
+    assert fade[-1] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_new_factors_are_used_without_restarting():
+    _, spec, W, H = _material(2)
+    W2, H2 = W[:, ::-1].copy(), H[::-1].copy()
+    gains = np.array([0, 0, 1.0, 0])
+    mixer = Mixer(spec, W, H, gains=gains)
+    head = mixer.render(3000)
+    mixer.set_factors(W2, H2)
+    tail = mixer.render(spec.length)
+    np.testing.assert_allclose(head, _offline(spec, W, H, gains)[:3000], atol=1e-6)
+    settled = 3000 + N_FFT  # frames that straddle the switch mix both snapshots
+    np.testing.assert_allclose(tail[N_FFT:], _offline(spec, W2, H2, gains)[settled:], atol=1e-6)
+
+
+def test_a_new_number_of_components_resets_the_gains_to_unity():
+    samples, spec, W, H = _material(1)
+    mixer = Mixer(spec, W, H, gains=np.zeros(4))
+    mixer.set_factors(W[:, :2], H[:2])
+    np.testing.assert_array_equal(mixer.gains, [1.0, 1.0])
+    np.testing.assert_allclose(mixer.render(spec.length), samples, atol=1e-6)
+
+
+def test_render_stops_at_the_end_and_seek_is_clamped():
+    _, spec, W, H = _material(1)
+    mixer = Mixer(spec, W, H)
+    mixer.seek(spec.length + 100)
+    assert mixer.position == spec.length
+    assert mixer.render(512).shape == (0, 1)
+    mixer.seek(-5)
+    assert mixer.position == 0
+
+
+@pytest.mark.parametrize("gains", [[1.0, 1.0], [1, 1, -0.5, 1], [1, np.nan, 1, 1]])
+def test_bad_gains_are_rejected(gains):
+    _, spec, W, H = _material(1)
+    with pytest.raises(ValueError, match="gains"):
+        Mixer(spec, W, H).set_gains(np.array(gains))
+
+
+def test_factors_that_do_not_fit_the_spectrogram_are_rejected():
+    _, spec, W, H = _material(1)
+    with pytest.raises(ValueError, match="do not match"):
+        Mixer(spec, W[:-1], H)
+    with pytest.raises(ValueError, match="components"):
+        Mixer(spec, W, H[:3])
