@@ -13,8 +13,13 @@ from collections.abc import Callable
 import numpy as np
 
 from .base import EPS, FLOOR, Result, Solver, check_data
+from .deep import DeepSolver, initialize_layers
+from .divergence import BETAS, beta_divergence
+from .hals import HALSSolver
 from .init import INITS, initialize
-from .mu import BETAS, MUSolver, beta_divergence
+from .kmeans import KMeansSolver
+from .mu import MUSolver
+from .penalties import check_weight
 
 __all__ = [
     "ALGORITHMS",
@@ -23,6 +28,10 @@ __all__ = [
     "FLOOR",
     "INITS",
     "LOSSES",
+    "DeepSolver",
+    "HALSSolver",
+    "KMeansSolver",
+    "MUSolver",
     "Result",
     "Solver",
     "beta_divergence",
@@ -32,7 +41,7 @@ __all__ = [
 ]
 
 LOSSES = tuple(BETAS)
-ALGORITHMS = ("mu",)
+ALGORITHMS = ("mu", "hals", "kmeans", "deep")
 
 
 def make_solver(
@@ -45,6 +54,12 @@ def make_solver(
     seed: int | None = 0,
     W: np.ndarray | None = None,
     H: np.ndarray | None = None,
+    sparsity: float = 0.0,
+    sparsity_W: float = 0.0,
+    smoothness: float = 0.0,
+    lock_W=None,
+    lock_H=None,
+    layers: tuple[int, ...] | None = None,
 ) -> Solver:
     """Create a solver for V ≈ W H, ready to :meth:`~Solver.step`.
 
@@ -55,30 +70,98 @@ def make_solver(
     n_components : int
         Rank k, 1 <= k <= min(m, n).
     loss : {'euclidean', 'kl', 'is'}
-        β-divergence to minimise.
-    algorithm : {'mu'}
-        Update rule.
+        β-divergence to minimise (β = 2, 1, 0). 'hals' needs 'euclidean'.
+    algorithm : {'mu', 'hals', 'kmeans', 'deep'}
+        'mu': multiplicative updates, every loss and penalty.
+        'hals': hierarchical alternating least squares, Euclidean only, the
+        fastest to a given Euclidean loss.
+        'kmeans': one nonzero per column of H (hard clustering of frames).
+        'deep': V ≈ W₁ … W_L H with the inner ranks given by ``layers``;
+        ``solver.W`` is the product and ``solver.layers`` the factors.
     init : {'random', 'nndsvd', 'nndsvda'}
-        Initialisation when W or H is not given.
+        Initialisation of whatever W or H is not given.
     seed : int or None
-        Seed of the random initialisation; the same seed gives identical results.
+        Seed of the initialisation; the same seed gives bit-identical results.
     W, H : np.ndarray, optional
-        Starting factors (warm start); each replaces its initialisation.
+        Starting factors (warm start), (m, k) and (k, n). Not with 'deep'.
+    sparsity, sparsity_W : float
+        L1 penalty weights on H and on W ('mu' and 'hals'). Either one holds
+        the columns of W at unit norm so the penalty cannot be dodged by scale.
+    smoothness : float
+        Weight of Virtanen's temporal continuity cost on H ('mu' only).
+    lock_W, lock_H : sequence of int or boolean mask of length k, optional
+        Template columns / activation rows that stay bit-identical ('mu',
+        'hals'; 'kmeans' takes ``lock_W``). Change them later with
+        :meth:`Solver.set_locks`.
+    layers : sequence of int, optional
+        Inner ranks r₁, …, r_{L−1} of deep NMF (``algorithm='deep'`` only):
+        W₁ is m × r₁ and the last layer is r_{L−1} × k.
+
+    Returns
+    -------
+    Solver
 
     Raises
     ------
     ValueError
-        For negative or non-finite V, an impossible rank, or an unknown option.
+        For negative or non-finite V, an impossible rank, an unknown option, or
+        an option the chosen algorithm does not support.
     """
     V = check_data(V, n_components)
     if loss not in BETAS:
         raise ValueError(f"unknown loss {loss!r}; choose one of {LOSSES}")
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {ALGORITHMS}")
-    W0, H0 = initialize(V, n_components, method=init, seed=seed)
-    W0 = W0 if W is None else _checked_factor(W, W0.shape, "W")
-    H0 = H0 if H is None else _checked_factor(H, H0.shape, "H")
-    return MUSolver(V, W0, H0, beta=BETAS[loss])
+    if init not in INITS:
+        raise ValueError(f"unknown init {init!r}; choose one of {INITS}")
+    penalties = {
+        "sparsity": check_weight(sparsity, "sparsity"),
+        "sparsity_W": check_weight(sparsity_W, "sparsity_W"),
+        "smoothness": check_weight(smoothness, "smoothness"),
+    }
+    beta = BETAS[loss]
+    _check_support(algorithm, loss, penalties, lock_W, lock_H, layers, W, H)
+    if algorithm == "deep":
+        ranks = [*layers, n_components]
+        factors, H0 = initialize_layers(V, ranks, method=init, seed=seed)
+        return DeepSolver(V, factors, H0, beta=beta)
+    m, n = V.shape
+    if W is None or H is None:
+        W0, H0 = initialize(V, n_components, method=init, seed=seed)
+    W0 = W0 if W is None else _checked_factor(W, (m, n_components), "W")
+    H0 = H0 if H is None else _checked_factor(H, (n_components, n), "H")
+    if algorithm == "kmeans":
+        return KMeansSolver(V, W0, None if H is None else H0, beta=beta, lock_W=lock_W)
+    if algorithm == "hals":
+        del penalties["smoothness"]
+        return HALSSolver(V, W0, H0, lock_W=lock_W, lock_H=lock_H, **penalties)
+    return MUSolver(V, W0, H0, beta=beta, lock_W=lock_W, lock_H=lock_H, **penalties)
+
+
+def _check_support(algorithm, loss, penalties, lock_W, lock_H, layers, W, H) -> None:
+    """Reject option combinations the chosen algorithm cannot honour."""
+    active = [name for name, weight in penalties.items() if weight > 0]
+    if algorithm == "hals":
+        if loss != "euclidean":
+            raise ValueError(f"algorithm 'hals' minimises the Euclidean loss, not {loss!r}")
+        if "smoothness" in active:
+            raise ValueError("smoothness is available with algorithm 'mu' only")
+    if algorithm == "kmeans":
+        if active:
+            raise ValueError(f"algorithm 'kmeans' takes no penalties, got {', '.join(active)}")
+        if lock_H is not None and np.asarray(lock_H).any():
+            raise ValueError("algorithm 'kmeans' cannot lock rows of H; use lock_W")
+    if algorithm == "deep":
+        if layers is None or len(layers) == 0:
+            raise ValueError("algorithm 'deep' needs layers=(r1, ...), the inner ranks")
+        if active:
+            raise ValueError(f"algorithm 'deep' takes no penalties, got {', '.join(active)}")
+        if W is not None or H is not None:
+            raise ValueError("algorithm 'deep' starts from its own layer-wise initialisation")
+        if lock_W is not None or lock_H is not None:
+            raise ValueError("algorithm 'deep' does not support locks")
+    elif layers is not None:
+        raise ValueError(f"layers= is for algorithm 'deep', not {algorithm!r}")
 
 
 def _checked_factor(X: np.ndarray, shape: tuple[int, int], name: str) -> np.ndarray:
@@ -101,13 +184,33 @@ def factorize(
 ) -> Result:
     """Run a solver until convergence or ``max_iter`` iterations.
 
-    Converged means the loss fell by less than ``tol`` times the initial loss
-    over the last 10 iterations (scikit-learn's rule). ``callback(solver)`` is
-    called after every iteration; returning True stops the run early.
-    ``options`` are those of :func:`make_solver`.
+    Parameters
+    ----------
+    V : np.ndarray, shape (m, n)
+        Nonnegative data.
+    n_components : int
+        Rank k.
+    max_iter : int
+        Most iterations (>= 0).
+    tol : float
+        Converged means the loss fell by less than ``tol`` times the initial
+        loss over the last 10 iterations (scikit-learn's rule); 0 never stops early.
+    callback : callable, optional
+        ``callback(solver)`` after every iteration; returning True stops the run.
+    **options
+        Those of :func:`make_solver` (loss, algorithm, init, seed, W, H,
+        sparsity, sparsity_W, smoothness, lock_W, lock_H, layers).
+
+    Returns
+    -------
+    Result
+        Copies of W and H, the loss history, the iterations run and whether
+        the run converged.
     """
-    if max_iter < 0:
-        raise ValueError(f"max_iter must be >= 0, got {max_iter}")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 0:
+        raise ValueError(f"max_iter must be an integer >= 0, got {max_iter!r}")
+    if not np.isfinite(tol) or tol < 0:
+        raise ValueError(f"tol must be finite and >= 0, got {tol!r}")
     solver = make_solver(V, n_components, **options)
     converged = False
     check_every = 10
@@ -121,4 +224,6 @@ def factorize(
                 converged = True
                 break
             previous = loss
-    return Result(solver.W, solver.H, list(solver.losses), solver.n_iter, converged)
+    return Result(
+        np.array(solver.W), np.array(solver.H), list(solver.losses), solver.n_iter, converged
+    )

@@ -6,18 +6,32 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Solver", "Result", "EPS", "FLOOR", "check_data"]
+__all__ = ["Solver", "Result", "EPS", "FLOOR", "check_data", "component_mask"]
 
-#: Floor on denominators: KL and IS divide by WH, which is zero on silent frames.
+#: Floor on denominators that can vanish (sums over a zero template, the model
+#: WH for Itakura–Saito, which divides by its square).
 EPS = np.float32(1e-12)
 #: Floor on the factors. Multiplicative updates drive entries towards float32
 #: denormals, which make every later iteration many times slower; values this
-#: small contribute nothing audible, so clamping them costs no accuracy.
+#: small contribute nothing audible, so clamping them costs no accuracy. It also
+#: keeps every entry of WH at least FLOOR² = 1e-30, a normal float32, so the KL
+#: ratio V / WH never divides by zero and needs no floor of its own.
 FLOOR = np.float32(1e-15)
 
 
 def check_data(V: np.ndarray, n_components: int) -> np.ndarray:
     """Validate and return V as C-contiguous float32.
+
+    Parameters
+    ----------
+    V : array_like, shape (m, n)
+        Nonnegative data.
+    n_components : int
+        Rank k of the factorization.
+
+    Returns
+    -------
+    np.ndarray, float32, shape (m, n)
 
     Raises
     ------
@@ -42,57 +56,161 @@ def check_data(V: np.ndarray, n_components: int) -> np.ndarray:
     return V
 
 
+def component_mask(lock, n_components: int, name: str) -> np.ndarray:
+    """Boolean mask of length k from None, a boolean mask or component indices.
+
+    Raises
+    ------
+    ValueError
+        If a mask has the wrong length or an index is out of range.
+    """
+    mask = np.zeros(n_components, dtype=bool)
+    if lock is None:
+        return mask
+    lock = np.asarray(lock)
+    if lock.dtype == bool:
+        if lock.shape != (n_components,):
+            raise ValueError(
+                f"{name} mask must have {n_components} entries, got shape {lock.shape}"
+            )
+        return lock.copy()
+    if lock.size and not np.issubdtype(lock.dtype, np.integer):
+        raise ValueError(f"{name} must be component indices or a boolean mask, got {lock!r}")
+    indices = lock.astype(int).ravel()
+    if indices.size and (indices.min() < -n_components or indices.max() >= n_components):
+        raise ValueError(f"{name} index out of range for {n_components} components: {lock!r}")
+    mask[indices] = True
+    return mask
+
+
+def read_only(X: np.ndarray) -> np.ndarray:
+    """A view of X that cannot be written through."""
+    view = X.view()
+    view.flags.writeable = False
+    return view
+
+
 class Solver:
     """One NMF run, advanced an iteration at a time.
 
-    Subclasses implement :meth:`_iterate` (one update of W and H) and
-    :meth:`_loss` (the objective for the current factors). No threads, no Qt:
-    whoever drives the solver owns the thread.
+    Subclasses implement :meth:`_iterate` (one update of W and H, returning the
+    objective after it) and :meth:`_loss` (the objective of the current
+    factors). No threads, no Qt: whoever drives the solver owns the thread.
 
     Attributes
     ----------
     V : np.ndarray, float32, (m, n)
     W : np.ndarray, float32, (m, k)
-        Current templates (updated in place; copy before handing to another thread).
+        Current templates, a read-only view: the solver caches products of its
+        factors, so edits go through a new solver started from ``W=``/``H=``.
     H : np.ndarray, float32, (k, n)
-        Current activations.
+        Current activations, a read-only view.
     losses : list of float
-        The loss after every iteration so far.
+        The objective (divergence plus any penalty) after every iteration so far.
     initial_loss : float
-        The loss of the initial factors.
+        The objective of the initial factors.
     """
 
-    def __init__(self, V: np.ndarray, W: np.ndarray, H: np.ndarray) -> None:
+    #: Floor on H at construction; one-hot solvers need exact zeros in H.
+    _H_floor = FLOOR
+
+    def __init__(
+        self, V: np.ndarray, W: np.ndarray, H: np.ndarray, *, lock_W=None, lock_H=None
+    ) -> None:
         self.V = V
-        self.W = np.ascontiguousarray(W, dtype=np.float32)
-        self.H = np.ascontiguousarray(H, dtype=np.float32)
-        np.maximum(self.W, FLOOR, out=self.W)
-        np.maximum(self.H, FLOOR, out=self.H)
+        self._W = np.array(W, dtype=np.float32, order="C")
+        self._H = np.array(H, dtype=np.float32, order="C")
+        np.maximum(self._W, FLOOR, out=self._W)
+        np.maximum(self._H, self._H_floor, out=self._H)
+        k = self._W.shape[1]
+        self._lock_W = np.zeros(k, dtype=bool)
+        self._lock_H = np.zeros(k, dtype=bool)
+        self.set_locks(W=lock_W, H=lock_H)
         self.losses: list[float] = []
         self.initial_loss = float(self._loss())
 
     @property
+    def W(self) -> np.ndarray:
+        """Templates (m, k), float32, read-only."""
+        return read_only(self._W)
+
+    @property
+    def H(self) -> np.ndarray:
+        """Activations (k, n), float32, read-only."""
+        return read_only(self._H)
+
+    @property
     def n_components(self) -> int:
         """Rank k."""
-        return self.W.shape[1]
+        return self._H.shape[0]
 
     @property
     def n_iter(self) -> int:
         """Iterations done so far."""
         return len(self.losses)
 
+    @property
+    def locked_W(self) -> np.ndarray:
+        """Boolean mask (k,) of the template columns that do not change."""
+        return self._lock_W.copy()
+
+    @property
+    def locked_H(self) -> np.ndarray:
+        """Boolean mask (k,) of the activation rows that do not change."""
+        return self._lock_H.copy()
+
+    def set_locks(self, *, W=None, H=None) -> None:
+        """Freeze or release template columns and activation rows between steps.
+
+        Parameters
+        ----------
+        W, H : sequence of int, boolean mask of length k, or None
+            Components whose template (W) or activation (H) must stay
+            bit-identical from now on. ``None`` leaves that side as it is; an
+            empty list releases every lock on that side.
+        """
+        k = self.n_components
+        if W is not None:
+            self._lock_W = component_mask(W, k, "lock_W")
+            self._W_frozen = self._W[:, self._lock_W].copy()
+        if H is not None:
+            self._lock_H = component_mask(H, k, "lock_H")
+            self._H_frozen = self._H[self._lock_H].copy()
+
     def step(self, n: int = 1) -> float:
-        """Run ``n`` iterations and return the loss after the last one."""
+        """Run ``n`` iterations and return the objective after the last one.
+
+        Parameters
+        ----------
+        n : int
+            Number of iterations, >= 0.
+
+        Returns
+        -------
+        float
+            The last entry of :attr:`losses` (the initial loss if none yet).
+        """
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"n must be a nonnegative integer, got {n!r}")
         for _ in range(n):
-            self._iterate()
-            self.losses.append(float(self._loss()))
+            self.losses.append(float(self._iterate()))
         return self.losses[-1] if self.losses else self.initial_loss
 
     def reconstruction(self) -> np.ndarray:
-        """W @ H, float32 (m, n)."""
-        return self.W @ self.H
+        """The model W @ H, float32 (m, n)."""
+        return self._W @ self._H
 
-    def _iterate(self) -> None:  # pragma: no cover - abstract
+    def _restore_W(self) -> None:
+        """Put the locked template columns back, bit for bit."""
+        if self._lock_W.any():
+            self._W[:, self._lock_W] = self._W_frozen
+
+    def _restore_H(self) -> None:
+        """Put the locked activation rows back, bit for bit."""
+        if self._lock_H.any():
+            self._H[self._lock_H] = self._H_frozen
+
+    def _iterate(self) -> float:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def _loss(self) -> float:  # pragma: no cover - abstract
@@ -101,7 +219,18 @@ class Solver:
 
 @dataclass
 class Result:
-    """Outcome of :func:`dsp.nmf.factorize`."""
+    """Outcome of :func:`dsp.nmf.factorize`.
+
+    Attributes
+    ----------
+    W : np.ndarray, float32, (m, k)
+    H : np.ndarray, float32, (k, n)
+    losses : list of float
+        Objective after every iteration.
+    n_iter : int
+    converged : bool
+        True when the run stopped because the loss stopped falling.
+    """
 
     W: np.ndarray
     H: np.ndarray

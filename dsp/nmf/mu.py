@@ -1,100 +1,239 @@
-"""Lee–Seung multiplicative updates for β-divergences (Euclidean, KL, Itakura–Saito)."""
+"""Multiplicative updates for β-divergences (Euclidean, KL, Itakura–Saito).
+
+Cost per iteration, m × n data and rank k:
+
+- Euclidean: two products with V (WᵀV and VHᵀ); everything else is k × k,
+  k × n or m × k. The loss comes from the trace identity
+  ‖V − WH‖² = ‖V‖² − 2⟨W, VHᵀ⟩ + ⟨WᵀW, HHᵀ⟩, reusing VHᵀ and HHᵀ, so it
+  costs no pass over V.
+- KL: four products (WH twice, WᵀR, RHᵀ) and two in-place divisions, all in
+  one m × n work buffer. The WH that ends an iteration is kept: it gives the
+  loss and is the WH the next iteration starts from. The loss needs
+  Σ V log WH, one log pass over that buffer in cache-sized chunks; the other
+  terms are constants or k-sized (Σ WH = colsum(W) · rowsum(H)).
+- Itakura–Saito: fits V + ε with WH + ε (see :func:`is_floor`); the updates
+  take the square root of the ratio, the exponent 1/(2 − β) for which
+  Févotte & Idier (2011) prove the loss never increases; two m × n buffers.
+
+Penalties: ``sparsity`` (λ‖H‖₁) and ``sparsity_W`` (μ‖W‖₁) keep the free
+columns of W at unit norm with the updates of Le Roux, Weninger & Hershey
+(2015), so that the penalty cannot be dodged by shrinking H and growing W;
+``smoothness`` adds Virtanen's (2007) temporal continuity cost on H. The loss
+then includes the penalties. Monotone decrease is proven only without them.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .base import EPS, FLOOR, Solver
+from .base import EPS, FLOOR, Solver, component_mask
+from .divergence import (
+    BETAS,
+    beta_divergence,
+    chunk_scratch,
+    is_floor,
+    sum_squares,
+    sum_v_log,
+)
+from .penalties import continuity_cost, continuity_terms, normalize_columns
 
-__all__ = ["MUSolver", "BETAS", "beta_divergence"]
-
-#: Loss names and their β.
-BETAS = {"euclidean": 2.0, "kl": 1.0, "is": 0.0}
-
-
-def beta_divergence(V: np.ndarray, WH: np.ndarray, beta: float) -> float:
-    """β-divergence D(V | WH) summed over all entries (½‖V−WH‖² for β=2).
-
-    Zeros in V contribute their limit (0 · log 0 = 0); WH is floored at EPS.
-    """
-    V = V.astype(np.float64, copy=False)
-    WH = np.maximum(WH, EPS).astype(np.float64, copy=False)
-    if beta == 2.0:
-        return 0.5 * float(np.sum((V - WH) ** 2))
-    ratio = V / WH
-    if beta == 1.0:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            term = np.where(V > 0, V * np.log(ratio), 0.0)
-        return float(np.sum(term - V + WH))
-    if beta == 0.0:
-        ratio = np.maximum(ratio, EPS)
-        return float(np.sum(ratio - np.log(ratio) - 1.0))
-    raise ValueError(f"unsupported beta {beta}")
+__all__ = ["MUSolver"]
 
 
 class MUSolver(Solver):
-    """Multiplicative updates; the loss never increases from one iteration to the next.
+    """Multiplicative updates for the β-divergence with optional penalties.
 
     Parameters
     ----------
-    V, W, H : np.ndarray, float32
+    V : np.ndarray, float32, (m, n)
+    W : np.ndarray, (m, k)
+    H : np.ndarray, (k, n)
         Data and initial factors.
     beta : {2.0, 1.0, 0.0}
         Euclidean, Kullback–Leibler or Itakura–Saito.
+    sparsity, sparsity_W : float
+        L1 weights on H and on W (>= 0).
+    smoothness : float
+        Weight of the temporal continuity cost on H (>= 0).
+    lock_W, lock_H : sequence of int or boolean mask, optional
+        Components whose template or activation stays fixed.
     """
 
-    def __init__(self, V: np.ndarray, W: np.ndarray, H: np.ndarray, *, beta: float) -> None:
+    def __init__(
+        self,
+        V: np.ndarray,
+        W: np.ndarray,
+        H: np.ndarray,
+        *,
+        beta: float,
+        sparsity: float = 0.0,
+        sparsity_W: float = 0.0,
+        smoothness: float = 0.0,
+        lock_W=None,
+        lock_H=None,
+    ) -> None:
         if beta not in BETAS.values():
             raise ValueError(f"beta must be one of {sorted(BETAS.values())}, got {beta}")
         self.beta = float(beta)
+        self.sparsity = float(sparsity)
+        self.sparsity_W = float(sparsity_W)
+        self.smoothness = float(smoothness)
+        self._normalize = self.sparsity > 0 or self.sparsity_W > 0
         m, n = V.shape
-        self._WH = np.empty((m, n), dtype=np.float32)
-        self._R = np.empty((m, n), dtype=np.float32)
-        super().__init__(V, W, H)
+        k = np.shape(W)[1]
+        if self._normalize:
+            # Start on the constraint set; moving the scale into H keeps WH.
+            W = np.array(W, dtype=np.float32)
+            H = np.array(H, dtype=np.float32)
+            free = ~component_mask(lock_W, k, "lock_W")
+            H *= normalize_columns(W, free)[:, None]
+        self._kn = np.empty((k, n), dtype=np.float32)
+        self._mk = np.empty((m, k), dtype=np.float32)
+        if self.beta == 2.0:
+            self._half_V_sq = 0.5 * sum_squares(V)
+        elif self.beta == 1.0:
+            self._WH = np.empty((m, n), dtype=np.float32)
+            self._WH_valid = False
+            self._scratch = chunk_scratch(V)
+            self._V_sum = float(V.sum(dtype=np.float64))
+            self._V_log_V = sum_v_log(V, V, floor=EPS, scratch=self._scratch)
+        else:
+            self._eps = is_floor(V)
+            V = V + self._eps
+            self._WH = np.empty((m, n), dtype=np.float32)
+            self._R = np.empty((m, n), dtype=np.float32)
+        super().__init__(V, W, H, lock_W=lock_W, lock_H=lock_H)
 
-    def _iterate(self) -> None:
-        self._update_H()
-        self._update_W()
+    # -- the iteration ---------------------------------------------------------
 
-    def _ratio(self) -> tuple[np.ndarray, np.ndarray]:
-        """Numerator and denominator matrices of the update: V·WH^(β−2), WH^(β−1)."""
-        WH, R = self._WH, self._R
-        np.matmul(self.W, self.H, out=WH)
-        np.maximum(WH, EPS, out=WH)
+    def _iterate(self) -> float:
+        if self.beta == 2.0:
+            return self._iterate_euclidean()
         if self.beta == 1.0:
-            np.divide(self.V, WH, out=R)
-            return R, None
-        # IS: numerator V / WH², denominator 1 / WH.
+            return self._iterate_kl()
+        return self._iterate_is()
+
+    def _iterate_euclidean(self) -> float:
+        W, H = self._W, self._H
+        np.matmul(W.T, self.V, out=self._kn)
+        # (WᵀW)H costs k²n, where Wᵀ(WH) would cost 2mnk.
+        self._update_H(self._kn, (W.T @ W) @ H)
+        np.matmul(self.V, H.T, out=self._mk)
+        HHt = H @ H.T
+        self._update_W(self._mk, W @ HHt)
+        return self._euclidean_loss(self._mk, HHt)
+
+    def _iterate_kl(self) -> float:
+        V, W, H, R = self.V, self._W, self._H, self._WH
+        if not self._WH_valid:
+            np.matmul(W, H, out=R)
+        # WH >= FLOOR² > 0, so the ratio needs no floor; divide in place.
+        np.divide(V, R, out=R)
+        np.matmul(W.T, R, out=self._kn)
+        self._update_H(self._kn, W.sum(axis=0)[:, None])
+        np.matmul(W, H, out=R)
+        np.divide(V, R, out=R)
+        np.matmul(R, H.T, out=self._mk)
+        self._update_W(self._mk, np.broadcast_to(H.sum(axis=1), W.shape))
+        return self._kl_loss()
+
+    def _iterate_is(self) -> float:
+        W, H = self._W, self._H
+        R, D = self._is_terms()
+        self._update_H(W.T @ R, W.T @ D)
+        R, D = self._is_terms()
+        self._update_W(R @ H.T, D @ H.T)
+        return self._loss()
+
+    def _is_terms(self) -> tuple[np.ndarray, np.ndarray]:
+        """V / Λ² and 1 / Λ for the current model Λ = WH + ε."""
+        WH, R = self._WH, self._R
+        np.matmul(self._W, self._H, out=WH)
+        WH += self._eps
         np.multiply(WH, WH, out=R)
         np.divide(self.V, R, out=R)
         np.reciprocal(WH, out=WH)
         return R, WH
 
-    def _update_H(self) -> None:
-        W, H = self.W, self.H
-        if self.beta == 2.0:
-            # (WᵀW)H costs k²n, where Wᵀ(WH) would cost mnk.
-            numer = W.T @ self.V
-            denom = (W.T @ W) @ H
-        else:
-            R, D = self._ratio()
-            numer = W.T @ R
-            denom = W.sum(axis=0)[:, None] if D is None else W.T @ D
-        H *= numer / np.maximum(denom, EPS)
-        np.maximum(H, FLOOR, out=H)
+    # -- the updates shared by every β -----------------------------------------
 
-    def _update_W(self) -> None:
-        W, H = self.W, self.H
-        if self.beta == 2.0:
-            numer = self.V @ H.T
-            denom = W @ (H @ H.T)
-        else:
-            R, D = self._ratio()
-            numer = R @ H.T
-            denom = H.sum(axis=1)[None, :] if D is None else D @ H.T
-        W *= numer / np.maximum(denom, EPS)
+    def _update_H(self, numer: np.ndarray, denom: np.ndarray) -> None:
+        """H ← H ∘ (numer / denom)^γ with the penalties on H; ``numer`` is overwritten."""
+        H = self._H
+        if self.sparsity:
+            denom = denom + np.float32(self.sparsity)
+        if self.smoothness:
+            positive, negative = continuity_terms(H)
+            alpha = np.float32(self.smoothness)
+            numer += alpha * negative
+            denom = denom + alpha * positive
+        np.divide(numer, np.maximum(denom, EPS), out=numer)
+        if self.beta == 0.0:
+            np.sqrt(numer, out=numer)
+        H *= numer
+        np.maximum(H, FLOOR, out=H)
+        self._restore_H()
+        self._invalidate()
+
+    def _update_W(self, numer: np.ndarray, denom: np.ndarray) -> None:
+        """W ← W ∘ (numer / denom)^γ with the penalties on W; ``numer`` is kept."""
+        W = self._W
+        if self._normalize:
+            # Le Roux et al.: the model is W̄H with W̄ = W / ‖W‖; the chain rule
+            # through the norm adds these terms (W is unit-norm here).
+            grow = W * (W * denom).sum(axis=0)
+            shrink = W * (W * numer).sum(axis=0)
+            numer, denom = numer + grow, denom + shrink
+        if self.sparsity_W:
+            denom = denom + np.float32(self.sparsity_W)
+        ratio = numer / np.maximum(denom, EPS)
+        if self.beta == 0.0:
+            np.sqrt(ratio, out=ratio)
+        W *= ratio
         np.maximum(W, FLOOR, out=W)
+        if self._normalize:
+            normalize_columns(W, ~self._lock_W)
+        self._restore_W()
+        self._invalidate()
+
+    def _invalidate(self) -> None:
+        if self.beta == 1.0:
+            self._WH_valid = False
+
+    # -- the objective ---------------------------------------------------------
+
+    def _penalty(self) -> float:
+        total = 0.0
+        if self.sparsity:
+            total += self.sparsity * float(self._H.sum(dtype=np.float64))
+        if self.sparsity_W:
+            total += self.sparsity_W * float(self._W.sum(dtype=np.float64))
+        if self.smoothness:
+            total += self.smoothness * continuity_cost(self._H)
+        return total
+
+    def _euclidean_loss(self, VHt: np.ndarray, HHt: np.ndarray) -> float:
+        W = self._W.astype(np.float64)
+        cross = float(np.sum(W * VHt))
+        quad = float(np.sum((W.T @ W) * HHt))
+        return max(self._half_V_sq - cross + 0.5 * quad, 0.0) + self._penalty()
+
+    def _kl_loss(self) -> float:
+        """KL of the current factors; leaves WH in the work buffer for the next step."""
+        W, H, WH = self._W, self._H, self._WH
+        np.matmul(W, H, out=WH)
+        self._WH_valid = True
+        model_sum = float(W.sum(axis=0, dtype=np.float64) @ H.sum(axis=1, dtype=np.float64))
+        v_log_wh = sum_v_log(self.V, WH, scratch=self._scratch)
+        divergence = self._V_log_V - v_log_wh - self._V_sum + model_sum
+        return max(divergence, 0.0) + self._penalty()
 
     def _loss(self) -> float:
-        np.matmul(self.W, self.H, out=self._WH)
-        return beta_divergence(self.V, self._WH, self.beta)
+        if self.beta == 2.0:
+            H = self._H
+            return self._euclidean_loss(self.V @ H.T, H @ H.T)
+        if self.beta == 1.0:
+            return self._kl_loss()
+        np.matmul(self._W, self._H, out=self._WH)
+        self._WH += self._eps
+        return beta_divergence(self.V, self._WH, 0.0) + self._penalty()
