@@ -1,0 +1,369 @@
+"""Keeping the work: sessions saved and reopened, unsaved changes, autosave and recovery.
+
+A :class:`~app.session.Session` is converted to and from a
+:class:`dsp.project_file.Project` (the versioned ``.partwise`` format), so a
+reopened session has exactly the saved factors, loss history and component
+states without re-running NMF. Audio is not stored in the file: it is found
+again by path and checked by content hash. Audio that never came from a file
+(the demo mixture) is written beside the session as a lossless float WAV.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import platformdirs
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from dsp.audio import AudioError, load, save
+from dsp.project_file import (
+    ComponentState,
+    Project,
+    ProjectError,
+    file_sha256,
+    load_project,
+    save_project,
+)
+from dsp.stft import StftError, analyse
+
+from .session import Session
+
+__all__ = [
+    "AUTOSAVE_INTERVAL_MS",
+    "Autosaver",
+    "SessionDocument",
+    "apply_project",
+    "autosave_path",
+    "data_dir",
+    "open_session",
+    "pending_recovery",
+    "project_from_session",
+    "save_session",
+]
+
+#: How often the autosaver writes a changed session.
+AUTOSAVE_INTERVAL_MS = 60_000
+#: Environment variable that overrides the user data folder (tests, portable installs).
+DATA_DIR_VARIABLE = "PARTWISE_DATA_DIR"
+
+#: ``ask_location(missing_path) -> new path or None`` (None: give up opening).
+AskLocation = Callable[[Path], "str | os.PathLike | None"]
+#: ``confirm_changed(audio_path) -> bool``: use audio whose content hash differs?
+ConfirmChanged = Callable[[Path], bool]
+
+
+def data_dir() -> Path:
+    """The user's Partwise data folder (``$PARTWISE_DATA_DIR`` if set)."""
+    override = os.environ.get(DATA_DIR_VARIABLE)
+    return Path(override) if override else Path(platformdirs.user_data_dir("Partwise"))
+
+
+def autosave_path() -> Path:
+    """Where the autosaver keeps the session: ``<data dir>/autosave.partwise``."""
+    return data_dir() / "autosave.partwise"
+
+
+def pending_recovery() -> Path | None:
+    """The autosave left by a session that did not close cleanly, or None.
+
+    Call at start-up, before any :class:`Autosaver` writes, and offer to
+    restore it with :func:`open_session`.
+    """
+    path = autosave_path()
+    return path if path.is_file() else None
+
+
+def _mixture_path(session_path: Path) -> Path:
+    """Sidecar file for audio that has no file of its own."""
+    return session_path.with_name(f"{session_path.stem}_mixture.wav")
+
+
+def project_from_session(session: Session, path: str | os.PathLike) -> Project:
+    """Describe ``session`` as a :class:`Project` to be written to ``path``.
+
+    Audio without a file (the demo mixture) is saved beside ``path`` first.
+    Without factors (nothing run yet) W and H are stored empty.
+
+    Raises
+    ------
+    ProjectError
+        If no audio is open or the audio sidecar cannot be written.
+    """
+    audio = session.audio
+    if audio is None:
+        raise ProjectError("nothing to save: no audio is open")
+    audio_path = audio.path
+    if audio_path is None:
+        audio_path = _mixture_path(Path(path))
+        try:
+            save(audio, audio_path, subtype="float")
+        except AudioError as exc:
+            raise ProjectError(f"cannot save the mixture beside the session ({exc})") from None
+    audio_path = Path(audio_path).resolve()
+    k = len(session.components)
+    W = session.W if session.W is not None else np.zeros((0, k), np.float32)
+    H = session.H if session.H is not None else np.zeros((k, 0), np.float32)
+    n_sources = max((c.source for c in session.components), default=-1) + 1
+    return Project(
+        audio_path=str(audio_path),
+        audio_sha256=file_sha256(audio_path),
+        settings=session.settings,
+        W=W,
+        H=H,
+        losses=np.asarray(session.losses, np.float64),
+        components=[
+            ComponentState(c.name, c.colour, c.gain, c.mute, c.solo, c.source)
+            for c in session.components
+        ],
+        sources=[f"Source {s + 1}" for s in range(n_sources)],
+    )
+
+
+def save_session(session: Session, path: str | os.PathLike) -> Path:
+    """Write ``session`` to ``path`` (a ``.partwise`` file) atomically.
+
+    Raises
+    ------
+    ProjectError
+        If nothing is open or the file cannot be written; an existing file stays.
+    """
+    return save_project(project_from_session(session, path), path)
+
+
+def _locate_audio(
+    project: Project, ask_location: AskLocation | None, confirm_changed: ConfirmChanged | None
+) -> Path:
+    """The project's audio file: where it was, or where the user says it moved."""
+    path = Path(project.audio_path)
+    while not path.is_file():
+        answer = ask_location(path) if ask_location is not None else None
+        if not answer:
+            raise ProjectError(f"the session's audio '{path.name}' was not found ({path})")
+        path = Path(answer)
+    if file_sha256(path) != project.audio_sha256 and not (
+        confirm_changed is not None and confirm_changed(path)
+    ):
+        raise ProjectError(
+            f"'{path.name}' has changed since the session was saved (content hash differs)"
+        )
+    return path
+
+
+def apply_project(project: Project, audio_path: str | os.PathLike, session: Session) -> None:
+    """Load the audio at ``audio_path`` and restore ``project`` into ``session``.
+
+    The audio goes in first with the project's STFT, so no listener sees a
+    spectrogram that does not match the settings; then the settings (which
+    rebuild the components if their number changed), factors and states.
+
+    Raises
+    ------
+    ProjectError
+        If the audio cannot be read or does not fit the stored factors.
+    """
+    settings = project.settings
+    try:
+        audio = load(audio_path)
+        spec = analyse(audio.samples, audio.rate, n_fft=settings.n_fft, hop=settings.hop)
+    except (AudioError, StftError) as exc:
+        raise ProjectError(f"cannot use the session's audio: {exc}") from None
+    has_factors = project.W.size > 0 and project.H.size > 0
+    if has_factors and (project.W.shape[0], project.H.shape[1]) != spec.shape:
+        raise ProjectError(
+            f"the factors {project.W.shape} x {project.H.shape} do not fit "
+            f"'{audio.name}' ({spec.shape[0]} bins x {spec.shape[1]} frames)"
+        )
+    session.set_audio(audio, spec)
+    session.set_settings(replace(settings, n_fft=spec.n_fft, hop=spec.hop))
+    if has_factors:
+        session.set_factors(project.W, project.H, tuple(float(x) for x in project.losses))
+    for k, state in enumerate(project.components):
+        session.set_component_name(k, state.name)
+        session.set_gain(k, state.gain)
+        session.set_mute(k, state.mute)
+        session.set_solo(k, state.solo)
+        session.set_source(k, state.source if state.source is not None else k)
+
+
+def open_session(
+    path: str | os.PathLike,
+    session: Session,
+    *,
+    ask_location: AskLocation | None = None,
+    confirm_changed: ConfirmChanged | None = None,
+) -> Project:
+    """Read the session file ``path`` and restore it into ``session``.
+
+    Parameters
+    ----------
+    ask_location : callable, optional
+        Called with the missing audio path when the file moved; returns the new
+        location, or None to give up.
+    confirm_changed : callable, optional
+        Called with the audio path when its content hash differs from the saved
+        one; returns True to use it anyway. Without it a changed file is refused.
+
+    Raises
+    ------
+    ProjectError
+        Corrupt, truncated or newer file; audio missing, refused or unreadable.
+        ``session`` is unchanged in every such case.
+    """
+    project = load_project(path)
+    audio_path = _locate_audio(project, ask_location, confirm_changed)
+    apply_project(project, audio_path, session)
+    return project
+
+
+def _connect_changes(session: Session, slot: Callable[..., None]) -> None:
+    """Call ``slot`` on every change a user would want saved."""
+    for signal in (
+        session.audio_changed,
+        session.settings_changed,
+        session.factors_changed,
+        session.components_changed,
+        session.component_changed,
+    ):
+        signal.connect(slot)
+
+
+class SessionDocument(QObject):
+    """The session as a document: its file, and whether it has unsaved changes.
+
+    Signals
+    -------
+    dirty_changed(bool)
+        Unsaved changes appeared (True) or were saved (False).
+    saved(Path)
+        The session was written to this file.
+    """
+
+    dirty_changed = Signal(bool)
+    saved = Signal(Path)
+
+    def __init__(self, session: Session, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._session = session
+        self._path: Path | None = None
+        self._dirty = False
+        _connect_changes(session, self._on_changed)
+
+    @property
+    def path(self) -> Path | None:
+        """The file the session was last saved to or opened from."""
+        return self._path
+
+    @property
+    def dirty(self) -> bool:
+        """Whether the session changed since it was last saved or opened."""
+        return self._dirty
+
+    def save(self, path: str | os.PathLike | None = None) -> Path:
+        """Save to ``path`` (default: the current file) and clear :attr:`dirty`.
+
+        Raises
+        ------
+        ProjectError
+            If the file cannot be written, or no path is known yet.
+        """
+        target = Path(path) if path is not None else self._path
+        if target is None:
+            raise ProjectError("the session has no file yet: choose where to save it")
+        written = save_session(self._session, target)
+        self._path = written
+        self._set_dirty(False)
+        self.saved.emit(written)
+        return written
+
+    def open(self, path: str | os.PathLike, **hooks) -> Project:
+        """Open ``path`` into the session (``hooks`` as :func:`open_session`)."""
+        project = open_session(path, self._session, **hooks)
+        self._path = Path(path)
+        self._set_dirty(False)
+        return project
+
+    def mark_clean(self) -> None:
+        """Forget changes (e.g. after restoring an autosave the user saved elsewhere)."""
+        self._set_dirty(False)
+
+    def _on_changed(self, *_) -> None:
+        self._set_dirty(True)
+
+    def _set_dirty(self, dirty: bool) -> None:
+        if dirty != self._dirty:
+            self._dirty = dirty
+            self.dirty_changed.emit(dirty)
+
+
+class Autosaver(QObject):
+    """Writes the session to the data folder every minute and after each completed run.
+
+    Only a session that changed since the last autosave is written. Call
+    :meth:`clear` on a clean close; a file still there at the next start means
+    the app did not close cleanly (see :func:`pending_recovery`).
+
+    Signals
+    -------
+    saved(Path)
+        An autosave was written.
+    failed(str)
+        An autosave could not be written (the work goes on; the message says why).
+    """
+
+    saved = Signal(Path)
+    failed = Signal(str)
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        interval_ms: int = AUTOSAVE_INTERVAL_MS,
+        path: str | os.PathLike | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._session = session
+        self._path = Path(path) if path is not None else autosave_path()
+        self._changed = False
+        self._timer = QTimer(self, interval=interval_ms)
+        self._timer.timeout.connect(self.save_now)
+        _connect_changes(session, self._on_changed)
+
+    @property
+    def path(self) -> Path:
+        """The autosave file."""
+        return self._path
+
+    def start(self) -> None:
+        """Start the periodic autosave."""
+        self._timer.start()
+
+    def stop(self) -> None:
+        """Stop the periodic autosave (the file stays)."""
+        self._timer.stop()
+
+    def save_now(self) -> None:
+        """Write the session now if it changed (connect to "run completed")."""
+        if not self._changed or self._session.audio is None:
+            return
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            save_session(self._session, self._path)
+        except (OSError, ProjectError) as exc:
+            self.failed.emit(f"Autosave failed: {exc}")
+            return
+        self._changed = False
+        self.saved.emit(self._path)
+
+    def clear(self) -> None:
+        """Stop and delete the autosave (the app is closing cleanly)."""
+        self._timer.stop()
+        self._path.unlink(missing_ok=True)
+        _mixture_path(self._path).unlink(missing_ok=True)
+
+    def _on_changed(self, *_) -> None:
+        self._changed = True

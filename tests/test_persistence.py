@@ -1,0 +1,199 @@
+"""Sessions saved and reopened, unsaved-changes tracking, and the autosaver."""
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from app.persistence import (  # noqa: E402
+    Autosaver,
+    SessionDocument,
+    open_session,
+    pending_recovery,
+    save_session,
+)
+from app.session import Session  # noqa: E402
+from dsp.audio import Audio, load, save  # noqa: E402
+from dsp.pipeline import Settings  # noqa: E402
+from dsp.project_file import ProjectError, load_project  # noqa: E402
+from dsp.stft import analyse  # noqa: E402
+
+SETTINGS = Settings(n_components=3, n_fft=256, hop=64, seed=7, loss="euclidean")
+
+
+def make_session(audio_path, settings=SETTINGS) -> Session:
+    """A session on ``audio_path`` with random factors and edited component states."""
+    audio = load(audio_path)
+    session = Session(settings)
+    session.set_audio(audio, analyse(audio.samples, audio.rate, n_fft=256, hop=64))
+    bins, frames = session.magnitude.shape
+    rng = np.random.default_rng(1)
+    k = settings.n_components
+    session.set_factors(
+        rng.random((bins, k), dtype=np.float32),
+        rng.random((k, frames), dtype=np.float32),
+        (3.0, 2.0, 1.5),
+    )
+    session.set_component_name(0, "Bass")
+    session.set_gain(1, 0.25)
+    session.set_mute(2, True)
+    session.set_solo(1, True)
+    session.set_source(2, 0)
+    return session
+
+
+@pytest.fixture
+def audio_file(tmp_path):
+    """A short stereo WAV file."""
+    rng = np.random.default_rng(0)
+    path = tmp_path / "mix.wav"
+    save(Audio(rng.uniform(-0.5, 0.5, (4000, 2)).astype(np.float32), 8000), path, subtype="float")
+    return path
+
+
+def assert_same_session(a: Session, b: Session) -> None:
+    """Identical arrays, settings and component states."""
+    assert b.settings == a.settings
+    np.testing.assert_array_equal(b.W, a.W)
+    np.testing.assert_array_equal(b.H, a.H)
+    assert b.losses == a.losses
+    assert b.components == a.components
+    np.testing.assert_array_equal(b.audio.samples, a.audio.samples)
+    np.testing.assert_array_equal(b.spectrogram.data, a.spectrogram.data)
+
+
+def test_saved_session_reopens_with_identical_arrays_and_states(qtbot, audio_file, tmp_path):
+    original = make_session(audio_file)
+    save_session(original, tmp_path / "work.partwise")
+    reopened = Session()
+    open_session(tmp_path / "work.partwise", reopened)
+    assert_same_session(original, reopened)
+    assert reopened.effective_gains().tolist() == original.effective_gains().tolist()
+
+
+def test_session_without_factors_reopens_without_factors(qtbot, audio_file, tmp_path):
+    audio = load(audio_file)
+    session = Session(SETTINGS)
+    session.set_audio(audio, analyse(audio.samples, audio.rate, n_fft=256, hop=64))
+    save_session(session, tmp_path / "empty.partwise")
+    reopened = Session()
+    open_session(tmp_path / "empty.partwise", reopened)
+    assert reopened.W is None and reopened.losses == ()
+    assert reopened.settings == SETTINGS
+
+
+def test_audio_without_a_file_is_saved_beside_the_session(qtbot, audio_file, tmp_path):
+    source = make_session(audio_file)
+    memory = Audio(source.audio.samples, source.audio.rate)
+    session = Session(SETTINGS)
+    session.set_audio(memory, source.spectrogram)
+    session.set_factors(source.W, source.H, source.losses)
+    save_session(session, tmp_path / "demo.partwise")
+    assert (tmp_path / "demo_mixture.wav").is_file()
+    reopened = Session()
+    open_session(tmp_path / "demo.partwise", reopened)
+    np.testing.assert_array_equal(reopened.audio.samples, memory.samples)
+    np.testing.assert_array_equal(reopened.W, source.W)
+
+
+def test_moved_audio_is_asked_for(qtbot, audio_file, tmp_path):
+    original = make_session(audio_file)
+    save_session(original, tmp_path / "work.partwise")
+    moved = tmp_path / "elsewhere.wav"
+    audio_file.rename(moved)
+    asked = []
+    reopened = Session()
+    open_session(
+        tmp_path / "work.partwise", reopened, ask_location=lambda p: asked.append(p) or moved
+    )
+    assert asked == [audio_file.resolve()]
+    assert reopened.audio.path == moved
+    np.testing.assert_array_equal(reopened.H, original.H)
+
+
+def test_missing_audio_without_an_answer_is_a_clear_error_and_changes_nothing(
+    qtbot, audio_file, tmp_path
+):
+    save_session(make_session(audio_file), tmp_path / "work.partwise")
+    audio_file.unlink()
+    session = Session()
+    with pytest.raises(ProjectError, match="mix.wav.*not found"):
+        open_session(tmp_path / "work.partwise", session, ask_location=lambda p: None)
+    assert session.audio is None
+
+
+def test_changed_audio_needs_confirmation(qtbot, audio_file, tmp_path):
+    original = make_session(audio_file)
+    save_session(original, tmp_path / "work.partwise")
+    changed = load(audio_file)
+    save(Audio(changed.samples * 0.5, changed.rate), audio_file, subtype="float")
+    refused = Session()
+    with pytest.raises(ProjectError, match="has changed"):
+        open_session(tmp_path / "work.partwise", refused, confirm_changed=lambda p: False)
+    assert refused.audio is None
+    accepted = Session()
+    open_session(tmp_path / "work.partwise", accepted, confirm_changed=lambda p: True)
+    np.testing.assert_array_equal(accepted.W, original.W)
+
+
+def test_corrupt_session_file_is_a_clear_error(qtbot, tmp_path):
+    bad = tmp_path / "bad.partwise"
+    bad.write_bytes(b"not a zip")
+    session = Session()
+    with pytest.raises(ProjectError, match="bad.partwise"):
+        open_session(bad, session)
+    assert session.audio is None
+
+
+def test_saving_without_audio_is_refused(qtbot, tmp_path):
+    with pytest.raises(ProjectError, match="no audio"):
+        save_session(Session(), tmp_path / "x.partwise")
+    assert not (tmp_path / "x.partwise").exists()
+
+
+def test_document_is_dirty_after_a_change_and_clean_after_save(qtbot, audio_file, tmp_path):
+    session = make_session(audio_file)
+    document = SessionDocument(session)
+    assert not document.dirty
+    with qtbot.waitSignal(document.dirty_changed) as blocker:
+        session.set_gain(0, 0.5)
+    assert blocker.args == [True] and document.dirty
+    document.save(tmp_path / "doc.partwise")
+    assert not document.dirty and document.path == tmp_path / "doc.partwise"
+    assert load_project(tmp_path / "doc.partwise").components[0].gain == 0.5
+
+
+def test_document_without_a_file_refuses_plain_save(qtbot, audio_file):
+    document = SessionDocument(make_session(audio_file))
+    with pytest.raises(ProjectError, match="no file"):
+        document.save()
+
+
+def test_autosaver_writes_changed_session_and_clear_removes_it(
+    qtbot, audio_file, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("PARTWISE_DATA_DIR", str(tmp_path / "data"))
+    session = make_session(audio_file)
+    autosaver = Autosaver(session, interval_ms=10)
+    assert pending_recovery() is None
+    session.set_gain(0, 0.75)
+    autosaver.start()
+    with qtbot.waitSignal(autosaver.saved) as blocker:
+        pass
+    assert blocker.args == [tmp_path / "data" / "autosave.partwise"]
+    assert pending_recovery() == tmp_path / "data" / "autosave.partwise"
+    assert load_project(pending_recovery()).components[0].gain == 0.75
+    autosaver.clear()
+    assert pending_recovery() is None
+
+
+def test_autosaver_skips_an_unchanged_session(qtbot, audio_file, tmp_path):
+    session = make_session(audio_file)
+    autosaver = Autosaver(session, path=tmp_path / "auto.partwise")
+    autosaver.save_now()
+    assert not autosaver.path.exists()
+    session.set_mute(0, True)
+    autosaver.save_now()
+    assert autosaver.path.exists()
