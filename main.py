@@ -1,7 +1,8 @@
 """Partwise entry point.
 
 ``python main.py [FILE]`` opens the workstation window; ``python main.py separate …``
-runs the headless separation, which never imports Qt.
+runs the headless separation, which never imports Qt; ``python main.py sweep …``
+tabulates the loss against the number of components (Qt only for ``--plot``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-COMMANDS = ("separate",)
+COMMANDS = ("separate", "sweep")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -221,11 +222,120 @@ def run_separate(argv: list[str]) -> int:
     return 1 if failures else 0
 
 
+def build_sweep_parser() -> argparse.ArgumentParser:
+    """The ``sweep`` command line: loss and explained variance against k."""
+    from dsp import nmf
+
+    p = argparse.ArgumentParser(
+        prog="partwise sweep",
+        description="Factorize a file at a range of ranks k and tabulate loss and explained "
+        "variance, marking the elbow, to help choose the number of components.",
+    )
+    p.add_argument("input", type=Path, metavar="FILE", help="audio file")
+    p.add_argument("--components", "-k", default="1:16", help="ranks: START:STOP[:STEP] or K1,K2")
+    p.add_argument("--loss", choices=nmf.LOSSES, default="kl", help="divergence (default kl)")
+    p.add_argument("--iterations", type=int, default=200, help="maximum iterations per rank")
+    p.add_argument("--tol", type=float, default=1e-4, help="relative convergence tolerance")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--independent",
+        action="store_true",
+        help="initialise every rank afresh instead of growing the previous one",
+    )
+    p.add_argument("--n-fft", type=int, default=2048, help="STFT frame length (default 2048)")
+    p.add_argument("--hop", type=int, default=512, help="STFT hop in samples (default 512)")
+    p.add_argument("--plot", type=Path, metavar="OUT.png", help="also draw the curves to a PNG")
+    return p
+
+
+def _plot_sweep(points, best: int, path: Path) -> None:
+    """Loss (log) and explained variance against k, drawn offscreen with pyqtgraph."""
+    import os
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import pyqtgraph as pg
+    import pyqtgraph.exporters
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    ks = [p.k for p in points]
+    layout = pg.GraphicsLayoutWidget()
+    layout.resize(900, 420)
+    layout.setBackground("w")
+    loss_plot = layout.addPlot(title="Loss at convergence", labels={"bottom": "k"})
+    loss_plot.setLogMode(y=True)
+    loss_plot.plot(ks, [p.loss for p in points], pen=pg.mkPen("#1f77b4", width=2), symbol="o")
+    loss_plot.addLine(
+        x=best,
+        pen=pg.mkPen("#d62728", style=pg.QtCore.Qt.DashLine),
+        label=f"elbow k={best}",
+        labelOpts={"position": 0.9, "color": "#d62728"},
+    )
+    variance_plot = layout.addPlot(title="Explained variance", labels={"bottom": "k"})
+    variance_plot.plot(
+        ks, [p.explained_variance for p in points], pen=pg.mkPen("#2ca02c", width=2), symbol="o"
+    )
+    variance_plot.addLine(x=best, pen=pg.mkPen("#d62728", style=pg.QtCore.Qt.DashLine))
+    layout.show()
+    app.processEvents()
+    exporter = pyqtgraph.exporters.ImageExporter(layout.scene())
+    exporter.parameters()["width"] = 900
+    exporter.export(str(path))
+
+
+def run_sweep(argv: list[str]) -> int:
+    """``partwise sweep``: returns the process exit code."""
+    from dsp.audio import AudioError, load
+    from dsp.stft import StftError, analyse
+    from dsp.sweep import elbow, parse_range, sweep
+
+    args = build_sweep_parser().parse_args(argv)
+    try:
+        ks = parse_range(args.components)
+        audio = load(args.input)
+        V = analyse(audio.samples, audio.rate, n_fft=args.n_fft, hop=args.hop).magnitude()
+
+        def report(point) -> None:
+            print(
+                f"k={point.k}: loss {point.loss:.6g} ({point.n_iter} iterations, "
+                f"{point.seconds:.1f} s)",
+                file=sys.stderr,
+            )
+
+        points = sweep(
+            V,
+            ks,
+            loss=args.loss,
+            max_iter=args.iterations,
+            tol=args.tol,
+            seed=args.seed,
+            nested=not args.independent,
+            progress=report,
+        )
+    except (AudioError, StftError, ValueError) as exc:
+        text = str(exc)
+        _fail(text if text.startswith("'") else f"'{args.input.name}': {text}")
+        return 1
+    best = elbow([p.k for p in points], [p.loss for p in points])
+    print(f"{'k':>4}  {'loss':>14}  {'explained':>9}  {'iterations':>10}  {'seconds':>8}")
+    for p in points:
+        mark = "  <- elbow" if p.k == best else ""
+        print(
+            f"{p.k:>4}  {p.loss:>14.6g}  {p.explained_variance:>9.4f}  {p.n_iter:>10}  "
+            f"{p.seconds:>8.2f}{mark}"
+        )
+    if args.plot is not None:
+        _plot_sweep(points, best, args.plot)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point for ``partwise`` and ``python main.py``."""
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "separate":
         return run_separate(argv[1:])
+    if argv and argv[0] == "sweep":
+        return run_sweep(argv[1:])
     from app.gui import run
 
     return run(argv)
