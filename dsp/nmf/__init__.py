@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .base import EPS, FLOOR, Result, Solver, check_data
+from .base import EPS, FLOOR, Result, Solver, check_data, component_mask
 from .deep import DeepSolver, initialize_layers
 from .divergence import BETAS, beta_divergence
 from .hals import HALSSolver
@@ -120,7 +120,7 @@ def make_solver(
         "smoothness": check_weight(smoothness, "smoothness"),
     }
     beta = BETAS[loss]
-    _check_support(algorithm, loss, penalties, lock_W, lock_H, layers, W, H)
+    _check_support(algorithm, loss, n_components, penalties, lock_W, lock_H, layers, W, H)
     if algorithm == "deep":
         ranks = [*layers, n_components]
         factors, H0 = initialize_layers(V, ranks, method=init, seed=seed)
@@ -138,7 +138,7 @@ def make_solver(
     return MUSolver(V, W0, H0, beta=beta, lock_W=lock_W, lock_H=lock_H, **penalties)
 
 
-def _check_support(algorithm, loss, penalties, lock_W, lock_H, layers, W, H) -> None:
+def _check_support(algorithm, loss, n_components, penalties, lock_W, lock_H, layers, W, H):
     """Reject option combinations the chosen algorithm cannot honour."""
     active = [name for name, weight in penalties.items() if weight > 0]
     if algorithm == "hals":
@@ -149,7 +149,7 @@ def _check_support(algorithm, loss, penalties, lock_W, lock_H, layers, W, H) -> 
     if algorithm == "kmeans":
         if active:
             raise ValueError(f"algorithm 'kmeans' takes no penalties, got {', '.join(active)}")
-        if lock_H is not None and np.asarray(lock_H).any():
+        if component_mask(lock_H, n_components, "lock_H").any():
             raise ValueError("algorithm 'kmeans' cannot lock rows of H; use lock_W")
     if algorithm == "deep":
         if layers is None or len(layers) == 0:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import EPS, FLOOR, Solver
+from .base import EPS, FLOOR, Solver, component_mask
 from .divergence import BETAS, beta_divergence, is_floor
 
 __all__ = ["KMeansSolver", "one_hot"]
@@ -88,7 +88,7 @@ class KMeansSolver(Solver):
         ValueError
             If activation rows are given: a one-hot H has no rows to freeze.
         """
-        if H is not None and np.asarray(H).any():
+        if H is not None and component_mask(H, self.n_components, "lock_H").any():
             raise ValueError("k-means cannot lock rows of H; lock templates (lock_W) instead")
         super().set_locks(W=W)
 
