@@ -302,7 +302,8 @@ class SessionDocument(QObject):
 class Autosaver(QObject):
     """Writes the session to the data folder every minute and after each completed run.
 
-    Only a session that changed since the last autosave is written. Call
+    Only a session that changed since the last autosave (or, the first time,
+    one with audio) is written. Call
     :meth:`clear` on a clean close; a file still there at the next start means
     the app did not close cleanly (see :func:`pending_recovery`).
 
@@ -328,7 +329,8 @@ class Autosaver(QObject):
         super().__init__(parent)
         self._session = session
         self._path = Path(path) if path is not None else autosave_path()
-        self._changed = False
+        # Whatever the session holds when autosaving begins has not been autosaved yet.
+        self._changed = True
         self._timer = QTimer(self, interval=interval_ms)
         self._timer.timeout.connect(self.save_now)
         _connect_changes(session, self._on_changed)

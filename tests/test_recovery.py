@@ -1,0 +1,95 @@
+"""Autosave recovery after a crash: a real app process is killed, then its work restored."""
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from app.persistence import Autosaver, open_session, pending_recovery  # noqa: E402
+from app.session import Session  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# The "app": a session with factors and edited components, autosaving every 50 ms.
+# It never closes cleanly; a guard timer ends it if the test never kills it.
+APP_SCRIPT = """
+import sys
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from app.persistence import Autosaver
+from app.session import Session
+from dsp.audio import Audio, save
+from dsp.pipeline import Settings
+from dsp.stft import analyse
+
+work = Path(sys.argv[1])
+app = QApplication([])
+rng = np.random.default_rng(3)
+audio = Audio(rng.uniform(-0.5, 0.5, (6000, 1)).astype(np.float32), 8000, work / "take.wav")
+save(audio, audio.path, subtype="float")
+session = Session(Settings(n_components=2, n_fft=256, hop=64))
+session.set_audio(audio, analyse(audio.samples, audio.rate, n_fft=256, hop=64))
+bins, frames = session.magnitude.shape
+W = rng.random((bins, 2), dtype=np.float32)
+H = rng.random((2, frames), dtype=np.float32)
+session.set_factors(W, H, (5.0, 4.0))
+session.set_component_name(1, "Hi-hat")
+session.set_gain(0, 0.5)
+np.savez(work / "expected.npz", W=W, H=H)
+autosaver = Autosaver(session, interval_ms=50)
+autosaver.saved.connect(lambda path: print("autosaved", path, flush=True))
+autosaver.failed.connect(lambda message: print("failed", message, flush=True))
+autosaver.start()
+QTimer.singleShot(20_000, app.quit)
+app.exec()
+"""
+
+
+def test_killed_app_leaves_an_autosave_that_restores_its_work(qtbot, tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    monkeypatch.setenv("PARTWISE_DATA_DIR", str(data))
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
+    app = subprocess.Popen(
+        [sys.executable, "-c", APP_SCRIPT, str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        first_line = app.stdout.readline()
+    finally:
+        app.kill()
+        _, errors = app.communicate()
+    assert first_line.startswith("autosaved"), errors
+    assert app.returncode != 0  # killed, not a clean exit
+
+    recovery = pending_recovery()
+    assert recovery == data / "autosave.partwise"
+    restored = Session()
+    open_session(recovery, restored)
+    expected = np.load(tmp_path / "expected.npz")
+    np.testing.assert_array_equal(restored.W, expected["W"])
+    np.testing.assert_array_equal(restored.H, expected["H"])
+    assert restored.losses == (5.0, 4.0)
+    assert restored.components[1].name == "Hi-hat"
+    assert [c.gain for c in restored.components] == [0.5, 1.0]
+    assert restored.audio.path == tmp_path / "take.wav"
+
+
+def test_clean_close_leaves_nothing_to_recover(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("PARTWISE_DATA_DIR", str(tmp_path))
+    (tmp_path / "autosave.partwise").write_bytes(b"left by a crash")
+    assert pending_recovery() == tmp_path / "autosave.partwise"
+    Autosaver(Session()).clear()
+    assert pending_recovery() is None
