@@ -1,0 +1,1 @@
+"""Partwise workstation: the Qt (PySide6 + pyqtgraph) application over ``dsp``."""

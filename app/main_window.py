@@ -1,0 +1,296 @@
+"""The workstation window: composition of the views, docks, menus, toolbar and status bar.
+
+Nothing here computes: the session holds the state, the solver control and the
+loader do the work in threads, the views draw. This file only wires them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QSplitter,
+    QWidget,
+)
+
+from . import preferences
+from .loader import Loader
+from .parameters_panel import ParametersPanel
+from .playback import PlaybackControl
+from .session import Session
+from .solver_actions import SolverActions
+from .solver_control import SolverControl
+from .views.activations import ActivationsView
+from .views.components import ComponentsView
+from .views.loss_plot import LossPlot
+from .views.spectrogram import SpectrogramView
+from .views.templates import TemplatesView
+
+__all__ = ["MainWindow", "AUDIO_FILTER"]
+
+AUDIO_FILTER = "Audio files (*.wav *.flac *.ogg *.aiff *.aif *.mp3);;All files (*)"
+_AXIS_WIDTH = 72  # left axes of the time plots share one width so their time axes line up
+
+
+class MainWindow(QMainWindow):
+    """Partwise's main window.
+
+    Parameters
+    ----------
+    store : QSettings, optional
+        Where layout, parameters and recent files are remembered (default: the
+        application's settings).
+    player : object, optional
+        An ``app.player.Player``; without one the playback controls are disabled.
+
+    Signals
+    -------
+    error_reported(str)
+        An error message was shown to the user.
+    """
+
+    error_reported = Signal(str)
+
+    def __init__(self, *, store: QSettings | None = None, player=None, parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Partwise")
+        self.setObjectName("main_window")
+        self.setAcceptDrops(True)
+        self._store = store if store is not None else QSettings()
+        self.session = Session(preferences.load_parameters(self._store), self)
+        self.control = SolverControl(self.session, self)
+        self.loader = Loader(self.session, self)
+        self.error_box: QMessageBox | None = None
+        self.restart_box: QMessageBox | None = None
+        self._opening: str | None = None  # path being loaded, for the recent files
+
+        self.spectrogram = SpectrogramView(self.session, mode="mixture")
+        self.reconstruction = SpectrogramView(self.session, mode="model")
+        self.activations = ActivationsView(self.session)
+        self.templates = TemplatesView(self.session)
+        self.loss_plot = LossPlot(self.session)
+        self.components = ComponentsView(self.session)
+        self.parameters = ParametersPanel(self.session)
+        self._link_time_axes()
+
+        splitter = QSplitter(Qt.Vertical)
+        splitter.addWidget(self.spectrogram)
+        splitter.addWidget(self.activations)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        self.setCentralWidget(splitter)
+        self._docks = {}
+        self._add_dock("Parameters", self.parameters, Qt.LeftDockWidgetArea)
+        self._add_dock("Components", self.components, Qt.LeftDockWidgetArea)
+        self._add_dock("Reconstruction", self.reconstruction, Qt.RightDockWidgetArea)
+        self._add_dock("Templates", self.templates, Qt.RightDockWidgetArea)
+        self._add_dock("Loss", self.loss_plot, Qt.RightDockWidgetArea)
+
+        self.solver_actions = SolverActions(self.control, self.session, self)
+        self.playback = PlaybackControl(self.session, player, self)
+        self._build_status_bar()
+        self._build_menus_and_toolbar()
+        self._connect()
+        self.resize(1600, 1000)
+        self.resizeDocks([self._docks["Parameters"]], [310], Qt.Horizontal)
+        self.resizeDocks([self._docks["Reconstruction"]], [520], Qt.Horizontal)
+        self.resizeDocks([self._docks["Parameters"], self._docks["Components"]], [330, 560],
+                         Qt.Vertical)
+        self._restore_layout()
+
+    # -- building ----------------------------------------------------------------------------
+
+    def _link_time_axes(self) -> None:
+        self.activations.setXLink(self.spectrogram.plot)
+        self.reconstruction.plot.setXLink(self.spectrogram.plot)
+        for axis in (self.spectrogram.plot.getAxis("left"), self.activations.getAxis("left")):
+            axis.setWidth(_AXIS_WIDTH)
+
+    def _add_dock(self, title: str, widget: QWidget, area) -> None:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{title.lower()}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        self._docks[title] = dock
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.busy_bar = QProgressBar()
+        self.busy_bar.setMaximumWidth(120)
+        self.busy_bar.setRange(0, 0)  # busy indicator: loading has no measurable progress
+        self.busy_bar.hide()
+        self.readout = QLabel()
+        self.readout.setObjectName("readout")
+        self.solver_label = QLabel("No factorization")
+        bar.addPermanentWidget(self.busy_bar)
+        bar.addPermanentWidget(self.readout)
+        bar.addPermanentWidget(self.solver_label)
+
+    def _build_menus_and_toolbar(self) -> None:
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        open_action = QAction("&Open…", self)
+        open_action.setShortcut(QKeySequence.Open)
+        open_action.setToolTip("Open an audio file (Ctrl+O)")
+        open_action.triggered.connect(self.choose_file)
+        demo_action = QAction("Open &demo mixture", self)
+        demo_action.setShortcut(QKeySequence("Ctrl+D"))
+        demo_action.triggered.connect(self.open_demo)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        file_menu.insertAction(self.recent_menu.menuAction(), open_action)
+        file_menu.addAction(demo_action)
+        file_menu.addSeparator()
+        quit_action = file_menu.addAction("&Quit")
+        quit_action.setShortcut(QKeySequence.Quit)
+        quit_action.triggered.connect(self.close)
+        self._update_recent_menu()
+
+        solver_menu = menu.addMenu("&Solver")
+        for action in self.solver_actions.all:
+            solver_menu.addAction(action)
+        playback_menu = menu.addMenu("&Playback")
+        for action in self.playback.actions:
+            playback_menu.addAction(action)
+        view_menu = menu.addMenu("&View")
+        for dock in self._docks.values():
+            view_menu.addAction(dock.toggleViewAction())
+
+        toolbar = self.addToolBar("Transport")
+        toolbar.setObjectName("toolbar_transport")
+        toolbar.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+        toolbar.addAction(open_action)
+        toolbar.addSeparator()
+        for action in self.solver_actions.all:
+            toolbar.addAction(action)
+        toolbar.addSeparator()
+        toolbar.addWidget(self.playback.bar)
+
+    def _connect(self) -> None:
+        session = self.session
+        self.loader.busy_changed.connect(self._on_busy_changed)
+        self.loader.failed.connect(self.report_error)
+        self.loader.loaded.connect(self._on_loaded)
+        self.control.failed.connect(self.report_error)
+        self.control.restart_offered.connect(self._offer_restart)
+        self.control.state_changed.connect(lambda _: self._update_solver_label())
+        session.factors_changed.connect(self._update_solver_label)
+        for view in (self.spectrogram, self.reconstruction):
+            view.hovered.connect(self.readout.setText)
+        for view in (self.spectrogram, self.reconstruction, self.activations):
+            view.seek_requested.connect(self.playback.seek)
+            self.playback.position_changed.connect(view.playhead.set_position)
+
+    # -- opening files -----------------------------------------------------------------------
+
+    def choose_file(self) -> None:
+        """Ask for an audio file and open it."""
+        start = str(Path(preferences.recent_files(self._store)[0]).parent) if (
+            preferences.recent_files(self._store)) else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Open audio", start, AUDIO_FILTER)
+        if path:
+            self.open_file(path)
+
+    def open_file(self, path: str | Path) -> None:
+        """Open ``path`` in the background; on failure the current session stays."""
+        self._opening = str(Path(path).resolve())
+        self.loader.open_file(path)
+
+    def open_demo(self) -> None:
+        """Open the built-in demo mixture."""
+        self._opening = None
+        self.loader.open_demo()
+
+    def _on_loaded(self, name: str) -> None:
+        self.setWindowTitle(f"{name} — Partwise")
+        self.statusBar().showMessage(f"Opened {name}", 4000)
+        if self._opening:
+            preferences.add_recent_file(self._store, self._opening)
+            self._update_recent_menu()
+
+    def _update_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        files = preferences.recent_files(self._store)
+        for path in files:
+            action = self.recent_menu.addAction(Path(path).name)
+            action.setToolTip(path)
+            action.triggered.connect(lambda _=False, p=path: self.open_file(p))
+        self.recent_menu.setEnabled(bool(files))
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
+        """Accept local files."""
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
+        """Open the first dropped local file."""
+        files = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if files:
+            self.open_file(files[0])
+            event.acceptProposedAction()
+
+    # -- messages ----------------------------------------------------------------------------
+
+    def report_error(self, message: str) -> None:
+        """Show ``message`` in a (non-blocking) message box and emit :attr:`error_reported`."""
+        self.statusBar().showMessage(message, 8000)
+        self.error_box = QMessageBox(QMessageBox.Warning, "Partwise", message,
+                                     QMessageBox.Ok, self)
+        self.error_box.setAttribute(Qt.WA_DeleteOnClose)
+        self.error_box.open()
+        self.error_reported.emit(message)
+
+    def _offer_restart(self, changed: str) -> None:
+        self.restart_box = QMessageBox(
+            QMessageBox.Question, "Parameters changed",
+            f"The run was stopped because {changed} changed.\n"
+            "Restart the factorization with the new parameters?",
+            QMessageBox.Yes | QMessageBox.No, self,
+        )
+        self.restart_box.setDefaultButton(QMessageBox.Yes)
+        self.restart_box.accepted.connect(self.control.run)
+        self.restart_box.open()
+
+    def _on_busy_changed(self, message: str) -> None:
+        self.busy_bar.setVisible(bool(message))
+        if message:
+            self.statusBar().showMessage(message)
+        else:
+            self.statusBar().clearMessage()
+
+    def _update_solver_label(self) -> None:
+        session, state = self.session, self.control.state
+        if not session.losses:
+            text = "Running…" if state == "running" else "No factorization"
+        else:
+            loss = session.losses[-1]
+            text = f"{state.capitalize()} · iteration {session.n_iter} · loss {loss:.4g}"
+        self.solver_label.setText(text)
+
+    # -- lifetime ----------------------------------------------------------------------------
+
+    def _restore_layout(self) -> None:
+        geometry = self._store.value("window/geometry")
+        state = self._store.value("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        """Remember layout and parameters, stop every thread, then close."""
+        self._store.setValue("window/geometry", self.saveGeometry())
+        self._store.setValue("window/state", self.saveState())
+        preferences.save_parameters(self._store, self.session.settings)
+        self._store.sync()
+        self.playback.shutdown()
+        self.control.shutdown()
+        self.loader.wait()
+        super().closeEvent(event)

@@ -1,0 +1,131 @@
+"""The solver and STFT parameters, each one control with a tooltip, bound to the session."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6.QtCore import QSignalBlocker
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QSpinBox, QWidget
+
+from dsp import nmf
+from dsp.pipeline import Settings
+
+from .session import Session
+from .widgets import spin_box
+
+__all__ = ["ParametersPanel", "FFT_SIZES"]
+
+FFT_SIZES = (256, 512, 1024, 2048, 4096, 8192)
+_LOSS_LABELS = {"kl": "Kullback–Leibler", "euclidean": "Euclidean", "is": "Itakura–Saito"}
+_ALGORITHM_LABELS = {"mu": "Multiplicative updates", "hals": "HALS"}
+_INIT_LABELS = {"random": "Random", "nndsvd": "NNDSVD", "nndsvda": "NNDSVDa"}
+
+
+def _combo(options, labels: dict, tip: str) -> QComboBox:
+    box = QComboBox()
+    for option in options:
+        box.addItem(labels.get(option, str(option)), option)
+    box.setToolTip(tip)
+    return box
+
+
+class ParametersPanel(QWidget):
+    """A form of every parameter of :class:`dsp.pipeline.Settings` a user tunes.
+
+    Edits call :meth:`Session.set_settings`; the session's changes (for
+    example restored settings) come back to the controls. The choices of loss,
+    algorithm and initialisation are read from ``dsp.nmf`` at run time.
+    """
+
+    def __init__(self, session: Session, parent=None) -> None:
+        super().__init__(parent)
+        self._session = session
+        self.components = spin_box(QSpinBox, 1, 64, 8)
+        self.components.setToolTip("Number of components k: how many templates NMF learns")
+        self.loss = _combo(
+            nmf.LOSSES, _LOSS_LABELS,
+            "Divergence minimised: Euclidean (loud parts dominate), Kullback–Leibler "
+            "(balanced, the usual choice for audio) or Itakura–Saito (scale-invariant, "
+            "quiet detail counts as much as loud)",
+        )
+        self.algorithm = _combo(
+            nmf.ALGORITHMS, _ALGORITHM_LABELS, "Update rule used at each iteration"
+        )
+        self.iterations = spin_box(QSpinBox, 1, 100_000, 200, step=50)
+        self.iterations.setToolTip("Iterations per Run or Continue")
+        self.sparsity = spin_box(QDoubleSpinBox, 0.0, 100.0, 0.0, step=0.05, decimals=3)
+        self.sparsity.setToolTip(
+            "L1 penalty on the activations: higher values make each component sound "
+            "less often (0 = none)"
+        )
+        self.init = _combo(
+            nmf.INITS, _INIT_LABELS,
+            "Initial factors: random, or NNDSVD/NNDSVDa from the spectrogram's singular "
+            "vectors (faster to converge, deterministic)",
+        )
+        self.seed = spin_box(QSpinBox, 0, 2**31 - 1, 0)
+        self.seed.setToolTip("Random seed: the same seed and parameters give the same result")
+        self.n_fft = _combo(
+            FFT_SIZES, {}, "STFT frame length in samples: longer frames resolve pitch "
+            "better and time worse (recomputes the spectrogram)",
+        )
+        self.hop = spin_box(QSpinBox, 16, 4096, 512, step=64)
+        self.hop.setToolTip(
+            "STFT hop in samples, at most half the frame length: smaller hops give finer "
+            "time steps and more columns to factorise (recomputes the spectrogram)"
+        )
+        for spin in (self.components, self.iterations, self.sparsity, self.seed, self.hop):
+            spin.setKeyboardTracking(False)
+
+        form = QFormLayout(self)
+        form.addRow("Components", self.components)
+        form.addRow("Loss", self.loss)
+        form.addRow("Algorithm", self.algorithm)
+        form.addRow("Iterations", self.iterations)
+        form.addRow("Sparsity", self.sparsity)
+        form.addRow("Initialisation", self.init)
+        form.addRow("Seed", self.seed)
+        form.addRow("FFT size", self.n_fft)
+        form.addRow("Hop", self.hop)
+        for row in range(form.rowCount()):
+            label = form.itemAt(row, QFormLayout.LabelRole).widget()
+            label.setToolTip(form.itemAt(row, QFormLayout.FieldRole).widget().toolTip())
+
+        self.show_settings(session.settings)
+        session.settings_changed.connect(self.show_settings)
+        self.components.valueChanged.connect(lambda v: self._change(n_components=v))
+        self.loss.currentIndexChanged.connect(lambda _: self._change(loss=self.loss.currentData()))
+        self.algorithm.currentIndexChanged.connect(
+            lambda _: self._change(algorithm=self.algorithm.currentData())
+        )
+        self.iterations.valueChanged.connect(lambda v: self._change(iterations=v))
+        self.sparsity.valueChanged.connect(lambda v: self._change(sparsity=v))
+        self.init.currentIndexChanged.connect(lambda _: self._change(init=self.init.currentData()))
+        self.seed.valueChanged.connect(lambda v: self._change(seed=v))
+        self.n_fft.currentIndexChanged.connect(self._on_n_fft_changed)
+        self.hop.valueChanged.connect(lambda v: self._change(hop=v))
+
+    def show_settings(self, settings: Settings) -> None:
+        """Show ``settings`` in the controls without echoing edits back."""
+        controls = (self.components, self.loss, self.algorithm, self.iterations, self.sparsity,
+                    self.init, self.seed, self.n_fft, self.hop)
+        blockers = [QSignalBlocker(c) for c in controls]
+        self.components.setValue(settings.n_components)
+        for box, value in ((self.loss, settings.loss), (self.algorithm, settings.algorithm),
+                           (self.init, settings.init), (self.n_fft, settings.n_fft)):
+            box.setCurrentIndex(max(0, box.findData(value)))
+        self.iterations.setValue(settings.iterations)
+        self.sparsity.setValue(settings.sparsity)
+        self.seed.setValue(settings.seed)
+        self.hop.setMaximum(settings.n_fft // 2)
+        self.hop.setValue(settings.hop)
+        del blockers
+
+    def _on_n_fft_changed(self) -> None:
+        n_fft = self.n_fft.currentData()
+        # Keep the overlap ratio when the frame changes, so the hop stays valid.
+        ratio = self._session.settings.n_fft // max(1, self._session.settings.hop)
+        self._change(n_fft=n_fft, hop=max(16, n_fft // max(2, ratio)))
+
+    def _change(self, **change) -> None:
+        self._session.set_settings(replace(self._session.settings, **change))

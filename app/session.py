@@ -1,0 +1,261 @@
+"""The single source of truth of the workstation: audio, parameters, factors, components.
+
+Views observe a :class:`Session` through its signals; controls change it through
+its methods. Every setter emits only when the value really changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from dsp.audio import Audio
+from dsp.pipeline import Settings
+from dsp.stft import Spectrogram
+
+from .theme import component_colour
+
+__all__ = ["ComponentState", "Session"]
+
+
+@dataclass(frozen=True)
+class ComponentState:
+    """What the user decided about one NMF component.
+
+    Attributes
+    ----------
+    name : str
+    colour : str
+        ``#rrggbb``, used by every view that draws the component.
+    gain : float
+        Linear gain (1 = unchanged).
+    mute, solo : bool
+    source : int
+        Zero-based index of the source the component belongs to.
+    """
+
+    name: str
+    colour: str
+    gain: float = 1.0
+    mute: bool = False
+    solo: bool = False
+    source: int = 0
+
+
+def _default_component(index: int) -> ComponentState:
+    return ComponentState(f"Part {index + 1}", component_colour(index), source=index)
+
+
+class Session(QObject):
+    """The open mixture, its spectrogram, the solver parameters and the current factors.
+
+    Signals
+    -------
+    audio_changed
+        A new mixture (audio and spectrogram) replaced the previous one.
+    settings_changed(Settings)
+        Solver or STFT parameters changed.
+    factors_changed
+        W, H or the loss history changed (a new snapshot, or cleared).
+    components_changed
+        The list of components was rebuilt (its length changed).
+    component_changed(int)
+        One component's name, gain, mute, solo or source changed.
+    selection_changed(int)
+        The selected component changed (-1: none).
+    """
+
+    audio_changed = Signal()
+    settings_changed = Signal(object)
+    factors_changed = Signal()
+    components_changed = Signal()
+    component_changed = Signal(int)
+    selection_changed = Signal(int)
+
+    def __init__(self, settings: Settings | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._settings = settings or Settings()
+        self._audio: Audio | None = None
+        self._spectrogram: Spectrogram | None = None
+        self._magnitude: np.ndarray | None = None
+        self._W: np.ndarray | None = None
+        self._H: np.ndarray | None = None
+        self._losses: tuple[float, ...] = ()
+        self._components = tuple(_default_component(i) for i in range(self._settings.n_components))
+        self._selected = -1
+
+    # -- read access -------------------------------------------------------------------------
+
+    @property
+    def audio(self) -> Audio | None:
+        """The open mixture."""
+        return self._audio
+
+    @property
+    def spectrogram(self) -> Spectrogram | None:
+        """Complex STFT of the mixture, every channel."""
+        return self._spectrogram
+
+    @property
+    def magnitude(self) -> np.ndarray | None:
+        """V, the NMF input: float32 (bins, frames)."""
+        return self._magnitude
+
+    @property
+    def settings(self) -> Settings:
+        """Solver and STFT parameters."""
+        return self._settings
+
+    @property
+    def W(self) -> np.ndarray | None:  # noqa: N802 - the domain's name for the templates
+        """Templates of the latest snapshot, float32 (bins, k), or None."""
+        return self._W
+
+    @property
+    def H(self) -> np.ndarray | None:  # noqa: N802 - the domain's name for the activations
+        """Activations of the latest snapshot, float32 (k, frames), or None."""
+        return self._H
+
+    @property
+    def losses(self) -> tuple[float, ...]:
+        """Loss after each iteration of the current factorization."""
+        return self._losses
+
+    @property
+    def n_iter(self) -> int:
+        """Iterations behind the current factors."""
+        return len(self._losses)
+
+    @property
+    def components(self) -> tuple[ComponentState, ...]:
+        """Per-component state, one per column of W."""
+        return self._components
+
+    @property
+    def selected(self) -> int:
+        """Index of the selected component, or -1."""
+        return self._selected
+
+    def spectrogram_is_current(self) -> bool:
+        """Whether the spectrogram was computed with the current STFT parameters."""
+        spec = self._spectrogram
+        return (
+            spec is not None
+            and spec.n_fft == self._settings.n_fft
+            and spec.hop == self._settings.hop
+        )
+
+    def effective_gains(self) -> np.ndarray:
+        """Gain of each component after mute and solo, float32 (k,).
+
+        If any component is soloed, only soloed components sound (solo wins over
+        mute); otherwise muted components are silent. Others keep their gain.
+        """
+        states = self._components
+        soloing = any(c.solo for c in states)
+        audible = [c.solo if soloing else not c.mute for c in states]
+        return np.array([c.gain if on else 0.0 for c, on in zip(states, audible)], np.float32)
+
+    def sources(self) -> list[list[int]]:
+        """Component indices of each non-empty source, ordered by source index."""
+        groups: dict[int, list[int]] = {}
+        for k, c in enumerate(self._components):
+            groups.setdefault(c.source, []).append(k)
+        return [groups[s] for s in sorted(groups)]
+
+    # -- changes -----------------------------------------------------------------------------
+
+    def set_audio(self, audio: Audio, spectrogram: Spectrogram) -> None:
+        """Replace the mixture; clears the factors, keeps the component states."""
+        self._audio = audio
+        self._spectrogram = spectrogram
+        self._magnitude = np.ascontiguousarray(spectrogram.magnitude(), dtype=np.float32)
+        settings = replace(self._settings, n_fft=spectrogram.n_fft, hop=spectrogram.hop)
+        if settings != self._settings:
+            self._settings = settings
+            self.settings_changed.emit(settings)
+        self.audio_changed.emit()
+        self.clear_factors()
+
+    def set_settings(self, settings: Settings) -> None:
+        """Change the parameters; a new number of components rebuilds the components."""
+        if settings == self._settings:
+            return
+        rank_changed = settings.n_components != self._settings.n_components
+        self._settings = settings
+        self.settings_changed.emit(settings)
+        if rank_changed:
+            self.clear_factors()
+            old = self._components
+            self._components = tuple(
+                old[i] if i < len(old) else _default_component(i)
+                for i in range(settings.n_components)
+            )
+            if self._selected >= settings.n_components:
+                self.select_component(-1)
+            self.components_changed.emit()
+
+    def set_factors(self, W: np.ndarray, H: np.ndarray, losses: tuple[float, ...]) -> None:  # noqa: N803
+        """Store a snapshot of the factors and the loss history.
+
+        Raises
+        ------
+        ValueError
+            If the factors do not fit the spectrogram and the number of components.
+        """
+        V, k = self._magnitude, len(self._components)
+        if V is None or W.shape != (V.shape[0], k) or H.shape != (k, V.shape[1]):
+            raise ValueError(f"factors {W.shape} x {H.shape} do not fit this session")
+        self._W, self._H, self._losses = W, H, tuple(losses)
+        self.factors_changed.emit()
+
+    def clear_factors(self) -> None:
+        """Forget W, H and the loss history (Reset)."""
+        if self._W is None and not self._losses:
+            return
+        self._W = self._H = None
+        self._losses = ()
+        self.factors_changed.emit()
+
+    def select_component(self, index: int) -> None:
+        """Select component ``index`` (-1 for none)."""
+        if index != self._selected:
+            self._selected = index
+            self.selection_changed.emit(index)
+
+    def set_component_name(self, index: int, name: str) -> None:
+        """Rename a component."""
+        self._update_component(index, name=name)
+
+    def set_gain(self, index: int, gain: float) -> None:
+        """Set a component's linear gain (>= 0)."""
+        self._update_component(index, gain=max(0.0, float(gain)))
+
+    def set_mute(self, index: int, mute: bool) -> None:
+        """Mute or unmute a component."""
+        self._update_component(index, mute=bool(mute))
+
+    def set_solo(self, index: int, solo: bool) -> None:
+        """Solo or unsolo a component."""
+        self._update_component(index, solo=bool(solo))
+
+    def set_source(self, index: int, source: int) -> None:
+        """Assign a component to a source (zero-based)."""
+        self._update_component(index, source=max(0, int(source)))
+
+    def assign_sources(self, groups: list[list[int]]) -> None:
+        """Assign every component to the source of the group holding it."""
+        for source, members in enumerate(groups):
+            for k in members:
+                self.set_source(k, source)
+
+    def _update_component(self, index: int, **change) -> None:
+        old = self._components[index]
+        new = replace(old, **change)
+        if new != old:
+            self._components = (
+                self._components[:index] + (new,) + self._components[index + 1 :]
+            )
+            self.component_changed.emit(index)

@@ -1,0 +1,61 @@
+"""The solver transport as QActions (toolbar, menu, shortcuts), enabled by the solver's state."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QStyle, QWidget
+
+from .session import Session
+from .solver_control import SolverControl
+
+__all__ = ["SolverActions"]
+
+
+class SolverActions(QObject):
+    """Run, Pause, Step, Continue, Stop and Reset, each wired to :class:`SolverControl`."""
+
+    def __init__(self, control: SolverControl, session: Session, parent: QWidget) -> None:
+        super().__init__(parent)
+        self._control = control
+        self._session = session
+        style = parent.style()
+
+        def action(text, icon, shortcut, tip, slot) -> QAction:
+            act = QAction(style.standardIcon(icon), text, parent)
+            act.setShortcut(QKeySequence(shortcut))
+            act.setToolTip(f"{tip} ({QKeySequence(shortcut).toString()})")
+            act.triggered.connect(slot)
+            return act
+
+        self.run = action("Run", QStyle.SP_MediaPlay, "Ctrl+R",
+                          "Factorise from a fresh start with the current parameters", control.run)
+        self.pause = action("Pause", QStyle.SP_MediaPause, "F6",
+                            "Pause after the current iteration", control.pause)
+        self.step = action("Step", QStyle.SP_MediaSeekForward, "F10",
+                           "Do exactly one iteration", control.step)
+        self.resume = action("Continue", QStyle.SP_MediaSkipForward, "F5",
+                             "Continue the paused run, or run more iterations from the "
+                             "current factors", control.resume)
+        self.stop = action("Stop", QStyle.SP_MediaStop, "Shift+F5",
+                           "End the run and keep its result", control.stop)
+        self.reset = action("Reset", QStyle.SP_BrowserReload, "Ctrl+Shift+R",
+                            "End the run and discard the factors", control.reset)
+        self.all = (self.run, self.pause, self.step, self.resume, self.stop, self.reset)
+        control.state_changed.connect(lambda _: self.update_enabled())
+        session.audio_changed.connect(self.update_enabled)
+        session.factors_changed.connect(self.update_enabled)
+        self.update_enabled()
+
+    def update_enabled(self) -> None:
+        """Enable what makes sense in the current state."""
+        state = self._control.state
+        has_audio = self._session.magnitude is not None
+        has_factors = self._session.W is not None
+        self.run.setEnabled(has_audio)
+        self.pause.setEnabled(state == "running")
+        self.step.setEnabled(has_audio)
+        self.resume.setEnabled(has_audio and (state in ("paused", "done") or has_factors)
+                               and state != "running")
+        self.stop.setEnabled(state != "idle")
+        self.reset.setEnabled(has_factors or state != "idle")

@@ -1,0 +1,1 @@
+"""One widget per view of the session; each observes :class:`app.session.Session`."""

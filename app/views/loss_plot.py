@@ -1,0 +1,39 @@
+"""Loss per iteration on a log scale, growing while the solver runs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+
+from ..session import Session
+
+__all__ = ["LossPlot"]
+
+_NAMES = {"kl": "Kullback–Leibler", "euclidean": "Euclidean", "is": "Itakura–Saito"}
+
+
+class LossPlot(pg.PlotWidget):
+    """The session's loss history; ``curve`` holds one point per iteration."""
+
+    def __init__(self, session: Session, parent=None) -> None:
+        super().__init__(parent)
+        self._session = session
+        self.setLogMode(x=False, y=True)
+        self.setLabel("bottom", "Iteration")
+        self.showGrid(x=True, y=True, alpha=0.15)
+        self.curve = self.plot(pen=pg.mkPen("#f2b134", width=2))
+        session.factors_changed.connect(self._on_factors_changed)
+        session.settings_changed.connect(lambda _: self._update_title())
+        self._update_title()
+
+    def _update_title(self) -> None:
+        loss = self._session.settings.loss
+        self.setLabel("left", f"{_NAMES.get(loss, loss)} loss")
+
+    def _on_factors_changed(self) -> None:
+        losses = np.asarray(self._session.losses, dtype=np.float64)
+        if losses.size == 0:
+            self.curve.setData([], [])
+            return
+        # Log scale needs positive values; a perfect fit's zero would vanish anyway.
+        self.curve.setData(np.arange(1, losses.size + 1), np.maximum(losses, 1e-30))

@@ -1,0 +1,234 @@
+"""Spectrogram in dB: the mixture, the model W·H, a component's share or the gain mix.
+
+Only what the screen can show is drawn: the visible time range, block-maxed to
+at most :data:`MAX_COLUMNS` columns, fed to one ``ImageItem`` as C-contiguous
+float32 with fixed levels (pyqtgraph's fast path). Panning or zooming re-renders
+the visible range at full detail, so a ten-minute file stays quick to draw.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, QTimer, Signal
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from dsp.nmf import EPS
+
+from ..session import Session
+from ..theme import COLOUR_MAP
+from .playhead import Playhead
+
+__all__ = ["SpectrogramView", "MODES", "MAX_COLUMNS"]
+
+#: What the view can show, by key: the label of each.
+MODES = {
+    "mixture": "Mixture",
+    "model": "Model W·H",
+    "component": "Selected component",
+    "gains": "Mix with gains (solo/mute)",
+}
+MAX_COLUMNS = 2048  # wider than most screens: decimating further would show
+DYNAMIC_RANGE = 80.0  # dB shown below the loudest bin (0 dB)
+_LOG_ROWS = 512  # rows of the log-frequency image
+_LOWEST_LOG_HZ = 20.0
+
+
+def block_max(X: np.ndarray, step: int) -> np.ndarray:  # noqa: N803
+    """Maximum over blocks of ``step`` columns (the last block may be shorter), float32."""
+    if step <= 1:
+        return np.ascontiguousarray(X, dtype=np.float32)
+    n = X.shape[1]
+    full = n - n % step
+    out = X[:, :full].reshape(X.shape[0], -1, step).max(axis=2)
+    if full < n:
+        out = np.concatenate([out, X[:, full:].max(axis=1, keepdims=True)], axis=1)
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
+class SpectrogramView(QWidget):
+    """One spectrogram plot with a mode selector, a log-frequency toggle and a colour bar.
+
+    Signals
+    -------
+    hovered(str)
+        Readout (time, frequency, level) under the mouse, for the status bar.
+    seek_requested(float)
+        The user clicked at this time (seconds).
+    """
+
+    hovered = Signal(str)
+    seek_requested = Signal(float)
+
+    def __init__(self, session: Session, *, mode: str = "mixture", parent=None) -> None:
+        super().__init__(parent)
+        self._session = session
+        self._top_db = 0.0
+        self.mode_box = QComboBox()
+        for key, label in MODES.items():
+            self.mode_box.addItem(label, key)
+        self.mode_box.setCurrentIndex(list(MODES).index(mode))
+        self.mode_box.setToolTip("What the image shows: the mixture, the model W·H, the selected "
+                                 "component's masked share, or the mix with the table's gains")
+        self.log_box = QCheckBox("Log frequency")
+        self.log_box.setChecked(True)
+        self.log_box.setToolTip("Logarithmic frequency axis (octaves equally spaced)")
+        bar = QHBoxLayout()
+        bar.setContentsMargins(4, 2, 4, 0)
+        bar.addWidget(QLabel("Show"))
+        bar.addWidget(self.mode_box)
+        bar.addWidget(self.log_box)
+        bar.addStretch(1)
+
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.plot = self.graphics.addPlot()
+        self.plot.setLabel("bottom", "Time", units="s")
+        self.plot.setLabel("left", "Frequency", units="Hz")
+        self.plot.showGrid(x=False, y=False)
+        self.plot.setMenuEnabled(False)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.plot.addItem(self.image)
+        self.colour_bar = pg.ColorBarItem(
+            values=(-DYNAMIC_RANGE, 0.0), colorMap=pg.colormap.get(COLOUR_MAP),
+            label="dB below peak", width=14, interactive=False,
+        )
+        self.colour_bar.setImageItem(self.image, insert_in=self.plot)
+        self.playhead = Playhead(self.plot, self.seek_requested.emit)
+        self.plot.setLogMode(x=False, y=True)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(bar)
+        layout.addWidget(self.graphics)
+
+        self._rerender = QTimer(self)
+        self._rerender.setSingleShot(True)
+        self._rerender.setInterval(40)
+        self._rerender.timeout.connect(self.render)
+        self.plot.vb.sigXRangeChanged.connect(lambda *_: self._rerender.start())
+        self.mode_box.currentIndexChanged.connect(lambda _: self.render())
+        self.log_box.toggled.connect(self._on_log_toggled)
+        self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        session.audio_changed.connect(self._on_audio_changed)
+        session.factors_changed.connect(lambda: self._render_unless("mixture"))
+        session.selection_changed.connect(lambda _: self._render_if("component"))
+        session.component_changed.connect(lambda _: self._render_if("gains"))
+        if session.magnitude is not None:
+            self._on_audio_changed()
+
+    @property
+    def mode(self) -> str:
+        """Key of the shown quantity (see :data:`MODES`)."""
+        return self.mode_box.currentData()
+
+    def set_mode(self, mode: str) -> None:
+        """Show ``mode`` (a key of :data:`MODES`)."""
+        self.mode_box.setCurrentIndex(list(MODES).index(mode))
+
+    def _render_if(self, mode: str) -> None:
+        if self.mode == mode:
+            self.render()
+
+    def _render_unless(self, mode: str) -> None:
+        if self.mode != mode:
+            self.render()
+
+    def _on_audio_changed(self) -> None:
+        V = self._session.magnitude  # noqa: N806
+        self._top_db = 20.0 * np.log10(max(float(V.max()), 1e-10))
+        spec = self._session.spectrogram
+        self.plot.vb.setLimits(xMin=0.0, xMax=spec.length / spec.rate)
+        self.plot.vb.setRange(xRange=(0.0, spec.length / spec.rate), padding=0)
+        self._set_y_range()
+        self.render()
+
+    def _on_log_toggled(self, on: bool) -> None:
+        self.plot.setLogMode(x=False, y=on)
+        self._set_y_range()
+        self.render()
+
+    def _set_y_range(self) -> None:
+        spec = self._session.spectrogram
+        if spec is None:
+            return
+        top = spec.rate / 2
+        if self.log_box.isChecked():
+            low = np.log10(self._lowest_log_hz())
+            self.plot.vb.setLimits(yMin=low, yMax=np.log10(top))
+            self.plot.vb.setYRange(low, np.log10(top), padding=0)
+        else:
+            self.plot.vb.setLimits(yMin=0.0, yMax=top)
+            self.plot.vb.setYRange(0.0, top, padding=0)
+
+    def _lowest_log_hz(self) -> float:
+        return max(_LOWEST_LOG_HZ, float(self._session.spectrogram.freqs[1]))
+
+    def _visible_frames(self) -> tuple[int, int]:
+        spec = self._session.spectrogram
+        n = spec.shape[1]
+        t0, t1 = self.plot.vb.viewRange()[0]
+        a = int(np.clip(np.floor(t0 * spec.rate / spec.hop), 0, n - 1))
+        b = int(np.clip(np.ceil(t1 * spec.rate / spec.hop) + 1, a + 1, n))
+        return a, b
+
+    def render(self) -> None:
+        """Draw the visible part of the current mode's spectrogram."""
+        spec = self._session.spectrogram
+        if spec is None:
+            return
+        a, b = self._visible_frames()
+        step = max(1, -(-(b - a) // MAX_COLUMNS))
+        b = min(spec.shape[1], a + step * (-(-(b - a) // step)))
+        magnitude = self._quantity(a, b, step)
+        if magnitude is None:
+            self.image.clear()
+            return
+        db = 20.0 * np.log10(np.maximum(magnitude, 1e-10)) - self._top_db
+        frame_s, bin_hz = spec.hop / spec.rate, spec.rate / spec.n_fft
+        x0, width = (a - 0.5) * frame_s, (b - a) * frame_s
+        if self.log_box.isChecked():
+            low, top = np.log10(self._lowest_log_hz()), np.log10(spec.rate / 2)
+            rows = np.rint(np.logspace(low, top, _LOG_ROWS) / bin_hz).astype(np.intp)
+            db = np.ascontiguousarray(db[np.minimum(rows, db.shape[0] - 1)])
+            rect = QRectF(x0, low, width, top - low)
+        else:
+            rect = QRectF(x0, -0.5 * bin_hz, width, db.shape[0] * bin_hz)
+        self.image.setImage(db, autoLevels=False)
+        self.image.setRect(rect)
+
+    def _quantity(self, a: int, b: int, step: int) -> np.ndarray | None:
+        """The magnitude of the current mode for frames a..b, block-maxed by ``step``."""
+        session = self._session
+        V = block_max(session.magnitude[:, a:b], step)  # noqa: N806
+        if self.mode == "mixture":
+            return V
+        W, H = session.W, session.H  # noqa: N806
+        if W is None:
+            return None
+        Hs = block_max(H[:, a:b], step)  # noqa: N806
+        model = W @ Hs
+        if self.mode == "model":
+            return model
+        if self.mode == "component":
+            k = session.selected
+            if not 0 <= k < W.shape[1]:
+                return None
+            share = np.outer(W[:, k], Hs[k])
+        else:
+            share = W @ (session.effective_gains()[:, None] * Hs)
+        return share / np.maximum(model, EPS) * V
+
+    def _on_mouse_moved(self, pos) -> None:
+        spec = self._session.spectrogram
+        if spec is None or not self.plot.vb.sceneBoundingRect().contains(pos):
+            return
+        point = self.plot.vb.mapSceneToView(pos)
+        t, y = point.x(), point.y()
+        hz = 10.0**y if self.log_box.isChecked() else y
+        frame = int(round(t * spec.rate / spec.hop))
+        row = int(round(hz * spec.n_fft / spec.rate))
+        V = self._session.magnitude  # noqa: N806
+        if 0 <= frame < V.shape[1] and 0 <= row < V.shape[0]:
+            level = 20.0 * np.log10(max(float(V[row, frame]), 1e-10)) - self._top_db
+            self.hovered.emit(f"{t:8.3f} s   {hz:8.1f} Hz   {level:6.1f} dB")

@@ -1,0 +1,68 @@
+"""Templates W: one spectrum per component, in the component's colour."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+
+from ..session import Session
+
+__all__ = ["TemplatesView"]
+
+
+class TemplatesView(pg.PlotWidget):
+    """Each column of W over frequency, scaled to its own peak so shapes compare.
+
+    ``templates`` holds the W the curves were drawn from.
+    """
+
+    def __init__(self, session: Session, parent=None) -> None:
+        super().__init__(parent)
+        self._session = session
+        self.templates: np.ndarray | None = None
+        self.curves: list[pg.PlotDataItem] = []
+        self.setLabel("bottom", "Frequency", units="Hz")
+        self.setLabel("left", "Template (peak = 1)")
+        self.showGrid(x=True, y=True, alpha=0.15)
+        self.setYRange(0, 1.05)
+        self.setMouseEnabled(y=False)
+        # Harmonic templates crowd the bottom octaves; a log axis spreads them out.
+        self.setLogMode(x=True, y=False)
+        session.factors_changed.connect(self._on_factors_changed)
+        session.components_changed.connect(self._on_factors_changed)
+        session.component_changed.connect(lambda _: self._restyle())
+        session.selection_changed.connect(lambda _: self._restyle())
+        session.audio_changed.connect(self._on_audio_changed)
+
+    def _on_audio_changed(self) -> None:
+        spec = self._session.spectrogram
+        self.setXRange(np.log10(spec.freqs[1]), np.log10(spec.rate / 2), padding=0)
+
+    def _on_factors_changed(self) -> None:
+        W = self._session.W  # noqa: N806
+        self.templates = W
+        if W is None:
+            for curve in self.curves:
+                self.removeItem(curve)
+            self.curves = []
+            return
+        if len(self.curves) != W.shape[1]:
+            for curve in self.curves:
+                self.removeItem(curve)
+            self.curves = [self.plot() for _ in range(W.shape[1])]
+            self._restyle()
+        freqs = self._session.spectrogram.freqs
+        peaks = np.maximum(W.max(axis=0), np.finfo(np.float32).tiny)
+        for k, curve in enumerate(self.curves):
+            # Bin 0 (DC) has no place on a log axis.
+            curve.setData(freqs[1:], W[1:, k] / peaks[k])
+
+    def _restyle(self) -> None:
+        selected = self._session.selected
+        components = self._session.components
+        for k, curve in enumerate(self.curves[: len(components)]):
+            colour = pg.mkColor(components[k].colour)
+            if selected >= 0 and k != selected:
+                colour.setAlpha(70)
+            curve.setPen(pg.mkPen(colour, width=2.5 if k == selected else 1.4))
+            curve.setZValue(10 if k == selected else 0)

@@ -1,0 +1,211 @@
+"""Long work off the GUI thread: the stepped NMF solver and one-shot background jobs.
+
+Nothing here touches a widget. Results cross threads as immutable snapshots
+through queued signals; controls cross the other way through a condition
+variable the solver loop checks between iterations (superqt's stepped workers).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QThread, Signal
+
+from dsp import nmf
+
+__all__ = ["Snapshot", "SolverWorker", "BackgroundJob"]
+
+MAX_SNAPSHOT_RATE = 30.0  # Hz: faster than this the views would redraw more than a screen shows
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Copies of the factors and the loss history after some iteration."""
+
+    W: np.ndarray
+    H: np.ndarray
+    losses: tuple[float, ...]
+
+    @property
+    def n_iter(self) -> int:
+        """Iterations behind these factors."""
+        return len(self.losses)
+
+
+class SolverWorker(QThread):
+    """Runs one NMF solver, an iteration at a time, in its own thread.
+
+    The thread lives until :meth:`stop`; between runs it waits for a command,
+    so Step and Continue act on the same solver.
+
+    Parameters
+    ----------
+    V : np.ndarray, float32 (bins, frames)
+        Magnitude spectrogram.
+    n_components : int
+    options : dict
+        Keyword arguments for :func:`dsp.nmf.make_solver` (loss, algorithm, …).
+    W, H : np.ndarray, optional
+        Warm start; ``losses`` is the history that produced them.
+
+    Signals
+    -------
+    snapshot_taken(Snapshot)
+        At most ``max_rate`` times a second while running, and whenever the
+        loop comes to rest (paused, a step done, the iterations done, stopped).
+    state_changed(str)
+        ``'running'``, ``'paused'`` (waiting for Continue or Step) or ``'done'``
+        (the requested iterations ran; waiting for Continue or Step).
+    failed(str)
+        The solver could not be created or raised; the thread ends.
+    """
+
+    snapshot_taken = Signal(object)
+    state_changed = Signal(str)
+    failed = Signal(str)
+
+    def __init__(
+        self,
+        V: np.ndarray,  # noqa: N803 - the domain's names
+        n_components: int,
+        options: dict,
+        *,
+        W: np.ndarray | None = None,  # noqa: N803
+        H: np.ndarray | None = None,  # noqa: N803
+        losses: tuple[float, ...] = (),
+        max_rate: float = MAX_SNAPSHOT_RATE,
+    ) -> None:
+        super().__init__()
+        self._make = lambda: nmf.make_solver(V, n_components, W=W, H=H, **options)
+        self._history = tuple(losses)
+        self._interval = 1.0 / max_rate
+        self._lock = threading.Condition()
+        self._budget = 0  # iterations left in the current run
+        self._steps = 0  # single steps requested while paused
+        self._paused = False
+        self._stopping = False
+
+    # -- commands (any thread) ---------------------------------------------------------------
+
+    def run_iterations(self, n: int) -> None:
+        """Run ``n`` more iterations (starting the thread if needed)."""
+        with self._lock:
+            self._budget = max(0, int(n))
+            self._paused = False
+            self._lock.notify_all()
+        self._ensure_started()
+
+    def pause(self) -> None:
+        """Stop after the current iteration and wait; the budget is kept for Continue."""
+        with self._lock:
+            self._paused = True
+            self._lock.notify_all()
+
+    def resume(self) -> None:
+        """Continue the paused run."""
+        with self._lock:
+            self._paused = False
+            self._lock.notify_all()
+
+    def step(self) -> None:
+        """Pause (if running) and do exactly one more iteration."""
+        with self._lock:
+            self._paused = True
+            self._steps += 1
+            self._lock.notify_all()
+        self._ensure_started()
+
+    def stop(self) -> None:
+        """End the loop after the current iteration; the thread then finishes."""
+        with self._lock:
+            self._stopping = True
+            self._lock.notify_all()
+
+    def _ensure_started(self) -> None:
+        if not self.isRunning() and not self.isFinished():
+            self.start()
+
+    # -- the loop (worker thread) ------------------------------------------------------------
+
+    def run(self) -> None:  # noqa: D102 - QThread entry point
+        try:
+            solver = self._make()
+        except (ValueError, MemoryError) as exc:
+            self.failed.emit(str(exc))
+            return
+        self._emit(solver)
+        last_emit = time.perf_counter()
+        dirty = False
+        state = None
+        while True:
+            with self._lock:
+                while not self._stopping and self._steps == 0 and (
+                    self._paused or self._budget == 0
+                ):
+                    if dirty:
+                        self._emit(solver)
+                        dirty = False
+                    resting = "paused" if self._paused else "done"
+                    if state != resting:
+                        state = resting
+                        self.state_changed.emit(state)
+                    self._lock.wait()
+                if self._stopping:
+                    break
+                if self._steps:
+                    self._steps -= 1
+                    single = True
+                else:
+                    self._budget -= 1
+                    single = False
+                    if state != "running":
+                        state = "running"
+                        self.state_changed.emit(state)
+            try:
+                solver.step()
+            except (ValueError, FloatingPointError, MemoryError) as exc:
+                self.failed.emit(str(exc))
+                return
+            dirty = True
+            now = time.perf_counter()
+            if single or now - last_emit >= self._interval:
+                self._emit(solver)
+                last_emit, dirty = now, False
+        if dirty:
+            self._emit(solver)
+
+    def _emit(self, solver: nmf.Solver) -> None:
+        self.snapshot_taken.emit(
+            Snapshot(solver.W.copy(), solver.H.copy(), self._history + tuple(solver.losses))
+        )
+
+
+class BackgroundJob(QThread):
+    """Runs ``function()`` once in a thread and reports its result or its error.
+
+    Signals
+    -------
+    succeeded(object)
+        The return value.
+    failed(str)
+        The message of the exception raised.
+    """
+
+    succeeded = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, function: Callable[[], object]) -> None:
+        super().__init__()
+        self._function = function
+
+    def run(self) -> None:  # noqa: D102 - QThread entry point
+        try:
+            result = self._function()
+        except Exception as exc:  # noqa: BLE001 - any failure must reach the user, not the void
+            self.failed.emit(str(exc) or type(exc).__name__)
+            return
+        self.succeeded.emit(result)

@@ -1,0 +1,32 @@
+"""Shared fixtures. Qt runs offscreen: the platform must be chosen before Qt is imported."""
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def store(tmp_path):
+    """A QSettings file of the test's own, so tests never read or write the user's settings."""
+    from PySide6.QtCore import QSettings
+
+    return QSettings(str(tmp_path / "partwise.ini"), QSettings.IniFormat)
+
+
+@pytest.fixture
+def window(qtbot, store):
+    """The main window with a short demo mixture open and 12 iterations per run."""
+    from dataclasses import replace
+
+    from app.main_window import MainWindow
+
+    win = MainWindow(store=store)
+    qtbot.addWidget(win)
+    win.show()
+    with qtbot.waitSignal(win.session.audio_changed, timeout=20_000):
+        win.loader.open_demo(duration=2.0)
+    win.session.set_settings(replace(win.session.settings, iterations=12))
+    yield win
+    win.close()
