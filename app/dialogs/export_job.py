@@ -1,0 +1,347 @@
+"""What an export writes (names, stems, extra files) and the background job that writes it.
+
+Nothing here touches a widget. :func:`plan_export` turns a session and
+:class:`ExportOptions` into file names (the dialog previews them);
+:class:`ExportJob` renders and writes them in its own thread as one
+transaction: stems go through :class:`dsp.stems.StemSet`, the extra files are
+staged beside them the same way, and a cancelled or failed export removes
+everything staged, leaving the folder as it was.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QThread, Signal
+from PySide6.QtGui import QImage
+
+from dsp import __version__
+from dsp.audio import Audio, AudioError
+from dsp.separation import group_mask, mask_denominator, separate
+from dsp.stems import StemSet, write_json_atomic
+
+from ..session import Session
+
+__all__ = ["ExportError", "ExportJob", "ExportOptions", "ExportPlan", "Stem", "plan_export"]
+
+#: What can be exported, as shown to the user.
+WHATS = {
+    "components": "Every component",
+    "sources": "Every source",
+    "mix": "Only the audible mix",
+    "selected": "The selected components",
+}
+DEFAULT_PATTERN = "{file}_{name}"
+PATTERN_FIELDS = ("file", "name", "component", "source", "index")
+_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
+
+
+class ExportError(Exception):
+    """The export cannot be planned (bad pattern, nothing to export); the message says why."""
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """Everything the user chose in the export dialog."""
+
+    folder: Path
+    what: str = "components"
+    file_format: str = "wav"
+    subtype: str = "pcm24"
+    pattern: str = DEFAULT_PATTERN
+    selected: tuple[int, ...] = ()
+    factors_npz: bool = False
+    factors_csv: bool = False
+    losses_csv: bool = False
+    plot_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Stem:
+    """One audio file: the components it holds and, for the audible mix, their gains."""
+
+    name: str
+    members: tuple[int, ...]
+    gains: tuple[float, ...] | None = None
+
+
+@dataclass(frozen=True)
+class ExportPlan:
+    """File names an export will write, ``manifest.json`` last."""
+
+    stems: tuple[Stem, ...]
+    extras: tuple[str, ...]
+    file_format: str
+
+    @property
+    def files(self) -> list[str]:
+        """Every file name, stems first."""
+        stems = [f"{s.name}.{self.file_format}" for s in self.stems]
+        return [*stems, *self.extras, "manifest.json"]
+
+
+def _safe(text: str) -> str:
+    """``text`` usable as (part of) a file name on every platform."""
+    return _UNSAFE.sub("_", text).strip().strip(".")
+
+
+def _stems(session: Session, options: ExportOptions) -> list[tuple[str, tuple[int, ...], tuple]]:
+    """(label, members, gains) of each stem before naming."""
+    names = [c.name for c in session.components]
+    if options.what == "components":
+        return [(names[k], (k,), None) for k in range(len(names))]
+    if options.what == "sources":
+        return [(f"source_{i + 1}", tuple(g), None) for i, g in enumerate(session.sources())]
+    if options.what == "selected":
+        return [(names[k], (k,), None) for k in options.selected]
+    if options.what == "mix":
+        gains = session.effective_gains()
+        audible = tuple(int(k) for k in np.flatnonzero(gains))
+        if not audible:
+            raise ExportError("the mix is silent: every component is muted or at zero gain")
+        return [("mix", audible, tuple(float(gains[k]) for k in audible))]
+    raise ExportError(f"unknown export choice {options.what!r}; use one of {list(WHATS)}")
+
+
+def plan_export(session: Session, options: ExportOptions) -> ExportPlan:
+    """Name every file an export of ``session`` with ``options`` writes.
+
+    Raises
+    ------
+    ExportError
+        No audio or factors, nothing selected, a pattern with an unknown field,
+        names that are empty or collide.
+    """
+    if session.audio is None or session.W is None:
+        raise ExportError("nothing to export yet: open audio and run the factorization")
+    file = _safe(session.audio.path.stem) if session.audio.path else "mixture"
+    pattern = re.sub(r"\.(wav|flac)$", "", options.pattern.strip(), flags=re.IGNORECASE)
+    stems = []
+    for index, (label, members, gains) in enumerate(_stems(session, options), start=1):
+        label = _safe(label)
+        fields = dict(file=file, name=label, component=label, source=label, index=index)
+        try:
+            name = _safe(pattern.format(**fields))
+        except KeyError as exc:
+            known = ", ".join(f"{{{f}}}" for f in PATTERN_FIELDS)
+            raise ExportError(
+                f"unknown field {{{exc.args[0]}}} in the pattern; use {known}"
+            ) from None
+        except (ValueError, IndexError) as exc:
+            raise ExportError(f"the pattern {options.pattern!r} is not valid ({exc})") from None
+        if not name:
+            raise ExportError(f"the pattern {options.pattern!r} gives an empty file name")
+        stems.append(Stem(name, members, gains))
+    if not stems:
+        raise ExportError("nothing selected to export")
+    counts = Counter(s.name for s in stems)
+    clashes = sorted(name for name, n in counts.items() if n > 1)
+    if clashes:
+        raise ExportError(f"several stems would be named {', '.join(clashes)}: add {{index}}")
+    extras = [
+        *([f"{file}_factors.npz"] if options.factors_npz else []),
+        *([f"{file}_templates.csv", f"{file}_activations.csv"] if options.factors_csv else []),
+        *([f"{file}_losses.csv"] if options.losses_csv else []),
+        *(f"{file}_{_safe(plot)}.png" for plot in options.plot_names),
+    ]
+    return ExportPlan(tuple(stems), tuple(extras), options.file_format)
+
+
+class _Cancelled(Exception):
+    """The user cancelled the export."""
+
+
+class ExportJob(QThread):
+    """Renders and writes an export in its own thread; all files appear, or none.
+
+    The session is read in the constructor (GUI thread); the thread only sees
+    those snapshots. Plots arrive as images already grabbed from their widgets.
+
+    Signals
+    -------
+    progressed(int, int)
+        Files staged so far, and in all.
+    exported(list)
+        Every written :class:`~pathlib.Path` (``manifest.json`` last).
+    failed(str)
+        What went wrong; nothing was written and existing files are unchanged.
+    cancelled()
+        Cancelled; nothing was written.
+    """
+
+    progressed = Signal(int, int)
+    exported = Signal(list)
+    failed = Signal(str)
+    cancelled = Signal()
+
+    def __init__(
+        self,
+        session: Session,
+        options: ExportOptions,
+        plots: Mapping[str, QImage] | None = None,
+        parent=None,
+    ) -> None:
+        super().__init__(parent)
+        plots = dict(plots or {})
+        self.options = ExportOptions(**{**asdict(options), "plot_names": tuple(plots)})
+        self.plan = plan_export(session, self.options)
+        self._audio, self._spec = session.audio, session.spectrogram
+        self._W, self._H = session.W, session.H
+        self._losses = tuple(session.losses)
+        self._settings = session.settings
+        self._names = [c.name for c in session.components]
+        self._plots = plots
+        self._cancel_requested = False
+
+    def cancel(self) -> None:
+        """Stop at the next file; whatever is staged is removed."""
+        self._cancel_requested = True
+
+    def run(self) -> None:  # noqa: D102 - QThread entry point
+        try:
+            written = self._write()
+        except _Cancelled:
+            self.cancelled.emit()
+        except (AudioError, OSError, ValueError) as exc:
+            self.failed.emit(str(exc))
+        else:
+            self.exported.emit(written)
+
+    def _check(self) -> None:
+        if self._cancel_requested:
+            raise _Cancelled
+
+    def _write(self) -> list[Path]:
+        options, plan = self.options, self.plan
+        total = len(plan.files) - 1
+        staged: list[tuple[Path, Path]] = []
+        with StemSet(options.folder, file_format=options.file_format,
+                     subtype=options.subtype) as stems:
+            try:
+                for done, (stem, samples) in enumerate(zip(plan.stems, self._render()), 1):
+                    self._check()
+                    stems.add(stem.name, Audio(samples, self._audio.rate))
+                    self.progressed.emit(done, total)
+                for name, write in zip(plan.extras, self._extra_writers()):
+                    self._check()
+                    staged.append(_stage(stems.folder / name, write))
+                    self.progressed.emit(len(plan.stems) + len(staged), total)
+                self._check()
+                written = stems.commit()
+                for tmp, final in staged:
+                    os.replace(tmp, final)
+                    written.append(final)
+                staged.clear()
+                written.append(write_json_atomic(self._manifest(), stems.folder / "manifest.json"))
+            finally:
+                for tmp, _ in staged:
+                    tmp.unlink(missing_ok=True)
+        return written
+
+    def _render(self) -> Iterator[np.ndarray]:
+        """Each stem's samples, one at a time (memory: one mask, one spectrogram)."""
+        power = self._settings.mask_power
+        plain = [s.members for s in self.plan.stems if s.gains is None]
+        rendered = separate(self._spec, self._W, self._H, plain, power=power)
+        for stem in self.plan.stems:
+            if stem.gains is None:
+                yield next(rendered)
+                continue
+            denominator = mask_denominator(self._W, self._H, power=power)
+            mask = np.zeros_like(denominator)
+            for k, gain in zip(stem.members, stem.gains):
+                self._check()
+                mask += gain * group_mask(self._W, self._H, [k], power=power,
+                                          denominator=denominator)
+            yield self._spec.invert(self._spec.data * mask)
+
+    def _extra_writers(self) -> Iterator[Callable[[Path], None]]:
+        """One writer per extra file, in the order of ``plan.extras``."""
+        rate, settings = self._audio.rate, self._settings
+        if self.options.factors_npz:
+            yield lambda path: _write_npz(path, self._W, self._H, self._names, rate, settings)
+        if self.options.factors_csv:
+            hz = np.arange(self._W.shape[0]) * rate / settings.n_fft
+            seconds = np.arange(self._H.shape[1]) * settings.hop / rate
+            yield lambda path: _write_csv(path, ["frequency_hz", *self._names], hz, self._W)
+            yield lambda path: _write_csv(path, ["time_s", *self._names], seconds, self._H.T)
+        if self.options.losses_csv:
+            iterations = np.arange(1, len(self._losses) + 1)
+            losses = np.asarray(self._losses, np.float64)[:, None]
+            yield lambda path: _write_csv(path, ["iteration", "loss"], iterations, losses)
+        for image in self._plots.values():
+            yield lambda path, image=image: _write_png(path, image)
+
+    def _manifest(self) -> dict:
+        """The CLI's manifest (same keys), plus what the GUI export chose."""
+        audio, settings, plan = self._audio, self._settings, self.plan
+        stems = []
+        for stem in plan.stems:
+            entry = {"file": f"{stem.name}.{plan.file_format}",
+                     "components": [k + 1 for k in stem.members]}
+            if stem.gains is not None:
+                entry["gains"] = list(stem.gains)
+            stems.append(entry)
+        return {
+            "partwise": __version__,
+            "input": str(audio.path) if audio.path else None,
+            "sample_rate": audio.rate,
+            "channels": audio.channels,
+            "frames": audio.frames,
+            "format": self.options.file_format,
+            "sample_format": self.options.subtype,
+            "parameters": asdict(settings),
+            "iterations": len(self._losses),
+            "final_loss": self._losses[-1] if self._losses else None,
+            "stems": stems,
+            "export": {"what": self.options.what, "pattern": self.options.pattern},
+            "files": list(plan.extras),
+        }
+
+
+def _stage(final: Path, write: Callable[[Path], None]) -> tuple[Path, Path]:
+    """Write a file to a hidden temporary beside ``final``; returns (temporary, final)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".stage", dir=final.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return Path(tmp), final
+
+
+def _write_npz(path: Path, W, H, names, rate: int, settings) -> None:  # noqa: N803
+    """Templates, activations and their axes as one uncompressed NumPy archive."""
+    with open(path, "wb") as fh:
+        np.savez(
+            fh,
+            templates=W,
+            activations=H,
+            frequencies_hz=np.arange(W.shape[0]) * rate / settings.n_fft,
+            times_s=np.arange(H.shape[1]) * settings.hop / rate,
+            names=np.array(names, dtype=str),
+        )
+
+
+def _write_csv(path: Path, header: list[str], index: np.ndarray, values: np.ndarray) -> None:
+    """One row per ``index`` value: the index, then the row of ``values``."""
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        for first, row in zip(index.tolist(), values.tolist()):
+            writer.writerow([first, *(f"{v:.9g}" for v in row)])
+
+
+def _write_png(path: Path, image: QImage) -> None:
+    """Save ``image`` as PNG, or raise OSError."""
+    if not image.save(str(path), "PNG"):
+        raise OSError(f"could not write the plot '{path.name}'")

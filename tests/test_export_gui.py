@@ -1,0 +1,238 @@
+"""The export dialog and its background job: what is written, and what is never left behind."""
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import csv  # noqa: E402
+import json  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import soundfile as sf  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtGui import QImage  # noqa: E402
+from PySide6.QtWidgets import QLabel  # noqa: E402
+
+import app.export  # noqa: E402
+from app.export import ExportDialog, ExportJob, ExportOptions  # noqa: E402
+from app.session import Session  # noqa: E402
+from dsp.audio import Audio, load, save  # noqa: E402
+from dsp.pipeline import Separation, Settings, export_stems  # noqa: E402
+from dsp.separation import separate  # noqa: E402
+from dsp.stft import analyse  # noqa: E402
+
+SETTINGS = Settings(n_components=3, n_fft=256, hop=64)
+
+
+@pytest.fixture
+def session(qtbot, tmp_path):
+    """A stereo mixture on disk ('mix.wav'), random factors, components 1 and 2 in one source."""
+    rng = np.random.default_rng(0)
+    path = tmp_path / "mix.wav"
+    save(Audio(rng.uniform(-0.5, 0.5, (4000, 2)).astype(np.float32), 8000), path, subtype="float")
+    audio = load(path)
+    session = Session(SETTINGS)
+    session.set_audio(audio, analyse(audio.samples, audio.rate, n_fft=256, hop=64))
+    bins, frames = session.magnitude.shape
+    session.set_factors(
+        rng.random((bins, 3), dtype=np.float32) + 0.01,
+        rng.random((3, frames), dtype=np.float32) + 0.01,
+        (2.0, 1.0),
+    )
+    session.assign_sources([[0], [1, 2]])
+    return session
+
+
+def make_dialog(qtbot, session, folder, *, what="components", fmt="WAV, 32-bit float", **kw):
+    """An export dialog set to write ``what`` as ``fmt`` into ``folder``."""
+    dialog = ExportDialog(session, **kw)
+    qtbot.addWidget(dialog)
+    dialog.what_combo.setCurrentIndex(dialog.what_combo.findData(what))
+    dialog.format_combo.setCurrentText(fmt)
+    dialog.folder_edit.setText(str(folder))
+    return dialog
+
+
+def run_export(qtbot, dialog) -> tuple[str, str]:
+    """Start the export, wait for its outcome and for the thread to end."""
+    with qtbot.waitSignal(dialog.export_ended, timeout=30_000) as blocker:
+        assert dialog.start_export()
+    qtbot.waitUntil(lambda: dialog.job is None)
+    return tuple(blocker.args)
+
+
+def preview(dialog) -> list[str]:
+    """File names the dialog shows."""
+    return [dialog.preview.item(i).text() for i in range(dialog.preview.count())]
+
+
+def expected_stems(session, groups):
+    """What dsp.separation renders for ``groups``."""
+    return list(separate(session.spectrogram, session.W, session.H, groups,
+                         power=session.settings.mask_power))
+
+
+def test_components_match_the_separation_and_sum_to_the_mixture(qtbot, session, tmp_path):
+    dialog = make_dialog(qtbot, session, tmp_path / "out")
+    names = preview(dialog)
+    assert names == ["mix_" + c.name + ".wav" for c in session.components] + ["manifest.json"]
+    assert run_export(qtbot, dialog)[0] == "exported"
+    written = [sf.read(tmp_path / "out" / n, dtype="float32")[0] for n in names[:-1]]
+    for stem, expected in zip(written, expected_stems(session, [[0], [1], [2]])):
+        np.testing.assert_array_equal(stem, expected)
+    np.testing.assert_allclose(sum(written), session.audio.samples, atol=1e-5)
+
+
+def test_sources_match_the_separation_of_the_session_groups(qtbot, session, tmp_path):
+    dialog = make_dialog(qtbot, session, tmp_path, what="sources")
+    dialog.pattern_edit.setText("{file}_{index}_{source}.wav")
+    assert preview(dialog)[:2] == ["mix_1_source_1.wav", "mix_2_source_2.wav"]
+    run_export(qtbot, dialog)
+    for name, expected in zip(preview(dialog), expected_stems(session, session.sources())):
+        np.testing.assert_array_equal(sf.read(tmp_path / name, dtype="float32")[0], expected)
+
+
+def test_audible_mix_applies_gain_mute_and_solo(qtbot, session, tmp_path):
+    session.set_gain(0, 0.5)
+    session.set_mute(2, True)
+    dialog = make_dialog(qtbot, session, tmp_path / "out", what="mix")
+    run_export(qtbot, dialog)
+    mix = sf.read(tmp_path / "out" / "mix_mix.wav", dtype="float32")[0]
+    components = expected_stems(session, [[0], [1], [2]])
+    np.testing.assert_allclose(mix, 0.5 * components[0] + components[1], atol=1e-5)
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["stems"] == [{"file": "mix_mix.wav", "components": [1, 2],
+                                  "gains": [0.5, 1.0]}]
+
+
+def test_selected_components_only(qtbot, session, tmp_path):
+    session.select_component(1)
+    dialog = make_dialog(qtbot, session, tmp_path / "out", what="selected")
+    run_export(qtbot, dialog)
+    stems = sorted(p.name for p in (tmp_path / "out").glob("*.wav"))
+    assert stems == [f"mix_{session.components[1].name}.wav"]
+    np.testing.assert_array_equal(sf.read(tmp_path / "out" / stems[0], dtype="float32")[0],
+                                  expected_stems(session, [[1]])[0])
+
+
+def test_manifest_has_the_cli_keys(qtbot, session, tmp_path):
+    separation = Separation(session.audio, session.spectrogram, SETTINGS, session.W, session.H,
+                            list(session.losses), [[0], [1], [2]])
+    export_stems(separation, tmp_path / "cli")
+    cli = json.loads((tmp_path / "cli" / "manifest.json").read_text())
+    run_export(qtbot, make_dialog(qtbot, session, tmp_path / "gui", fmt="FLAC, 16-bit"))
+    gui = json.loads((tmp_path / "gui" / "manifest.json").read_text())
+    assert set(cli) <= set(gui)
+    for key in ("input", "sample_rate", "channels", "frames", "parameters", "iterations"):
+        assert gui[key] == cli[key]
+    assert [s["components"] for s in gui["stems"]] == [s["components"] for s in cli["stems"]]
+    assert gui["format"] == "flac" and gui["sample_format"] == "pcm16"
+    info = sf.info(str(tmp_path / "gui" / gui["stems"][0]["file"]))
+    assert (info.samplerate, info.channels, info.frames, info.subtype) == (8000, 2, 4000, "PCM_16")
+
+
+def test_factors_losses_and_plots_are_exported(qtbot, session, tmp_path):
+    plot = QLabel("templates")
+    plot.resize(120, 80)
+    dialog = make_dialog(qtbot, session, tmp_path, plots={"templates": plot})
+    for check in (dialog.npz_check, dialog.csv_check, dialog.losses_check, dialog.plots_check):
+        check.setChecked(True)
+    extras = ["mix_factors.npz", "mix_templates.csv", "mix_activations.csv", "mix_losses.csv",
+              "mix_templates.png"]
+    assert preview(dialog)[3:] == [*extras, "manifest.json"]
+    run_export(qtbot, dialog)
+    with np.load(tmp_path / "mix_factors.npz") as factors:
+        np.testing.assert_array_equal(factors["templates"], session.W)
+        np.testing.assert_array_equal(factors["activations"], session.H)
+    with open(tmp_path / "mix_templates.csv", newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["frequency_hz"] + [c.name for c in session.components]
+    np.testing.assert_allclose(np.array(rows[1:], float)[:, 1:], session.W, rtol=1e-6)
+    with open(tmp_path / "mix_losses.csv", newline="") as fh:
+        assert list(csv.reader(fh)) == [["iteration", "loss"], ["1", "2"], ["2", "1"]]
+    assert QImage(str(tmp_path / "mix_templates.png")).width() == 120
+    assert json.loads((tmp_path / "manifest.json").read_text())["files"] == extras
+
+
+def test_bad_patterns_disable_export_and_say_why(qtbot, session, tmp_path):
+    dialog = make_dialog(qtbot, session, tmp_path)
+    dialog.pattern_edit.setText("{file}_{bogus}")
+    assert not dialog.export_button.isEnabled()
+    assert "{bogus}" in dialog.message_label.text()
+    dialog.pattern_edit.setText("{file}")
+    assert not dialog.export_button.isEnabled()
+    assert "{index}" in dialog.message_label.text()
+    dialog.pattern_edit.setText("{index:02d}_{name}")
+    assert dialog.export_button.isEnabled()
+    assert preview(dialog)[0] == f"01_{session.components[0].name}.wav"
+
+
+def test_cancelled_job_removes_every_staged_file(qtbot, session, tmp_path):
+    folder = tmp_path / "out"
+    job = ExportJob(session, ExportOptions(folder=folder, losses_csv=True))
+    seen_while_running = []
+
+    def cancel_after_first_stem():
+        seen_while_running.extend(os.listdir(folder))
+        job.cancel()
+
+    job.progressed.connect(cancel_after_first_stem, Qt.DirectConnection)
+    with qtbot.waitSignal(job.cancelled, timeout=30_000):
+        job.start()
+    job.wait()
+    assert any(name.endswith(".stage") for name in seen_while_running)
+    assert os.listdir(folder) == []
+
+
+class CancelAfterFirstFile(ExportJob):
+    """A job the user cancels as soon as its first file is staged."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.progressed.connect(self.cancel, Qt.DirectConnection)
+
+
+def test_cancelled_export_keeps_existing_files_and_says_so(qtbot, session, tmp_path, monkeypatch):
+    monkeypatch.setattr(app.export, "ExportJob", CancelAfterFirstFile)
+    dialog = make_dialog(qtbot, session, tmp_path, confirm_overwrite=lambda paths: True)
+    first = tmp_path / preview(dialog)[0]
+    first.write_bytes(b"an older take")
+    outcome, message = run_export(qtbot, dialog)
+    assert outcome == "cancelled"
+    assert "cancelled" in message and "Nothing was written" in message
+    assert first.read_bytes() == b"an older take"
+    assert sorted(os.listdir(tmp_path)) == ["mix.wav", first.name]
+
+
+def test_unwritable_folder_is_a_clear_error_and_touches_nothing(qtbot, session, tmp_path):
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("keep me")
+    dialog = make_dialog(qtbot, session, blocker / "stems")
+    outcome, message = run_export(qtbot, dialog)
+    assert outcome == "failed"
+    assert "stems" in message and "Nothing was written" in message
+    assert dialog.message_label.text() == message
+    assert blocker.read_text() == "keep me"
+    assert sorted(os.listdir(tmp_path)) == ["mix.wav", "notes.txt"]
+
+
+def test_overwrite_prompt_lists_existing_files_and_no_keeps_them(qtbot, session, tmp_path):
+    asked = []
+    dialog = make_dialog(qtbot, session, tmp_path,
+                         confirm_overwrite=lambda paths: asked.append(paths) or False)
+    names = preview(dialog)
+    for name in (names[1], "manifest.json"):
+        (tmp_path / name).write_text("old")
+    assert not dialog.start_export()
+    assert asked == [[tmp_path / names[1], tmp_path / "manifest.json"]]
+    assert (tmp_path / names[1]).read_text() == "old"
+    assert not (tmp_path / names[0]).exists()
+
+
+def test_overwrite_prompt_yes_replaces_the_files(qtbot, session, tmp_path):
+    dialog = make_dialog(qtbot, session, tmp_path, confirm_overwrite=lambda paths: True)
+    target = tmp_path / preview(dialog)[0]
+    target.write_text("old")
+    assert run_export(qtbot, dialog)[0] == "exported"
+    assert sf.info(str(target)).frames == 4000
