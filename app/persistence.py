@@ -10,6 +10,7 @@ again by path and checked by content hash. Audio that never came from a file
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from dataclasses import replace
@@ -77,6 +78,21 @@ def pending_recovery() -> Path | None:
     return path if path.is_file() else None
 
 
+@functools.lru_cache(maxsize=8)
+def _cached_sha256(path: Path, mtime_ns: int, size: int) -> str:
+    return file_sha256(path)
+
+
+def _audio_sha256(path: Path) -> str:
+    """Content hash of ``path``, computed again only when the file changes.
+
+    The autosaver saves every minute; hashing a long recording each time would
+    stall the GUI thread.
+    """
+    stat = path.stat()
+    return _cached_sha256(path, stat.st_mtime_ns, stat.st_size)
+
+
 def _mixture_path(session_path: Path) -> Path:
     """Sidecar file for audio that has no file of its own."""
     return session_path.with_name(f"{session_path.stem}_mixture.wav")
@@ -110,7 +126,7 @@ def project_from_session(session: Session, path: str | os.PathLike) -> Project:
     n_sources = max((c.source for c in session.components), default=-1) + 1
     return Project(
         audio_path=str(audio_path),
-        audio_sha256=file_sha256(audio_path),
+        audio_sha256=_audio_sha256(audio_path),
         settings=session.settings,
         W=W,
         H=H,

@@ -236,3 +236,37 @@ def test_overwrite_prompt_yes_replaces_the_files(qtbot, session, tmp_path):
     target.write_text("old")
     assert run_export(qtbot, dialog)[0] == "exported"
     assert sf.info(str(target)).frames == 4000
+
+
+def test_failure_part_way_removes_staged_stems_and_reports_the_cause(
+    qtbot, session, tmp_path, monkeypatch
+):
+    def disk_full(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("app.dialogs.export_job._write_csv", disk_full)
+    dialog = make_dialog(qtbot, session, tmp_path / "out")
+    dialog.losses_check.setChecked(True)
+    outcome, message = run_export(qtbot, dialog)
+    assert outcome == "failed"
+    assert "No space left on device" in message and "Nothing was written" in message
+    assert os.listdir(tmp_path / "out") == []
+
+
+def test_gui_export_equals_the_cli_replay_of_the_saved_session(qtbot, session, tmp_path):
+    from app.persistence import save_session
+    from main import run_separate
+
+    save_session(session, tmp_path / "work.partwise")
+    argv = ["--session", str(tmp_path / "work.partwise"), "--out", str(tmp_path / "cli"),
+            "--sample-format", "float", "--quiet"]
+    assert run_separate(argv) == 0
+    dialog = make_dialog(qtbot, session, tmp_path / "gui", what="sources")
+    dialog.pattern_edit.setText("{name}")
+    run_export(qtbot, dialog)
+    cli = sorted(p.name for p in (tmp_path / "cli").glob("*.wav"))
+    assert cli == sorted(p.name for p in (tmp_path / "gui").glob("*.wav"))
+    assert cli == ["source_1.wav", "source_2.wav"]
+    for name in cli:
+        np.testing.assert_array_equal(sf.read(tmp_path / "gui" / name)[0],
+                                      sf.read(tmp_path / "cli" / name)[0])
