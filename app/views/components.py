@@ -59,7 +59,7 @@ class ComponentsView(QWidget):
         ):
             self.table.horizontalHeaderItem(column).setToolTip(tip)
 
-        self.sources_box = spin_box(QSpinBox, 1, 1, 3)
+        self.sources_box = spin_box(QSpinBox, 1, 64, 3)
         self.sources_box.setPrefix("into ")
         self.sources_box.setSuffix(" sources")
         self.sources_box.setToolTip("Number of sources for automatic grouping")

@@ -21,6 +21,7 @@ class LossPlot(pg.PlotWidget):
         self.setLogMode(x=False, y=True)
         self.setLabel("bottom", "Iteration")
         self.showGrid(x=True, y=True, alpha=0.15)
+        self.getAxis("left").setStyle(maxTextLevel=0)  # label decades only
         self.curve = self.plot(pen=pg.mkPen("#f2b134", width=2))
         session.factors_changed.connect(self._on_factors_changed)
         session.settings_changed.connect(lambda _: self._update_title())

@@ -17,6 +17,7 @@ from dsp.nmf import EPS
 
 from ..session import Session
 from ..theme import COLOUR_MAP
+from .axes import log_frequency_ticks
 from .playhead import Playhead
 
 __all__ = ["SpectrogramView", "MODES", "MAX_COLUMNS"]
@@ -83,7 +84,7 @@ class SpectrogramView(QWidget):
         self.graphics = pg.GraphicsLayoutWidget()
         self.plot = self.graphics.addPlot()
         self.plot.setLabel("bottom", "Time", units="s")
-        self.plot.setLabel("left", "Frequency", units="Hz")
+        self.plot.setLabel("left", "Frequency (Hz)")
         self.plot.showGrid(x=False, y=False)
         self.plot.setMenuEnabled(False)
         self.image = pg.ImageItem(axisOrder="row-major")
@@ -153,11 +154,14 @@ class SpectrogramView(QWidget):
         if spec is None:
             return
         top = spec.rate / 2
+        axis = self.plot.getAxis("left")
         if self.log_box.isChecked():
+            axis.setTicks(log_frequency_ticks(self._lowest_log_hz(), top))
             low = np.log10(self._lowest_log_hz())
             self.plot.vb.setLimits(yMin=low, yMax=np.log10(top))
             self.plot.vb.setYRange(low, np.log10(top), padding=0)
         else:
+            axis.setTicks(None)
             self.plot.vb.setLimits(yMin=0.0, yMax=top)
             self.plot.vb.setYRange(0.0, top, padding=0)
 

@@ -6,6 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 
 from ..session import Session
+from .axes import log_frequency_ticks
 
 __all__ = ["TemplatesView"]
 
@@ -21,7 +22,7 @@ class TemplatesView(pg.PlotWidget):
         self._session = session
         self.templates: np.ndarray | None = None
         self.curves: list[pg.PlotDataItem] = []
-        self.setLabel("bottom", "Frequency", units="Hz")
+        self.setLabel("bottom", "Frequency (Hz)")
         self.setLabel("left", "Template (peak = 1)")
         self.showGrid(x=True, y=True, alpha=0.15)
         self.setYRange(0, 1.05)
@@ -37,6 +38,7 @@ class TemplatesView(pg.PlotWidget):
     def _on_audio_changed(self) -> None:
         spec = self._session.spectrogram
         self.setXRange(np.log10(spec.freqs[1]), np.log10(spec.rate / 2), padding=0)
+        self.getAxis("bottom").setTicks(log_frequency_ticks(spec.freqs[1], spec.rate / 2))
 
     def _on_factors_changed(self) -> None:
         W = self._session.W  # noqa: N806
