@@ -40,6 +40,7 @@ __all__ = [
     "apply_project",
     "autosave_path",
     "data_dir",
+    "discard_recovery",
     "open_session",
     "pending_recovery",
     "project_from_session",
@@ -91,6 +92,13 @@ def _audio_sha256(path: Path) -> str:
     """
     stat = path.stat()
     return _cached_sha256(path, stat.st_mtime_ns, stat.st_size)
+
+
+def discard_recovery() -> None:
+    """Delete the autosave (the user declined to restore it)."""
+    path = autosave_path()
+    path.unlink(missing_ok=True)
+    _mixture_path(path).unlink(missing_ok=True)
 
 
 def _mixture_path(session_path: Path) -> Path:
@@ -380,8 +388,8 @@ class Autosaver(QObject):
     def clear(self) -> None:
         """Stop and delete the autosave (the app is closing cleanly)."""
         self._timer.stop()
-        self._path.unlink(missing_ok=True)
-        _mixture_path(self._path).unlink(missing_ok=True)
+        for path in (self._path, _mixture_path(self._path)):
+            path.unlink(missing_ok=True)
 
     def _on_changed(self, *_) -> None:
         self._changed = True

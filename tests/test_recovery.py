@@ -10,7 +10,12 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from app.persistence import Autosaver, open_session, pending_recovery  # noqa: E402
+from app.persistence import (  # noqa: E402
+    Autosaver,
+    discard_recovery,
+    open_session,
+    pending_recovery,
+)
 from app.session import Session  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,4 +97,11 @@ def test_clean_close_leaves_nothing_to_recover(qtbot, tmp_path, monkeypatch):
     (tmp_path / "autosave.partwise").write_bytes(b"left by a crash")
     assert pending_recovery() == tmp_path / "autosave.partwise"
     Autosaver(Session()).clear()
+    assert pending_recovery() is None
+
+
+def test_declined_recovery_is_not_offered_again(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("PARTWISE_DATA_DIR", str(tmp_path))
+    (tmp_path / "autosave.partwise").write_bytes(b"left by a crash")
+    discard_recovery()
     assert pending_recovery() is None
