@@ -1,0 +1,425 @@
+"""Audio playback of the live mix: a PortAudio stream fed by :class:`dsp.mixer.Mixer`.
+
+Three threads share the work, and only the first may ever be slow:
+
+- the *producer* thread renders blocks with the mixer a few blocks ahead into a
+  small preallocated ring of slots;
+- PortAudio's *callback* copies rendered samples from the ring to the device and
+  returns — no FFTs, no large allocations, no locks (Friture's rule);
+- the *GUI* thread hands over requests (new material, seek, gains, factors,
+  loop) by replacing whole attributes, which is atomic in Python, and polls the
+  position, underrun count and end of playback with a ~30 Hz timer.
+
+Only the producer writes ``_Ring.written`` and only the callback writes
+``_Ring.read``, so the ring needs no lock. A seek bumps a generation number;
+the callback drops slots rendered for an older generation.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from dsp.mixer import Mixer
+
+__all__ = ["Player"]
+
+BLOCK = 512  # frames per callback and per rendered slot: 11.6 ms at 44.1 kHz
+SLOTS = 3  # slots rendered ahead: at most 35 ms at 44.1 kHz between a change and the device
+_TICK_MS = 33  # GUI polling period: the playhead moves at ~30 Hz
+
+
+def _load_sounddevice():
+    """The sounddevice module and '' — or None and why it cannot be used."""
+    try:
+        import sounddevice
+    except OSError as exc:  # the package is there but the PortAudio library is not
+        return None, f"PortAudio is not installed ({exc})"
+    except ImportError as exc:
+        return None, f"the sounddevice package is not installed ({exc})"
+    return sounddevice, ""
+
+
+class _Ring:
+    """Preallocated slots of rendered audio, each tagged with where it belongs."""
+
+    def __init__(self, channels: int) -> None:
+        self.samples = np.zeros((SLOTS, BLOCK, channels), dtype=np.float32)
+        self.start = [0] * SLOTS  # signal sample index of each slot's first frame
+        self.length = [0] * SLOTS
+        self.generation = [-1] * SLOTS
+        self.last = [False] * SLOTS  # the slot ends the material (no loop)
+        self.written = 0  # slots produced so far (producer only)
+        self.read = 0  # slots consumed so far (callback only)
+        self.offset = 0  # frames consumed of the slot being read (callback only)
+
+
+class _Engine:
+    """Producer thread and audio callback; knows nothing of Qt."""
+
+    def __init__(self) -> None:
+        # (generation, mixer, ring, start sample): replaced whole by the GUI thread.
+        self.request: tuple[int, Mixer | None, _Ring | None, int] = (0, None, None, 0)
+        # (mixer, …) pairs: a change meant for one material never reaches another.
+        self.gains: tuple[Mixer, np.ndarray] | None = None
+        self.factors: tuple[Mixer, np.ndarray, np.ndarray] | None = None
+        self.loop: tuple[int, int] | None = None
+        self.position = 0  # next signal sample the device gets (callback)
+        self.position_generation = -1
+        self.finished_generation = -1  # set by the callback when the material ran out
+        self.underruns = 0
+        self.error = ""
+        self.running = False  # the stream is started: render promptly
+        self._primed = -1  # generation of which the callback has delivered audio
+        self._closed = False
+        self._thread = threading.Thread(target=self._produce, name="partwise-render", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop the producer thread."""
+        self._closed = True
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout=1.0)
+
+    def _produce(self) -> None:
+        generation, mixer, ring = -1, None, None
+        gains = factors = None
+        ended = False
+        while not self._closed:
+            request = self.request
+            if request[0] != generation:
+                if request[1] is not mixer:
+                    gains = factors = None
+                generation, mixer, ring, start = request
+                ended = False
+                if mixer is not None:
+                    mixer.seek(start)
+            if mixer is None or ended or ring.written - ring.read >= SLOTS:
+                # Poll a few times per block while playing; idle cheaply otherwise.
+                time.sleep(BLOCK / mixer.rate / 4 if mixer and self.running else 0.02)
+                continue
+            try:
+                if self.factors is not factors and self.factors[0] is mixer:
+                    factors = self.factors
+                    mixer.set_factors(*factors[1:])
+                # Gains for another number of components wait for their factors.
+                if (
+                    self.gains is not gains
+                    and self.gains[0] is mixer
+                    and len(self.gains[1]) == mixer.n_components
+                ):
+                    gains = self.gains
+                    mixer.set_gains(gains[1])
+                ended = self._render_slot(mixer, ring, generation)
+            except Exception as exc:  # noqa: BLE001 - reported to the GUI, never lost
+                self.error = f"playback stopped: {exc}"
+                ended = True
+
+    def _render_slot(self, mixer: Mixer, ring: _Ring, generation: int) -> bool:
+        """Render one slot; True when the material has ended (and no loop brings it back)."""
+        loop = self.loop
+        start = mixer.position
+        count = BLOCK
+        if loop is not None and loop[0] <= start < loop[1]:
+            count = min(count, loop[1] - start)
+        block = mixer.render(count)
+        i = ring.written % SLOTS
+        ring.samples[i, : len(block)] = block
+        ring.start[i], ring.length[i], ring.generation[i] = start, len(block), generation
+        if loop is not None and loop[0] <= start < loop[1] and mixer.position >= loop[1]:
+            mixer.seek(loop[0])
+        ring.last[i] = mixer.position >= mixer.length
+        ring.written += 1  # publish the slot only once it is complete
+        return ring.last[i]
+
+    def callback(self, outdata, frames, _time, status) -> None:
+        """PortAudio callback: copy rendered frames to the device, nothing more."""
+        if status.output_underflow:
+            self.underruns += 1
+        generation, _, ring, _ = self.request
+        filled = 0
+        while filled < frames and ring is not None and ring.read < ring.written:
+            i = ring.read % SLOTS
+            if ring.generation[i] != generation:  # rendered before a seek
+                ring.read += 1
+                ring.offset = 0
+                continue
+            count = min(frames - filled, ring.length[i] - ring.offset)
+            outdata[filled : filled + count] = ring.samples[i, ring.offset : ring.offset + count]
+            filled += count
+            ring.offset += count
+            self.position = ring.start[i] + ring.offset
+            self.position_generation = generation
+            self._primed = generation
+            if ring.offset == ring.length[i]:
+                if ring.last[i]:
+                    self.finished_generation = generation
+                ring.read += 1
+                ring.offset = 0
+        if filled < frames:
+            outdata[filled:] = 0.0
+            # Silence before the first block of a (re)start is pre-roll, and
+            # silence after the end is the end: only a gap in between is an underrun.
+            if self._primed == generation and self.finished_generation != generation:
+                self.underruns += 1
+
+
+class Player(QObject):
+    """Plays the mixture through live per-component gains on an output device.
+
+    Construction never fails for lack of audio: without PortAudio or an output
+    device, ``available`` is False, ``unavailable_reason`` says why, and every
+    method is a harmless no-op.
+
+    Signals
+    -------
+    position_changed(float)
+        Playback position in seconds, from frames the device has taken (GUI thread, ≤ ~30 Hz).
+    state_changed(str)
+        'playing', 'paused' or 'stopped'.
+    underruns_changed(int)
+        Total number of blocks the device had to be given silence mid-playback.
+    error_occurred(str)
+        A stream could not be opened or failed while playing.
+    """
+
+    position_changed = Signal(float)
+    state_changed = Signal(str)
+    underruns_changed = Signal(int)
+    error_occurred = Signal(str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._sd, self.unavailable_reason = _load_sounddevice()
+        if self._sd is not None and not self.output_devices():
+            self.unavailable_reason = "no audio output device was found"
+        self.available = not self.unavailable_reason
+        self._device: int | str | None = None
+        self._stream = None
+        self._state = "stopped"
+        self._mixer: Mixer | None = None
+        self._ring: _Ring | None = None
+        self._generation = 0
+        self._loop: tuple[float, float] | None = None
+        self._reported_position = -1.0
+        self._reported_underruns = 0
+        self._engine = _Engine() if self.available else None
+        if self._engine is not None:
+            weakref.finalize(self, self._engine.close)
+        self._timer = QTimer(self, interval=_TICK_MS)
+        self._timer.timeout.connect(self._poll)
+
+    @staticmethod
+    def output_devices() -> list[dict]:
+        """Output devices as ``{"name", "index", "channels", "default"}`` ([] without PortAudio)."""
+        sd, _ = _load_sounddevice()
+        if sd is None:
+            return []
+        try:
+            default = sd.default.device[1]
+            devices = sd.query_devices()
+        except sd.PortAudioError:
+            return []
+        return [
+            {
+                "name": d["name"],
+                "index": d["index"],
+                "channels": d["max_output_channels"],
+                "default": d["index"] == default,
+            }
+            for d in devices
+            if d["max_output_channels"] > 0
+        ]
+
+    @property
+    def device(self) -> int | str | None:
+        """The chosen output device (name or index); None is the system default."""
+        return self._device
+
+    @property
+    def duration(self) -> float:
+        """Length of the material in seconds (0 without material)."""
+        return self._mixer.length / self._mixer.rate if self._mixer else 0.0
+
+    @property
+    def position(self) -> float:
+        """Playback position in seconds, from the frames the device has consumed."""
+        if self._mixer is None:
+            return 0.0
+        engine = self._engine
+        if engine.position_generation == self._generation:
+            return engine.position / self._mixer.rate
+        return self._request_start() / self._mixer.rate  # nothing played since the seek
+
+    def set_material(self, spectrogram, W: np.ndarray, H: np.ndarray) -> None:
+        """New audio and factors: stops playback and rewinds to the start."""
+        if not self.available:
+            return
+        self.stop()
+        self._mixer = Mixer(spectrogram, W, H, ramp=BLOCK)
+        self._ring = _Ring(spectrogram.channels)
+        self._send(0)
+
+    def set_factors(self, W: np.ndarray, H: np.ndarray) -> None:
+        """Newest factor snapshot (not mutated afterwards); heard without a restart."""
+        if self.available and self._mixer is not None:
+            self._engine.factors = (self._mixer, W, H)
+
+    def set_gains(self, gains: np.ndarray) -> None:
+        """Effective per-component gains; ramped over one block, heard within ~50 ms."""
+        if self.available and self._mixer is not None:
+            self._engine.gains = (self._mixer, np.array(gains, dtype=np.float32))
+
+    def set_loop(self, start: float | None, end: float | None) -> None:
+        """Loop between ``start`` and ``end`` seconds; ``(None, None)`` plays through."""
+        if start is None or end is None or end <= start:
+            self._loop = None
+            if self.available:
+                self._engine.loop = None
+            return
+        self._loop = (float(start), float(end))
+        if self.available and self._mixer is not None:
+            rate = self._mixer.rate
+            self._engine.loop = (round(start * rate), round(end * rate))
+
+    def set_device(self, device: int | str | None) -> None:
+        """Play on ``device`` (name or index; None = default); a running stream moves over."""
+        if not self.available:
+            return
+        try:
+            self._sd.query_devices(device, "output")
+        except (ValueError, self._sd.PortAudioError) as exc:
+            self.error_occurred.emit(f"cannot use output device {device!r}: {exc}")
+            return
+        self._device = device
+        if self._stream is not None:
+            position = round(self.position * self._mixer.rate)
+            self._close_stream()
+            self._send(position)
+            if self._state == "playing" and self._open_stream():
+                self._engine.running = True
+                self._stream.start()
+
+    def play(self) -> None:
+        """Start or resume playback (from the start after the end was reached)."""
+        if not self.available or self._mixer is None or self._state == "playing":
+            return
+        if self._engine.finished_generation == self._generation:
+            self._send(self._loop_start())
+        if self._stream is None and not self._open_stream():
+            return
+        self._engine.running = True
+        try:
+            self._stream.start()
+        except self._sd.PortAudioError as exc:
+            self._close_stream()
+            self.error_occurred.emit(f"cannot start the audio output: {exc}")
+            return
+        self._timer.start()
+        self._set_state("playing")
+
+    def pause(self) -> None:
+        """Pause, keeping the position."""
+        if self._state != "playing":
+            return
+        self._stream.stop()
+        self._engine.running = False
+        self._timer.stop()
+        self._poll()
+        self._set_state("paused")
+
+    def stop(self) -> None:
+        """Stop and return to the start (of the loop, if one is set)."""
+        if self._stream is not None:
+            self._close_stream()
+        self._timer.stop()
+        if self._mixer is not None:
+            self._send(self._loop_start())
+            self._emit_position()
+        self._set_state("stopped")
+
+    def seek(self, seconds: float) -> None:
+        """Continue from ``seconds`` (clamped to the material), playing or not."""
+        if not self.available or self._mixer is None:
+            return
+        self._send(round(min(max(seconds, 0.0), self.duration) * self._mixer.rate))
+        self._emit_position()
+
+    def close(self) -> None:
+        """Release the stream and the render thread (also done when garbage-collected)."""
+        self.stop()
+        if self._engine is not None:
+            self._engine.close()
+
+    def _send(self, start: int) -> None:
+        """Hand the producer a new generation: the material from ``start`` on."""
+        self._generation += 1
+        self._engine.request = (self._generation, self._mixer, self._ring, start)
+        if self._loop is not None:
+            self.set_loop(*self._loop)
+
+    def _open_stream(self) -> bool:
+        device = self._device
+        if device is None and self._sd.default.device[1] < 0:
+            device = self.output_devices()[0]["index"]  # no system default: take the first
+        try:
+            self._stream = self._sd.OutputStream(
+                samplerate=self._mixer.rate,
+                channels=self._mixer.channels,
+                dtype="float32",
+                blocksize=BLOCK,
+                latency="low",
+                device=device,
+                callback=self._engine.callback,
+            )
+        except (self._sd.PortAudioError, ValueError) as exc:
+            self.error_occurred.emit(f"cannot open the audio output: {exc}")
+            return False
+        return True
+
+    def _request_start(self) -> int:
+        return self._engine.request[3]
+
+    def _loop_start(self) -> int:
+        return self._engine.loop[0] if self._engine.loop is not None else 0
+
+    def _close_stream(self) -> None:
+        self._engine.running = False
+        try:
+            self._stream.abort()
+            self._stream.close()
+        except self._sd.PortAudioError as exc:
+            self.error_occurred.emit(f"audio output failed to close: {exc}")
+        self._stream = None
+
+    def _set_state(self, state: str) -> None:
+        if state != self._state:
+            self._state = state
+            self.state_changed.emit(state)
+
+    def _emit_position(self) -> None:
+        seconds = self.position
+        if seconds != self._reported_position:
+            self._reported_position = seconds
+            self.position_changed.emit(seconds)
+
+    def _poll(self) -> None:
+        """Timer tick on the GUI thread: report what the audio threads did."""
+        engine = self._engine
+        self._emit_position()
+        if engine.underruns != self._reported_underruns:
+            self._reported_underruns = engine.underruns
+            self.underruns_changed.emit(engine.underruns)
+        if engine.error:
+            message, engine.error = engine.error, ""
+            self.stop()
+            self.error_occurred.emit(message)
+        elif self._state == "playing" and engine.finished_generation == self._generation:
+            self.stop()
+        elif self._state == "playing" and not self._stream.active:
+            self.stop()
+            self.error_occurred.emit("the audio device stopped playing")

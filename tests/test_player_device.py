@@ -1,0 +1,126 @@
+"""The player on a real ALSA device (the file plugin): what reaches the device is checked.
+
+Each test plays in a subprocess whose asoundrc routes the default PCM into a
+FIFO read at the sample rate (see tests/audio_device.py). In CI these tests
+fail rather than skip when PortAudio is missing.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+from dsp import nmf
+from dsp.demo import make_demo
+from dsp.separation import separate
+from dsp.stft import analyse
+from tests.audio_device import (
+    PacedSink,
+    asoundrc,
+    environment,
+    file_device,
+    require_portaudio,
+    run_scenario,
+)
+
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux") and not __import__("os").environ.get("CI"),
+    reason="ALSA's file plugin exists on Linux only",
+)
+
+RATE = 44_100
+TOGGLE_AT = 0.6  # seconds into playback at which the mute test mutes component 2
+LOOP = (0.2, 0.45, 1.2)  # loop start, loop end, stop after (seconds)
+
+
+@pytest.fixture(scope="module")
+def material(tmp_path_factory):
+    """1.5 s of stereo 44.1 kHz harmonic tones plus faint noise (no periodic
+    ambiguity when aligning), its 4-component factors and offline stems."""
+    mixture = make_demo(duration=1.5, rate=RATE).mixture.samples
+    noise = np.random.default_rng(0).standard_normal(mixture.shape).astype(np.float32)
+    samples = mixture + np.float32(0.01) * noise
+    spec = analyse(samples, RATE)
+    result = nmf.factorize(spec.magnitude(), 4, max_iter=60, seed=0)
+    path = tmp_path_factory.mktemp("material") / "material.npz"
+    np.savez(
+        path,
+        samples=samples,
+        rate=RATE,
+        W=result.W,
+        H=result.H,
+        toggle_at=TOGGLE_AT,
+        loop=np.array(LOOP),
+    )
+    return path, samples, list(separate(spec, result.W, result.H))
+
+
+def _play(tmp_path, material_path, scenario):
+    require_portaudio()
+    out = tmp_path / "OUT.raw"
+    env = environment(tmp_path / "home", asoundrc(file_device(out)))
+    sink = PacedSink(out, RATE, channels=2)
+    report = run_scenario(env, material_path, scenario)
+    received = sink.samples()
+    assert report["available"], report["reason"]
+    assert (report["rate"], report["channels"]) == (RATE, 2)
+    assert report["errors"] == []
+    return report, received
+
+
+def _start_of(received):
+    """Index where the material begins: the device's pre-roll is exact silence, and
+    the material's faint noise makes its first sample nonzero."""
+    return int(np.argmax(np.abs(received).max(axis=1) > 0))
+
+
+def test_soloed_component_reaches_the_device_as_its_offline_stem(tmp_path, material):
+    path, samples, stems = material
+    report, received = _play(tmp_path, path, "solo")
+    stem = stems[2]
+    start = _start_of(received)
+    heard = received[start : start + len(stem)]
+    assert len(heard) >= 0.95 * len(stem), f"only {len(heard)} of {len(stem)} frames arrived"
+    for channel in range(2):
+        r = np.corrcoef(heard[:, channel], stem[: len(heard), channel])[0, 1]
+        assert r > 0.99, f"channel {channel}: correlation {r:.4f}, {report['underruns']} underruns"
+    assert report["underruns"] == 0
+
+
+def test_mute_toggle_reaches_the_device_within_50_ms(tmp_path, material):
+    path, samples, stems = material
+    report, received = _play(tmp_path, path, "mute")
+    start = _start_of(received)
+    heard = received[start : start + len(samples)]
+    toggle = report["toggle"]
+    assert toggle is not None and toggle >= TOGGLE_AT * RATE
+    change = np.abs(heard - samples[: len(heard)]).max(axis=1) > 1e-4
+    first = int(np.argmax(change))
+    assert not change[:toggle].any(), "the output changed before the mute"
+    assert first - toggle <= 0.050 * RATE, f"heard {1000 * (first - toggle) / RATE:.1f} ms late"
+    # From one frame after the change on, it is exactly the mix without component 2.
+    settled = first + 2048
+    without = samples - stems[2]
+    np.testing.assert_allclose(heard[settled:], without[settled : len(heard)], atol=1e-5)
+
+
+def test_loop_repeats_the_selected_range(tmp_path, material):
+    path, samples, _ = material
+    _, received = _play(tmp_path, path, "loop")
+    start, end = round(LOOP[0] * RATE), round(LOOP[1] * RATE)
+    heard = received[_start_of(received) :]
+    expected = np.concatenate([samples[:end], samples[start:end], samples[start:end]])
+    n = min(len(heard), len(expected))
+    assert n > end + (end - start), "the loop did not come round once"
+    np.testing.assert_allclose(heard[:n], expected[:n], atol=1e-5)
+
+
+def test_player_without_an_output_device_is_disabled_with_a_reason(tmp_path, material):
+    require_portaudio()
+    # The default PCM points at a sound card that does not exist: PortAudio lists nothing.
+    rc = asoundrc("    type hw\n    card 7") + "ctl.!default {\n    type hw\n    card 7\n}\n"
+    report = run_scenario(environment(tmp_path / "home", rc), material[0], "solo")
+    assert report["available"] is False
+    assert "no audio output device" in report["reason"]
