@@ -72,7 +72,7 @@ def _fit(x: np.ndarray, offset: float = 0.0) -> np.ndarray:
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def speech(voice: str, pitch: int, speed: int, text: str) -> np.ndarray:
     """espeak-ng speech resampled by sox to RATE, float64 mono."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -90,7 +90,7 @@ def speech(voice: str, pitch: int, speed: int, text: str) -> np.ndarray:
         return _read(wav)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def sox_note(kind: str, note: str, seconds: float) -> np.ndarray:
     """One sox-synthesised note: ``pluck`` (Karplus–Strong) or ``bowed`` (sawtooth)."""
     if kind == "pluck":

@@ -55,13 +55,19 @@ class Config:
     power: float = 1.0  # mask exponent α
     max_iter: int = 200
     init: str = "nndsvda"
-    grouping: dict = field(default_factory=dict)  # keyword options of group_components
+    smoothness: float = 10.0  # temporal continuity weight, relative to the mean of V
+    sparsity: float = 0.0  # L1 weight on H, relative to the mean of V
+    # keyword options of group_components
+    grouping: dict = field(default_factory=lambda: {"rate": RATE})
 
     def label(self) -> str:
         opts = ",".join(f"{k}={v}" for k, v in sorted(self.grouping.items()))
         return (
             f"k={self.per_source}/src loss={self.loss} α={self.power:g} iter={self.max_iter}"
-            f" init={self.init}" + (f" [{opts}]" if opts else "")
+            f" init={self.init}"
+            + (f" smooth={self.smoothness:g}" if self.smoothness else "")
+            + (f" sparse={self.sparsity:g}" if self.sparsity else "")
+            + (f" [{opts}]" if opts else "")
         )
 
 
@@ -107,11 +113,14 @@ def oracle_groups(components: np.ndarray, refs: np.ndarray) -> list[list[int]]:
     Component stems are additive (masks of groups are sums of component
     masks), so a group's stem is the sum of its components' signals.
     """
+    from scipy.optimize import linear_sum_assignment
+
     k, n_src = len(components), len(refs)
-    labels = np.argmax(components @ refs.T, axis=1)
-    for s in range(n_src):  # no source may be left empty
-        if not np.any(labels == s):
-            labels[int(np.argmax((components @ refs.T)[:, s]))] = s
+    fit = components @ refs.T
+    labels = np.argmax(fit, axis=1)
+    # No source may be left empty: first give each source its best component.
+    rows, cols = linear_sum_assignment(-fit)
+    labels[rows] = cols
     sums = np.stack([components[labels == s].sum(axis=0) for s in range(n_src)])
     scores = np.array([plain_sdr(refs[s], sums[s]) for s in range(n_src)])
     improved = True
@@ -152,8 +161,21 @@ def factor_sklearn(V: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 def factor_partwise(V: np.ndarray, k: int, config: Config) -> tuple[np.ndarray, np.ndarray]:
     """Partwise's solver through the public protocol."""
+    penalties = {}
+    scale = float(V.mean())
+    if config.smoothness:
+        penalties["smoothness"] = config.smoothness * scale
+    if config.sparsity:
+        penalties["sparsity"] = config.sparsity * scale
     result = nmf.factorize(
-        V, k, loss=config.loss, max_iter=config.max_iter, tol=1e-4, seed=0, init=config.init
+        V,
+        k,
+        loss=config.loss,
+        max_iter=config.max_iter,
+        tol=1e-4,
+        seed=0,
+        init=config.init,
+        **penalties,
     )
     return result.W, result.H
 
@@ -240,6 +262,12 @@ def sweep_configs() -> list[tuple[str, Config]]:
         ("loss=is", replace(d, loss="is")),
         ("iter=500", replace(d, max_iter=500)),
         ("init=random", replace(d, init="random")),
+        ("smooth=0", replace(d, smoothness=0.0)),
+        ("smooth=1", replace(d, smoothness=1.0)),
+        ("smooth=30", replace(d, smoothness=30.0)),
+        ("grouping=affinity", replace(d, grouping={"method": "affinity"})),
+        ("grouping unweighted", replace(d, grouping={"rate": RATE, "energy_weight": 0.0})),
+        ("sparse=1", replace(d, sparsity=1.0)),
     ]
 
 

@@ -37,3 +37,40 @@ def test_impossible_source_count_is_refused(n_sources):
     W, H = two_source_factors(np.random.default_rng(2))
     with pytest.raises(ValueError, match="between 1 and the number of components"):
         group_components(W, H, n_sources)
+
+
+def instrument_factors(rng):
+    """Eight components at 16 kHz: the same four notes on a dull and on a bright instrument.
+
+    Each component is a harmonic comb (fundamentals 110–165 Hz); the
+    instruments differ only in spectral roll-off (timbre), not in pitch.
+    Returns W, H and the true instrument of each component (0 dull, 1 bright).
+    """
+    m, n = 513, 120
+    freqs = np.linspace(0, 8000, m)
+
+    def comb(f0, rolloff):
+        template = np.zeros(m)
+        for h in range(1, int(8000 // f0)):
+            template += h**-rolloff * np.exp(-0.5 * ((freqs - h * f0) / 15.0) ** 2)
+        return template + 1e-4
+
+    pitches = (110.0, 131.0, 147.0, 165.0)
+    W = np.stack([comb(f0, 2.5) for f0 in pitches] + [comb(f0, 0.3) for f0 in pitches], axis=1)
+    order = rng.permutation(8)
+    H = rng.random((8, n))
+    return W[:, order].astype(np.float32), H[order].astype(np.float32), (order >= 4).astype(int)
+
+
+@pytest.mark.parametrize("method", ["timbre", "affinity"])
+def test_both_methods_are_deterministic_partitions(method):
+    W, H, _ = instrument_factors(np.random.default_rng(6))
+    first = group_components(W, H, 3, method=method, rate=16_000)
+    assert first == group_components(W, H, 3, method=method, rate=16_000)
+    assert len(first) == 3 and sorted(k for g in first for k in g) == list(range(8))
+
+
+def test_unknown_method_is_refused():
+    W, H = two_source_factors(np.random.default_rng(2))
+    with pytest.raises(ValueError, match="unknown grouping method 'mfcc'"):
+        group_components(W, H, 2, method="mfcc")
