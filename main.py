@@ -104,8 +104,9 @@ def _from_session(project, audio, progress):
     """Separation of ``audio`` as the saved session ``project`` describes it.
 
     On the session's own audio (same content hash) the stored factors and groups
-    are used, so the stems are exactly those the GUI exported; on any other file
-    the session's settings and seed are run afresh.
+    are used, so the stems are exactly those the GUI exported; on any other file,
+    or when the session was saved before any run, its settings and seed are run
+    afresh.
     """
     from dataclasses import replace
 
@@ -115,7 +116,8 @@ def _from_session(project, audio, progress):
 
     groups = project.groups()
     settings = replace(project.settings, n_sources=len(groups) if groups else None)
-    if audio.path is not None and file_sha256(audio.path) == project.audio_sha256:
+    same_audio = audio.path is not None and file_sha256(audio.path) == project.audio_sha256
+    if same_audio and project.W.size:
         from dsp.stft import analyse
 
         spec = analyse(audio.samples, audio.rate, n_fft=settings.n_fft, hop=settings.hop)

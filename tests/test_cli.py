@@ -282,3 +282,23 @@ def test_corrupt_session_fails_cleanly(mix_wav, tmp_path):
     out = tmp_path / "o"
     proc = run("separate", str(mix_wav), "--session", str(bad), "--out", str(out))
     assert_clean_failure(proc, out, "'bad.partwise'", "corrupt")
+
+
+def test_session_saved_before_any_run_is_run_afresh(mix_wav, tmp_path):
+    from dsp.pipeline import Settings
+    from dsp.project_file import ComponentState, Project, file_sha256, save_project
+
+    project = Project(
+        str(mix_wav),
+        file_sha256(mix_wav),
+        Settings(n_components=2, iterations=5, seed=1),
+        np.zeros((0, 2), np.float32),
+        np.zeros((2, 0), np.float32),
+        components=[ComponentState("a"), ComponentState("b")],
+    )
+    path = save_project(project, tmp_path / "fresh.partwise")
+    proc = run("separate", "--session", str(path), "--out", str(tmp_path / "o"), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert manifest["iterations"] == 5
+    assert [s["file"] for s in manifest["stems"]] == ["component_01.wav", "component_02.wav"]
