@@ -74,10 +74,16 @@ class ActivationsView(pg.PlotWidget):
         components, selected = self._session.components, self._session.selected
         for k, curve in enumerate(self.curves):
             colour = pg.mkColor(components[k].colour)
-            fill = pg.mkColor(components[k].colour)
-            fill.setAlpha(90 if k == selected else 45)
             curve.setPen(pg.mkPen(colour, width=2 if k == selected else 1.2))
-            curve.setFillLevel(self._row_offset(k))
-            curve.setBrush(fill)
+            # Only the selected row is filled: filling thousands of points per row
+            # for every component would cost more than the rest of a refresh.
+            if k == selected:
+                fill = pg.mkColor(components[k].colour)
+                fill.setAlpha(80)
+                curve.setFillLevel(self._row_offset(k))
+                curve.setBrush(fill)
+            else:
+                curve.setFillLevel(None)
+                curve.setBrush(None)
         ticks = [(self._row_offset(k) + 0.4, c.name) for k, c in enumerate(components)]
         self.getAxis("left").setTicks([ticks])
