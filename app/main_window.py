@@ -179,6 +179,7 @@ class MainWindow(QMainWindow):
         self.loader.failed.connect(self.report_error)
         self.loader.loaded.connect(self._on_loaded)
         self.control.failed.connect(self.report_error)
+        self.playback.failed.connect(self.report_error)
         self.control.restart_offered.connect(self._offer_restart)
         self.control.state_changed.connect(lambda _: self._update_solver_label())
         session.factors_changed.connect(self._update_solver_label)

@@ -25,9 +25,12 @@ class PlaybackControl(QObject):
     -------
     position_changed(object)
         Playback position in seconds, or None when stopped (hides the playhead).
+    failed(str)
+        The player reported an error (device lost, stream failed).
     """
 
     position_changed = Signal(object)
+    failed = Signal(str)
 
     def __init__(self, session: Session, player, parent: QWidget) -> None:
         super().__init__(parent)
@@ -56,6 +59,7 @@ class PlaybackControl(QObject):
             return
         player.position_changed.connect(self._on_position)
         player.state_changed.connect(self._on_state)
+        player.error_occurred.connect(self.failed)
         session.factors_changed.connect(self._send_factors)
         session.component_changed.connect(lambda _: self._send_gains())
         session.components_changed.connect(self._send_gains)
@@ -87,9 +91,9 @@ class PlaybackControl(QObject):
             self.bar.set_position(seconds)
 
     def shutdown(self) -> None:
-        """Stop the audio stream (the window is closing)."""
-        if self._player is not None and self._player.available:
-            self._player.stop()
+        """Close the audio stream (the window is closing)."""
+        if self._player is not None:
+            self._player.close()
 
     def _on_audio_changed(self) -> None:
         audio = self._session.audio

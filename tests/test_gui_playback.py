@@ -1,0 +1,109 @@
+"""Playback wiring: the window drives a player through the documented interface."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QObject, Signal
+
+from app.main_window import MainWindow
+
+
+class FakePlayer(QObject):
+    """Records what the window asks of a player; reports like the real one."""
+
+    position_changed = Signal(float)
+    state_changed = Signal(str)
+    underruns_changed = Signal(int)
+    error_occurred = Signal(str)
+
+    def __init__(self, available=True):
+        super().__init__()
+        self.available = available
+        self.unavailable_reason = "" if available else "no audio output device was found"
+        self.calls = []
+        self.gains = None
+
+    def set_material(self, spectrogram, W, H):  # noqa: N803
+        self.calls.append(("material", W.shape[1]))
+
+    def set_factors(self, W, H):  # noqa: N803
+        self.calls.append(("factors", W.shape[1]))
+
+    def set_gains(self, gains):
+        self.gains = np.array(gains)
+
+    def play(self):
+        self.calls.append("play")
+        self.state_changed.emit("playing")
+
+    def pause(self):
+        self.calls.append("pause")
+        self.state_changed.emit("paused")
+
+    def stop(self):
+        self.state_changed.emit("stopped")
+
+    def seek(self, seconds):
+        self.calls.append(("seek", seconds))
+
+    def close(self):
+        self.calls.append("close")
+
+
+@pytest.fixture
+def played(qtbot, store):
+    player = FakePlayer()
+    win = MainWindow(store=store, player=player)
+    qtbot.addWidget(win)
+    win.show()
+    with qtbot.waitSignal(win.session.audio_changed, timeout=20_000):
+        win.loader.open_demo(duration=1.0)
+    yield win, player
+    win.close()
+
+
+def test_the_mixture_plays_before_any_factorization(played):
+    window, player = played
+    assert ("material", 1) in player.calls
+    np.testing.assert_array_equal(player.gains, [1.0])
+
+
+def test_gains_follow_solo_and_mute(played):
+    window, player = played
+    session = window.session
+    k = session.settings.n_components
+    rng = np.random.default_rng(0)
+    bins, frames = session.magnitude.shape
+    session.set_factors(rng.random((bins, k), np.float32), rng.random((k, frames), np.float32), ())
+    assert player.calls[-1] == ("factors", k)
+    window.components.table.cellWidget(1, 3).click()  # mute component 2
+    assert player.gains[1] == 0.0 and player.gains[0] == 1.0
+    window.components.table.cellWidget(1, 2).click()  # solo it: solo wins over mute
+    expected = np.zeros(k, np.float32)
+    expected[1] = 1.0
+    np.testing.assert_array_equal(player.gains, expected)
+
+
+def test_space_plays_and_pauses_and_the_playhead_follows(played):
+    window, player = played
+    window.playback.play_pause.trigger()
+    assert window.playback.state == "playing"
+    player.position_changed.emit(0.5)
+    assert window.spectrogram.playhead.line.isVisible()
+    assert window.activations.playhead.line.value() == 0.5
+    assert window.playback.bar.clock.text().startswith("0:00.5")
+    window.playback.play_pause.trigger()
+    assert player.calls[-1] == "pause"
+
+
+def test_seeking_moves_the_player(played):
+    window, player = played
+    window.spectrogram.seek_requested.emit(0.25)
+    assert player.calls[-1] == ("seek", 0.25)
+
+
+def test_an_unavailable_player_disables_the_controls(qtbot, store):
+    window = MainWindow(store=store, player=FakePlayer(available=False))
+    qtbot.addWidget(window)
+    assert not window.playback.bar.play_button.isEnabled()
+    assert "no audio output device" in window.playback.bar.play_button.toolTip()
+    assert not window.playback.play_pause.isEnabled()
