@@ -1,0 +1,55 @@
+"""Session model and solver worker, without a window."""
+
+import numpy as np
+
+from app.session import Session
+from app.worker import SolverWorker
+from dsp import nmf
+from dsp.pipeline import Settings
+
+
+def test_solo_wins_over_mute_and_gains_apply():
+    session = Session(Settings(n_components=4))
+    session.set_gain(0, 0.5)
+    session.set_mute(1, True)
+    np.testing.assert_array_equal(session.effective_gains(), [0.5, 0.0, 1.0, 1.0])
+    session.set_solo(1, True)
+    session.set_solo(3, True)
+    np.testing.assert_array_equal(session.effective_gains(), [0.0, 1.0, 0.0, 1.0])
+
+
+def test_setters_emit_only_on_real_changes(qtbot):
+    session = Session(Settings(n_components=3))
+    seen = []
+    session.component_changed.connect(seen.append)
+    session.set_mute(2, True)
+    session.set_mute(2, True)
+    session.set_component_name(0, "Part 1")  # the default name: no change
+    assert seen == [2]
+
+
+def test_a_new_rank_rebuilds_the_components_and_keeps_their_names(qtbot):
+    session = Session(Settings(n_components=2))
+    session.set_component_name(0, "Bass")
+    with qtbot.waitSignal(session.components_changed):
+        session.set_settings(Settings(n_components=4))
+    assert [c.name for c in session.components][:2] == ["Bass", "Part 2"]
+    assert len(session.components) == 4
+
+
+def test_the_worker_gives_the_same_factors_as_the_solver_alone(qtbot):
+    V = np.random.default_rng(0).random((40, 30), dtype=np.float32)  # noqa: N806
+    worker = SolverWorker(V, 3, {"loss": "kl", "seed": 1})
+    snapshots = []
+    worker.snapshot_taken.connect(snapshots.append)
+    with qtbot.waitSignal(worker.state_changed, check_params_cb=lambda s: s == "done",
+                          timeout=20_000):
+        worker.run_iterations(7)
+    worker.stop()
+    worker.wait()
+    qtbot.waitUntil(lambda: snapshots and snapshots[-1].n_iter == 7)
+    solver = nmf.make_solver(V, 3, loss="kl", seed=1)
+    solver.step(7)
+    np.testing.assert_array_equal(snapshots[-1].W, solver.W)
+    np.testing.assert_array_equal(snapshots[-1].H, solver.H)
+    assert list(snapshots[-1].losses) == solver.losses
