@@ -253,7 +253,7 @@ class Player(QObject):
         engine = self._engine
         if engine.position_generation == self._generation:
             return engine.position / self._mixer.rate
-        return self._request_start() / self._mixer.rate  # nothing played since the seek
+        return engine.request[3] / self._mixer.rate  # nothing played since the seek
 
     def set_material(self, spectrogram, W: np.ndarray, H: np.ndarray) -> None:
         """New audio and factors: stops playback and rewinds to the start."""
@@ -283,8 +283,9 @@ class Player(QObject):
             return
         self._loop = (float(start), float(end))
         if self.available and self._mixer is not None:
-            rate = self._mixer.rate
-            self._engine.loop = (round(start * rate), round(end * rate))
+            rate, length = self._mixer.rate, self._mixer.length
+            # A loop that runs past the end wraps at the end.
+            self._engine.loop = (min(round(start * rate), length), min(round(end * rate), length))
 
     def set_device(self, device: int | str | None) -> None:
         """Play on ``device`` (name or index; None = default); a running stream moves over."""
@@ -380,9 +381,6 @@ class Player(QObject):
             self.error_occurred.emit(f"cannot open the audio output: {exc}")
             return False
         return True
-
-    def _request_start(self) -> int:
-        return self._engine.request[3]
 
     def _loop_start(self) -> int:
         return self._engine.loop[0] if self._engine.loop is not None else 0

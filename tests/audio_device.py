@@ -180,6 +180,24 @@ def _play(material: Path, scenario: str) -> dict:
 
         watch.timeout.connect(toggle_when_due)
         watch.start()
+    elif scenario == "snapshot":
+        # Start on a one-component model (the mixture), as before the solver runs;
+        # then the solver's factors arrive mid-playback, with component 2 soloed.
+        bins, frames = spec.shape
+        player.set_material(spec, np.ones((bins, 1), np.float32), np.ones((1, frames), np.float32))
+
+        def arrive() -> None:
+            report["toggle"] = player._engine.position
+            player.set_factors(W, H)
+            player.set_gains(np.eye(k, dtype=np.float32)[2])
+
+        QTimer.singleShot(int(float(saved["toggle_at"]) * 1000), arrive)
+    elif scenario == "devices":
+        report["devices"] = Player.output_devices()
+        default = next(d for d in report["devices"] if d["default"])
+        player.set_device(default["name"])
+        report["device"] = player.device
+        QTimer.singleShot(300, player.stop)
     elif scenario == "loop":
         player.set_loop(float(saved["loop"][0]), float(saved["loop"][1]))
         QTimer.singleShot(int(saved["loop"][2] * 1000), player.stop)

