@@ -7,12 +7,13 @@ as they are in the file, because the stems are reconstructed per channel.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+
+from .atomic import atomic_path
 
 __all__ = ["Audio", "AudioError", "load", "save", "SUBTYPES", "FORMATS"]
 
@@ -191,19 +192,11 @@ def save(
         raise AudioError(f"'{path.name}': unsupported sample format {subtype!r}")
     if fmt == "flac" and subtype == "float":
         raise AudioError(f"'{path.name}': FLAC stores integers; use pcm16 or pcm24")
-    folder = path.parent if str(path.parent) else Path(".")
+    if not path.parent.is_dir():
+        raise AudioError(f"cannot write to folder '{path.parent}' (it does not exist)")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
-    except OSError as exc:
-        raise AudioError(f"cannot write to folder '{folder}' ({exc.strerror})") from None
-    os.close(fd)
-    try:
-        sf.write(tmp, audio.samples, audio.rate, subtype=SUBTYPES[subtype], format=FORMATS[fmt])
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            sf.write(tmp, audio.samples, audio.rate, subtype=SUBTYPES[subtype], format=FORMATS[fmt])
     except (OSError, sf.LibsndfileError, RuntimeError) as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise AudioError(f"could not write '{path.name}' ({_reason(exc)})") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path

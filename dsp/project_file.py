@@ -14,7 +14,6 @@ import hashlib
 import io
 import json
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .atomic import atomic_path
 from .pipeline import Settings
 
 __all__ = [
@@ -129,22 +129,13 @@ def save_project(project: Project, path: str | os.PathLike) -> Path:
         "sources": list(project.sources),
     }
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    except OSError as exc:
-        raise ProjectError(f"cannot write '{path.name}' ({exc.strerror})") from None
-    try:
-        with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as zf:
+        with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
             zf.writestr("session.json", json.dumps(header, indent=2))
             zf.writestr("W.npy", _npy_bytes(np.asarray(project.W, np.float32)))
             zf.writestr("H.npy", _npy_bytes(np.asarray(project.H, np.float32)))
             zf.writestr("losses.npy", _npy_bytes(np.asarray(project.losses, np.float64)))
-        os.replace(tmp, path)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise ProjectError(f"cannot write '{path.name}' ({exc.strerror})") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        raise ProjectError(f"cannot write '{path.name}' ({exc.strerror or exc})") from None
     return path
 
 

@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+from .atomic import atomic_path
 from .audio import FORMATS, SUBTYPES, Audio, AudioError, save
 
 __all__ = ["StemSet", "check_writable_folder", "write_json_atomic"]
@@ -42,15 +43,8 @@ def check_writable_folder(folder: str | os.PathLike) -> Path:
 def write_json_atomic(data: dict, path: str | os.PathLike) -> Path:
     """Write ``data`` as indented JSON through a temporary file and a rename."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, allow_nan=False)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n", encoding="utf-8")
     return path
 
 
