@@ -44,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tol", type=float, default=1e-4, help="relative convergence tolerance")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--sparsity", type=float, default=0.0, help="L1 penalty on activations")
+    p.add_argument(
+        "--smoothness",
+        type=float,
+        default=0.0,
+        help="temporal continuity of activations, relative to the mean magnitude (e.g. 10)",
+    )
     p.add_argument("--n-fft", type=int, default=2048, help="STFT frame length (default 2048)")
     p.add_argument("--hop", type=int, default=512, help="STFT hop in samples (default 512)")
     p.add_argument("--mask-power", type=float, default=1.0, help="soft-mask exponent (1 or 2)")
@@ -174,6 +180,7 @@ def run_separate(argv: list[str]) -> int:
         tol=args.tol,
         seed=args.seed,
         sparsity=args.sparsity,
+        smoothness=args.smoothness,
         n_fft=args.n_fft,
         hop=args.hop,
         mask_power=args.mask_power,

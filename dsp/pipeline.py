@@ -35,15 +35,24 @@ class Settings:
     tol: float = 1e-4
     seed: int = 0
     sparsity: float = 0.0
+    smoothness: float = 0.0
     n_fft: int = 2048
     hop: int = 512
     mask_power: float = 1.0
 
-    def solver_options(self) -> dict:
-        """Keyword arguments for :func:`dsp.nmf.make_solver`."""
+    def solver_options(self, V: np.ndarray | None = None) -> dict:
+        """Keyword arguments for :func:`dsp.nmf.make_solver` on the magnitude ``V``.
+
+        ``smoothness`` is relative to the mean magnitude, so one value means the
+        same on loud and quiet recordings; it needs ``V``.
+        """
         options = dict(loss=self.loss, algorithm=self.algorithm, init=self.init, seed=self.seed)
         if self.sparsity:
             options["sparsity"] = self.sparsity
+        if self.smoothness:
+            if V is None:
+                raise ValueError("smoothness is relative to the magnitude: pass V")
+            options["smoothness"] = self.smoothness * float(V.mean(dtype=np.float64))
         return options
 
 
@@ -94,12 +103,12 @@ def separate_audio(
         max_iter=settings.iterations,
         tol=settings.tol,
         callback=callback,
-        **settings.solver_options(),
+        **settings.solver_options(V),
     )
     if settings.n_sources is None:
         groups = each_component(settings.n_components)
     else:
-        groups = group_components(result.W, result.H, settings.n_sources)
+        groups = group_components(result.W, result.H, settings.n_sources, rate=audio.rate)
     return Separation(audio, spec, settings, result.W, result.H, result.losses, groups)
 
 

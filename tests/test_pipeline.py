@@ -1,0 +1,33 @@
+"""dsp.pipeline: settings map onto the solver the same way for CLI and GUI."""
+
+import numpy as np
+import pytest
+
+from dsp.demo import make_demo
+from dsp.pipeline import Settings, separate_audio
+
+
+def total_variation(H: np.ndarray) -> float:
+    return float(np.sum(np.abs(np.diff(H, axis=1))) / np.sum(H))
+
+
+def test_smoothness_is_relative_to_the_mean_magnitude():
+    V = np.full((4, 6), 2.0, np.float32)
+    assert Settings(smoothness=10).solver_options(V)["smoothness"] == pytest.approx(20.0)
+    assert "smoothness" not in Settings().solver_options(V)
+    with pytest.raises(ValueError, match="pass V"):
+        Settings(smoothness=1).solver_options()
+
+
+def test_smoothness_gives_smoother_activations():
+    audio = make_demo(duration=3.0).mixture
+    plain = separate_audio(audio, Settings(n_components=3, iterations=60, tol=0))
+    smooth = separate_audio(audio, Settings(n_components=3, iterations=60, tol=0, smoothness=500))
+    assert total_variation(smooth.H) < 0.8 * total_variation(plain.H)
+
+
+def test_sources_are_grouped_with_the_audio_rate():
+    audio = make_demo(duration=2.0).mixture
+    separation = separate_audio(audio, Settings(n_components=6, n_sources=3, iterations=30))
+    assert len(separation.groups) == 3
+    assert sorted(k for g in separation.groups for k in g) == list(range(6))
