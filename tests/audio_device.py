@@ -175,7 +175,7 @@ def _play(material: Path, scenario: str) -> dict:
             if player.position >= float(saved["toggle_at"]):
                 player.set_gains(muted)
                 # Frames the device has consumed when the change was asked for.
-                report["toggle"] = player._engine.position
+                report["toggle"] = round(player.position * spec.rate)
                 watch.stop()
 
         watch.timeout.connect(toggle_when_due)
@@ -187,7 +187,7 @@ def _play(material: Path, scenario: str) -> dict:
         player.set_material(spec, np.ones((bins, 1), np.float32), np.ones((1, frames), np.float32))
 
         def arrive() -> None:
-            report["toggle"] = player._engine.position
+            report["toggle"] = round(player.position * spec.rate)
             player.set_factors(W, H)
             player.set_gains(np.eye(k, dtype=np.float32)[2])
 
