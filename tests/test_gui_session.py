@@ -42,8 +42,9 @@ def test_the_worker_gives_the_same_factors_as_the_solver_alone(qtbot):
     worker = SolverWorker(V, 3, {"loss": "kl", "seed": 1})
     snapshots = []
     worker.snapshot_taken.connect(snapshots.append)
-    with qtbot.waitSignal(worker.state_changed, check_params_cb=lambda s: s == "done",
-                          timeout=20_000):
+    with qtbot.waitSignal(
+        worker.state_changed, check_params_cb=lambda s: s == "done", timeout=20_000
+    ):
         worker.run_iterations(7)
     worker.stop()
     worker.wait()
