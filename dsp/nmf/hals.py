@@ -36,8 +36,12 @@ class HALSSolver(Solver):
         L1 weights λ on H and μ on W (>= 0).
     lock_W, lock_H : sequence of int or boolean mask, optional
         Components whose template or activation stays fixed.
-    max_sweeps : int
-        Most sweeps over the rows per half-step (>= 1).
+    max_sweeps : int, optional
+        Most sweeps over the rows per half-step (>= 1). By default 64 // k,
+        between 1 and 8: a sweep costs about k row operations in Python while
+        the products cost about the same for every k up to 32 (they are
+        memory-bound), and this count was fastest to a given loss measured
+        on 1025 × 5168 spectrograms at k = 8 and 32.
     """
 
     #: A half-step stops sweeping once a sweep moves the factor by less than
@@ -54,8 +58,10 @@ class HALSSolver(Solver):
         sparsity_W: float = 0.0,
         lock_W=None,
         lock_H=None,
-        max_sweeps: int = 10,
+        max_sweeps: int | None = None,
     ) -> None:
+        if max_sweeps is None:
+            max_sweeps = min(8, max(1, 64 // np.shape(W)[1]))
         if isinstance(max_sweeps, bool) or not isinstance(max_sweeps, (int, np.integer)):
             raise ValueError(f"max_sweeps must be an integer, got {max_sweeps!r}")
         if max_sweeps < 1:
@@ -72,6 +78,7 @@ class HALSSolver(Solver):
             H *= normalize_columns(W, ~component_mask(lock_W, k, "lock_W"))[:, None]
         self._half_V_sq = 0.5 * sum_squares(V)
         self._WtV = np.empty((k, n), dtype=np.float32)
+        self._VHt = np.empty((m, k), dtype=np.float32)
         self._HVt = np.empty((k, m), dtype=np.float32)
         super().__init__(V, W, H, lock_W=lock_W, lock_H=lock_H)
 
@@ -79,8 +86,10 @@ class HALSSolver(Solver):
         W, H = self._W, self._H
         np.matmul(W.T, self.V, out=self._WtV)
         self._sweep_rows(H, self._WtV, W.T @ W, self.sparsity, ~self._lock_H, False)
-        # HVᵀ is (VHᵀ)ᵀ: rows of it are what the columns of W need.
-        np.matmul(H, self.V.T, out=self._HVt)
+        # The columns of W need the rows of HVᵀ = (VHᵀ)ᵀ; BLAS is faster at
+        # VHᵀ than at H Vᵀ, and the transpose is only m × k.
+        np.matmul(self.V, H.T, out=self._VHt)
+        np.copyto(self._HVt, self._VHt.T)
         HHt = H @ H.T
         Wt = np.ascontiguousarray(W.T)
         self._sweep_rows(Wt, self._HVt, HHt, self.sparsity_W, ~self._lock_W, self._normalize)
@@ -104,20 +113,25 @@ class HALSSolver(Solver):
         if rows.size == 0:
             return
         diag = np.maximum(np.diag(B), EPS)
+        change = np.empty(X.shape[1], dtype=np.float32)
         first = None
         for _ in range(self.max_sweeps):
             moved = 0.0
             for r in rows:
-                # The residual correlation of row r with everything but itself.
-                q = A[r] - B[r] @ X
-                q += diag[r] * X[r]
+                # q: the correlation of row r with the residual that leaves it out.
+                q = B[r] @ X
+                np.subtract(A[r], q, out=q)
                 if penalty:
                     q -= np.float32(penalty)
                 if unit_norm:
+                    q += diag[r] * X[r]
                     new = self._unit_row(q)
                 else:
-                    new = np.maximum(q / diag[r], FLOOR)
-                moved += float(np.dot(new - X[r], new - X[r]))
+                    q /= diag[r]
+                    q += X[r]
+                    new = np.maximum(q, FLOOR, out=q)
+                np.subtract(new, X[r], out=change)
+                moved += float(np.dot(change, change))
                 X[r] = new
             if first is None:
                 first = moved
