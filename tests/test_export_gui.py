@@ -69,8 +69,11 @@ def preview(dialog) -> list[str]:
 
 def expected_stems(session, groups):
     """What dsp.separation renders for ``groups``."""
-    return list(separate(session.spectrogram, session.W, session.H, groups,
-                         power=session.settings.mask_power))
+    return list(
+        separate(
+            session.spectrogram, session.W, session.H, groups, power=session.settings.mask_power
+        )
+    )
 
 
 def test_components_match_the_separation_and_sum_to_the_mixture(qtbot, session, tmp_path):
@@ -102,8 +105,7 @@ def test_audible_mix_applies_gain_mute_and_solo(qtbot, session, tmp_path):
     components = expected_stems(session, [[0], [1], [2]])
     np.testing.assert_allclose(mix, 0.5 * components[0] + components[1], atol=1e-5)
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
-    assert manifest["stems"] == [{"file": "mix_mix.wav", "components": [1, 2],
-                                  "gains": [0.5, 1.0]}]
+    assert manifest["stems"] == [{"file": "mix_mix.wav", "components": [1, 2], "gains": [0.5, 1.0]}]
 
 
 def test_selected_components_only(qtbot, session, tmp_path):
@@ -112,13 +114,21 @@ def test_selected_components_only(qtbot, session, tmp_path):
     run_export(qtbot, dialog)
     stems = sorted(p.name for p in (tmp_path / "out").glob("*.wav"))
     assert stems == [f"mix_{session.components[1].name}.wav"]
-    np.testing.assert_array_equal(sf.read(tmp_path / "out" / stems[0], dtype="float32")[0],
-                                  expected_stems(session, [[1]])[0])
+    np.testing.assert_array_equal(
+        sf.read(tmp_path / "out" / stems[0], dtype="float32")[0], expected_stems(session, [[1]])[0]
+    )
 
 
 def test_manifest_has_the_cli_keys(qtbot, session, tmp_path):
-    separation = Separation(session.audio, session.spectrogram, SETTINGS, session.W, session.H,
-                            list(session.losses), [[0], [1], [2]])
+    separation = Separation(
+        session.audio,
+        session.spectrogram,
+        SETTINGS,
+        session.W,
+        session.H,
+        list(session.losses),
+        [[0], [1], [2]],
+    )
     export_stems(separation, tmp_path / "cli")
     cli = json.loads((tmp_path / "cli" / "manifest.json").read_text())
     run_export(qtbot, make_dialog(qtbot, session, tmp_path / "gui", fmt="FLAC, 16-bit"))
@@ -138,8 +148,13 @@ def test_factors_losses_and_plots_are_exported(qtbot, session, tmp_path):
     dialog = make_dialog(qtbot, session, tmp_path, plots={"templates": plot})
     for check in (dialog.npz_check, dialog.csv_check, dialog.losses_check, dialog.plots_check):
         check.setChecked(True)
-    extras = ["mix_factors.npz", "mix_templates.csv", "mix_activations.csv", "mix_losses.csv",
-              "mix_templates.png"]
+    extras = [
+        "mix_factors.npz",
+        "mix_templates.csv",
+        "mix_activations.csv",
+        "mix_losses.csv",
+        "mix_templates.png",
+    ]
     assert preview(dialog)[3:] == [*extras, "manifest.json"]
     run_export(qtbot, dialog)
     with np.load(tmp_path / "mix_factors.npz") as factors:
@@ -219,8 +234,9 @@ def test_unwritable_folder_is_a_clear_error_and_touches_nothing(qtbot, session, 
 
 def test_overwrite_prompt_lists_existing_files_and_no_keeps_them(qtbot, session, tmp_path):
     asked = []
-    dialog = make_dialog(qtbot, session, tmp_path,
-                         confirm_overwrite=lambda paths: asked.append(paths) or False)
+    dialog = make_dialog(
+        qtbot, session, tmp_path, confirm_overwrite=lambda paths: asked.append(paths) or False
+    )
     names = preview(dialog)
     for name in (names[1], "manifest.json"):
         (tmp_path / name).write_text("old")
@@ -258,8 +274,15 @@ def test_gui_export_equals_the_cli_replay_of_the_saved_session(qtbot, session, t
     from main import run_separate
 
     save_session(session, tmp_path / "work.partwise")
-    argv = ["--session", str(tmp_path / "work.partwise"), "--out", str(tmp_path / "cli"),
-            "--sample-format", "float", "--quiet"]
+    argv = [
+        "--session",
+        str(tmp_path / "work.partwise"),
+        "--out",
+        str(tmp_path / "cli"),
+        "--sample-format",
+        "float",
+        "--quiet",
+    ]
     assert run_separate(argv) == 0
     dialog = make_dialog(qtbot, session, tmp_path / "gui", what="sources")
     dialog.pattern_edit.setText("{name}")
@@ -268,5 +291,6 @@ def test_gui_export_equals_the_cli_replay_of_the_saved_session(qtbot, session, t
     assert cli == sorted(p.name for p in (tmp_path / "gui").glob("*.wav"))
     assert cli == ["source_1.wav", "source_2.wav"]
     for name in cli:
-        np.testing.assert_array_equal(sf.read(tmp_path / "gui" / name)[0],
-                                      sf.read(tmp_path / "cli" / name)[0])
+        np.testing.assert_array_equal(
+            sf.read(tmp_path / "gui" / name)[0], sf.read(tmp_path / "cli" / name)[0]
+        )
