@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
         self.playback = PlaybackControl(self.session, player, self)
         self._build_status_bar()
         self._build_menus_and_toolbar()
+        __import__("app.explore").explore.install_explore(self)  # the Explore menu (issue 8)
         self._connect()
         self.resize(1600, 1000)
         self.resizeDocks([self._docks["Parameters"]], [310], Qt.Horizontal)

@@ -1,0 +1,121 @@
+"""Explore and compare (issue 8): design a mixture, compare methods, choose k.
+
+:func:`install_explore` adds an "Explore" menu to the main window; each entry
+opens a non-modal window that stays alive (and keeps its results) until the
+main window closes.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtGui import QAction
+
+from dsp.demo import DemoMixture
+
+from .references import known_stems
+
+__all__ = ["Explore", "install_explore"]
+
+
+class Explore(QObject):
+    """The explore windows of one main window and what they share.
+
+    Attributes
+    ----------
+    designs : list of DemoMixture
+        Mixtures loaded from the designer, newest last: their true stems make
+        separations of them scorable.
+    designer, comparison, sweep : QWidget or None
+        The windows, created on first use.
+    """
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.window = window
+        self.designs: list[DemoMixture] = []
+        self.designer = None
+        self.comparison = None
+        self.sweep = None
+        menu = window.menuBar().addMenu("E&xplore")
+        self.actions = {}
+        for key, text, tip, slot in (
+            ("designer", "&Design a mixture…",
+             "Build a mixture of synthetic sources and watch NMF separate it live",
+             self.show_designer),
+            ("comparison", "&Compare methods…",
+             "Factor the spectrogram by PCA, k-means, NMF, sparse and deep NMF side by side",
+             self.show_comparison),
+            ("sweep", "Choose &k (sweep)…",
+             "Loss, explained variance and SDR against the number of components",
+             self.show_sweep),
+        ):
+            action = QAction(text, window)
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+            action.triggered.connect(slot)
+            menu.addAction(action)
+            self.actions[key] = action
+        # The window's close stops its own threads; ours must stop with them.
+        window.installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
+        """Shut the explore threads down when the main window closes."""
+        if watched is self.window and event.type() == QEvent.Close:
+            self.shutdown()
+        return False
+
+    def references(self):
+        """The true stems of the session's mixture, or None (see :func:`known_stems`)."""
+        return known_stems(self.window.session.audio, self.designs)
+
+    def use_design(self, demo: DemoMixture) -> None:
+        """Open a designed mixture in the session through the window's loader."""
+        self.designs.append(demo)
+        del self.designs[:-4]  # a few recent designs are enough to recognise the open one
+        self.window.loader.open_demo(sources=demo.sources, duration=demo.mixture.duration,
+                                     rate=demo.mixture.rate, channels=demo.mixture.channels)
+
+    def show_designer(self):
+        """Open (or raise) the mixture designer."""
+        from .designer import DesignerDialog
+
+        if self.designer is None:
+            self.designer = DesignerDialog(self.use_design, self.window)
+        return self._raise(self.designer)
+
+    def show_comparison(self):
+        """Open (or raise) the method comparison."""
+        from .compare import CompareView
+
+        if self.comparison is None:
+            self.comparison = CompareView(self.window.session, self.window.control, self.window)
+        return self._raise(self.comparison)
+
+    def show_sweep(self):
+        """Open (or raise) the k sweep."""
+        from .sweep_view import SweepView
+
+        if self.sweep is None:
+            self.sweep = SweepView(self.window.session, self.window.control, self.references,
+                                   self.window)
+        return self._raise(self.sweep)
+
+    def shutdown(self) -> None:
+        """Stop every explore thread and wait for it."""
+        for view in (self.designer, self.comparison, self.sweep):
+            if view is not None:
+                view.shutdown()
+
+    @staticmethod
+    def _raise(widget):
+        widget.show()
+        widget.raise_()
+        widget.activateWindow()
+        return widget
+
+
+def install_explore(window) -> Explore:
+    """Add the "Explore" menu to ``window`` (a MainWindow) and return what runs it."""
+    explore = Explore(window)
+    window.explore = explore
+    return explore
