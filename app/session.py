@@ -17,7 +17,7 @@ from dsp.stft import Spectrogram
 
 from .theme import component_colour
 
-__all__ = ["ComponentState", "Session"]
+__all__ = ["ComponentState", "Session", "SourceState"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,8 @@ class ComponentState:
     mute, solo : bool
     source : int
         Zero-based index of the source the component belongs to.
+    locked : bool
+        The template stays fixed (bit for bit) on the next runs.
     """
 
     name: str
@@ -42,6 +44,20 @@ class ComponentState:
     mute: bool = False
     solo: bool = False
     source: int = 0
+    locked: bool = False
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """What the user decided about one source (a group of components).
+
+    A muted source silences its components; if any source is soloed, only
+    the components of soloed sources sound (source solo wins over source mute).
+    """
+
+    name: str
+    mute: bool = False
+    solo: bool = False
 
 
 def _default_component(index: int) -> ComponentState:
@@ -73,6 +89,10 @@ class Session(QObject):
     components_changed = Signal()
     component_changed = Signal(int)
     selection_changed = Signal(int)
+    #: Source names, mute or solo, or the number of sources changed.
+    sources_changed = Signal()
+    #: A component was locked or unlocked.
+    locks_changed = Signal()
 
     def __init__(self, settings: Settings | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -85,6 +105,7 @@ class Session(QObject):
         self._losses: tuple[float, ...] = ()
         self._components = tuple(_default_component(i) for i in range(self._settings.n_components))
         self._selected = -1
+        self._source_states: tuple[SourceState, ...] = ()
 
     # -- read access -------------------------------------------------------------------------
 
@@ -156,7 +177,8 @@ class Session(QObject):
         states = self._components
         soloing = any(c.solo for c in states)
         audible = [c.solo if soloing else not c.mute for c in states]
-        return np.array([c.gain if on else 0.0 for c, on in zip(states, audible)], np.float32)
+        gains = np.array([c.gain if on else 0.0 for c, on in zip(states, audible)], np.float32)
+        return gains * self._source_audibility()
 
     def sources(self) -> list[list[int]]:
         """Component indices of each non-empty source, ordered by source index."""
@@ -259,3 +281,120 @@ class Session(QObject):
                 self._components[:index] + (new,) + self._components[index + 1 :]
             )
             self.component_changed.emit(index)
+
+    # -- sources and locks (steering, issue 7) -----------------------------------------------
+
+    @property
+    def n_sources(self) -> int:
+        """Number of sources: every named source and every source a component is in."""
+        used = max((c.source for c in self._components), default=-1) + 1
+        return max(used, len(self._source_states))
+
+    def source_state(self, source: int) -> SourceState:
+        """Name, mute and solo of ``source`` (a default ``Source n`` if never changed)."""
+        if 0 <= source < len(self._source_states):
+            return self._source_states[source]
+        return SourceState(f"Source {source + 1}")
+
+    def source_members(self, source: int) -> list[int]:
+        """Indices of the components in ``source`` (possibly none)."""
+        return [k for k, c in enumerate(self._components) if c.source == source]
+
+    def add_source(self, name: str | None = None) -> int:
+        """Create an empty source after the last one and return its index."""
+        index = self.n_sources
+        self._set_source_state(index, SourceState(name or f"Source {index + 1}"))
+        return index
+
+    def rename_source(self, source: int, name: str) -> None:
+        """Rename a source (blank names are ignored)."""
+        if name.strip():
+            self._set_source_state(source, replace(self.source_state(source), name=name.strip()))
+
+    def set_source_mute(self, source: int, mute: bool) -> None:
+        """Mute or unmute every component of a source."""
+        self._set_source_state(source, replace(self.source_state(source), mute=bool(mute)))
+
+    def set_source_solo(self, source: int, solo: bool) -> None:
+        """Solo or unsolo a source."""
+        self._set_source_state(source, replace(self.source_state(source), solo=bool(solo)))
+
+    def merge_sources(self, target: int, other: int) -> None:
+        """Move every component of ``other`` into ``target`` and remove ``other``.
+
+        Sources after ``other`` move down by one, so indices stay contiguous.
+        """
+        if target == other or not (0 <= other < self.n_sources and 0 <= target < self.n_sources):
+            return
+        states = [self.source_state(i) for i in range(self.n_sources)]
+        del states[other]
+        self._source_states = tuple(states)
+        for k, c in enumerate(self._components):
+            if c.source == other:
+                self.set_source(k, target - (target > other))
+            elif c.source > other:
+                self.set_source(k, c.source - 1)
+        self.sources_changed.emit()
+
+    def set_locked(self, index: int, locked: bool) -> None:
+        """Lock or unlock component ``index``'s template for the next runs."""
+        if self._components[index].locked != bool(locked):
+            self._update_component(index, locked=bool(locked))
+            self.locks_changed.emit()
+
+    def locked_mask(self) -> np.ndarray:
+        """Boolean mask (k,) of the locked components."""
+        return np.array([c.locked for c in self._components], dtype=bool)
+
+    def replace_components(
+        self,
+        W: np.ndarray,  # noqa: N803 - the domain's names
+        H: np.ndarray,  # noqa: N803
+        components: list[ComponentState],
+        losses: tuple[float, ...] = (),
+    ) -> None:
+        """Replace factors and component states at once, possibly with another rank.
+
+        For edits that add or remove components (delete, split, learned
+        templates). ``settings.n_components`` follows the new rank.
+
+        Raises
+        ------
+        ValueError
+            If the factors do not fit the spectrogram or the list of components.
+        """
+        V, k = self._magnitude, len(components)
+        if V is None or W.shape != (V.shape[0], k) or H.shape != (k, V.shape[1]) or k < 1:
+            raise ValueError(f"factors {W.shape} x {H.shape} do not fit {k} components")
+        rank_changed = k != len(self._components)
+        self._components = tuple(components)
+        self._W = np.ascontiguousarray(W, dtype=np.float32)
+        self._H = np.ascontiguousarray(H, dtype=np.float32)
+        self._losses = tuple(losses)
+        if rank_changed:
+            self._settings = replace(self._settings, n_components=k)
+            self.settings_changed.emit(self._settings)
+        if self._selected >= k:
+            self.select_component(-1)
+        self.components_changed.emit()
+        self.sources_changed.emit()
+        self.locks_changed.emit()
+        self.factors_changed.emit()
+
+    def _set_source_state(self, source: int, state: SourceState) -> None:
+        if source < 0 or (state == self.source_state(source) and source < self.n_sources):
+            return
+        states = [self.source_state(i) for i in range(max(self.n_sources, source + 1))]
+        states[source] = state
+        self._source_states = tuple(states)
+        self.sources_changed.emit()
+
+    def _source_audibility(self) -> np.ndarray:
+        """1 for components whose source sounds, 0 for the others, float32 (k,)."""
+        states = [self.source_state(i) for i in range(self.n_sources)]
+        soloing = any(s.solo for s in states)
+        return np.array(
+            [states[c.source].solo if soloing else not states[c.source].mute
+             for c in self._components],
+            dtype=np.float32,
+        )

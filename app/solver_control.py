@@ -10,7 +10,10 @@ from __future__ import annotations
 from dataclasses import fields
 from functools import partial
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal
+
+from dsp import nmf
 
 from .session import Session
 from .worker import Snapshot, SolverWorker
@@ -46,6 +49,7 @@ class SolverControl(QObject):
         self._settings = session.settings
         session.audio_changed.connect(self._on_audio_changed)
         session.settings_changed.connect(self._on_settings_changed)
+        session.locks_changed.connect(self._on_locks_changed)
 
     @property
     def state(self) -> str:
@@ -65,8 +69,9 @@ class SolverControl(QObject):
             self._run_when_ready = True
             return
         self._retire()
+        start = self._locked_start()
         self._session.clear_factors()
-        self._start(warm=False).run_iterations(self._session.settings.iterations)
+        self._start(warm=False, start=start).run_iterations(self._session.settings.iterations)
 
     def pause(self) -> None:
         """Pause a running factorization."""
@@ -109,16 +114,21 @@ class SolverControl(QObject):
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _start(self, *, warm: bool) -> SolverWorker:
+    def _start(self, *, warm: bool, start=None) -> SolverWorker:
         session = self._session
         settings = session.settings
         use_factors = warm and session.W is not None
+        if start is not None:  # a fresh run around locked templates
+            start_W, start_H = start  # noqa: N806
+        else:
+            start_W = session.W if use_factors else None  # noqa: N806
+            start_H = session.H if use_factors else None  # noqa: N806
         worker = SolverWorker(
             session.magnitude,
             settings.n_components,
-            settings.solver_options(),
-            W=session.W if use_factors else None,
-            H=session.H if use_factors else None,
+            {**settings.solver_options(), **self._lock_options(start_H)},
+            W=start_W,
+            H=start_H,
             losses=session.losses if use_factors else (),
         )
         worker.snapshot_taken.connect(partial(self._on_snapshot, worker))
@@ -182,3 +192,54 @@ class SolverControl(QObject):
         self.stop()
         if was_running:
             self.restart_offered.emit(", ".join(changed))
+
+    # -- locked templates (steering, issue 7) ------------------------------------------------
+
+    def _lock_options(self, H) -> dict:  # noqa: N803
+        """``lock_W`` for the locked components and ``lock_H`` for silenced ones.
+
+        Only with starting factors: a lock on an initialisation would freeze
+        noise. A component whose activation is all at the floor was zeroed by
+        the user; locking its row keeps it silent instead of letting the
+        multiplicative updates grow it back.
+        """
+        if H is None:
+            return {}
+        options = {}
+        locked = self._session.locked_mask()
+        if locked.any():
+            options["lock_W"] = locked
+        silent = np.asarray(H).max(axis=1) <= nmf.FLOOR
+        if silent.any() and self._session.settings.algorithm in ("mu", "hals"):
+            options["lock_H"] = silent
+        return options
+
+    def _locked_start(self):
+        """Starting factors for a fresh run that keeps the locked templates, or None.
+
+        Locked columns come from the current factors; the other templates and
+        all activations start from seeded random values at the scale of the
+        data (cheap enough for the GUI thread, unlike an SVD-based start).
+        """
+        session = self._session
+        locked = session.locked_mask()
+        if session.W is None or not locked.any():
+            return None
+        V = session.magnitude  # noqa: N806
+        k = session.settings.n_components
+        rng = np.random.default_rng(session.settings.seed)
+        scale = np.sqrt(max(float(V.mean(dtype=np.float64)), 1e-12) / k)
+        W = (scale * rng.random((V.shape[0], k))).astype(np.float32)  # noqa: N806
+        H = (scale * rng.random((k, V.shape[1]))).astype(np.float32)  # noqa: N806
+        W[:, locked] = session.W[:, locked]
+        return W, H
+
+    def _on_locks_changed(self) -> None:
+        """Locks take effect on the next run: a paused or finished solver is replaced."""
+        if self._worker is None:
+            return
+        was_running = self._state == "running"
+        self.stop()
+        self._stopped = None  # a late snapshot of the old locks must not win
+        if was_running:
+            self.resume()
