@@ -31,13 +31,16 @@ def make_player():
 
 
 def run(argv: list[str]) -> int:
-    """Open the window on the file in ``argv`` or on the demo mixture; return the exit code."""
+    """Open the window on the file in ``argv`` or on the demo mixture; return the exit code.
+
+    If the last run did not close cleanly, restoring its autosave is offered
+    first; the file or the demo opens only if the user declines.
+    """
     app = create_application(argv)
     window = MainWindow(player=make_player())
     window.show()
     files = [arg for arg in argv if not arg.startswith("-")]
-    if files:
-        window.open_file(files[0])
-    else:
-        window.open_demo()
+    window.files.offer_recovery(
+        otherwise=(lambda: window.open_file(files[0])) if files else window.open_demo
+    )
     return app.exec()

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from . import preferences
+from .dialogs.session_files import SESSION_FILTER, SessionFiles, is_session
 from .loader import Loader
 from .parameters_panel import ParametersPanel
 from .playback import PlaybackControl
@@ -37,7 +38,11 @@ from .views.templates import TemplatesView
 __all__ = ["MainWindow", "AUDIO_FILTER"]
 
 AUDIO_FILTER = "Audio files (*.wav *.flac *.ogg *.aiff *.aif *.mp3);;All files (*)"
-_AXIS_WIDTH = 72  # left axes of the time plots share one width so their time axes line up
+OPEN_FILTER = (
+    "Audio files and sessions (*.wav *.flac *.ogg *.aiff *.aif *.mp3 *.partwise);;"
+    f"{SESSION_FILTER};;{AUDIO_FILTER}"
+)
+_AXIS_WIDTH = 72  # every plot's left axis: fixed, so time axes line up and nothing shifts
 
 
 class MainWindow(QMainWindow):
@@ -96,6 +101,7 @@ class MainWindow(QMainWindow):
 
         self.solver_actions = SolverActions(self.control, self.session, self)
         self.playback = PlaybackControl(self.session, player, self)
+        self.files = SessionFiles(self, self._store, audio_filter=AUDIO_FILTER)
         self._build_status_bar()
         self._build_menus_and_toolbar()
         __import__("app.explore").explore.install_explore(self)  # the Explore menu (issue 8)
@@ -112,8 +118,12 @@ class MainWindow(QMainWindow):
     def _link_time_axes(self) -> None:
         self.activations.setXLink(self.spectrogram.plot)
         self.reconstruction.plot.setXLink(self.spectrogram.plot)
-        for axis in (self.spectrogram.plot.getAxis("left"), self.activations.getAxis("left")):
-            axis.setWidth(_AXIS_WIDTH)
+        # One fixed width for every left axis: the time axes line up, and labels that change
+        # during a run (the loss's decades) never shift a plot.
+        plots = (self.spectrogram.plot, self.reconstruction.plot, self.activations,
+                 self.templates, self.loss_plot)
+        for plot in plots:
+            plot.getAxis("left").setWidth(_AXIS_WIDTH)
 
     def _add_dock(self, title: str, widget: QWidget, area) -> None:
         dock = QDockWidget(title, self)
@@ -140,7 +150,7 @@ class MainWindow(QMainWindow):
         file_menu = menu.addMenu("&File")
         open_action = QAction("&Open…", self)
         open_action.setShortcut(QKeySequence.Open)
-        open_action.setToolTip("Open an audio file (Ctrl+O)")
+        open_action.setToolTip("Open an audio file or a session (Ctrl+O)")
         open_action.triggered.connect(self.choose_file)
         demo_action = QAction("Open &demo mixture", self)
         demo_action.setShortcut(QKeySequence("Ctrl+D"))
@@ -148,6 +158,10 @@ class MainWindow(QMainWindow):
         self.recent_menu = file_menu.addMenu("Open &recent")
         file_menu.insertAction(self.recent_menu.menuAction(), open_action)
         file_menu.addAction(demo_action)
+        file_menu.addSeparator()
+        file_menu.addActions([self.files.save_action, self.files.save_as_action])
+        file_menu.addSeparator()
+        file_menu.addAction(self.files.export_action)
         file_menu.addSeparator()
         quit_action = file_menu.addAction("&Quit")
         quit_action.setShortcut(QKeySequence.Quit)
@@ -181,6 +195,7 @@ class MainWindow(QMainWindow):
         self.loader.loaded.connect(self._on_loaded)
         self.control.failed.connect(self.report_error)
         self.playback.failed.connect(self.report_error)
+        self.files.file_used.connect(self._remember_recent)
         self.control.restart_offered.connect(self._offer_restart)
         self.control.state_changed.connect(lambda _: self._update_solver_label())
         session.factors_changed.connect(self._update_solver_label)
@@ -193,15 +208,18 @@ class MainWindow(QMainWindow):
     # -- opening files -----------------------------------------------------------------------
 
     def choose_file(self) -> None:
-        """Ask for an audio file and open it."""
+        """Ask for an audio file or a session and open it."""
         start = str(Path(preferences.recent_files(self._store)[0]).parent) if (
             preferences.recent_files(self._store)) else ""
-        path, _ = QFileDialog.getOpenFileName(self, "Open audio", start, AUDIO_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open", start, OPEN_FILTER)
         if path:
             self.open_file(path)
 
     def open_file(self, path: str | Path) -> None:
-        """Open ``path`` in the background; on failure the current session stays."""
+        """Open audio (in the background) or a ``.partwise`` session; a failure changes nothing."""
+        if is_session(path):
+            self.files.open_session(path)
+            return
         self._opening = str(Path(path).resolve())
         self.loader.open_file(path)
 
@@ -211,11 +229,24 @@ class MainWindow(QMainWindow):
         self.loader.open_demo()
 
     def _on_loaded(self, name: str) -> None:
-        self.setWindowTitle(f"{name} — Partwise")
         self.statusBar().showMessage(f"Opened {name}", 4000)
         if self._opening:
-            preferences.add_recent_file(self._store, self._opening)
-            self._update_recent_menu()
+            self._remember_recent(self._opening)
+
+    def _remember_recent(self, path: str | Path) -> None:
+        preferences.add_recent_file(self._store, str(Path(path).resolve()))
+        self._update_recent_menu()
+
+    def visible_plots(self) -> dict[str, QWidget]:
+        """The plots on screen, by name (what the export writes as PNG)."""
+        plots = {
+            "spectrogram": self.spectrogram,
+            "reconstruction": self.reconstruction,
+            "activations": self.activations,
+            "templates": self.templates,
+            "loss": self.loss_plot,
+        }
+        return {name: plot for name, plot in plots.items() if plot.isVisible()}
 
     def _update_recent_menu(self) -> None:
         self.recent_menu.clear()
@@ -287,7 +318,10 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
-        """Remember layout and parameters, stop every thread, then close."""
+        """Ask about unsaved changes; remember layout and parameters, stop every thread, close."""
+        if not self.files.may_close():
+            event.ignore()
+            return
         self._store.setValue("window/geometry", self.saveGeometry())
         self._store.setValue("window/state", self.saveState())
         preferences.save_parameters(self._store, self.session.settings)
@@ -295,4 +329,5 @@ class MainWindow(QMainWindow):
         self.playback.shutdown()
         self.control.shutdown()
         self.loader.wait()
+        self.files.closed()
         super().closeEvent(event)

@@ -38,9 +38,11 @@ __all__ = [
     "Autosaver",
     "SessionDocument",
     "apply_project",
+    "audio_has_changed",
     "autosave_path",
     "data_dir",
     "discard_recovery",
+    "locate_audio",
     "open_session",
     "pending_recovery",
     "project_from_session",
@@ -158,23 +160,26 @@ def save_session(session: Session, path: str | os.PathLike) -> Path:
     return save_project(project_from_session(session, path), path)
 
 
-def _locate_audio(
-    project: Project, ask_location: AskLocation | None, confirm_changed: ConfirmChanged | None
-) -> Path:
-    """The project's audio file: where it was, or where the user says it moved."""
+def locate_audio(project: Project, ask_location: AskLocation | None = None) -> Path:
+    """The project's audio file: where it was, or where ``ask_location`` says it moved.
+
+    Raises
+    ------
+    ProjectError
+        If the file is missing and no new location was given.
+    """
     path = Path(project.audio_path)
     while not path.is_file():
         answer = ask_location(path) if ask_location is not None else None
         if not answer:
             raise ProjectError(f"the session's audio '{path.name}' was not found ({path})")
         path = Path(answer)
-    if file_sha256(path) != project.audio_sha256 and not (
-        confirm_changed is not None and confirm_changed(path)
-    ):
-        raise ProjectError(
-            f"'{path.name}' has changed since the session was saved (content hash differs)"
-        )
     return path
+
+
+def audio_has_changed(project: Project, audio_path: str | os.PathLike) -> bool:
+    """Whether the content of ``audio_path`` differs from the audio the project was saved with."""
+    return file_sha256(audio_path) != project.audio_sha256
 
 
 def apply_project(project: Project, audio_path: str | os.PathLike, session: Session) -> None:
@@ -195,6 +200,10 @@ def apply_project(project: Project, audio_path: str | os.PathLike, session: Sess
         spec = analyse(audio.samples, audio.rate, n_fft=settings.n_fft, hop=settings.hop)
     except (AudioError, StftError) as exc:
         raise ProjectError(f"cannot use the session's audio: {exc}") from None
+    if Path(audio_path).resolve() == _mixture_path(autosave_path()).resolve():
+        # The autosave's copy of a mixture without a file goes on the next clean close:
+        # restored, the mixture has no file of its own again, and saving copies it.
+        audio = replace(audio, path=None)
     has_factors = project.W.size > 0 and project.H.size > 0
     if has_factors and (project.W.shape[0], project.H.shape[1]) != spec.shape:
         raise ProjectError(
@@ -207,6 +216,7 @@ def apply_project(project: Project, audio_path: str | os.PathLike, session: Sess
         session.set_factors(project.W, project.H, tuple(float(x) for x in project.losses))
     for k, state in enumerate(project.components):
         session.set_component_name(k, state.name)
+        session.set_component_colour(k, state.colour)
         session.set_gain(k, state.gain)
         session.set_mute(k, state.mute)
         session.set_solo(k, state.solo)
@@ -238,7 +248,13 @@ def open_session(
         ``session`` is unchanged in every such case.
     """
     project = load_project(path)
-    audio_path = _locate_audio(project, ask_location, confirm_changed)
+    audio_path = locate_audio(project, ask_location)
+    if audio_has_changed(project, audio_path) and not (
+        confirm_changed is not None and confirm_changed(audio_path)
+    ):
+        raise ProjectError(
+            f"'{audio_path.name}' has changed since the session was saved (content hash differs)"
+        )
     apply_project(project, audio_path, session)
     return project
 
@@ -309,6 +325,32 @@ class SessionDocument(QObject):
         self._path = Path(path)
         self._set_dirty(False)
         return project
+
+    def restore(
+        self,
+        project: Project,
+        audio_path: str | os.PathLike,
+        path: str | os.PathLike | None = None,
+    ) -> None:
+        """Restore a project already read (:func:`load_project`, :func:`locate_audio`).
+
+        With ``path`` (the file it was read from) the document becomes that
+        file, unchanged. Without it (an autosave recovered after a crash) the
+        document has no file and its content counts as unsaved changes.
+
+        Raises
+        ------
+        ProjectError
+            As :func:`apply_project`; the session and the document are unchanged.
+        """
+        apply_project(project, audio_path, self._session)
+        self._path = Path(path) if path is not None else None
+        self._set_dirty(path is None)
+
+    def start_new(self) -> None:
+        """A new mixture was opened: no file yet, and nothing to save until it changes."""
+        self._path = None
+        self._set_dirty(False)
 
     def mark_clean(self) -> None:
         """Forget changes (e.g. after restoring an autosave the user saved elsewhere)."""

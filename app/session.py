@@ -78,7 +78,7 @@ class Session(QObject):
     components_changed
         The list of components was rebuilt (its length changed).
     component_changed(int)
-        One component's name, gain, mute, solo or source changed.
+        One component's name, colour, gain, mute, solo or source changed.
     selection_changed(int)
         The selected component changed (-1: none).
     """
@@ -250,6 +250,10 @@ class Session(QObject):
     def set_component_name(self, index: int, name: str) -> None:
         """Rename a component."""
         self._update_component(index, name=name)
+
+    def set_component_colour(self, index: int, colour: str) -> None:
+        """Set the colour every view draws component ``index`` in (``#rrggbb``)."""
+        self._update_component(index, colour=str(colour).lower())
 
     def set_gain(self, index: int, gain: float) -> None:
         """Set a component's linear gain (>= 0)."""

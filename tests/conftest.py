@@ -7,12 +7,28 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import pytest  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, monkeypatch):
+    """A data folder of the test's own, so autosaves never touch the user's."""
+    folder = tmp_path / "data"
+    monkeypatch.setenv("PARTWISE_DATA_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture
 def store(tmp_path):
-    """A QSettings file of the test's own, so tests never read or write the user's settings."""
+    """A QSettings file of the test's own, so tests never read or write the user's settings.
+
+    Closing a window with unsaved changes does not ask here; the tests of that
+    question turn it on.
+    """
     from PySide6.QtCore import QSettings
 
-    return QSettings(str(tmp_path / "partwise.ini"), QSettings.IniFormat)
+    from app.dialogs.session_files import ASK_TO_SAVE_KEY
+
+    settings = QSettings(str(tmp_path / "partwise.ini"), QSettings.IniFormat)
+    settings.setValue(ASK_TO_SAVE_KEY, False)
+    return settings
 
 
 @pytest.fixture

@@ -1,0 +1,332 @@
+"""The session as the window's document: save, open, export, close, autosave and recover.
+
+:class:`SessionFiles` gives the window its Save, Save As and Export actions,
+opens ``.partwise`` files into the window's session, keeps the title's
+unsaved-changes mark, asks before a close would lose changes, autosaves, and
+offers the autosave a crash left behind. Every question is a non-blocking
+message box kept in an attribute (``close_box``, ``changed_box``,
+``recovery_box``), as the window does for errors, so a test answers it by
+clicking a button; file locations come from :class:`QFileDialog`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QSettings, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from dsp.project_file import Project, ProjectError, load_project
+
+from ..export import ExportDialog
+from ..persistence import (
+    Autosaver,
+    SessionDocument,
+    audio_has_changed,
+    discard_recovery,
+    locate_audio,
+    pending_recovery,
+)
+
+if TYPE_CHECKING:
+    from ..main_window import MainWindow
+
+__all__ = ["ASK_TO_SAVE_KEY", "SESSION_FILTER", "SESSION_SUFFIX", "SessionFiles", "is_session"]
+
+SESSION_SUFFIX = ".partwise"
+SESSION_FILTER = "Partwise sessions (*.partwise)"
+#: Settings key: ask about unsaved changes on close (default yes; test stores say no).
+ASK_TO_SAVE_KEY = "files/ask_to_save"
+
+
+def is_session(path: str | Path) -> bool:
+    """Whether ``path`` names a session file (by its suffix)."""
+    return Path(path).suffix.lower() == SESSION_SUFFIX
+
+
+class SessionFiles(QObject):
+    """File actions and questions around the window's session.
+
+    Parameters
+    ----------
+    window : MainWindow
+        Gives the session, the solver control, the loader, ``report_error``,
+        ``visible_plots`` and the status bar; parents every box and dialog.
+    store : QSettings
+        Read for :data:`ASK_TO_SAVE_KEY`.
+    audio_filter : str
+        File-dialog filter offered when a session's audio has moved.
+
+    Signals
+    -------
+    file_used(Path)
+        A session file was opened or saved (for the recent files).
+    """
+
+    file_used = Signal(Path)
+
+    def __init__(self, window: MainWindow, store: QSettings, *, audio_filter: str) -> None:
+        super().__init__(window)
+        self._window = window
+        self._store = store
+        self._audio_filter = audio_filter
+        self.session = window.session
+        self.document = SessionDocument(self.session, self)
+        self.autosaver = Autosaver(self.session, parent=self)
+        self.close_box: QMessageBox | None = None
+        self.changed_box: QMessageBox | None = None
+        self.recovery_box: QMessageBox | None = None
+        self.export_dialog: ExportDialog | None = None
+        self._name = "Partwise"
+        self._mixture = None  # the Audio the document was started with
+        self._close_confirmed = False
+
+        self.save_action = self._action("&Save", "Ctrl+S", "Save the session", self.save)
+        self.save_as_action = self._action(
+            "Save &As…", "Ctrl+Shift+S", "Save the session to a new file", self.save_as
+        )
+        self.export_action = self._action(
+            "&Export…", "Ctrl+E", "Export stems, factors and plots", self.export
+        )
+        self.actions = (self.save_action, self.save_as_action, self.export_action)
+
+        self.document.dirty_changed.connect(window.setWindowModified)
+        self.autosaver.failed.connect(lambda message: window.statusBar().showMessage(message))
+        window.control.state_changed.connect(self._on_solver_state)
+        window.loader.loaded.connect(self._on_mixture_loaded)
+        self._update_title()
+        self.autosaver.start()
+
+    def _action(self, text: str, shortcut: str, tip: str, slot: Callable[[], object]) -> QAction:
+        action = QAction(text, self._window)
+        action.setShortcut(QKeySequence(shortcut))
+        action.setToolTip(f"{tip} ({QKeySequence(shortcut).toString()})")
+        action.triggered.connect(lambda: slot())
+        return action
+
+    # -- title -------------------------------------------------------------------------------
+
+    def _set_name(self, name: str) -> None:
+        self._name = name
+        self._update_title()
+
+    def _update_title(self) -> None:
+        self._window.setWindowTitle(f"{self._name}[*] — Partwise")
+        self._window.setWindowModified(self.document.dirty)
+
+    def _on_mixture_loaded(self, name: str) -> None:
+        # The loader also reports a spectrogram recomputed for new STFT settings: same audio.
+        if self.session.audio is not self._mixture:
+            self._mixture = self.session.audio
+            self.document.start_new()
+            self._set_name(name)
+
+    def _on_solver_state(self, state: str) -> None:
+        if state == "done":
+            self.autosaver.save_now()
+
+    # -- saving ------------------------------------------------------------------------------
+
+    def save(self) -> bool:
+        """Save to the session's file, or ask for one; True if it was written."""
+        if self.document.path is None:
+            return self.save_as()
+        return self._save_to(self.document.path)
+
+    def save_as(self) -> bool:
+        """Ask for a file and save the session there; True if it was written."""
+        path, _ = QFileDialog.getSaveFileName(
+            self._window, "Save session", str(self._suggested_path()), SESSION_FILTER
+        )
+        if not path:
+            return False
+        path = Path(path)
+        if not is_session(path):
+            path = path.with_name(path.name + SESSION_SUFFIX)
+        return self._save_to(path)
+
+    def _suggested_path(self) -> Path:
+        if self.document.path is not None:
+            return self.document.path
+        audio = self.session.audio
+        if audio is not None and audio.path is not None:
+            return audio.path.with_suffix(SESSION_SUFFIX)
+        return Path.home() / f"untitled{SESSION_SUFFIX}"
+
+    def _save_to(self, path: Path) -> bool:
+        try:
+            written = self.document.save(path)
+        except ProjectError as exc:
+            self._window.report_error(f"Cannot save the session: {exc}.")
+            return False
+        self._mixture = self.session.audio
+        self._set_name(written.name)
+        self._window.statusBar().showMessage(f"Saved {written}", 4000)
+        self.file_used.emit(written)
+        return True
+
+    # -- opening -----------------------------------------------------------------------------
+
+    def open_session(self, path: str | Path) -> None:
+        """Open the session file ``path``; on failure the current session stays as it was."""
+        self._read(Path(path), recovered=False, otherwise=None)
+
+    def _read(self, path: Path, *, recovered: bool, otherwise: Callable[[], None] | None) -> None:
+        try:
+            project = load_project(path)
+            audio_path = locate_audio(project, self._ask_location)
+            changed = audio_has_changed(project, audio_path)
+        except (ProjectError, OSError) as exc:
+            self._failed_to_open(exc, recovered, otherwise)
+            return
+        restore = lambda: self._restore(project, audio_path, path, recovered, otherwise)  # noqa: E731
+        if not changed:
+            restore()
+            return
+        self.changed_box = QMessageBox(
+            QMessageBox.Warning, "Audio changed",
+            f"'{audio_path.name}' has changed since the session was saved: its content differs, "
+            "so the saved factors may no longer describe it.\n\nUse it anyway?",
+            QMessageBox.Yes | QMessageBox.No, self._window,
+        )
+        self.changed_box.setDefaultButton(QMessageBox.No)
+        self.changed_box.finished.connect(
+            _on_answer(self.changed_box, {QMessageBox.Yes: restore}, otherwise=otherwise)
+        )
+        self.changed_box.open()
+
+    def _ask_location(self, missing: Path) -> str | None:
+        path, _ = QFileDialog.getOpenFileName(
+            self._window, f"Where is '{missing.name}' now? (it was in {missing.parent})",
+            str(missing.parent if missing.parent.is_dir() else Path.home()), self._audio_filter,
+        )
+        return path or None
+
+    def _restore(
+        self,
+        project: Project,
+        audio_path: Path,
+        path: Path,
+        recovered: bool,
+        otherwise: Callable[[], None] | None,
+    ) -> None:
+        try:
+            self.document.restore(project, audio_path, None if recovered else path)
+        except ProjectError as exc:
+            self._failed_to_open(exc, recovered, otherwise)
+            return
+        self._mixture = self.session.audio
+        self._set_name("Recovered session" if recovered else path.name)
+        self._window.statusBar().showMessage(
+            "Restored the autosaved session" if recovered else f"Opened {path}", 4000
+        )
+        if not recovered:
+            self.file_used.emit(path)
+
+    def _failed_to_open(
+        self, error: Exception, recovered: bool, otherwise: Callable[[], None] | None
+    ) -> None:
+        what = "restore the autosaved session" if recovered else "open the session"
+        self._window.report_error(f"Cannot {what}: {error}.")
+        if otherwise is not None:
+            otherwise()
+
+    # -- export ------------------------------------------------------------------------------
+
+    def export(self) -> ExportDialog:
+        """Open the export dialog (window-modal, non-blocking) on the visible plots."""
+        if self.export_dialog is not None:
+            self.export_dialog.reject()  # a finished dialog: this only cancels a running job
+            self.export_dialog.deleteLater()
+        self.export_dialog = ExportDialog(
+            self.session, self._window, plots=self._window.visible_plots()
+        )
+        self.export_dialog.open()
+        return self.export_dialog
+
+    # -- closing and recovery ----------------------------------------------------------------
+
+    def may_close(self) -> bool:
+        """Whether the window may close now.
+
+        With unsaved changes this asks Save, Discard or Cancel in a non-blocking
+        box and says no; the answer closes the window again if it should.
+        """
+        ask = self._store.value(ASK_TO_SAVE_KEY, True, type=bool)
+        if self._close_confirmed or not self.document.dirty or not ask:
+            return True
+        if self.close_box is None or not self.close_box.isVisible():
+            self.close_box = QMessageBox(
+                QMessageBox.Question, "Unsaved changes",
+                f"Save the changes to {self._name} before closing?",
+                QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, self._window,
+            )
+            self.close_box.setInformativeText("Without saving, the changes are lost.")
+            self.close_box.setDefaultButton(QMessageBox.Save)
+            self.close_box.finished.connect(_on_answer(self.close_box, {
+                QMessageBox.Save: lambda: self.save() and self._close_anyway(),
+                QMessageBox.Discard: self._close_anyway,
+            }))
+            self.close_box.open()
+        return False
+
+    def _close_anyway(self) -> None:
+        self._close_confirmed = True
+        self._window.close()
+
+    def closed(self) -> None:
+        """The window closes cleanly: end an export and remove the autosave."""
+        if self.export_dialog is not None:
+            self.export_dialog.reject()
+        self.autosaver.clear()
+
+    def offer_recovery(self, otherwise: Callable[[], None]) -> bool:
+        """At start-up, offer the autosave a crash left behind; True if one was offered.
+
+        ``otherwise`` (open the usual file or the demo) is called when there is
+        nothing to restore, when the user declines, or when restoring fails.
+        A declined autosave is deleted.
+        """
+        path = pending_recovery()
+        if path is None:
+            otherwise()
+            return False
+
+        def decline() -> None:
+            discard_recovery()
+            otherwise()
+
+        self.recovery_box = QMessageBox(
+            QMessageBox.Question, "Restore unsaved work?",
+            "Partwise did not close normally last time.\n\n"
+            "Restore the session it saved automatically?",
+            QMessageBox.Yes | QMessageBox.No, self._window,
+        )
+        self.recovery_box.setDefaultButton(QMessageBox.Yes)
+        self.recovery_box.finished.connect(_on_answer(self.recovery_box, {
+            QMessageBox.Yes: lambda: self._read(path, recovered=True, otherwise=otherwise),
+            QMessageBox.No: decline,
+        }))
+        self.recovery_box.open()
+        return True
+
+
+def _on_answer(
+    box: QMessageBox,
+    handlers: dict,
+    *,
+    otherwise: Callable[[], None] | None = None,
+) -> Callable[[int], None]:
+    """A ``finished`` slot calling the handler of the button clicked, else ``otherwise``."""
+
+    def answered(_result: int) -> None:
+        button = box.clickedButton()
+        answer = box.standardButton(button) if button is not None else QMessageBox.NoButton
+        handler = handlers.get(answer, otherwise)
+        if handler is not None:
+            handler()
+
+    return answered
