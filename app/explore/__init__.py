@@ -64,9 +64,9 @@ class Explore(QObject):
             self.shutdown()
         return False
 
-    def references(self):
-        """The true stems of the session's mixture, or None (see :func:`known_stems`)."""
-        return known_stems(self.window.session.audio, self.designs)
+    def references(self, audio):
+        """The true stems of ``audio``, or None (see :func:`known_stems`)."""
+        return known_stems(audio, tuple(self.designs))
 
     def use_design(self, demo: DemoMixture) -> None:
         """Open a designed mixture in the session through the window's loader."""

@@ -1,0 +1,56 @@
+"""Compare and sweep views inside the window: they hold what the solvers returned, and act."""
+
+import numpy as np
+
+from dsp import nmf
+from dsp.compare import method_options
+
+WAIT = 60_000  # ms; a condition wait, not a timing assertion
+
+
+def test_explore_menu_has_the_three_entries(window):
+    titles = [a.text() for a in window.explore.actions.values()]
+    assert titles == ["&Design a mixture…", "&Compare methods…", "Choose &k (sweep)…"]
+
+
+def test_compare_view_holds_the_solvers_results_and_promotes(qtbot, window):
+    view = window.explore.show_comparison()
+    view.rank.setValue(3)
+    view.iterations.setValue(8)
+    with qtbot.waitSignal(view.finished, timeout=WAIT):
+        view.run()
+    V = window.session.magnitude  # noqa: N806
+    pca = view.columns["pca"].summary
+    assert pca.negative_energy > 0 and (pca.W.min() < 0 or pca.H.min() < 0)
+    for method in ("kmeans", "nmf", "sparse", "deep"):
+        column = view.columns[method]
+        solver = nmf.make_solver(V, 3, **method_options(method, V=V, n_components=3))
+        solver.step(8)
+        np.testing.assert_array_equal(column.W, solver.W, err_msg=method)
+        np.testing.assert_array_equal(column.H, solver.H, err_msg=method)
+        assert column.summary.negative_energy == 0.0 and column.summary.n_iter == 8
+        assert column.promote.isEnabled()
+    assert np.all(np.count_nonzero(view.columns["kmeans"].H, axis=0) == 1)
+    assert not view.columns["pca"].promote.isEnabled()
+    view.columns["kmeans"].promote.click()
+    session = window.session
+    assert session.settings.n_components == 3
+    np.testing.assert_array_equal(session.W, view.columns["kmeans"].summary.W)
+    np.testing.assert_array_equal(window.templates.templates, session.W)
+
+
+def test_clicking_a_sweep_point_sets_k_and_runs_it(qtbot, window):
+    view = window.explore.show_sweep()
+    view.ranks.setText("1:5")
+    view.iterations.setValue(10)
+    with qtbot.waitSignal(view.finished, timeout=WAIT):
+        view.run()
+    assert [p.k for p in view.points] == [1, 2, 3, 4, 5]
+    # The fixture's window opens the demo mixture: its true sources are known.
+    assert sorted(view.sdr) == [1, 2, 3, 4, 5] and len(view.sdr[3]) == 3
+    np.testing.assert_array_equal(view.loss_curve.yData, [p.loss for p in view.points])
+    spot = [s for s in view.loss_points.points() if s.data() == 4][0]
+    view.loss_points.sigClicked.emit(view.loss_points, [spot], None)
+    assert window.session.settings.n_components == 4
+    qtbot.waitUntil(lambda: window.session.W is not None, timeout=WAIT)
+    assert window.session.W.shape[1] == 4
