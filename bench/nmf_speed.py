@@ -71,9 +71,7 @@ def per_iteration_rows(V, k, quick):
     ours = {loss: nmf.make_solver(V, k, loss=loss, W=W0, H=H0) for loss in ("euclidean", "kl")}
 
     def sklearn(solver, beta_loss):
-        model = NMF(
-            k, solver=solver, beta_loss=beta_loss, init="custom", max_iter=n_sk, tol=0.0
-        )
+        model = NMF(k, solver=solver, beta_loss=beta_loss, init="custom", max_iter=n_sk, tol=0.0)
         return lambda: model.fit_transform(V, W=W0.copy(), H=H0.copy())
 
     contenders = {
@@ -96,10 +94,18 @@ def per_iteration_rows(V, k, quick):
     e, kl = best["e"], best["kl"]
     ms = lambda s: f"{1e3 * s:.1f}"  # noqa: E731
     return [
-        f"{m}×{n}", str(k),
-        ms(floor_e), ms(e), f"**{e / floor_e:.2f}×**", ms(best["sk_e"]),
-        ms(floor_kl), ms(kl), f"**{kl / floor_kl:.2f}×** ({kl / floor_kl3:.2f}×)",
-        ms(best["sk_kl"]), f"{best['sk_kl'] / kl:.1f}×", ms(best["sk_cd"]),
+        f"{m}×{n}",
+        str(k),
+        ms(floor_e),
+        ms(e),
+        f"**{e / floor_e:.2f}×**",
+        ms(best["sk_e"]),
+        ms(floor_kl),
+        ms(kl),
+        f"**{kl / floor_kl:.2f}×** ({kl / floor_kl3:.2f}×)",
+        ms(best["sk_kl"]),
+        f"{best['sk_kl'] / kl:.1f}×",
+        ms(best["sk_cd"]),
     ]
 
 
@@ -144,8 +150,12 @@ def time_to_loss_row(V, k, max_seconds):
         else f"not reached: {100 * (hals_exact / target - 1):+.2f}% after {t_hals:.0f} s"
     )
     return [
-        f"{V.shape[0]}×{V.shape[1]}", str(k), f"{t_mu:.2f} s", hals,
-        f"**{t_mu / t_hals:.1f}×**" if reached_hals else "–", cd,
+        f"{V.shape[0]}×{V.shape[1]}",
+        str(k),
+        f"{t_mu:.2f} s",
+        hals,
+        f"**{t_mu / t_hals:.1f}×**" if reached_hals else "–",
+        cd,
         f"{hals_exact / target - 1:+.1e}",
     ]
 
@@ -165,13 +175,17 @@ def memory_row(V, k):
         nmf.make_solver(V, k, loss="kl", W=W0, H=H0).step(5)
 
     def sklearn():
-        NMF(k, solver="mu", beta_loss="kullback-leibler", init="custom", max_iter=5,
-            tol=0.0).fit_transform(V, W=W0.copy(), H=H0.copy())
+        NMF(
+            k, solver="mu", beta_loss="kullback-leibler", init="custom", max_iter=5, tol=0.0
+        ).fit_transform(V, W=W0.copy(), H=H0.copy())
 
     size = V.nbytes
     return [
-        f"{V.shape[0]}×{V.shape[1]}", str(k), f"{size / 2**20:.0f} MiB",
-        f"**{peak_memory(ours) / size:.2f}×**", f"{peak_memory(sklearn) / size:.2f}×",
+        f"{V.shape[0]}×{V.shape[1]}",
+        str(k),
+        f"{size / 2**20:.0f} MiB",
+        f"**{peak_memory(ours) / size:.2f}×**",
+        f"{peak_memory(sklearn) / size:.2f}×",
     ]
 
 
@@ -191,8 +205,14 @@ def decay_row(V, k, loss):
             solver.step()
             times[name].append(time.perf_counter() - start)
     early, late = np.median(times["early"]), np.median(times["late"])
-    return [loss, f"{V.shape[0]}×{V.shape[1]}", str(k), f"{1e3 * early:.1f}",
-            f"{1e3 * late:.1f}", f"{late / early:.2f}"]
+    return [
+        loss,
+        f"{V.shape[0]}×{V.shape[1]}",
+        str(k),
+        f"{1e3 * early:.1f}",
+        f"{1e3 * late:.1f}",
+        f"{late / early:.2f}",
+    ]
 
 
 def main(argv=None) -> None:
@@ -213,9 +233,20 @@ def main(argv=None) -> None:
             rows.append(per_iteration_rows(data[shape], k, args.quick))
             print(" | ".join(rows[-1]), flush=True)
     speed = markdown_table(
-        ["V", "k", "floor E ms", "ours E MU ms", "E / floor", "sklearn E MU ms",
-         "floor KL ms", "ours KL MU ms", "KL / floor (/ 3-product floor)", "sklearn KL MU ms",
-         "sklearn KL / ours", "sklearn CD ms"],
+        [
+            "V",
+            "k",
+            "floor E ms",
+            "ours E MU ms",
+            "E / floor",
+            "sklearn E MU ms",
+            "floor KL ms",
+            "ours KL MU ms",
+            "KL / floor (/ 3-product floor)",
+            "sklearn KL MU ms",
+            "sklearn KL / ours",
+            "sklearn CD ms",
+        ],
         rows,
     )
 
@@ -225,8 +256,15 @@ def main(argv=None) -> None:
             rows.append(time_to_loss_row(data[shape], k, 30.0 if args.quick else 60.0))
             print(" | ".join(rows[-1]), flush=True)
     to_loss = markdown_table(
-        ["V", "k", "sklearn MU 200 it", "ours HALS", "MU / HALS", "sklearn CD",
-         "HALS final vs target"],
+        [
+            "V",
+            "k",
+            "sklearn MU 200 it",
+            "ours HALS",
+            "MU / HALS",
+            "sklearn CD",
+            "HALS final vs target",
+        ],
         rows,
     )
 

@@ -76,8 +76,14 @@ def test_locked_templates_and_activations_do_not_change(
     algorithm, loss, options, seed, lock_W, lock_H
 ):
     solver = nmf.make_solver(
-        low_rank(seed), 5, loss=loss, algorithm=algorithm, seed=seed,
-        lock_W=lock_W, lock_H=lock_H, **options,
+        low_rank(seed),
+        5,
+        loss=loss,
+        algorithm=algorithm,
+        seed=seed,
+        lock_W=lock_W,
+        lock_H=lock_H,
+        **options,
     )
     W0, H0 = solver.W.copy(), solver.H.copy()
     solver.step(8)
@@ -118,8 +124,9 @@ def test_supervised_templates_learned_on_one_clip_separate_another():
     assert solver.losses[-1] < 0.05 * solver.initial_loss
 
 
-@pytest.mark.parametrize(("algorithm", "loss"), [("mu", "kl"), ("mu", "euclidean"),
-                                                 ("mu", "is"), ("hals", "euclidean")])
+@pytest.mark.parametrize(
+    ("algorithm", "loss"), [("mu", "kl"), ("mu", "euclidean"), ("mu", "is"), ("hals", "euclidean")]
+)
 def test_sparsity_lowers_the_l1_norm_of_H_at_equal_tolerance(algorithm, loss):
     V = low_rank(4, 40, 60, rank=6)
     plain = nmf.factorize(V, 6, loss=loss, algorithm=algorithm, max_iter=400, tol=1e-5)
