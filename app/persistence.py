@@ -133,7 +133,6 @@ def project_from_session(session: Session, path: str | os.PathLike) -> Project:
     k = len(session.components)
     W = session.W if session.W is not None else np.zeros((0, k), np.float32)
     H = session.H if session.H is not None else np.zeros((k, 0), np.float32)
-    n_sources = max((c.source for c in session.components), default=-1) + 1
     return Project(
         audio_path=str(audio_path),
         audio_sha256=_audio_sha256(audio_path),
@@ -142,10 +141,10 @@ def project_from_session(session: Session, path: str | os.PathLike) -> Project:
         H=H,
         losses=np.asarray(session.losses, np.float64),
         components=[
-            ComponentState(c.name, c.colour, c.gain, c.mute, c.solo, c.source)
+            ComponentState(c.name, c.colour, c.gain, c.mute, c.solo, c.source, c.locked)
             for c in session.components
         ],
-        sources=[f"Source {s + 1}" for s in range(n_sources)],
+        sources=[session.source_state(s).name for s in range(session.n_sources)],
     )
 
 
@@ -221,6 +220,11 @@ def apply_project(project: Project, audio_path: str | os.PathLike, session: Sess
         session.set_mute(k, state.mute)
         session.set_solo(k, state.solo)
         session.set_source(k, state.source if state.source is not None else k)
+        session.set_locked(k, state.locked)
+    for source, name in enumerate(project.sources):
+        session.rename_source(source, name)
+        session.set_source_mute(source, False)
+        session.set_source_solo(source, False)
 
 
 def open_session(
@@ -267,6 +271,7 @@ def _connect_changes(session: Session, slot: Callable[..., None]) -> None:
         session.factors_changed,
         session.components_changed,
         session.component_changed,
+        session.sources_changed,
     ):
         signal.connect(slot)
 

@@ -65,6 +65,8 @@ def edit_components(session) -> None:
     session.set_gain(1, 0.25)
     session.set_mute(2, True)
     session.set_source(3, 0)
+    session.set_locked(1, True)
+    session.rename_source(0, "Low end")
 
 
 def test_set_component_colour_emits_only_on_a_real_change(qtbot):
@@ -101,6 +103,7 @@ def test_saved_session_reopens_in_a_fresh_window_identically(
     np.testing.assert_array_equal(reopened.H, saved.H)
     assert reopened.losses == saved.losses
     assert reopened.components == saved.components
+    assert reopened.components[1].locked and reopened.source_state(0).name == "Low end"
     np.testing.assert_array_equal(reopened.audio.samples, saved.audio.samples)
     assert again.files.document.path == target and not again.isWindowModified()
     assert again.windowTitle() == "work.partwise[*] — Partwise"

@@ -37,6 +37,9 @@ def make_session(audio_path, settings=SETTINGS) -> Session:
         (3.0, 2.0, 1.5),
     )
     session.set_component_name(0, "Bass")
+    session.set_component_colour(0, "#123456")
+    session.set_locked(2, True)
+    session.rename_source(0, "Drums")
     session.set_gain(1, 0.25)
     session.set_mute(2, True)
     session.set_solo(1, True)
@@ -60,6 +63,9 @@ def assert_same_session(a: Session, b: Session) -> None:
     np.testing.assert_array_equal(b.H, a.H)
     assert b.losses == a.losses
     assert b.components == a.components
+    assert [b.source_state(s) for s in range(b.n_sources)] == [
+        a.source_state(s) for s in range(a.n_sources)
+    ]
     np.testing.assert_array_equal(b.audio.samples, a.audio.samples)
     np.testing.assert_array_equal(b.spectrogram.data, a.spectrogram.data)
 
@@ -70,6 +76,8 @@ def test_saved_session_reopens_with_identical_arrays_and_states(qtbot, audio_fil
     reopened = Session()
     open_session(tmp_path / "work.partwise", reopened)
     assert_same_session(original, reopened)
+    assert reopened.components[0].colour == "#123456" and reopened.components[2].locked
+    assert reopened.source_state(0).name == "Drums"
     assert reopened.effective_gains().tolist() == original.effective_gains().tolist()
 
 
@@ -200,3 +208,12 @@ def test_autosaver_skips_an_unchanged_session(qtbot, audio_file, tmp_path):
     session.set_mute(0, True)
     autosaver.save_now()
     assert autosaver.path.exists()
+
+
+def test_document_is_dirty_after_a_source_is_renamed(qtbot, audio_file, tmp_path):
+    session = make_session(audio_file)
+    document = SessionDocument(session)
+    session.rename_source(1, "Keys")
+    assert document.dirty
+    document.save(tmp_path / "doc.partwise")
+    assert load_project(tmp_path / "doc.partwise").sources[1] == "Keys"
