@@ -37,8 +37,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
     p.add_argument("--components", "-k", type=int, default=8, help="NMF rank (default 8)")
     p.add_argument("--sources", type=int, default=None, help="group components into N sources")
-    p.add_argument("--loss", choices=nmf.LOSSES, default="kl", help="divergence (default kl)")
-    p.add_argument("--algorithm", choices=nmf.ALGORITHMS, default="mu", help="update rule")
+    p.add_argument(
+        "--loss",
+        choices=nmf.LOSSES,
+        default=None,
+        help="divergence (default kl; euclidean for --algorithm hals)",
+    )
+    p.add_argument(
+        "--algorithm",
+        choices=nmf.ALGORITHMS,
+        default="mu",
+        help="mu: multiplicative updates; hals: fast Euclidean; kmeans: one template per "
+        "frame; deep: multi-layer NMF (with --layers)",
+    )
+    p.add_argument(
+        "--layers",
+        type=_ranks,
+        default=None,
+        metavar="R1,R2,…",
+        help="inner ranks of deep NMF, V ≈ W1…WL·H (e.g. 32,16 with --components 8)",
+    )
     p.add_argument("--init", choices=nmf.INITS, default="nndsvda", help="initialisation")
     p.add_argument("--iterations", type=int, default=200, help="maximum iterations (default 200)")
     p.add_argument("--tol", type=float, default=1e-4, help="relative convergence tolerance")
@@ -59,6 +77,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     return p
+
+
+def _ranks(text: str) -> tuple[int, ...]:
+    """Parse ``'32,16'`` into positive ranks for ``--layers``."""
+    try:
+        ranks = tuple(int(r) for r in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected ranks like 32,16, got {text!r}") from None
+    if not ranks or min(ranks) < 1:
+        raise argparse.ArgumentTypeError(f"ranks must be positive, got {text!r}")
+    return ranks
 
 
 def _fail(message: str) -> None:
@@ -170,11 +199,15 @@ def run_separate(argv: list[str]) -> int:
     if args.iterations < 0:
         _fail(f"--iterations must be at least 0, got {args.iterations}")
         return 2
+    if (args.algorithm == "deep") != (args.layers is not None):
+        _fail("--layers goes with --algorithm deep, and deep NMF needs --layers")
+        return 2
     settings = pipeline.Settings(
         n_components=args.components,
         n_sources=args.sources,
-        loss=args.loss,
+        loss=args.loss or ("euclidean" if args.algorithm == "hals" else "kl"),
         algorithm=args.algorithm,
+        layers=args.layers,
         init=args.init,
         iterations=args.iterations,
         tol=args.tol,

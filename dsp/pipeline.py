@@ -39,6 +39,12 @@ class Settings:
     n_fft: int = 2048
     hop: int = 512
     mask_power: float = 1.0
+    layers: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        # Session files store the layer ranks as a JSON list; keep them hashable.
+        if self.layers is not None:
+            object.__setattr__(self, "layers", tuple(int(r) for r in self.layers))
 
     def solver_options(self, V: np.ndarray | None = None) -> dict:
         """Keyword arguments for :func:`dsp.nmf.make_solver` on the magnitude ``V``.
@@ -49,6 +55,8 @@ class Settings:
         options = dict(loss=self.loss, algorithm=self.algorithm, init=self.init, seed=self.seed)
         if self.sparsity:
             options["sparsity"] = self.sparsity
+        if self.layers:
+            options["layers"] = self.layers
         if self.smoothness:
             if V is None:
                 raise ValueError("smoothness is relative to the magnitude: pass V")

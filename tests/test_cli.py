@@ -302,3 +302,51 @@ def test_session_saved_before_any_run_is_run_afresh(mix_wav, tmp_path):
     manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
     assert manifest["iterations"] == 5
     assert [s["file"] for s in manifest["stems"]] == ["component_01.wav", "component_02.wav"]
+
+
+@pytest.mark.parametrize(
+    "options, loss",
+    [
+        (["--algorithm", "hals"], "euclidean"),
+        (["--algorithm", "kmeans"], "kl"),
+        (["--algorithm", "deep", "--layers", "6,4"], "kl"),
+        (["--algorithm", "mu", "--loss", "is"], "is"),
+    ],
+)
+def test_every_algorithm_separates_into_stems_that_sum_to_the_mixture(
+    mix_wav, tmp_path, options, loss
+):
+    proc = run(
+        "separate",
+        str(mix_wav),
+        "-k",
+        "3",
+        "--iterations",
+        "10",
+        "--quiet",
+        "--sample-format",
+        "float",
+        "--out",
+        str(tmp_path),
+        *options,
+    )
+    assert proc.returncode == 0, proc.stderr
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["parameters"]["loss"] == loss
+    assert manifest["parameters"]["algorithm"] == options[1]
+    mixture = load(mix_wav).samples
+    stems = [load(tmp_path / s["file"]).samples for s in manifest["stems"]]
+    residual = mixture - np.sum(stems, axis=0)
+    assert 20 * np.log10(np.linalg.norm(residual) / np.linalg.norm(mixture)) < -80
+
+
+@pytest.mark.parametrize(
+    "options",
+    [["--algorithm", "deep"], ["--layers", "4,2"], ["--algorithm", "hals", "--loss", "kl"]],
+)
+def test_impossible_algorithm_options_fail_with_one_line(mix_wav, tmp_path, options):
+    out = tmp_path / "out"
+    proc = run("separate", str(mix_wav), "--out", str(out), *options)
+    assert proc.returncode != 0
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert not out.exists() or list(out.iterdir()) == []
