@@ -7,13 +7,15 @@ variable the solver loop checks between iterations (superqt's stepped workers).
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import Qt, QThread, Signal
+from threadpoolctl import threadpool_limits
 
 from dsp import nmf
 
@@ -34,6 +36,36 @@ class Snapshot:
     def n_iter(self) -> int:
         """Iterations behind these factors."""
         return len(self.losses)
+
+
+class _SolverThreads:
+    """BLAS threads for solvers: one core fewer than the machine has, so the GUI keeps one.
+
+    OpenBLAS's thread count is process-wide, so the limit is counted across
+    workers (one that is retiring overlaps the next) and lifted when the last ends.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._limit: threadpool_limits | None = None
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._users == 0:
+                cores = os.cpu_count() or 1
+                self._limit = threadpool_limits(limits=max(1, cores - 1), user_api="blas")
+            self._users += 1
+
+    def __exit__(self, *_exc) -> None:
+        with self._lock:
+            self._users -= 1
+            if self._users == 0:
+                self._limit.restore_original_limits()
+                self._limit = None
+
+
+_solver_threads = _SolverThreads()
 
 
 class SolverWorker(QThread):
@@ -57,6 +89,8 @@ class SolverWorker(QThread):
     snapshot_taken(Snapshot)
         At most ``max_rate`` times a second while running, and whenever the
         loop comes to rest (paused, a step done, the iterations done, stopped).
+        Emitted on the GUI thread and coalesced: while one snapshot waits to be
+        delivered, newer ones replace it, so a busy GUI never queues a backlog.
     state_changed(str)
         ``'running'``, ``'paused'`` (waiting for Continue or Step) or ``'done'``
         (the requested iterations ran; waiting for Continue or Step).
@@ -67,6 +101,7 @@ class SolverWorker(QThread):
     snapshot_taken = Signal(object)
     state_changed = Signal(str)
     failed = Signal(str)
+    _snapshot_posted = Signal()
 
     def __init__(
         self,
@@ -88,6 +123,9 @@ class SolverWorker(QThread):
         self._steps = 0  # single steps requested while paused
         self._paused = False
         self._stopping = False
+        self._latest: Snapshot | None = None  # waiting for the GUI thread
+        # Queued: the worker object lives in the GUI thread, the loop does not.
+        self._snapshot_posted.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
 
     # -- commands (any thread) ---------------------------------------------------------------
 
@@ -132,6 +170,10 @@ class SolverWorker(QThread):
     # -- the loop (worker thread) ------------------------------------------------------------
 
     def run(self) -> None:  # noqa: D102 - QThread entry point
+        with _solver_threads:
+            self._loop()
+
+    def _loop(self) -> None:
         try:
             solver = self._make()
         except (ValueError, MemoryError) as exc:
@@ -179,9 +221,19 @@ class SolverWorker(QThread):
             self._emit(solver)
 
     def _emit(self, solver: nmf.Solver) -> None:
-        self.snapshot_taken.emit(
-            Snapshot(solver.W.copy(), solver.H.copy(), self._history + tuple(solver.losses))
-        )
+        snapshot = Snapshot(solver.W.copy(), solver.H.copy(), self._history + tuple(solver.losses))
+        with self._lock:
+            post = self._latest is None
+            self._latest = snapshot
+        if post:
+            self._snapshot_posted.emit()
+
+    def _deliver(self) -> None:
+        """GUI thread: hand on the newest snapshot (older undelivered ones were replaced)."""
+        with self._lock:
+            snapshot, self._latest = self._latest, None
+        if snapshot is not None:
+            self.snapshot_taken.emit(snapshot)
 
 
 class BackgroundJob(QThread):
@@ -203,6 +255,10 @@ class BackgroundJob(QThread):
         self._function = function
 
     def run(self) -> None:  # noqa: D102 - QThread entry point
+        with _solver_threads:
+            self._loop()
+
+    def _loop(self) -> None:
         try:
             result = self._function()
         except Exception as exc:  # noqa: BLE001 - any failure must reach the user, not the void

@@ -4,21 +4,59 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 
 from ..session import Session
-from .playhead import Playhead
+from .playhead import LoopRegion, Playhead
 
-__all__ = ["ActivationsView"]
+__all__ = ["ActivationsView", "MAX_POINTS", "peak_decimate"]
 
 _ROW_HEIGHT = 0.85  # of the unit row pitch, so neighbouring rows do not touch
+MAX_POINTS = 4096  # per curve at most: two (minimum and maximum) per column of a wide plot
+
+
+def peak_decimate(
+    times: np.ndarray, rows: np.ndarray, step: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Minimum and maximum of each block of ``step`` columns, interleaved, for every row.
+
+    Parameters
+    ----------
+    times : np.ndarray, shape (n,)
+    rows : np.ndarray, float32, shape (k, n)
+    step : int
+        Columns per block; 1 returns the input unchanged.
+
+    Returns
+    -------
+    x : np.ndarray, shape (m,)
+        The time of each block's first column, twice (m = 2 · blocks).
+    y : np.ndarray, float32, shape (k, m)
+        Each block's minimum then maximum: the curve keeps every peak and dip.
+    """
+    if step <= 1:
+        return times, rows
+    n = rows.shape[1]
+    whole = n // step * step
+    blocks = rows[:, :whole].reshape(rows.shape[0], -1, step)
+    lows, highs = blocks.min(axis=2), blocks.max(axis=2)
+    if whole < n:  # the shorter last block
+        lows = np.concatenate([lows, rows[:, whole:].min(axis=1, keepdims=True)], axis=1)
+        highs = np.concatenate([highs, rows[:, whole:].max(axis=1, keepdims=True)], axis=1)
+    y = np.empty((rows.shape[0], 2 * lows.shape[1]), dtype=np.float32)
+    y[:, 0::2], y[:, 1::2] = lows, highs
+    return np.repeat(times[::step], 2), y
 
 
 class ActivationsView(pg.PlotWidget):
     """Rows of H stacked top to bottom, each scaled to its own peak.
 
-    ``activations`` holds the H the curves were drawn from. Long curves are
-    peak-downsampled and clipped to the view.
+    ``activations`` holds the H the curves were drawn from. Only the visible
+    time range is drawn, peak-decimated to two points per pixel column (at most
+    :data:`MAX_POINTS`), so a refresh costs the same for a ten-second or a
+    ten-minute file; zooming or panning redraws the new range at full detail.
+    Curves are one pixel wide (Qt's fast cosmetic stroke); the selected one is
+    wider and filled.
 
     Signals
     -------
@@ -32,14 +70,19 @@ class ActivationsView(pg.PlotWidget):
         super().__init__(parent)
         self._session = session
         self.activations: np.ndarray | None = None
+        self._scaled: np.ndarray | None = None  # rows of H over their peaks, offset and stacked
         self.curves: list[pg.PlotDataItem] = []
         self.setLabel("bottom", "Time", units="s")
         self.showGrid(x=True, y=False, alpha=0.15)
         self.setMouseEnabled(y=False)
         self.setMenuEnabled(False)
-        self.getPlotItem().setDownsampling(auto=True, mode="peak")
-        self.getPlotItem().setClipToView(True)
         self.playhead = Playhead(self.getPlotItem(), self.seek_requested.emit)
+        self.loop_region = LoopRegion(self.getPlotItem())
+        self._redraw_timer = QTimer(self)
+        self._redraw_timer.setSingleShot(True)
+        self._redraw_timer.setInterval(40)
+        self._redraw_timer.timeout.connect(self._draw)
+        self.getViewBox().sigXRangeChanged.connect(lambda *_: self._redraw_timer.start())
         session.factors_changed.connect(self._on_factors_changed)
         session.components_changed.connect(self._on_components_changed)
         session.component_changed.connect(lambda _: self._restyle())
@@ -62,19 +105,37 @@ class ActivationsView(pg.PlotWidget):
         H = self._session.H  # noqa: N806
         self.activations = H
         if H is None or H.shape[0] != len(self.curves):
+            self._scaled = None
             for curve in self.curves:
                 curve.setData([], [])
             return
-        times = self._session.spectrogram.times
         peaks = np.maximum(H.max(axis=1), np.finfo(np.float32).tiny)
+        offsets = np.array([self._row_offset(k) for k in range(H.shape[0])], np.float32)
+        self._scaled = offsets[:, None] + np.float32(_ROW_HEIGHT) * (H / peaks[:, None])
+        self._draw()
+
+    def _draw(self) -> None:
+        """Set every curve to the visible part of its row, peak-decimated."""
+        scaled, spec = self._scaled, self._session.spectrogram
+        if scaled is None or spec is None:
+            return
+        times = spec.times
+        n = scaled.shape[1]
+        t0, t1 = self.getViewBox().viewRange()[0]
+        a = int(np.clip(np.searchsorted(times, t0) - 1, 0, n - 1))
+        b = int(np.clip(np.searchsorted(times, t1) + 1, a + 1, n))
+        view = self.getViewBox()
+        columns = int(view.width() * self.devicePixelRatioF()) or MAX_POINTS // 2
+        step = max(1, -(-(b - a) // min(MAX_POINTS // 2, columns)))
+        x, y = peak_decimate(times[a:b], scaled[:, a:b], step)
         for k, curve in enumerate(self.curves):
-            curve.setData(times, self._row_offset(k) + _ROW_HEIGHT * H[k] / peaks[k])
+            curve.setData(x, y[k], skipFiniteCheck=True)
 
     def _restyle(self) -> None:
         components, selected = self._session.components, self._session.selected
         for k, curve in enumerate(self.curves):
             colour = pg.mkColor(components[k].colour)
-            curve.setPen(pg.mkPen(colour, width=2 if k == selected else 1.2))
+            curve.setPen(pg.mkPen(colour, width=2 if k == selected else 1))
             # Only the selected row is filled: filling thousands of points per row
             # for every component would cost more than the rest of a refresh.
             if k == selected:

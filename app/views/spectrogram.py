@@ -18,7 +18,7 @@ from dsp.nmf import EPS
 from ..session import Session
 from ..theme import COLOUR_MAP
 from .axes import log_frequency_ticks
-from .playhead import Playhead
+from .playhead import LoopRegion, Playhead
 
 __all__ = ["SpectrogramView", "MODES", "MAX_COLUMNS"]
 
@@ -96,6 +96,7 @@ class SpectrogramView(QWidget):
         )
         self.colour_bar.setImageItem(self.image, insert_in=self.plot)
         self.playhead = Playhead(self.plot, self.seek_requested.emit)
+        self.loop_region = LoopRegion(self.plot)
         self.plot.setLogMode(x=False, y=True)
 
         layout = QVBoxLayout(self)
@@ -184,33 +185,43 @@ class SpectrogramView(QWidget):
         if spec is None:
             return
         a, b = self._visible_frames()
-        step = max(1, -(-(b - a) // MAX_COLUMNS))
+        # No more columns than the plot has pixels: the rest would be averaged away.
+        pixels = int(self.plot.vb.width() * self.devicePixelRatioF()) or MAX_COLUMNS
+        step = max(1, -(-(b - a) // min(MAX_COLUMNS, pixels)))
         b = min(spec.shape[1], a + step * (-(-(b - a) // step)))
-        magnitude = self._quantity(a, b, step)
-        if magnitude is None:
-            self.image.clear()
-            return
-        db = 20.0 * np.log10(np.maximum(magnitude, 1e-10)) - self._top_db
         frame_s, bin_hz = spec.hop / spec.rate, spec.rate / spec.n_fft
         x0, width = (a - 0.5) * frame_s, (b - a) * frame_s
         if self.log_box.isChecked():
+            # Pick the image's rows first: every later step then touches 512 rows, not all bins.
             low, top = np.log10(self._lowest_log_hz()), np.log10(spec.rate / 2)
             rows = np.rint(np.logspace(low, top, _LOG_ROWS) / bin_hz).astype(np.intp)
-            db = np.ascontiguousarray(db[np.minimum(rows, db.shape[0] - 1)])
+            rows = np.minimum(rows, spec.shape[0] - 1)
             rect = QRectF(x0, low, width, top - low)
         else:
-            rect = QRectF(x0, -0.5 * bin_hz, width, db.shape[0] * bin_hz)
+            rows = slice(None)
+            rect = QRectF(x0, -0.5 * bin_hz, width, spec.shape[0] * bin_hz)
+        magnitude = self._quantity(a, b, step, rows)
+        if magnitude is None:
+            self.image.clear()
+            return
+        np.maximum(magnitude, np.float32(1e-10), out=magnitude)
+        db = np.log10(magnitude, out=magnitude)
+        db *= np.float32(20.0)
+        db -= np.float32(self._top_db)
         self.image.setImage(db, autoLevels=False)
         self.image.setRect(rect)
 
-    def _quantity(self, a: int, b: int, step: int) -> np.ndarray | None:
-        """The magnitude of the current mode for frames a..b, block-maxed by ``step``."""
+    def _quantity(self, a: int, b: int, step: int, rows) -> np.ndarray | None:
+        """The magnitude of the current mode for frames a..b and the image's ``rows``,
+        block-maxed by ``step``: a new C-contiguous float32 array."""
         session = self._session
+        mixture = self._mixture(a, b, step)[rows]
         if self.mode == "mixture":
-            return self._mixture(a, b, step).copy()
+            return np.array(mixture, dtype=np.float32)  # a copy: the cache stays intact
         W, H = session.W, session.H  # noqa: N806
         if W is None:
             return None
+        W = W[rows]  # noqa: N806
         Hs = block_max(H[:, a:b], step)  # noqa: N806
         model = W @ Hs
         if self.mode == "model":
@@ -222,7 +233,10 @@ class SpectrogramView(QWidget):
             share = np.outer(W[:, k], Hs[k])
         else:
             share = W @ (session.effective_gains()[:, None] * Hs)
-        return share / np.maximum(model, EPS) * self._mixture(a, b, step)
+        np.maximum(model, EPS, out=model)
+        share /= model
+        share *= mixture
+        return share
 
     def _mixture(self, a: int, b: int, step: int) -> np.ndarray:
         """Block-maxed V for frames a..b; kept, since V does not change while NMF runs."""
