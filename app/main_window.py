@@ -29,6 +29,7 @@ from .playback import PlaybackControl
 from .session import Session
 from .solver_actions import SolverActions
 from .solver_control import SolverControl
+from .steering.install import install_steering, shutdown_steering
 from .views.activations import ActivationsView
 from .views.components import ComponentsView
 from .views.loss_plot import LossPlot
@@ -98,6 +99,7 @@ class MainWindow(QMainWindow):
         self._add_dock("Reconstruction", self.reconstruction, Qt.RightDockWidgetArea)
         self._add_dock("Templates", self.templates, Qt.RightDockWidgetArea)
         self._add_dock("Loss", self.loss_plot, Qt.RightDockWidgetArea)
+        install_steering(self)  # sources, locks, edits, learning, scores (issue 7)
 
         self.solver_actions = SolverActions(self.control, self.session, self)
         self.playback = PlaybackControl(self.session, player, self)
@@ -328,6 +330,7 @@ class MainWindow(QMainWindow):
         self._store.sync()
         self.playback.shutdown()
         self.control.shutdown()
+        shutdown_steering(self)
         self.loader.wait()
         self.files.closed()
         super().closeEvent(event)

@@ -27,7 +27,7 @@ import scipy.linalg
 import scipy.optimize
 import scipy.signal
 
-__all__ = ["SourceScores", "bss_eval", "match_sources"]
+__all__ = ["SourceScores", "bss_eval", "match_sources", "score_estimate"]
 
 
 @dataclass(frozen=True)
@@ -125,24 +125,37 @@ def bss_eval(references, estimates, *, filter_length: int = 512) -> list[SourceS
         )
     if filter_length < 1:
         raise ValueError(f"filter_length must be at least 1, got {filter_length}")
+    return [_score(refs, estimate, j, filter_length) for j, estimate in enumerate(ests)]
+
+
+def score_estimate(references, estimate, index: int, *, filter_length: int = 512) -> SourceScores:
+    """SDR, SIR and SAR of one estimate of reference ``index`` (the others interfere).
+
+    Parameters as :func:`bss_eval`; ``estimate`` is one signal.
+    """
+    refs = _as_mono_rows(references, "references")
+    (est,) = _as_mono_rows([estimate], "estimates")
+    if len(est) != refs.shape[1]:
+        raise ValueError(f"references have {refs.shape[1]} samples, the estimate {len(est)}")
+    if not 0 <= index < len(refs) or filter_length < 1:
+        raise ValueError(f"bad index {index} or filter_length {filter_length}")
+    return _score(refs, est, index, filter_length)
+
+
+def _score(refs: np.ndarray, estimate: np.ndarray, j: int, filter_length: int) -> SourceScores:
     pad = filter_length - 1
-    scores = []
-    for j, estimate in enumerate(ests):
-        target = np.concatenate((refs[j], np.zeros(pad)))
-        padded = np.concatenate((estimate, np.zeros(pad)))
-        own = _projection(refs[j : j + 1], estimate, filter_length)
-        every = _projection(refs, estimate, filter_length)
-        spatial = own - target
-        interference = every - own
-        artifacts = padded - every
-        scores.append(
-            SourceScores(
-                sdr=_db(target + spatial, interference + artifacts),
-                sir=_db(target + spatial, interference),
-                sar=_db(target + spatial + interference, artifacts),
-            )
-        )
-    return scores
+    target = np.concatenate((refs[j], np.zeros(pad)))
+    padded = np.concatenate((estimate, np.zeros(pad)))
+    own = _projection(refs[j : j + 1], estimate, filter_length)
+    every = _projection(refs, estimate, filter_length)
+    spatial = own - target
+    interference = every - own
+    artifacts = padded - every
+    return SourceScores(
+        sdr=_db(target + spatial, interference + artifacts),
+        sir=_db(target + spatial, interference),
+        sar=_db(target + spatial + interference, artifacts),
+    )
 
 
 def match_sources(score_matrix: np.ndarray) -> list[int]:

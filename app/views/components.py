@@ -1,16 +1,29 @@
-"""The components table: colour, editable name, solo, mute, gain and source of each."""
+"""The components panel: the sources list above one row per component.
+
+Each component row shows colour, editable name, solo, mute, gain, source,
+lock, and the labels that help grouping (estimated pitch, percussiveness).
+Rows drag onto the sources list; the context menu moves, locks, splits,
+zeroes or deletes components (edits go through the steering controller
+once :meth:`ComponentsView.set_steering` installed one).
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSignalBlocker, Qt
+import json
+
+import numpy as np
+from PySide6.QtCore import QMimeData, QSignalBlocker, Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QDoubleSpinBox,
     QHBoxLayout,
     QHeaderView,
+    QMenu,
     QPushButton,
     QSpinBox,
+    QSplitter,
     QTableWidget,
     QTableWidgetItem,
     QToolButton,
@@ -19,35 +32,63 @@ from PySide6.QtWidgets import (
 )
 
 from dsp.grouping import group_components
+from dsp.labels import component_labels
 
 from ..session import Session
+from ..steering.sources_view import COMPONENTS_MIME, SourcesTable
 from ..widgets import spin_box
 
 __all__ = ["ComponentsView", "COLUMNS"]
 
-COLUMNS = ("", "Name", "S", "M", "Gain", "Source")
-_COLOUR, _NAME, _SOLO, _MUTE, _GAIN, _SOURCE = range(len(COLUMNS))
+COLUMNS = ("", "Name", "S", "M", "Gain", "Source", "Lock", "Pitch", "Perc.")
+_COLOUR, _NAME, _SOLO, _MUTE, _GAIN, _SOURCE, _LOCK, _PITCH, _PERC = range(len(COLUMNS))
+_LABEL_DELAY_MS = 250  # labels follow the factors, but not at the solver's snapshot rate
+
+
+class _ComponentsTable(QTableWidget):
+    """The component rows; a drag carries the selected component indices."""
+
+    def mimeTypes(self) -> list[str]:  # noqa: N802 - Qt override
+        """Only our own type: components dropped elsewhere mean nothing."""
+        return [COMPONENTS_MIME]
+
+    def mimeData(self, items) -> QMimeData:  # noqa: N802 - Qt override
+        """The rows of the dragged items as a JSON list of component indices."""
+        rows = sorted({item.row() for item in items})
+        return self.components_mime(rows)
+
+    @staticmethod
+    def components_mime(rows) -> QMimeData:
+        """MIME data carrying component indices ``rows``."""
+        mime = QMimeData()
+        mime.setData(COMPONENTS_MIME, json.dumps([int(r) for r in rows]).encode())
+        return mime
 
 
 class ComponentsView(QWidget):
-    """One row per component; edits go to the session, the session's changes come back.
+    """Sources list and component table; edits go to the session, its changes come back.
 
     Selecting a row selects the component (the spectrogram's "Selected
-    component" mode shows its share). "Group" assigns components to the chosen
-    number of sources automatically (``dsp.grouping``).
+    component" mode shows its share). "Auto-group" assigns components to the
+    chosen number of sources (``dsp.grouping`` with the audio's rate).
     """
 
     def __init__(self, session: Session, parent=None) -> None:
         super().__init__(parent)
         self._session = session
-        self.table = QTableWidget(0, len(COLUMNS))
+        self._steering = None
+        self.sources = SourcesTable(session)
+        self.table = _ComponentsTable(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().hide()
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.table.setSelectionMode(QAbstractItemView.ExtendedSelection)
         self.table.setEditTriggers(
             QAbstractItemView.DoubleClicked | QAbstractItemView.EditKeyPressed
         )
+        self.table.setDragEnabled(True)
+        self.table.setDragDropMode(QAbstractItemView.DragOnly)
+        self.table.setContextMenuPolicy(Qt.CustomContextMenu)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeToContents)
         header.setSectionResizeMode(_NAME, QHeaderView.Stretch)
@@ -55,7 +96,10 @@ class ComponentsView(QWidget):
             (_SOLO, "Solo: only soloed components sound (solo wins over mute)"),
             (_MUTE, "Mute: silence this component"),
             (_GAIN, "Linear gain of the component in the mix"),
-            (_SOURCE, "Source the component belongs to (stems are exported per source)"),
+            (_SOURCE, "Source the component belongs to (or drag the row onto a source)"),
+            (_LOCK, "Lock: the template stays fixed on the next runs"),
+            (_PITCH, "Estimated pitch from the harmonic peaks of the template"),
+            (_PERC, "How percussive: broadband template and sharp activation (0–100)"),
         ):
             self.table.horizontalHeaderItem(column).setToolTip(tip)
 
@@ -63,27 +107,50 @@ class ComponentsView(QWidget):
         self.sources_box.setPrefix("into ")
         self.sources_box.setSuffix(" sources")
         self.sources_box.setToolTip("Number of sources for automatic grouping")
-        self.group_button = QPushButton("Group")
+        self.group_button = QPushButton("Auto-group")
         self.group_button.setToolTip(
-            "Assign components to sources by template and activation similarity"
+            "Assign components to sources by the timbre of their templates"
         )
+        self.new_source_button = QPushButton("New source")
+        self.new_source_button.setToolTip("Add an empty source to drag components onto")
         bottom = QHBoxLayout()
         bottom.addWidget(self.group_button)
         bottom.addWidget(self.sources_box)
         bottom.addStretch(1)
+        bottom.addWidget(self.new_source_button)
+        splitter = QSplitter(Qt.Vertical)
+        splitter.addWidget(self.sources)
+        splitter.addWidget(self.table)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 3)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
-        layout.addWidget(self.table)
+        layout.addWidget(splitter)
         layout.addLayout(bottom)
+
+        self._label_timer = QTimer(self)
+        self._label_timer.setSingleShot(True)
+        self._label_timer.setInterval(_LABEL_DELAY_MS)
+        self._label_timer.timeout.connect(self.update_labels)
 
         self.table.itemChanged.connect(self._on_item_changed)
         self.table.itemSelectionChanged.connect(self._on_selection)
+        self.table.customContextMenuRequested.connect(self._show_menu)
         self.group_button.clicked.connect(self._group)
+        self.new_source_button.clicked.connect(lambda: session.add_source())
         session.components_changed.connect(self._rebuild)
         session.component_changed.connect(self._update_row)
         session.selection_changed.connect(self._show_selection)
         session.factors_changed.connect(self._update_group_button)
+        session.factors_changed.connect(self._label_timer.start)
+        session.sources_changed.connect(self._update_source_choices)
         self._rebuild()
+
+    def set_steering(self, steering) -> None:
+        """Enable the edits (lock, split, zero, delete) through a SteeringController."""
+        self._steering = steering
+
+    # -- rows --------------------------------------------------------------------------------
 
     def _rebuild(self) -> None:
         components = self._session.components
@@ -91,24 +158,31 @@ class ComponentsView(QWidget):
             self.table.setRowCount(len(components))
             for k in range(len(components)):
                 swatch = QTableWidgetItem()
-                swatch.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable)
+                swatch.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsDragEnabled)
                 self.table.setItem(k, _COLOUR, swatch)
                 self.table.setItem(k, _NAME, QTableWidgetItem())
+                for column in (_PITCH, _PERC):
+                    label = QTableWidgetItem("—")
+                    label.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsDragEnabled)
+                    self.table.setItem(k, column, label)
                 solo = self._toggle("S", "#e0c341", k, self._session.set_solo)
                 mute = self._toggle("M", "#e15759", k, self._session.set_mute)
+                lock = self._toggle("🔒", "#9ab0c9", k, self._session.set_locked)
+                lock.setObjectName("lock")
                 self.table.setCellWidget(k, _SOLO, solo)
                 self.table.setCellWidget(k, _MUTE, mute)
+                self.table.setCellWidget(k, _LOCK, lock)
                 gain = spin_box(QDoubleSpinBox, 0.0, 4.0, 1.0, step=0.1)
                 gain.setKeyboardTracking(False)
                 gain.valueChanged.connect(lambda v, k=k: self._session.set_gain(k, v))
                 self.table.setCellWidget(k, _GAIN, gain)
-                source = spin_box(QSpinBox, 1, max(1, len(components)), 1)
-                source.valueChanged.connect(lambda v, k=k: self._session.set_source(k, v - 1))
+                source = QComboBox()
+                source.activated.connect(lambda i, k=k: self._choose_source(k, i))
                 self.table.setCellWidget(k, _SOURCE, source)
-        for k in range(len(components)):
-            self._update_row(k)
+        self._update_source_choices()
         self.sources_box.setMaximum(max(1, len(components)))
         self._update_group_button()
+        self.update_labels()
 
     @staticmethod
     def _toggle(text: str, colour: str, k: int, setter) -> QToolButton:
@@ -121,19 +195,64 @@ class ComponentsView(QWidget):
         button.toggled.connect(lambda on: setter(k, on))
         return button
 
+    def _update_source_choices(self) -> None:
+        """Every row's source menu lists the sources by name, then "New source…"."""
+        names = [self._session.source_state(s).name for s in range(self._session.n_sources)]
+        for k in range(self.table.rowCount()):
+            box = self.table.cellWidget(k, _SOURCE)
+            with QSignalBlocker(box):
+                box.clear()
+                box.addItems([*names, "New source…"])
+            self._update_row(k)
+
+    def _choose_source(self, k: int, choice: int) -> None:
+        if choice >= self._session.n_sources:
+            choice = self._session.add_source()
+        self._session.set_source(k, choice)
+
     def _update_row(self, k: int) -> None:
+        if k >= self.table.rowCount():
+            return
         state = self._session.components[k]
         with QSignalBlocker(self.table):
             self.table.item(k, _COLOUR).setBackground(QColor(state.colour))
             self.table.item(k, _NAME).setText(state.name)
-        for column, value in ((_SOLO, state.solo), (_MUTE, state.mute)):
+        for column, value in ((_SOLO, state.solo), (_MUTE, state.mute), (_LOCK, state.locked)):
             widget = self.table.cellWidget(k, column)
             with QSignalBlocker(widget):
                 widget.setChecked(value)
-        for column, value in ((_GAIN, state.gain), (_SOURCE, state.source + 1)):
-            widget = self.table.cellWidget(k, column)
-            with QSignalBlocker(widget):
-                widget.setValue(value)
+        gain = self.table.cellWidget(k, _GAIN)
+        with QSignalBlocker(gain):
+            gain.setValue(state.gain)
+        source = self.table.cellWidget(k, _SOURCE)
+        if source.count() <= state.source + 1:  # a source index beyond the named ones
+            self._update_source_choices()
+            return
+        with QSignalBlocker(source):
+            source.setCurrentIndex(state.source)
+
+    def update_labels(self) -> None:
+        """Pitch and percussiveness of every component from the current factors."""
+        session = self._session
+        if session.W is None or session.audio is None:
+            labels = [None] * self.table.rowCount()
+        else:
+            labels = component_labels(session.W, session.H, rate=session.audio.rate)
+        with QSignalBlocker(self.table):
+            for k, label in enumerate(labels[: self.table.rowCount()]):
+                pitch = self.table.item(k, _PITCH)
+                perc = self.table.item(k, _PERC)
+                pitch.setText(label.pitch_text if label else "—")
+                perc.setText(f"{100 * label.percussive:.0f}" if label else "—")
+                perc.setData(Qt.UserRole, label.percussive if label else np.nan)
+                pitch.setData(Qt.UserRole, label.pitch if label else np.nan)
+
+    def label_texts(self, column: str) -> list[str]:
+        """Texts of the ``'Pitch'`` or ``'Perc.'`` column, row by row."""
+        c = COLUMNS.index(column)
+        return [self.table.item(k, c).text() for k in range(self.table.rowCount())]
+
+    # -- edits -------------------------------------------------------------------------------
 
     def _on_item_changed(self, item: QTableWidgetItem) -> None:
         if item.column() == _NAME:
@@ -143,15 +262,19 @@ class ComponentsView(QWidget):
             else:
                 self._update_row(item.row())
 
+    def selected_components(self) -> list[int]:
+        """Indices of the selected rows."""
+        return sorted(i.row() for i in self.table.selectionModel().selectedRows())
+
     def _on_selection(self) -> None:
-        rows = self.table.selectionModel().selectedRows()
-        self._session.select_component(rows[0].row() if rows else -1)
+        rows = self.selected_components()
+        self._session.select_component(rows[0] if rows else -1)
 
     def _show_selection(self, k: int) -> None:
         with QSignalBlocker(self.table):
             if k < 0:
                 self.table.clearSelection()
-            else:
+            elif k not in self.selected_components():
                 self.table.selectRow(k)
 
     def _update_group_button(self) -> None:
@@ -160,4 +283,42 @@ class ComponentsView(QWidget):
     def _group(self) -> None:
         session = self._session
         if session.W is not None:
-            session.assign_sources(group_components(session.W, session.H, self.sources_box.value()))
+            rate = session.audio.rate if session.audio is not None else 22_050
+            n = min(self.sources_box.value(), session.W.shape[1])
+            session.assign_sources(group_components(session.W, session.H, n, rate=rate))
+
+    def build_menu(self, rows: list[int]) -> QMenu:
+        """The context menu for the components ``rows``."""
+        session, steering = self._session, self._steering
+        menu = QMenu(self)
+        move = menu.addMenu("Move to source")
+        for s in range(session.n_sources):
+            move.addAction(session.source_state(s).name,
+                           lambda s=s: [session.set_source(k, s) for k in rows])
+        move.addAction("New source", lambda: self._move_to_new_source(rows))
+        if steering is None or session.W is None:
+            return menu
+        locked = all(session.components[k].locked for k in rows)
+        menu.addAction("Unlock template" if locked else "Lock template",
+                       lambda: [steering.set_locked(k, not locked) for k in rows])
+        if len(rows) == 1:
+            menu.addAction("Split in two", lambda: steering.split(rows[0]))
+            menu.addAction("Zero (silence)", lambda: steering.zero(rows[0]))
+        delete = menu.addAction("Delete", lambda: steering.delete(rows))
+        delete.setEnabled(len(rows) < len(session.components))
+        return menu
+
+    def _move_to_new_source(self, rows: list[int]) -> None:
+        source = self._session.add_source()
+        for k in rows:
+            self._session.set_source(k, source)
+
+    def _show_menu(self, pos) -> None:
+        rows = self.selected_components()
+        row = self.table.indexAt(pos).row()
+        if row >= 0 and row not in rows:
+            self.table.selectRow(row)
+            rows = [row]
+        if rows:
+            self.context_menu = self.build_menu(rows)
+            self.context_menu.popup(self.table.viewport().mapToGlobal(pos))

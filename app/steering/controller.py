@@ -1,0 +1,171 @@
+"""The steering controller: applies the user's edits of components to the session.
+
+Edits that change the factors (split, delete, zero, learned templates) stop a
+run first, replace factors and component states at once
+(:meth:`Session.replace_components`), and leave Continue to iterate from the
+edited state; locks reach the solver through the solver control.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from ..session import ComponentState, Session
+from ..solver_control import SolverControl
+from ..theme import component_colour
+from ..worker import BackgroundJob
+from . import edits
+
+__all__ = ["SteeringController"]
+
+
+class SteeringController(QObject):
+    """Lock, split, zero, delete components; learn a source from an example.
+
+    Signals
+    -------
+    busy_changed(str)
+        A background edit started (its description) or ended (``''``).
+    failed(str)
+        An edit could not be done.
+    learned(np.ndarray)
+        Templates (bins × n) were learned from an example.
+    """
+
+    busy_changed = Signal(str)
+    failed = Signal(str)
+    learned = Signal(object)
+
+    def __init__(self, session: Session, control: SolverControl, parent=None) -> None:
+        super().__init__(parent)
+        self._session = session
+        self._control = control
+        self._jobs: list[BackgroundJob] = []
+
+    @property
+    def busy(self) -> bool:
+        """Whether a background edit is running."""
+        return bool(self._jobs)
+
+    def set_locked(self, index: int, locked: bool) -> None:
+        """Lock or unlock a component's template."""
+        self._session.set_locked(index, locked)
+
+    def delete(self, indices) -> None:
+        """Remove components (at least one must remain)."""
+        session = self._session
+        if session.W is None:
+            return
+        try:
+            W, H = edits.delete_components(session.W, session.H, indices)  # noqa: N806
+        except ValueError as exc:
+            self.failed.emit(str(exc))
+            return
+        keep = [c for k, c in enumerate(session.components) if k not in set(indices)]
+        self._apply(W, H, keep)
+
+    def zero(self, index: int) -> None:
+        """Silence a component: its activation goes to zero and stays there on Continue."""
+        session = self._session
+        if session.W is not None:
+            self._control.stop()
+            session.set_factors(session.W, edits.zero_component(session.H, index),
+                                session.losses)
+
+    def split(self, index: int) -> None:
+        """Replace a component by two refitted to its share (in the background)."""
+        session = self._session
+        if session.W is None:
+            return
+        V, W, H = session.magnitude, session.W, session.H  # noqa: N806
+        loss, seed = session.settings.loss, session.settings.seed
+        old = session.components[index]
+
+        def done(factors):
+            states = list(self._session.components)
+            first = replace(old, name=f"{old.name} a", locked=False)
+            second = replace(old, name=f"{old.name} b", locked=False,
+                             colour=component_colour(len(states)))
+            states[index : index + 1] = [first, second]
+            self._apply(*factors, states)
+
+        self._run(f"Splitting {old.name}…",
+                  lambda: edits.split_component(V, W, H, index, loss=loss, seed=seed), done)
+
+    def learn(self, example: np.ndarray, n_templates: int, n_free: int, *, name: str,
+              silent_frames=None) -> None:
+        """Learn ``n_templates`` from ``example`` (bins × frames), lock them, fit the rest.
+
+        The mixture is refactored as the learned templates (locked, in a new
+        source called ``name``) plus ``n_free`` free components; Continue then
+        fits the rest of the mixture around them.
+        """
+        session = self._session
+        V, loss, seed = session.magnitude, session.settings.loss, session.settings.seed
+
+        def work():
+            templates = edits.learn_templates(example, n_templates, loss=loss, seed=seed)
+            return templates, *edits.semi_supervised_start(
+                V, templates, n_free, silent_frames=silent_frames, loss=loss, seed=seed)
+
+        def done(result):
+            self.learned.emit(result[1][:, : result[0].shape[1]].copy())  # as locked
+            self._use_templates(result[1], result[2], n_free, name)
+
+        self._run(f"Learning {name}…", work, done)
+
+    def use_templates(self, templates: np.ndarray, n_free: int, *, name: str) -> None:
+        """Lock given templates (e.g. from the library) and fit the rest around them."""
+        session = self._session
+        V, loss, seed = session.magnitude, session.settings.loss, session.settings.seed
+        self._run(f"Fitting around {name}…",
+                  lambda: edits.semi_supervised_start(V, templates, n_free, loss=loss, seed=seed),
+                  lambda result: self._use_templates(*result, n_free, name))
+
+    def _use_templates(self, W, H, n_free: int, name: str) -> None:  # noqa: N803
+        session = self._session
+        n_learned = W.shape[1] - n_free
+        source = 0
+        states = [
+            ComponentState(f"{name} {i + 1}", component_colour(i), source=source, locked=True)
+            for i in range(n_learned)
+        ] + [
+            ComponentState(f"Part {i + 1}", component_colour(n_learned + i), source=1)
+            for i in range(n_free)
+        ]
+        self._apply(W, H, states)
+        session.rename_source(0, name)
+        session.rename_source(1, "Rest")
+        self._control.resume()
+
+    def _apply(self, W, H, states) -> None:  # noqa: N803
+        self._control.stop()
+        self._session.replace_components(W, H, states)
+
+    def _run(self, description: str, function, on_success) -> None:
+        if self._session.magnitude is None:
+            return
+        self._control.stop()
+        job = BackgroundJob(function)
+        job.succeeded.connect(on_success)
+        job.failed.connect(self.failed.emit)
+        job.finished.connect(lambda: self._finish(job))
+        self._jobs.append(job)
+        self.busy_changed.emit(description)
+        job.start()
+
+    def _finish(self, job: BackgroundJob) -> None:
+        self._jobs.remove(job)
+        job.deleteLater()
+        if not self._jobs:
+            self.busy_changed.emit("")
+
+    def shutdown(self) -> None:
+        """Wait for background edits (the window is closing)."""
+        for job in list(self._jobs):
+            job.wait()
+
+

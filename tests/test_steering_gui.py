@@ -1,0 +1,115 @@
+"""Steering through the GUI: drag to a source, lock, split, learn from a selection, scores."""
+
+import numpy as np
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+
+from app.steering import library
+from dsp.audio import save
+from dsp.bss import score_estimate
+from dsp.demo import make_demo
+from dsp.metrics import si_sdr
+from dsp.separation import separate
+
+
+def run_to_done(qtbot, window, action):
+    with qtbot.waitSignal(window.control.state_changed,
+                          check_params_cb=lambda s: s == "done", timeout=30_000):
+        action()
+
+
+def drop_components(sources, rows, target_source):
+    """A real drag-enter/move/drop sequence of component rows onto a source row."""
+    table = sources.window().components.table
+    mime = table.mimeData([table.item(r, 1) for r in rows])  # what a drag of the rows carries
+    rect = sources.visualRect(sources.model().index(target_source, 0))
+    pos = QPointF(rect.center())
+    viewport = sources.viewport()
+    for event in (
+        QDragEnterEvent(pos.toPoint(), Qt.MoveAction, mime, Qt.LeftButton, Qt.NoModifier),
+        QDragMoveEvent(pos.toPoint(), Qt.MoveAction, mime, Qt.LeftButton, Qt.NoModifier),
+        QDropEvent(pos, Qt.MoveAction, mime, Qt.LeftButton, Qt.NoModifier),
+    ):
+        QApplication.sendEvent(viewport, event)
+    return event
+
+
+def test_dragging_components_onto_a_source_groups_them(qtbot, window):
+    session = window.session
+    view = window.components
+    target = session.add_source("Bass")
+    drop = drop_components(view.sources, [1, 3], target)
+    assert drop.isAccepted()
+    assert session.source_members(target) == [1, 3]
+    assert view.sources.item(target, 3).text() == "2"  # the parts column follows
+    assert view.table.cellWidget(1, 5).currentText() == "Bass"
+
+
+def test_lock_button_and_split_menu_edit_the_components(qtbot, window):
+    session = window.session
+    run_to_done(qtbot, window, window.control.run)
+    window.components.table.cellWidget(0, 6).click()  # the lock toggle
+    assert session.components[0].locked
+    k = len(session.components)
+    window.components.table.selectRow(2)
+    menu = window.components.build_menu([2])
+    split = next(a for a in menu.actions() if a.text() == "Split in two")
+    with qtbot.waitSignal(session.components_changed, timeout=20_000):
+        split.trigger()
+    assert len(session.components) == k + 1 == session.W.shape[1]
+    assert [c.name for c in session.components[2:4]] == ["Part 3 a", "Part 3 b"]
+    locked = session.W[:, 0].copy()
+    run_to_done(qtbot, window, window.control.resume)  # continue from the edited state
+    np.testing.assert_array_equal(session.W[:, 0], locked)
+
+
+def test_labels_appear_in_the_table(qtbot, window):
+    run_to_done(qtbot, window, window.control.run)
+    window.components.update_labels()
+    pitches = window.components.label_texts("Pitch")
+    assert {"98 Hz G2", "392 Hz G4"} & set(pitches)  # the demo's bass and lead
+    assert all(text != "—" for text in window.components.label_texts("Perc."))
+
+
+def test_learn_from_selection_locks_the_learned_templates(qtbot, window, tmp_path, monkeypatch):
+    monkeypatch.setenv("PARTWISE_DATA_DIR", str(tmp_path))
+    session, panel = window.session, window.learn_panel
+    panel.region.setRegion((0.0, 0.2))  # the demo's bass plays alone at first
+    panel.templates_box.setValue(2)
+    panel.rest_box.setValue(3)
+    panel.name_edit.setText("Bass")
+    with qtbot.waitSignal(window.control.state_changed,
+                          check_params_cb=lambda s: s == "done", timeout=30_000):
+        panel.learn_from_selection()
+    assert [c.locked for c in session.components] == [True, True, False, False, False]
+    assert session.source_state(0).name == "Bass" and session.source_members(0) == [0, 1]
+    panel.save_learned()
+    assert library.list_templates() == ["Bass"]
+    stored = library.load_templates("Bass", rate=session.audio.rate, n_fft=session.settings.n_fft)
+    np.testing.assert_array_equal(stored, session.W[:, :2])
+
+
+def test_scores_shown_match_dsp_metrics(qtbot, window, tmp_path):
+    session, panel = window.session, window.scores
+    run_to_done(qtbot, window, window.control.run)
+    window.components._group()
+    demo = make_demo(duration=2.0)  # the window's demo mixture
+    paths = []
+    for name, stem in zip(demo.names, demo.stems):
+        paths.append(tmp_path / f"{name}.wav")
+        save(stem, paths[-1], subtype="float")
+    panel.load_references(paths)
+    qtbot.waitUntil(lambda: len(panel.rows) == len(session.sources())
+                    and bool(panel.rows[0].reference), timeout=60_000)
+    stems = list(separate(session.spectrogram, session.W, session.H, session.sources(),
+                          power=session.settings.mask_power))
+    references = [s.samples for s in demo.stems]
+    for row, stem in zip(panel.rows, stems):
+        j = [p.name for p in paths].index(row.reference)
+        expected = score_estimate(references, stem, j)
+        assert abs(row.sdr - expected.sdr) < 1e-9 and abs(row.sir - expected.sir) < 1e-9
+        assert abs(row.si_sdr - si_sdr(references[j], stem)) < 1e-9
+        text = panel.table.item(panel.rows.index(row), 2).text()
+        assert text == f"{expected.sdr:.2f} dB"
+    assert abs(sum(r.energy_share for r in panel.rows) - 1.0) < 0.2
