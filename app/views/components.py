@@ -167,7 +167,7 @@ class ComponentsView(QWidget):
                     self.table.setItem(k, column, label)
                 solo = self._toggle("S", "#e0c341", k, self._session.set_solo)
                 mute = self._toggle("M", "#e15759", k, self._session.set_mute)
-                lock = self._toggle("🔒", "#9ab0c9", k, self._session.set_locked)
+                lock = self._toggle("L", "#9ab0c9", k, self._session.set_locked)
                 lock.setObjectName("lock")
                 self.table.setCellWidget(k, _SOLO, solo)
                 self.table.setCellWidget(k, _MUTE, mute)
