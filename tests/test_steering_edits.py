@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from app.steering.edits import component_share, delete_components, split_component, zero_component
 from dsp import nmf
+from dsp.refine import component_share, delete_components, split_component, zero_component
 
 M, N = 64, 120
 NOTE_A = np.exp(-0.5 * ((np.arange(M) - 12) / 1.5) ** 2)

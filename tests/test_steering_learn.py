@@ -2,11 +2,11 @@
 
 import numpy as np
 
-from app.steering.edits import learn_templates, semi_supervised_start
 from dsp import nmf
 from dsp.demo import ToneSpec, make_demo
 from dsp.grouping import group_components
 from dsp.metrics import sdr
+from dsp.refine import learn_templates, semi_supervised_start
 from dsp.separation import separate
 from dsp.stft import analyse
 

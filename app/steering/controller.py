@@ -13,11 +13,12 @@ from dataclasses import replace
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from dsp import refine
+
 from ..session import ComponentState, Session
 from ..solver_control import SolverControl
 from ..theme import component_colour
 from ..worker import BackgroundJob
-from . import edits
 
 __all__ = ["SteeringController"]
 
@@ -60,7 +61,7 @@ class SteeringController(QObject):
         if session.W is None:
             return
         try:
-            W, H = edits.delete_components(session.W, session.H, indices)  # noqa: N806
+            W, H = refine.delete_components(session.W, session.H, indices)  # noqa: N806
         except ValueError as exc:
             self.failed.emit(str(exc))
             return
@@ -72,7 +73,7 @@ class SteeringController(QObject):
         session = self._session
         if session.W is not None:
             self._control.stop()
-            session.set_factors(session.W, edits.zero_component(session.H, index),
+            session.set_factors(session.W, refine.zero_component(session.H, index),
                                 session.losses)
 
     def split(self, index: int) -> None:
@@ -93,7 +94,7 @@ class SteeringController(QObject):
             self._apply(*factors, states)
 
         self._run(f"Splitting {old.name}…",
-                  lambda: edits.split_component(V, W, H, index, loss=loss, seed=seed), done)
+                  lambda: refine.split_component(V, W, H, index, loss=loss, seed=seed), done)
 
     def learn(self, example: np.ndarray, n_templates: int, n_free: int, *, name: str,
               silent_frames=None) -> None:
@@ -107,8 +108,8 @@ class SteeringController(QObject):
         V, loss, seed = session.magnitude, session.settings.loss, session.settings.seed
 
         def work():
-            templates = edits.learn_templates(example, n_templates, loss=loss, seed=seed)
-            return templates, *edits.semi_supervised_start(
+            templates = refine.learn_templates(example, n_templates, loss=loss, seed=seed)
+            return templates, *refine.semi_supervised_start(
                 V, templates, n_free, silent_frames=silent_frames, loss=loss, seed=seed)
 
         def done(result):
@@ -122,7 +123,7 @@ class SteeringController(QObject):
         session = self._session
         V, loss, seed = session.magnitude, session.settings.loss, session.settings.seed
         self._run(f"Fitting around {name}…",
-                  lambda: edits.semi_supervised_start(V, templates, n_free, loss=loss, seed=seed),
+                  lambda: refine.semi_supervised_start(V, templates, n_free, loss=loss, seed=seed),
                   lambda result: self._use_templates(*result, n_free, name))
 
     def _use_templates(self, W, H, n_free: int, name: str) -> None:  # noqa: N803

@@ -1,6 +1,6 @@
 """Edits of the factors a user asks for: delete, zero, split, learn templates from an example.
 
-Pure numpy on W (bins × k) and H (k × frames), no Qt: the steering controller
+Pure numpy on W (bins × k) and H (k × frames), no Qt: the app's steering controller
 applies the results to the session.
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from dsp import nmf
+from . import nmf
 
 __all__ = [
     "component_share",
