@@ -105,3 +105,78 @@ def test_declined_recovery_is_not_offered_again(qtbot, tmp_path, monkeypatch):
     (tmp_path / "autosave.partwise").write_bytes(b"left by a crash")
     discard_recovery()
     assert pending_recovery() is None
+
+
+# The real window: a demo run completes (so it autosaves), then the process is killed.
+WINDOW_SCRIPT = """
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSettings, QTimer
+
+from app.gui import create_application
+from app.main_window import MainWindow
+
+work = Path(sys.argv[1])
+app = create_application([])
+window = MainWindow(store=QSettings(str(work / "app.ini"), QSettings.IniFormat))
+window.show()
+session = window.session
+session.set_settings(replace(session.settings, n_components=4, iterations=15))
+
+
+def loaded(_name):
+    session.set_component_name(0, "Kick")
+    session.set_mute(2, True)
+    window.control.run()
+
+
+def autosaved(path):
+    np.savez(work / "expected.npz", W=session.W, H=session.H)
+    print("autosaved", path, flush=True)
+
+
+window.loader.loaded.connect(loaded)
+window.files.autosaver.saved.connect(autosaved)
+window.open_demo()
+QTimer.singleShot(60_000, app.quit)
+app.exec()
+"""
+
+
+def test_killed_window_is_offered_for_recovery_at_the_next_start(qtbot, tmp_path, store):
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.main_window import MainWindow
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
+    app = subprocess.Popen(
+        [sys.executable, "-c", WINDOW_SCRIPT, str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        first_line = app.stdout.readline()
+    finally:
+        app.kill()
+        _, errors = app.communicate()
+    assert first_line.startswith("autosaved"), errors
+    assert app.returncode != 0
+
+    window = MainWindow(store=store)  # the next start, as app.gui.run does it
+    qtbot.addWidget(window)
+    window.show()
+    fallback = []
+    assert window.files.offer_recovery(otherwise=lambda: fallback.append("demo"))
+    window.files.recovery_box.button(QMessageBox.Yes).click()
+    expected = np.load(tmp_path / "expected.npz")
+    np.testing.assert_array_equal(window.session.W, expected["W"])
+    np.testing.assert_array_equal(window.session.H, expected["H"])
+    assert window.session.n_iter == 15 and fallback == []
+    assert window.session.components[0].name == "Kick" and window.session.components[2].mute
+    assert window.windowTitle() == "Recovered session[*] — Partwise"
