@@ -1,24 +1,15 @@
 """Audio playback of the live mix: a PortAudio stream fed by :class:`dsp.mixer.Mixer`.
 
-Three threads share the work, and only the first may ever be slow:
-
-- the *producer* thread renders blocks with the mixer a few blocks ahead into a
-  small preallocated ring of slots;
-- PortAudio's *callback* copies rendered samples from the ring to the device and
-  returns — no FFTs, no large allocations, no locks (Friture's rule);
-- the *GUI* thread hands over requests (new material, seek, gains, factors,
-  loop) by replacing whole attributes, which is atomic in Python, and polls the
-  position, underrun count and end of playback with a ~30 Hz timer.
-
-Only the producer writes ``_Ring.written`` and only the callback writes
-``_Ring.read``, so the ring needs no lock. A seek bumps a generation number;
-the callback drops slots rendered for an older generation.
+The audio threads — a producer rendering ahead into a ring and the PortAudio
+callback that copies from it — live in :mod:`app.audio_engine` and know nothing
+of Qt. This module is the GUI thread's side: it opens and closes the stream,
+hands the engine its requests (new material, seek, gains, factors, loop) by
+replacing whole attributes, which is atomic in Python, and polls the position,
+underrun count and end of playback with a ~30 Hz timer.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 import weakref
 
 import numpy as np
@@ -26,10 +17,10 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from dsp.mixer import Mixer
 
+from .audio_engine import BLOCK, Engine, Ring
+
 __all__ = ["Player"]
 
-BLOCK = 512  # frames per callback and per rendered slot: 11.6 ms at 44.1 kHz
-SLOTS = 3  # slots rendered ahead: at most 35 ms at 44.1 kHz between a change and the device
 _TICK_MS = 33  # GUI polling period: the playhead moves at ~30 Hz
 
 
@@ -42,130 +33,6 @@ def _load_sounddevice():
     except ImportError as exc:
         return None, f"the sounddevice package is not installed ({exc})"
     return sounddevice, ""
-
-
-class _Ring:
-    """Preallocated slots of rendered audio, each tagged with where it belongs."""
-
-    def __init__(self, channels: int) -> None:
-        self.samples = np.zeros((SLOTS, BLOCK, channels), dtype=np.float32)
-        self.start = [0] * SLOTS  # signal sample index of each slot's first frame
-        self.length = [0] * SLOTS
-        self.generation = [-1] * SLOTS
-        self.last = [False] * SLOTS  # the slot ends the material (no loop)
-        self.written = 0  # slots produced so far (producer only)
-        self.read = 0  # slots consumed so far (callback only)
-        self.offset = 0  # frames consumed of the slot being read (callback only)
-
-
-class _Engine:
-    """Producer thread and audio callback; knows nothing of Qt."""
-
-    def __init__(self) -> None:
-        # (generation, mixer, ring, start sample): replaced whole by the GUI thread.
-        self.request: tuple[int, Mixer | None, _Ring | None, int] = (0, None, None, 0)
-        # (mixer, …) pairs: a change meant for one material never reaches another.
-        self.gains: tuple[Mixer, np.ndarray] | None = None
-        self.factors: tuple[Mixer, np.ndarray, np.ndarray] | None = None
-        self.loop: tuple[int, int] | None = None
-        self.position = 0  # next signal sample the device gets (callback)
-        self.position_generation = -1
-        self.finished_generation = -1  # set by the callback when the material ran out
-        self.underruns = 0
-        self.error = ""
-        self.running = False  # the stream is started: render promptly
-        self._primed = -1  # generation of which the callback has delivered audio
-        self._closed = False
-        self._thread = threading.Thread(target=self._produce, name="partwise-render", daemon=True)
-        self._thread.start()
-
-    def close(self) -> None:
-        """Stop the producer thread."""
-        self._closed = True
-        if self._thread is not threading.current_thread():
-            self._thread.join(timeout=1.0)
-
-    def _produce(self) -> None:
-        generation, mixer, ring = -1, None, None
-        gains = factors = None
-        ended = False
-        while not self._closed:
-            request = self.request
-            if request[0] != generation:
-                if request[1] is not mixer:
-                    gains = factors = None
-                generation, mixer, ring, start = request
-                ended = False
-                if mixer is not None:
-                    mixer.seek(start)
-            if mixer is None or ended or ring.written - ring.read >= SLOTS:
-                # Poll a few times per block while playing; idle cheaply otherwise.
-                time.sleep(BLOCK / mixer.rate / 4 if mixer and self.running else 0.02)
-                continue
-            try:
-                if self.factors is not factors and self.factors[0] is mixer:
-                    factors = self.factors
-                    mixer.set_factors(*factors[1:])
-                # Gains for another number of components wait for their factors.
-                if (
-                    self.gains is not gains
-                    and self.gains[0] is mixer
-                    and len(self.gains[1]) == mixer.n_components
-                ):
-                    gains = self.gains
-                    mixer.set_gains(gains[1])
-                ended = self._render_slot(mixer, ring, generation)
-            except Exception as exc:  # noqa: BLE001 - reported to the GUI, never lost
-                self.error = f"playback stopped: {exc}"
-                ended = True
-
-    def _render_slot(self, mixer: Mixer, ring: _Ring, generation: int) -> bool:
-        """Render one slot; True when the material has ended (and no loop brings it back)."""
-        loop = self.loop
-        start = mixer.position
-        count = BLOCK
-        if loop is not None and loop[0] <= start < loop[1]:
-            count = min(count, loop[1] - start)
-        block = mixer.render(count)
-        i = ring.written % SLOTS
-        ring.samples[i, : len(block)] = block
-        ring.start[i], ring.length[i], ring.generation[i] = start, len(block), generation
-        if loop is not None and loop[0] <= start < loop[1] and mixer.position >= loop[1]:
-            mixer.seek(loop[0])
-        ring.last[i] = mixer.position >= mixer.length
-        ring.written += 1  # publish the slot only once it is complete
-        return ring.last[i]
-
-    def callback(self, outdata, frames, _time, status) -> None:
-        """PortAudio callback: copy rendered frames to the device, nothing more."""
-        if status.output_underflow:
-            self.underruns += 1
-        generation, _, ring, _ = self.request
-        filled = 0
-        while filled < frames and ring is not None and ring.read < ring.written:
-            i = ring.read % SLOTS
-            if ring.generation[i] != generation:  # rendered before a seek
-                ring.read += 1
-                ring.offset = 0
-                continue
-            count = min(frames - filled, ring.length[i] - ring.offset)
-            outdata[filled : filled + count] = ring.samples[i, ring.offset : ring.offset + count]
-            filled += count
-            ring.offset += count
-            self.position = ring.start[i] + ring.offset
-            self.position_generation = generation
-            self._primed = generation
-            if ring.offset == ring.length[i]:
-                if ring.last[i]:
-                    self.finished_generation = generation
-                ring.read += 1
-                ring.offset = 0
-        if filled < frames:
-            outdata[filled:] = 0.0
-            # Silence before the first block of a (re)start is pre-roll, and
-            # silence after the end is the end: only a gap in between is an underrun.
-            if self._primed == generation and self.finished_generation != generation:
-                self.underruns += 1
 
 
 class Player(QObject):
@@ -202,12 +69,12 @@ class Player(QObject):
         self._stream = None
         self._state = "stopped"
         self._mixer: Mixer | None = None
-        self._ring: _Ring | None = None
+        self._ring: Ring | None = None
         self._generation = 0
         self._loop: tuple[float, float] | None = None
         self._reported_position = -1.0
         self._reported_underruns = 0
-        self._engine = _Engine() if self.available else None
+        self._engine = Engine() if self.available else None
         if self._engine is not None:
             weakref.finalize(self, self._engine.close)
         self._timer = QTimer(self, interval=_TICK_MS)
@@ -261,7 +128,7 @@ class Player(QObject):
             return
         self.stop()
         self._mixer = Mixer(spectrogram, W, H, ramp=BLOCK)
-        self._ring = _Ring(spectrogram.channels)
+        self._ring = Ring(spectrogram.channels)
         self._send(0)
 
     def set_factors(self, W: np.ndarray, H: np.ndarray) -> None:
@@ -275,7 +142,11 @@ class Player(QObject):
             self._engine.gains = (self._mixer, np.array(gains, dtype=np.float32))
 
     def set_loop(self, start: float | None, end: float | None) -> None:
-        """Loop between ``start`` and ``end`` seconds; ``(None, None)`` plays through."""
+        """Loop between ``start`` and ``end`` seconds; ``(None, None)`` plays through.
+
+        The last few milliseconds before ``end`` crossfade into those before
+        ``start`` (see :data:`app.audio_engine.FADE`), so the wrap does not click.
+        """
         if start is None or end is None or end <= start:
             self._loop = None
             if self.available:

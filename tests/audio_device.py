@@ -48,6 +48,21 @@ def require_portaudio() -> None:
         pytest.skip(f"PortAudio is unusable: {exc}")
 
 
+def looped(samples: np.ndarray, start: int, end: int, passes: int) -> np.ndarray:
+    """What the player plays from 0 into a loop over ``start:end`` for ``passes`` passes.
+
+    The last ``FADE`` frames of every pass crossfade (raised cosine) into the
+    ``FADE`` frames before ``start``, as :mod:`app.audio_engine` renders them.
+    """
+    from app.audio_engine import FADE
+
+    segment = samples[start:end].copy()
+    t = ((np.arange(FADE) + 1) / (FADE + 1)).astype(np.float32)
+    rise = (0.5 - 0.5 * np.cos(np.pi * t))[:, None]
+    segment[-FADE:] += rise * (samples[start - FADE : start] - segment[-FADE:])
+    return np.concatenate([samples[:start]] + [segment] * passes)
+
+
 def asoundrc(default_pcm: str) -> str:
     """An asoundrc whose default PCM is ``default_pcm`` (the body of a pcm block)."""
     return f"pcm.!default {{\n{default_pcm}\n}}\n"

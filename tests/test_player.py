@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from types import SimpleNamespace
 
 import numpy as np
@@ -11,9 +12,11 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from app.player import BLOCK, SLOTS, Player, _Engine, _Ring  # noqa: E402
+from app.audio_engine import BLOCK, SLOTS, Engine, Ring, crossfade  # noqa: E402
+from app.player import Player  # noqa: E402
 from dsp.mixer import Mixer  # noqa: E402
 from dsp.stft import analyse  # noqa: E402
+from tests.audio_device import looped  # noqa: E402
 
 OK = SimpleNamespace(output_underflow=False)
 
@@ -59,21 +62,21 @@ def test_a_disabled_player_accepts_every_call_and_stays_stopped(qtbot, no_portau
 # thread stopped so that every slot is rendered exactly when the test says.
 
 
-def _engine_with(length: int = 8000):
+def _engine_with(length: int = 20_000):
     samples = np.random.default_rng(0).standard_normal((length, 2)).astype(np.float32)
     spec = analyse(samples, 8000, n_fft=256, hop=64)
     bins, frames = spec.shape
     mixer = Mixer(spec, np.ones((bins, 1), np.float32), np.ones((1, frames), np.float32))
-    engine = _Engine()
+    engine = Engine()
     engine.close()
-    ring = _Ring(2)
+    ring = Ring(2)
     engine.request = (1, mixer, ring, 0)
     return engine, mixer, ring, samples
 
 
 def _fill(engine, mixer, ring, generation=1):
     while ring.written - ring.read < SLOTS:
-        engine._render_slot(mixer, ring, generation)
+        engine.render_slot(mixer, ring, generation)
 
 
 def test_callback_copies_rendered_samples_and_tracks_the_position():
@@ -122,17 +125,62 @@ def test_the_end_of_the_material_is_reported_and_is_no_underrun():
     assert engine.finished_generation == 1 and engine.underruns == 0
 
 
-def test_a_loop_wraps_from_its_end_to_its_start():
+def test_a_loop_wraps_from_its_end_to_its_start_through_a_crossfade():
     engine, mixer, ring, samples = _engine_with()
     engine.loop = (1000, 1700)
-    mixer.seek(1000)
     heard = []
     out = np.empty((BLOCK, 2), np.float32)
-    for _ in range(4):
+    for _ in range(6):
         _fill(engine, mixer, ring)
         engine.callback(out, BLOCK, None, OK)
         heard.append(out.copy())
-    segment = samples[1000:1700]
-    np.testing.assert_allclose(
-        np.concatenate(heard), np.tile(segment, (3, 1))[: 4 * BLOCK], atol=1e-6
-    )
+    expected = looped(samples, 1000, 1700, passes=4)[: 6 * BLOCK]
+    np.testing.assert_allclose(np.concatenate(heard), expected, atol=1e-5)
+    # The wrap itself is smooth: the step from the loop's last frame to its first is
+    # nearly the step the signal takes from the frame before the loop start.
+    np.testing.assert_allclose(expected[1699] - expected[1700], samples[999] - samples[1000],
+                               atol=1e-3)
+
+
+def test_a_gain_change_re_renders_the_unplayed_slots_after_the_next_one():
+    engine, mixer, ring, samples = _engine_with()
+    _fill(engine, mixer, ring)
+    out = np.empty((BLOCK, 2), np.float32)
+    engine.callback(out, BLOCK // 2, None, OK)  # half of slot 0 played
+    old = ring.samples[1 : SLOTS].copy()
+    mixer.set_gains(np.zeros(1, np.float32))  # silence from now on
+    start, fade_from = engine.take_back(ring, keep_next=True)
+    assert (ring.read, ring.written) == (0, 2), "the slot in play and the next stay"
+    assert start == 2 * BLOCK
+    np.testing.assert_array_equal(fade_from, old[1])
+    mixer.seek(start)
+    engine.render_slot(mixer, ring, 1, fade_from)
+    _fill(engine, mixer, ring)
+    np.testing.assert_array_equal(ring.samples[1], old[0])  # kept as rendered
+    # The first slot taken back fades from what it held to silence, the rest is silent.
+    np.testing.assert_allclose(ring.samples[2], crossfade(old[1], np.zeros_like(old[1])),
+                               atol=1e-6)
+    assert np.abs(ring.samples[2, -8:]).max() < 0.01 * np.abs(old[1, -8:]).max() + 1e-6
+    assert not ring.samples[3 : SLOTS].any()
+
+
+def test_a_stopped_stream_gives_back_every_slot_not_started():
+    engine, mixer, ring, _ = _engine_with()
+    _fill(engine, mixer, ring)
+    start, _ = engine.take_back(ring, keep_next=False)
+    assert (ring.written, start) == (0, 0)
+    assert engine.take_back(ring, keep_next=False) is None  # nothing left to take
+
+
+def test_the_callback_never_reads_a_slot_being_taken_back():
+    engine, mixer, ring, _ = _engine_with()
+    _fill(engine, mixer, ring)
+    with ring.lock:  # the producer in the middle of taking slots back
+        reader = threading.Thread(
+            target=engine.callback, args=(np.empty((BLOCK, 2), np.float32), BLOCK, None, OK)
+        )
+        reader.start()
+        reader.join(timeout=0.05)
+        assert reader.is_alive() and ring.read == 0, "the callback waits for the lock"
+    reader.join()
+    assert ring.read == 1
