@@ -64,11 +64,23 @@ def test_reported_loss_matches_exact_divergence(loss):
     assert len(solver.losses) == solver.n_iter == 10
 
 
-@pytest.mark.parametrize("loss", nmf.LOSSES)
-@pytest.mark.parametrize("algorithm", ["mu", "hals", "kmeans", "deep"])
+#: Every (loss, algorithm) pair make_solver accepts; HALS is Euclidean only.
+SUPPORTED = [
+    (loss, algorithm)
+    for algorithm in nmf.ALGORITHMS
+    for loss in nmf.LOSSES
+    if algorithm != "hals" or loss == "euclidean"
+]
+
+
+@pytest.mark.parametrize("loss", [loss for loss in nmf.LOSSES if loss != "euclidean"])
+def test_hals_rejects_non_euclidean_losses(loss):
+    with pytest.raises(ValueError, match="hals"):
+        nmf.make_solver(low_rank(np.random.default_rng(2)), 4, loss=loss, algorithm="hals")
+
+
+@pytest.mark.parametrize(("loss", "algorithm"), SUPPORTED)
 def test_zero_rows_columns_and_tiny_values_stay_finite(loss, algorithm):
-    if algorithm == "hals" and loss != "euclidean":
-        pytest.skip("HALS is Euclidean only")
     rng = np.random.default_rng(2)
     V = low_rank(rng, 40, 50)
     V[5] = 0.0

@@ -48,9 +48,7 @@ def sum_squares(V: np.ndarray) -> float:
     return total
 
 
-def sum_v_log(
-    V: np.ndarray, X: np.ndarray, *, floor: float | None = None, scratch: np.ndarray | None = None
-) -> float:
+def sum_v_log(V: np.ndarray, X: np.ndarray, *, floor: float | None = None) -> float:
     """Σ V · log X, one row chunk at a time.
 
     Parameters
@@ -59,8 +57,6 @@ def sum_v_log(
         X must be positive wherever V is; give ``floor`` when X can be 0
         (X is then read as max(X, floor), so 0 · log 0 counts as 0).
     floor : float, optional
-    scratch : np.ndarray, float32, optional
-        Reused buffer from :func:`chunk_scratch`.
 
     Returns
     -------
@@ -69,8 +65,7 @@ def sum_v_log(
         array; OpenBLAS keeps many partial sums, so the relative error stays
         near 1e-7 for chunks of 65536) and the chunks are summed in float64.
     """
-    if scratch is None:
-        scratch = chunk_scratch(V)
+    scratch = chunk_scratch(V)
     total = 0.0
     for rows in row_chunks(V):
         v = V[rows].ravel()

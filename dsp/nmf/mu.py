@@ -6,11 +6,11 @@ Cost per iteration, m × n data and rank k:
   k × n or m × k. The loss comes from the trace identity
   ‖V − WH‖² = ‖V‖² − 2⟨W, VHᵀ⟩ + ⟨WᵀW, HHᵀ⟩, reusing VHᵀ and HHᵀ, so it
   costs no pass over V.
-- KL: four products (WH twice, WᵀR, RHᵀ) and two in-place divisions, all in
-  one m × n work buffer. The WH that ends an iteration is kept: it gives the
-  loss and is the WH the next iteration starts from. The loss needs
-  Σ V log WH, one log pass over that buffer in cache-sized chunks; the other
-  terms are constants or k-sized (Σ WH = colsum(W) · rowsum(H)).
+- KL: four products (WH twice, WᵀR, RHᵀ) and two elementwise passes, all in
+  one m × n work buffer (:mod:`.kernels`, multi-threaded). The WH that ends
+  an iteration gives the loss, Σ V log WH, and in the same pass becomes the
+  ratio V / WH the next iteration starts from; the other terms of the loss
+  are constants or k-sized (Σ WH = colsum(W) · rowsum(H)).
 - Itakura–Saito: fits V + ε with WH + ε (see :func:`is_floor`); the updates
   take the square root of the ratio, the exponent 1/(2 − β) for which
   Févotte & Idier (2011) prove the loss never increases; two m × n buffers.
@@ -27,14 +27,8 @@ from __future__ import annotations
 import numpy as np
 
 from .base import EPS, FLOOR, Solver, component_mask
-from .divergence import (
-    BETAS,
-    beta_divergence,
-    chunk_scratch,
-    is_floor,
-    sum_squares,
-    sum_v_log,
-)
+from .divergence import BETAS, beta_divergence, is_floor, sum_squares, sum_v_log
+from .kernels import KLPasses
 from .penalties import continuity_cost, continuity_terms, normalize_columns
 
 __all__ = ["MUSolver"]
@@ -93,10 +87,11 @@ class MUSolver(Solver):
             self._half_V_sq = 0.5 * sum_squares(V)
         elif self.beta == 1.0:
             self._WH = np.empty((m, n), dtype=np.float32)
-            self._WH_valid = False
-            self._scratch = chunk_scratch(V)
+            # True while the buffer holds V / WH for the current W and H.
+            self._ratio_valid = False
+            self._passes = KLPasses(V)
             self._V_sum = float(V.sum(dtype=np.float64))
-            self._V_log_V = sum_v_log(V, V, floor=EPS, scratch=self._scratch)
+            self._V_log_V = sum_v_log(V, V, floor=EPS)
         else:
             self._eps = is_floor(V)
             V = V + self._eps
@@ -124,15 +119,14 @@ class MUSolver(Solver):
         return self._euclidean_loss(self._mk, HHt)
 
     def _iterate_kl(self) -> float:
-        V, W, H, R = self.V, self._W, self._H, self._WH
-        if not self._WH_valid:
+        W, H, R = self._W, self._H, self._WH
+        if not self._ratio_valid:
             np.matmul(W, H, out=R)
-        # WH >= FLOOR² > 0, so the ratio needs no floor; divide in place.
-        np.divide(V, R, out=R)
+            self._passes.ratio(R)
         np.matmul(W.T, R, out=self._kn)
         self._update_H(self._kn, W.sum(axis=0)[:, None])
         np.matmul(W, H, out=R)
-        np.divide(V, R, out=R)
+        self._passes.ratio(R)
         np.matmul(R, H.T, out=self._mk)
         self._update_W(self._mk, np.broadcast_to(H.sum(axis=1), W.shape))
         return self._kl_loss()
@@ -198,7 +192,7 @@ class MUSolver(Solver):
 
     def _invalidate(self) -> None:
         if self.beta == 1.0:
-            self._WH_valid = False
+            self._ratio_valid = False
 
     # -- the objective ---------------------------------------------------------
 
@@ -219,12 +213,12 @@ class MUSolver(Solver):
         return max(self._half_V_sq - cross + 0.5 * quad, 0.0) + self._penalty()
 
     def _kl_loss(self) -> float:
-        """KL of the current factors; leaves WH in the work buffer for the next step."""
+        """KL of the current factors; leaves V / WH in the work buffer for the next step."""
         W, H, WH = self._W, self._H, self._WH
         np.matmul(W, H, out=WH)
-        self._WH_valid = True
+        v_log_wh = self._passes.ratio_and_v_log(WH)
+        self._ratio_valid = True
         model_sum = float(W.sum(axis=0, dtype=np.float64) @ H.sum(axis=1, dtype=np.float64))
-        v_log_wh = sum_v_log(self.V, WH, scratch=self._scratch)
         divergence = self._V_log_V - v_log_wh - self._V_sum + model_sum
         return max(divergence, 0.0) + self._penalty()
 
