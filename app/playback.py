@@ -2,15 +2,17 @@
 
 The player (``app.player.Player``) streams the mixture through per-frame masks
 with live gains; this class feeds it the session's spectrogram, factors and
-effective gains, and turns its reports into the transport bar and playhead.
+effective gains, and turns its reports into the transport bar, the playhead, the
+loop range and the underrun count. It also offers the output devices, and
+remembers the chosen one.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QObject, QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QLabel, QMenu, QWidget
 
 from .playback_bar import PlaybackBar
 from .session import Session
@@ -25,28 +27,62 @@ class PlaybackControl(QObject):
     -------
     position_changed(object)
         Playback position in seconds, or None when stopped (hides the playhead).
+    loop_changed(object)
+        The loop range ``(start, end)`` in seconds, or None: no loop.
     failed(str)
         The player reported an error (device lost, stream failed).
+
+    Attributes
+    ----------
+    bar : PlaybackBar
+        Transport buttons and clock, for a toolbar.
+    actions : tuple of QAction
+        Play/pause, stop and loop, for a menu.
+    device_menu : QMenu
+        The output devices; the chosen one is remembered in ``store``.
+    underrun_label : QLabel
+        Hidden until the device is starved; then says how often, for the status bar.
     """
 
     position_changed = Signal(object)
+    loop_changed = Signal(object)
     failed = Signal(str)
 
-    def __init__(self, session: Session, player, parent: QWidget) -> None:
+    def __init__(
+        self, session: Session, player, parent: QWidget, *, store: QSettings | None = None
+    ) -> None:
         super().__init__(parent)
         self._session = session
         self._player = player
+        self._store = store if store is not None else QSettings()
         self._state = "stopped"
+        self._position = 0.0
+        self._loop: tuple[float, float] | None = None
         self.bar = PlaybackBar()
         self.play_pause = QAction("Play/Pause", parent)
         self.play_pause.setShortcut(QKeySequence(Qt.Key_Space))
         self.play_pause.setToolTip("Play or pause the mix (Space)")
         self.stop_action = QAction("Stop playback", parent)
         self.stop_action.setShortcut(QKeySequence("Ctrl+Space"))
-        self.actions = (self.play_pause, self.stop_action)
+        self.loop_action = QAction("Loop", parent)
+        self.loop_action.setCheckable(True)
+        self.loop_action.setShortcut(QKeySequence("L"))
+        self.loop_action.setToolTip(
+            "Loop a time range (L): drag the band's edges on the spectrogram or activations"
+        )
+        self.actions = (self.play_pause, self.stop_action, self.loop_action)
         parent.addActions(list(self.actions))
+        self.bar.loop_button.setDefaultAction(self.loop_action)
+        self.device_menu = QMenu("Output &device", parent)
+        self.underrun_label = QLabel()
+        self.underrun_label.setObjectName("underruns")
+        self.underrun_label.setToolTip(
+            "Blocks of silence the audio device got because rendering fell behind"
+        )
+        self.underrun_label.hide()
         self.play_pause.triggered.connect(self.toggle)
         self.stop_action.triggered.connect(self.stop)
+        self.loop_action.toggled.connect(self._on_loop_toggled)
         self.bar.play_pause_clicked.connect(self.toggle)
         self.bar.stop_clicked.connect(self.stop)
         session.audio_changed.connect(self._on_audio_changed)
@@ -55,10 +91,14 @@ class PlaybackControl(QObject):
         self.bar.set_available(available, reason)
         for action in self.actions:
             action.setEnabled(available)
+        self.device_menu.setEnabled(available)
         if not available:
+            self.device_menu.setToolTip(f"Playback unavailable: {reason}")
             return
+        self._build_device_menu()
         player.position_changed.connect(self._on_position)
         player.state_changed.connect(self._on_state)
+        player.underruns_changed.connect(self._on_underruns)
         player.error_occurred.connect(self.failed)
         session.factors_changed.connect(self._send_factors)
         session.component_changed.connect(lambda _: self._send_gains())
@@ -90,14 +130,72 @@ class PlaybackControl(QObject):
             self.position_changed.emit(seconds)
             self.bar.set_position(seconds)
 
+    def set_loop(self, span: tuple[float, float] | None) -> None:
+        """Loop ``span`` (seconds, clamped to the mixture) while playing; None plays through."""
+        if span is not None:
+            duration = self._session.audio.duration if self._session.audio else 0.0
+            start, end = max(0.0, min(span)), min(duration, max(span))
+            span = (start, end) if end > start else None
+        if span == self._loop:
+            return
+        self._loop = span
+        if self._player is not None and self._player.available:
+            self._player.set_loop(*(span or (None, None)))
+        self.loop_action.blockSignals(True)
+        self.loop_action.setChecked(span is not None)
+        self.loop_action.blockSignals(False)
+        self.loop_changed.emit(span)
+
+    @property
+    def loop(self) -> tuple[float, float] | None:
+        """The loop range in seconds, or None."""
+        return self._loop
+
     def shutdown(self) -> None:
         """Close the audio stream (the window is closing)."""
         if self._player is not None:
             self._player.close()
 
+    def _on_loop_toggled(self, on: bool) -> None:
+        audio = self._session.audio
+        if not on or audio is None:
+            self.set_loop(None)
+            return
+        # A first range to drag from: an eighth of the file (at least a second) from the playhead.
+        length = min(audio.duration, max(1.0, audio.duration / 8))
+        start = min(self._position, audio.duration - length)
+        self.set_loop((start, start + length))
+
+    def _build_device_menu(self) -> None:
+        """System default plus every output device, checked as chosen; the choice is kept."""
+        group = QActionGroup(self.device_menu)
+        remembered = self._store.value("playback/device", "", type=str)
+        names = [device["name"] for device in self._player.output_devices()]
+        if remembered not in names:
+            remembered = ""
+        for name in ["", *names]:
+            action = self.device_menu.addAction(name or "System default")
+            action.setCheckable(True)
+            action.setChecked(name == remembered)
+            action.setToolTip(name or "The output device the system chooses")
+            group.addAction(action)
+            action.triggered.connect(lambda _=False, n=name: self._choose_device(n))
+        if remembered:
+            self._player.set_device(remembered)
+
+    def _choose_device(self, name: str) -> None:
+        self._player.set_device(name or None)
+        self._store.setValue("playback/device", name)
+
+    def _on_underruns(self, count: int) -> None:
+        self.underrun_label.setText(f"⚠ {count} audio underrun{'s' if count != 1 else ''}")
+        self.underrun_label.setVisible(count > 0)
+
     def _on_audio_changed(self) -> None:
         audio = self._session.audio
         self.bar.set_duration(audio.duration)
+        self._position = 0.0
+        self.set_loop(None)
         if self._player is not None and self._player.available:
             self._player.stop()
             self._send_material()
@@ -131,6 +229,7 @@ class PlaybackControl(QObject):
             self._player.set_gains(self._session.effective_gains())
 
     def _on_position(self, seconds: float) -> None:
+        self._position = seconds
         self.bar.set_position(seconds)
         self.position_changed.emit(seconds if self._state != "stopped" or seconds > 0 else None)
 

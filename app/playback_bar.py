@@ -1,4 +1,4 @@
-"""Transport for audio playback: play/pause, stop, elapsed and total time."""
+"""Transport for audio playback: play/pause, stop, loop, elapsed and total time."""
 
 from __future__ import annotations
 
@@ -36,6 +36,8 @@ class PlaybackBar(QWidget):
         self.stop_button = QToolButton()
         self.stop_button.setIcon(style.standardIcon(QStyle.SP_MediaStop))
         self.stop_button.setToolTip("Stop playback and return to the start")
+        self.loop_button = QToolButton()  # shows the owner's loop action
+        self.loop_button.setIcon(style.standardIcon(QStyle.SP_BrowserReload))
         self.clock = QLabel(f"{format_time(0)} / {format_time(0)}")
         self.clock.setObjectName("clock")
         self.clock.setToolTip("Playback position / length of the mixture")
@@ -43,6 +45,7 @@ class PlaybackBar(QWidget):
         layout.setContentsMargins(8, 0, 8, 0)
         layout.addWidget(self.play_button)
         layout.addWidget(self.stop_button)
+        layout.addWidget(self.loop_button)
         layout.addWidget(self.clock)
         self._duration = 0.0
         self.play_button.clicked.connect(self.play_pause_clicked)
