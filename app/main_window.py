@@ -102,7 +102,7 @@ class MainWindow(QMainWindow):
         install_steering(self)  # sources, locks, edits, learning, scores (issue 7)
 
         self.solver_actions = SolverActions(self.control, self.session, self)
-        self.playback = PlaybackControl(self.session, player, self)
+        self.playback = PlaybackControl(self.session, player, self, store=self._store)
         self.files = SessionFiles(self, self._store, audio_filter=AUDIO_FILTER)
         self._build_status_bar()
         self._build_menus_and_toolbar()
@@ -146,17 +146,20 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.busy_bar)
         bar.addPermanentWidget(self.readout)
         bar.addPermanentWidget(self.solver_label)
+        bar.addPermanentWidget(self.playback.underrun_label)
 
     def _build_menus_and_toolbar(self) -> None:
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
-        open_action = QAction("&Open…", self)
+        # Each user action that replaces the session first settles unsaved changes.
+        settled = self.files.after_saving_changes
+        self.open_action = open_action = QAction("&Open…", self)
         open_action.setShortcut(QKeySequence.Open)
         open_action.setToolTip("Open an audio file or a session (Ctrl+O)")
-        open_action.triggered.connect(self.choose_file)
-        demo_action = QAction("Open &demo mixture", self)
+        open_action.triggered.connect(lambda: settled(self.choose_file))
+        self.demo_action = demo_action = QAction("Open &demo mixture", self)
         demo_action.setShortcut(QKeySequence("Ctrl+D"))
-        demo_action.triggered.connect(self.open_demo)
+        demo_action.triggered.connect(lambda: settled(self.open_demo))
         self.recent_menu = file_menu.addMenu("Open &recent")
         file_menu.insertAction(self.recent_menu.menuAction(), open_action)
         file_menu.addAction(demo_action)
@@ -176,6 +179,7 @@ class MainWindow(QMainWindow):
         playback_menu = menu.addMenu("&Playback")
         for action in self.playback.actions:
             playback_menu.addAction(action)
+        playback_menu.addMenu(self.playback.device_menu)
         view_menu = menu.addMenu("&View")
         for dock in self._docks.values():
             view_menu.addAction(dock.toggleViewAction())
@@ -206,6 +210,9 @@ class MainWindow(QMainWindow):
         for view in (self.spectrogram, self.reconstruction, self.activations):
             view.seek_requested.connect(self.playback.seek)
             self.playback.position_changed.connect(view.playhead.set_position)
+        for view in (self.spectrogram, self.activations):
+            view.loop_region.changed.connect(self.playback.set_loop)
+            self.playback.loop_changed.connect(view.loop_region.set_range)
 
     # -- opening files -----------------------------------------------------------------------
 
@@ -256,7 +263,9 @@ class MainWindow(QMainWindow):
         for path in files:
             action = self.recent_menu.addAction(Path(path).name)
             action.setToolTip(path)
-            action.triggered.connect(lambda _=False, p=path: self.open_file(p))
+            action.triggered.connect(
+                lambda _=False, p=path: self.files.after_saving_changes(lambda: self.open_file(p))
+            )
         self.recent_menu.setEnabled(bool(files))
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
@@ -268,7 +277,7 @@ class MainWindow(QMainWindow):
         """Open the first dropped local file."""
         files = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
         if files:
-            self.open_file(files[0])
+            self.files.after_saving_changes(lambda: self.open_file(files[0]))
             event.acceptProposedAction()
 
     # -- messages ----------------------------------------------------------------------------

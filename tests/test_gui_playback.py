@@ -21,6 +21,21 @@ class FakePlayer(QObject):
         self.unavailable_reason = "" if available else "no audio output device was found"
         self.calls = []
         self.gains = None
+        self.loop = None
+        self.device = None
+
+    @staticmethod
+    def output_devices():
+        return [
+            {"name": "Speakers", "index": 0, "channels": 2, "default": True},
+            {"name": "Headphones", "index": 3, "channels": 2, "default": False},
+        ]
+
+    def set_device(self, device):
+        self.device = device
+
+    def set_loop(self, start, end):
+        self.loop = None if start is None else (start, end)
 
     def set_material(self, spectrogram, W, H):  # noqa: N803
         self.calls.append(("material", W.shape[1]))
@@ -49,14 +64,19 @@ class FakePlayer(QObject):
         self.calls.append("close")
 
 
-@pytest.fixture
-def played(qtbot, store):
-    player = FakePlayer()
+def _open(qtbot, store, player):
     win = MainWindow(store=store, player=player)
     qtbot.addWidget(win)
     win.show()
     with qtbot.waitSignal(win.session.audio_changed, timeout=20_000):
         win.loader.open_demo(duration=1.0)
+    return win
+
+
+@pytest.fixture
+def played(qtbot, store):
+    player = FakePlayer()
+    win = _open(qtbot, store, player)
     yield win, player
     win.close()
 
@@ -107,3 +127,50 @@ def test_an_unavailable_player_disables_the_controls(qtbot, store):
     assert not window.playback.bar.play_button.isEnabled()
     assert "no audio output device" in window.playback.bar.play_button.toolTip()
     assert not window.playback.play_pause.isEnabled()
+
+
+def _drag(region, span):
+    """As a user dragging the loop band: move it, then let go."""
+    region.item.setRegion(span)
+    region.item.sigRegionChangeFinished.emit(region.item)
+
+
+def test_the_loop_band_sets_the_players_loop_on_both_time_plots(played):
+    window, player = played
+    spectrogram, activations = window.spectrogram.loop_region, window.activations.loop_region
+    assert spectrogram.range is None and player.loop is None
+    window.playback.loop_action.trigger()
+    assert player.loop is not None and player.loop[1] > player.loop[0]
+    assert spectrogram.range == pytest.approx(player.loop)
+    _drag(activations, (0.2, 0.6))
+    assert player.loop == pytest.approx((0.2, 0.6))
+    assert spectrogram.range == pytest.approx((0.2, 0.6))
+    _drag(spectrogram, (0.5, 9.0))  # past the end: clamped to the mixture
+    assert player.loop == pytest.approx((0.5, window.session.audio.duration))
+    window.playback.loop_action.trigger()
+    assert player.loop is None
+    assert spectrogram.range is None and activations.range is None
+
+
+def test_the_chosen_output_device_is_used_and_remembered(qtbot, store):
+    window = _open(qtbot, store, FakePlayer())
+    names = [action.text() for action in window.playback.device_menu.actions()]
+    assert names == ["System default", "Speakers", "Headphones"]
+    assert window.playback.device_menu.actions()[0].isChecked()
+    window.playback.device_menu.actions()[2].trigger()
+    assert window.playback._player.device == "Headphones"
+    window.close()
+    player = FakePlayer()
+    again = _open(qtbot, store, player)
+    assert player.device == "Headphones"
+    assert again.playback.device_menu.actions()[2].isChecked()
+    again.close()
+
+
+def test_underruns_are_shown_in_the_status_bar(played):
+    window, player = played
+    label = window.playback.underrun_label
+    assert not label.isVisible()
+    player.underruns_changed.emit(3)
+    assert label.isVisible() and "3 audio underruns" in label.text()
+    assert label.parent() is not None and window.statusBar().isAncestorOf(label)
