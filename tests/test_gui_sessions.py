@@ -179,7 +179,7 @@ def asking(window, store):
 
 def test_close_with_unsaved_changes_asks_and_cancel_keeps_the_window(qtbot, asking):
     assert not asking.close()
-    box = asking.files.close_box
+    box = asking.files.unsaved_box
     assert box.isVisible() and "Save the changes" in box.text()
     box.button(QMessageBox.Cancel).click()
     assert asking.isVisible() and asking.files.document.dirty
@@ -189,7 +189,7 @@ def test_close_then_discard_closes_and_removes_the_autosave(qtbot, asking, data_
     asking.files.autosaver.save_now()
     assert pending_recovery() == data_dir / "autosave.partwise"
     assert not asking.close()
-    asking.files.close_box.button(QMessageBox.Discard).click()
+    asking.files.unsaved_box.button(QMessageBox.Discard).click()
     assert not asking.isVisible()
     assert pending_recovery() is None
 
@@ -197,7 +197,7 @@ def test_close_then_discard_closes_and_removes_the_autosave(qtbot, asking, data_
 def test_close_then_save_writes_the_session_and_closes(qtbot, asking, tmp_path, monkeypatch):
     answer_file_dialogs(monkeypatch, save_to=tmp_path / "kept")  # the suffix is added
     assert not asking.close()
-    asking.files.close_box.button(QMessageBox.Save).click()
+    asking.files.unsaved_box.button(QMessageBox.Save).click()
     assert not asking.isVisible()
     assert load_project(tmp_path / "kept.partwise").components[0].gain == 0.5
 
@@ -205,7 +205,7 @@ def test_close_then_save_writes_the_session_and_closes(qtbot, asking, tmp_path, 
 def test_close_then_save_but_no_file_chosen_stays_open(qtbot, asking, monkeypatch):
     answer_file_dialogs(monkeypatch, save_to=None)
     assert not asking.close()
-    asking.files.close_box.button(QMessageBox.Save).click()
+    asking.files.unsaved_box.button(QMessageBox.Save).click()
     assert asking.isVisible() and asking.files.document.dirty
 
 
@@ -344,3 +344,29 @@ def test_changed_audio_is_used_only_when_confirmed(qtbot, saved_on_file, tmp_pat
     np.testing.assert_array_equal(again.session.W, window.session.W)
     np.testing.assert_array_equal(again.session.audio.samples, original.samples * 0.5)
     assert again.files.document.path == Path(session_path)
+
+
+def test_opening_another_file_asks_first_and_cancel_keeps_the_session(
+    qtbot, asking, tmp_path, monkeypatch
+):
+    path = save(make_demo(duration=1.0).mixture, tmp_path / "next.wav", subtype="float")
+    captions = answer_file_dialogs(monkeypatch, open_from=path)
+    audio = asking.session.audio
+    asking.open_action.trigger()
+    assert asking.files.unsaved_box.isVisible() and "first" in asking.files.unsaved_box.text()
+    asking.files.unsaved_box.button(QMessageBox.Cancel).click()
+    assert captions == [] and asking.session.audio is audio
+
+    asking.open_action.trigger()
+    with qtbot.waitSignal(asking.loader.loaded, timeout=WAIT):
+        asking.files.unsaved_box.button(QMessageBox.Discard).click()
+    assert len(captions) == 1 and asking.session.audio.path == path
+    assert not asking.isWindowModified()  # a newly opened file has no changes yet
+
+
+def test_opening_without_unsaved_changes_does_not_ask(qtbot, window, store):
+    store.setValue(ASK_TO_SAVE_KEY, True)
+    window.files.document.mark_clean()
+    with qtbot.waitSignal(window.loader.loaded, timeout=WAIT):
+        window.demo_action.trigger()
+    assert window.files.unsaved_box is None

@@ -4,7 +4,7 @@
 opens ``.partwise`` files into the window's session, keeps the title's
 unsaved-changes mark, asks before a close would lose changes, autosaves, and
 offers the autosave a crash left behind. Every question is a non-blocking
-message box kept in an attribute (``close_box``, ``changed_box``,
+message box kept in an attribute (``unsaved_box``, ``changed_box``,
 ``recovery_box``), as the window does for errors, so a test answers it by
 clicking a button; file locations come from :class:`QFileDialog`.
 """
@@ -76,7 +76,7 @@ class SessionFiles(QObject):
         self.session = window.session
         self.document = SessionDocument(self.session, self)
         self.autosaver = Autosaver(self.session, parent=self)
-        self.close_box: QMessageBox | None = None
+        self.unsaved_box: QMessageBox | None = None
         self.changed_box: QMessageBox | None = None
         self.recovery_box: QMessageBox | None = None
         self.export_dialog: ExportDialog | None = None
@@ -255,23 +255,40 @@ class SessionFiles(QObject):
         With unsaved changes this asks Save, Discard or Cancel in a non-blocking
         box and says no; the answer closes the window again if it should.
         """
-        ask = self._store.value(ASK_TO_SAVE_KEY, True, type=bool)
-        if self._close_confirmed or not self.document.dirty or not ask:
+        if self._close_confirmed or not self._would_lose_changes():
             return True
-        if self.close_box is None or not self.close_box.isVisible():
-            self.close_box = QMessageBox(
-                QMessageBox.Question, "Unsaved changes",
-                f"Save the changes to {self._name} before closing?",
-                QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, self._window,
-            )
-            self.close_box.setInformativeText("Without saving, the changes are lost.")
-            self.close_box.setDefaultButton(QMessageBox.Save)
-            self.close_box.finished.connect(_on_answer(self.close_box, {
-                QMessageBox.Save: lambda: self.save() and self._close_anyway(),
-                QMessageBox.Discard: self._close_anyway,
-            }))
-            self.close_box.open()
+        self._ask_to_save("before closing", self._close_anyway)
         return False
+
+    def after_saving_changes(self, then: Callable[[], None]) -> None:
+        """Call ``then`` (which replaces the session) once unsaved changes are settled.
+
+        Without unsaved changes it is called at once; otherwise after the user
+        chose Save (and the session was written) or Discard, not after Cancel.
+        """
+        if self._would_lose_changes():
+            self._ask_to_save("first", then)
+        else:
+            then()
+
+    def _would_lose_changes(self) -> bool:
+        return self.document.dirty and self._store.value(ASK_TO_SAVE_KEY, True, type=bool)
+
+    def _ask_to_save(self, when: str, then: Callable[[], None]) -> None:
+        if self.unsaved_box is not None and self.unsaved_box.isVisible():
+            return
+        self.unsaved_box = QMessageBox(
+            QMessageBox.Question, "Unsaved changes",
+            f"Save the changes to {self._name} {when}?",
+            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, self._window,
+        )
+        self.unsaved_box.setInformativeText("Without saving, the changes are lost.")
+        self.unsaved_box.setDefaultButton(QMessageBox.Save)
+        self.unsaved_box.finished.connect(_on_answer(self.unsaved_box, {
+            QMessageBox.Save: lambda: self.save() and then(),
+            QMessageBox.Discard: then,
+        }))
+        self.unsaved_box.open()
 
     def _close_anyway(self) -> None:
         self._close_confirmed = True
