@@ -151,13 +151,15 @@ class MainWindow(QMainWindow):
     def _build_menus_and_toolbar(self) -> None:
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
-        open_action = QAction("&Open…", self)
+        # Each user action that replaces the session first settles unsaved changes.
+        settled = self.files.after_saving_changes
+        self.open_action = open_action = QAction("&Open…", self)
         open_action.setShortcut(QKeySequence.Open)
         open_action.setToolTip("Open an audio file or a session (Ctrl+O)")
-        open_action.triggered.connect(self.choose_file)
-        demo_action = QAction("Open &demo mixture", self)
+        open_action.triggered.connect(lambda: settled(self.choose_file))
+        self.demo_action = demo_action = QAction("Open &demo mixture", self)
         demo_action.setShortcut(QKeySequence("Ctrl+D"))
-        demo_action.triggered.connect(self.open_demo)
+        demo_action.triggered.connect(lambda: settled(self.open_demo))
         self.recent_menu = file_menu.addMenu("Open &recent")
         file_menu.insertAction(self.recent_menu.menuAction(), open_action)
         file_menu.addAction(demo_action)
@@ -261,7 +263,9 @@ class MainWindow(QMainWindow):
         for path in files:
             action = self.recent_menu.addAction(Path(path).name)
             action.setToolTip(path)
-            action.triggered.connect(lambda _=False, p=path: self.open_file(p))
+            action.triggered.connect(
+                lambda _=False, p=path: self.files.after_saving_changes(lambda: self.open_file(p))
+            )
         self.recent_menu.setEnabled(bool(files))
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
@@ -273,7 +277,7 @@ class MainWindow(QMainWindow):
         """Open the first dropped local file."""
         files = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
         if files:
-            self.open_file(files[0])
+            self.files.after_saving_changes(lambda: self.open_file(files[0]))
             event.acceptProposedAction()
 
     # -- messages ----------------------------------------------------------------------------

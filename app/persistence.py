@@ -20,7 +20,7 @@ import numpy as np
 import platformdirs
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from dsp.audio import AudioError, load, save
+from dsp.audio import Audio, AudioError, load, save
 from dsp.project_file import (
     ComponentState,
     Project,
@@ -29,7 +29,7 @@ from dsp.project_file import (
     load_project,
     save_project,
 )
-from dsp.stft import StftError, analyse
+from dsp.stft import Spectrogram, StftError, analyse
 
 from .session import Session
 
@@ -46,6 +46,7 @@ __all__ = [
     "open_session",
     "pending_recovery",
     "project_from_session",
+    "read_audio",
     "save_session",
 ]
 
@@ -181,17 +182,16 @@ def audio_has_changed(project: Project, audio_path: str | os.PathLike) -> bool:
     return file_sha256(audio_path) != project.audio_sha256
 
 
-def apply_project(project: Project, audio_path: str | os.PathLike, session: Session) -> None:
-    """Load the audio at ``audio_path`` and restore ``project`` into ``session``.
+def read_audio(project: Project, audio_path: str | os.PathLike) -> tuple[Audio, Spectrogram]:
+    """Load the audio at ``audio_path`` and analyse it with the project's STFT.
 
-    The audio goes in first with the project's STFT, so no listener sees a
-    spectrogram that does not match the settings; then the settings (which
-    rebuild the components if their number changed), factors and states.
+    The slow half of opening a session, and free of Qt: run it in a worker,
+    then pass the result to :func:`apply_project` as ``prepared``.
 
     Raises
     ------
     ProjectError
-        If the audio cannot be read or does not fit the stored factors.
+        If the audio cannot be read or analysed.
     """
     settings = project.settings
     try:
@@ -203,6 +203,32 @@ def apply_project(project: Project, audio_path: str | os.PathLike, session: Sess
         # The autosave's copy of a mixture without a file goes on the next clean close:
         # restored, the mixture has no file of its own again, and saving copies it.
         audio = replace(audio, path=None)
+    return audio, spec
+
+
+def apply_project(
+    project: Project,
+    audio_path: str | os.PathLike,
+    session: Session,
+    *,
+    prepared: tuple[Audio, Spectrogram] | None = None,
+) -> None:
+    """Restore ``project`` into ``session`` with the audio at ``audio_path``.
+
+    ``prepared`` is :func:`read_audio`'s result if it already ran (in a
+    worker); otherwise the audio is read here. The audio goes in first with the
+    project's STFT, so no listener sees a spectrogram that does not match the
+    settings; then the settings (which rebuild the components if their number
+    changed), factors and states.
+
+    Raises
+    ------
+    ProjectError
+        If the audio cannot be read or does not fit the stored factors; the
+        session is then unchanged.
+    """
+    settings = project.settings
+    audio, spec = prepared if prepared is not None else read_audio(project, audio_path)
     has_factors = project.W.size > 0 and project.H.size > 0
     if has_factors and (project.W.shape[0], project.H.shape[1]) != spec.shape:
         raise ProjectError(
@@ -336,19 +362,22 @@ class SessionDocument(QObject):
         project: Project,
         audio_path: str | os.PathLike,
         path: str | os.PathLike | None = None,
+        *,
+        prepared: tuple[Audio, Spectrogram] | None = None,
     ) -> None:
         """Restore a project already read (:func:`load_project`, :func:`locate_audio`).
 
         With ``path`` (the file it was read from) the document becomes that
         file, unchanged. Without it (an autosave recovered after a crash) the
         document has no file and its content counts as unsaved changes.
+        ``prepared`` is as for :func:`apply_project`.
 
         Raises
         ------
         ProjectError
             As :func:`apply_project`; the session and the document are unchanged.
         """
-        apply_project(project, audio_path, self._session)
+        apply_project(project, audio_path, self._session, prepared=prepared)
         self._path = Path(path) if path is not None else None
         self._set_dirty(path is None)
 

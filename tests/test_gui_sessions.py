@@ -96,7 +96,8 @@ def test_saved_session_reopens_in_a_fresh_window_identically(
 
     again = new_window(qtbot, tmp_path, "again")
     assert again.size() == window.size()
-    again.choose_file()  # File ▸ Open… with the session chosen
+    with qtbot.waitSignal(again.files.session_opened, timeout=WAIT):
+        again.open_action.trigger()  # File ▸ Open… with the session chosen
     saved, reopened = window.session, again.session
     assert reopened.settings == saved.settings
     np.testing.assert_array_equal(reopened.W, saved.W)
@@ -238,7 +239,9 @@ def test_start_up_offers_the_autosave_and_yes_restores_it(qtbot, tmp_path, monke
     fallback = []
     assert window.files.offer_recovery(otherwise=lambda: fallback.append("demo"))
     assert window.files.recovery_box.isVisible()
-    window.files.recovery_box.button(QMessageBox.Yes).click()
+    with qtbot.waitSignal(window.files.session_opened, timeout=WAIT) as blocker:
+        window.files.recovery_box.button(QMessageBox.Yes).click()
+    assert blocker.args == [None]
     restored = window.session
     assert fallback == []
     np.testing.assert_array_equal(restored.W, crashed.W)
@@ -308,7 +311,8 @@ def test_moved_audio_is_asked_for_and_then_used(qtbot, saved_on_file, tmp_path, 
     audio_path.rename(moved)
     captions = answer_file_dialogs(monkeypatch, open_from=moved)
     again = new_window(qtbot, tmp_path, "again")
-    again.open_file(session_path)
+    with qtbot.waitSignal(again.files.session_opened, timeout=WAIT):
+        again.open_file(session_path)
     assert len(captions) == 1 and "take.wav" in captions[0]
     assert again.session.audio.path == moved
     np.testing.assert_array_equal(again.session.W, window.session.W)
@@ -333,6 +337,7 @@ def test_changed_audio_is_used_only_when_confirmed(qtbot, saved_on_file, tmp_pat
     save(Audio(original.samples * 0.5, original.rate), audio_path, subtype="float")
     again = new_window(qtbot, tmp_path, "again")
     again.open_file(session_path)
+    qtbot.waitUntil(lambda: again.files.changed_box is not None, timeout=WAIT)
     box = again.files.changed_box
     assert box.isVisible() and "'take.wav' has changed" in box.text()
     assert again.session.audio is None  # nothing is used before the answer
@@ -340,6 +345,7 @@ def test_changed_audio_is_used_only_when_confirmed(qtbot, saved_on_file, tmp_pat
     assert again.session.audio is None and again.files.document.path is None
 
     again.open_file(session_path)
+    qtbot.waitUntil(lambda: again.files.changed_box is not box, timeout=WAIT)
     again.files.changed_box.button(QMessageBox.Yes).click()
     np.testing.assert_array_equal(again.session.W, window.session.W)
     np.testing.assert_array_equal(again.session.audio.samples, original.samples * 0.5)

@@ -173,7 +173,8 @@ def test_killed_window_is_offered_for_recovery_at_the_next_start(qtbot, tmp_path
     window.show()
     fallback = []
     assert window.files.offer_recovery(otherwise=lambda: fallback.append("demo"))
-    window.files.recovery_box.button(QMessageBox.Yes).click()
+    with qtbot.waitSignal(window.files.session_opened, timeout=30_000):
+        window.files.recovery_box.button(QMessageBox.Yes).click()
     expected = np.load(tmp_path / "expected.npz")
     np.testing.assert_array_equal(window.session.W, expected["W"])
     np.testing.assert_array_equal(window.session.H, expected["H"])

@@ -12,6 +12,7 @@ clicking a button; file locations come from :class:`QFileDialog`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,7 +30,9 @@ from ..persistence import (
     discard_recovery,
     locate_audio,
     pending_recovery,
+    read_audio,
 )
+from ..worker import BackgroundJob
 
 if TYPE_CHECKING:
     from ..main_window import MainWindow
@@ -64,9 +67,12 @@ class SessionFiles(QObject):
     -------
     file_used(Path)
         A session file was opened or saved (for the recent files).
+    session_opened(object)
+        A session file (its Path) or the autosave (None) is now in the session.
     """
 
     file_used = Signal(Path)
+    session_opened = Signal(object)
 
     def __init__(self, window: MainWindow, store: QSettings, *, audio_filter: str) -> None:
         super().__init__(window)
@@ -83,6 +89,8 @@ class SessionFiles(QObject):
         self._name = "Partwise"
         self._mixture = None  # the Audio the document was started with
         self._close_confirmed = False
+        self._jobs: list[BackgroundJob] = []
+        self._latest: BackgroundJob | None = None  # only the newest open is applied
 
         self.save_action = self._action("&Save", "Ctrl+S", "Save the session", self.save)
         self.save_as_action = self._action(
@@ -178,11 +186,37 @@ class SessionFiles(QObject):
         try:
             project = load_project(path)
             audio_path = locate_audio(project, self._ask_location)
-            changed = audio_has_changed(project, audio_path)
-        except (ProjectError, OSError) as exc:
+        except ProjectError as exc:
             self._failed_to_open(exc, recovered, otherwise)
             return
-        restore = lambda: self._restore(project, audio_path, path, recovered, otherwise)  # noqa: E731
+        # Hashing, decoding and analysing a long recording take seconds: off the GUI thread.
+        job = BackgroundJob(
+            lambda: (audio_has_changed(project, audio_path), read_audio(project, audio_path))
+        )
+        job.succeeded.connect(
+            partial(self._on_audio_read, job, project, audio_path, path, recovered, otherwise)
+        )
+        job.failed.connect(partial(self._on_read_failed, job, recovered, otherwise))
+        job.finished.connect(partial(self._on_job_finished, job))
+        self._jobs.append(job)
+        self._latest = job
+        self._window.statusBar().showMessage(f"Opening {path.name}…")
+        job.start()
+
+    def _on_audio_read(
+        self,
+        job: BackgroundJob,
+        project: Project,
+        audio_path: Path,
+        path: Path,
+        recovered: bool,
+        otherwise: Callable[[], None] | None,
+        result: tuple,
+    ) -> None:
+        if job is not self._latest:
+            return
+        changed, prepared = result
+        restore = partial(self._restore, project, audio_path, path, recovered, otherwise, prepared)
         if not changed:
             restore()
             return
@@ -198,6 +232,19 @@ class SessionFiles(QObject):
         )
         self.changed_box.open()
 
+    def _on_read_failed(
+        self, job: BackgroundJob, recovered: bool, otherwise: Callable[[], None] | None,
+        message: str,
+    ) -> None:
+        if job is self._latest:
+            self._failed_to_open(message, recovered, otherwise)
+
+    def _on_job_finished(self, job: BackgroundJob) -> None:
+        self._jobs.remove(job)
+        if job is self._latest:
+            self._latest = None
+        job.deleteLater()
+
     def _ask_location(self, missing: Path) -> str | None:
         path, _ = QFileDialog.getOpenFileName(
             self._window, f"Where is '{missing.name}' now? (it was in {missing.parent})",
@@ -212,9 +259,12 @@ class SessionFiles(QObject):
         path: Path,
         recovered: bool,
         otherwise: Callable[[], None] | None,
+        prepared: tuple,
     ) -> None:
         try:
-            self.document.restore(project, audio_path, None if recovered else path)
+            self.document.restore(
+                project, audio_path, None if recovered else path, prepared=prepared
+            )
         except ProjectError as exc:
             self._failed_to_open(exc, recovered, otherwise)
             return
@@ -225,9 +275,10 @@ class SessionFiles(QObject):
         )
         if not recovered:
             self.file_used.emit(path)
+        self.session_opened.emit(None if recovered else path)
 
     def _failed_to_open(
-        self, error: Exception, recovered: bool, otherwise: Callable[[], None] | None
+        self, error: Exception | str, recovered: bool, otherwise: Callable[[], None] | None
     ) -> None:
         what = "restore the autosaved session" if recovered else "open the session"
         self._window.report_error(f"Cannot {what}: {error}.")
@@ -295,9 +346,11 @@ class SessionFiles(QObject):
         self._window.close()
 
     def closed(self) -> None:
-        """The window closes cleanly: end an export and remove the autosave."""
+        """The window closes cleanly: end an export, wait for an open, remove the autosave."""
         if self.export_dialog is not None:
             self.export_dialog.reject()
+        for job in list(self._jobs):
+            job.wait()
         self.autosaver.clear()
 
     def offer_recovery(self, otherwise: Callable[[], None]) -> bool:
