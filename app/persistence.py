@@ -25,6 +25,7 @@ from dsp.project_file import (
     ComponentState,
     Project,
     ProjectError,
+    SourceState,
     file_sha256,
     load_project,
     save_project,
@@ -145,7 +146,10 @@ def project_from_session(session: Session, path: str | os.PathLike) -> Project:
             ComponentState(c.name, c.colour, c.gain, c.mute, c.solo, c.source, c.locked)
             for c in session.components
         ],
-        sources=[session.source_state(s).name for s in range(session.n_sources)],
+        sources=[
+            SourceState(state.name, state.mute, state.solo)
+            for state in map(session.source_state, range(session.n_sources))
+        ],
     )
 
 
@@ -247,10 +251,10 @@ def apply_project(
         session.set_solo(k, state.solo)
         session.set_source(k, state.source if state.source is not None else k)
         session.set_locked(k, state.locked)
-    for source, name in enumerate(project.sources):
-        session.rename_source(source, name)
-        session.set_source_mute(source, False)
-        session.set_source_solo(source, False)
+    for source, state in enumerate(project.sources):
+        session.rename_source(source, state.name)
+        session.set_source_mute(source, state.mute)
+        session.set_source_solo(source, state.solo)
 
 
 def open_session(

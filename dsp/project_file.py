@@ -29,6 +29,7 @@ __all__ = [
     "VERSION",
     "ComponentState",
     "Project",
+    "SourceState",
     "ProjectError",
     "file_sha256",
     "load_project",
@@ -36,7 +37,9 @@ __all__ = [
 ]
 
 FORMAT = "partwise-session"
-VERSION = 1
+#: Version 2 stores each source's mute and solo beside its name; version 1
+#: files (names only) still open.
+VERSION = 2
 
 
 class ProjectError(Exception):
@@ -57,6 +60,20 @@ class ComponentState:
 
 
 @dataclass
+class SourceState:
+    """What the user set for one source (a group of components)."""
+
+    name: str
+    mute: bool = False
+    solo: bool = False
+
+    @classmethod
+    def from_json(cls, item: str | dict) -> SourceState:
+        """A source from a version 2 entry (a dict) or a version 1 entry (its name)."""
+        return cls(item) if isinstance(item, str) else cls(**item)
+
+
+@dataclass
 class Project:
     """Everything needed to restore a session without re-running NMF.
 
@@ -73,8 +90,8 @@ class Project:
     losses : np.ndarray, float64
         Loss history.
     components : list of ComponentState
-    sources : list of str
-        Source names; ``ComponentState.source`` indexes this list.
+    sources : list of SourceState
+        ``ComponentState.source`` indexes this list.
     """
 
     audio_path: str
@@ -84,7 +101,7 @@ class Project:
     H: np.ndarray
     losses: np.ndarray = field(default_factory=lambda: np.zeros(0))
     components: list[ComponentState] = field(default_factory=list)
-    sources: list[str] = field(default_factory=list)
+    sources: list[SourceState] = field(default_factory=list)
 
     def groups(self) -> list[list[int]]:
         """Component indices of each source (sources with no component are left out)."""
@@ -126,7 +143,7 @@ def save_project(project: Project, path: str | os.PathLike) -> Path:
         "audio": {"path": project.audio_path, "sha256": project.audio_sha256},
         "settings": dataclasses.asdict(project.settings),
         "components": [dataclasses.asdict(c) for c in project.components],
-        "sources": list(project.sources),
+        "sources": [dataclasses.asdict(source) for source in project.sources],
     }
     try:
         with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -169,6 +186,7 @@ def load_project(path: str | os.PathLike) -> Project:
             }
         settings = Settings(**header["settings"])
         components = [ComponentState(**c) for c in header["components"]]
+        sources = [SourceState.from_json(item) for item in header.get("sources", [])]
         audio = header["audio"]
     except ProjectError:
         raise
@@ -188,5 +206,5 @@ def load_project(path: str | os.PathLike) -> Project:
         H=H,
         losses=arrays["losses"],
         components=components,
-        sources=list(header.get("sources", [])),
+        sources=sources,
     )

@@ -218,7 +218,7 @@ def saved_session(mix_wav, tmp_path):
     """A session as the GUI saves it: factors from a run, components assigned to sources."""
     from dsp.audio import load
     from dsp.pipeline import Settings, separate_audio
-    from dsp.project_file import ComponentState, Project, file_sha256, save_project
+    from dsp.project_file import ComponentState, Project, SourceState, file_sha256, save_project
 
     settings = Settings(n_components=4, iterations=12, tol=0, seed=3)
     separation = separate_audio(load(mix_wav), settings)
@@ -230,7 +230,7 @@ def saved_session(mix_wav, tmp_path):
         separation.H,
         np.array(separation.losses),
         [ComponentState(f"c{k}", source=k % 2) for k in range(4)],
-        ["left", "right"],
+        [SourceState("left"), SourceState("right")],
     )
     return save_project(project, tmp_path / "s.partwise"), separation
 

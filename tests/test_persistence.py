@@ -40,6 +40,8 @@ def make_session(audio_path, settings=SETTINGS) -> Session:
     session.set_component_colour(0, "#123456")
     session.set_locked(2, True)
     session.rename_source(0, "Drums")
+    session.set_source_mute(1, True)
+    session.set_source_solo(0, True)
     session.set_gain(1, 0.25)
     session.set_mute(2, True)
     session.set_solo(1, True)
@@ -216,4 +218,4 @@ def test_document_is_dirty_after_a_source_is_renamed(qtbot, audio_file, tmp_path
     session.rename_source(1, "Keys")
     assert document.dirty
     document.save(tmp_path / "doc.partwise")
-    assert load_project(tmp_path / "doc.partwise").sources[1] == "Keys"
+    assert load_project(tmp_path / "doc.partwise").sources[1].name == "Keys"

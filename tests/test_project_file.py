@@ -11,6 +11,7 @@ from dsp.project_file import (
     ComponentState,
     Project,
     ProjectError,
+    SourceState,
     file_sha256,
     load_project,
     save_project,
@@ -33,7 +34,7 @@ def make_project(tmp_path) -> Project:
             ComponentState("voice", "#00ff00", solo=True, source=1, locked=True),
             ComponentState("hiss", "#0000ff", source=1),
         ],
-        sources=["drums", "vocals"],
+        sources=[SourceState("drums", mute=True), SourceState("vocals", solo=True)],
     )
 
 
@@ -46,6 +47,14 @@ def test_round_trip_is_exact(tmp_path):
     assert back.settings == project.settings
     assert back.components == project.components and back.sources == project.sources
     assert back.audio_sha256 == project.audio_sha256 and back.audio_path == project.audio_path
+    assert back.groups() == [[0], [1, 2]]
+
+
+def test_version_1_files_with_source_names_still_open(tmp_path):
+    path = save_project(make_project(tmp_path), tmp_path / "s.partwise")
+    rewrite(path, {"version": 1, "sources": ["drums", "vocals"]})
+    back = load_project(path)
+    assert back.sources == [SourceState("drums"), SourceState("vocals")]
     assert back.groups() == [[0], [1, 2]]
 
 
