@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -36,6 +36,10 @@ class SweepPoint:
     n_iter : int
     seconds : float
         Wall time of this rank's factorization.
+    W : np.ndarray, float32 (m, k)
+    H : np.ndarray, float32 (k, n)
+        The factors this rank converged to (to score or adopt them without
+        factorizing again).
     """
 
     k: int
@@ -43,6 +47,8 @@ class SweepPoint:
     explained_variance: float
     n_iter: int
     seconds: float
+    W: np.ndarray = field(repr=False, compare=False)
+    H: np.ndarray = field(repr=False, compare=False)
 
 
 def parse_range(text: str) -> list[int]:
@@ -145,8 +151,15 @@ def sweep(
         W, H = result.W, result.H
         error = float(np.sum((V - W @ H).astype(np.float64) ** 2))
         final = result.losses[-1] if result.losses else nmf.beta_divergence(V, W @ H, beta)
-        point = SweepPoint(k, float(final), 1.0 - error / norm_V, result.n_iter,
-                           time.perf_counter() - started)
+        point = SweepPoint(
+            k,
+            float(final),
+            1.0 - error / norm_V,
+            result.n_iter,
+            time.perf_counter() - started,
+            np.array(W),
+            np.array(H),
+        )
         points.append(point)
         if progress is not None and progress(point):
             break

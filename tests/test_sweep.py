@@ -80,3 +80,11 @@ def test_cli_bad_range_fails_with_one_line(tmp_path):
     assert proc.stderr.strip().splitlines() == [
         "partwise: error: 'mix.wav': bad range '9:2': ranks must be positive and increasing"
     ]
+
+
+def test_each_point_carries_the_factors_it_reports():
+    V = low_rank(3)
+    for point in sweep(V, [1, 2, 3], loss="euclidean", max_iter=40, tol=0):
+        assert point.W.shape == (40, point.k) and point.H.shape == (point.k, 60)
+        error = float(np.sum((V - point.W @ point.H).astype(np.float64) ** 2))
+        assert point.explained_variance == pytest.approx(1 - error / np.sum(V.astype(float) ** 2))

@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dsp import nmf
 from dsp.compare import score_separation
 from dsp.sweep import SweepPoint, elbow, parse_range, sweep
 
@@ -72,10 +71,8 @@ class SweepJob(QThread):
                 self._references = self._references()
             references = self._references
             if references is not None and not self._abort.is_set():
-                result = nmf.factorize(self._V, point.k, max_iter=self._iterations,
-                                       tol=settings.tol, **settings.solver_options(self._V))
                 self.scored.emit(point.k, score_separation(
-                    self._spec, result.W, result.H, references, power=settings.mask_power))
+                    self._spec, point.W, point.H, references, power=settings.mask_power))
             return self._abort.is_set()
 
         try:
