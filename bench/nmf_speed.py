@@ -311,11 +311,18 @@ iterations, over the size of V (tracemalloc; numpy reports its buffers to it).
 
 {decay}
 
-How the KL loss is paid for: the WH that ends an iteration is kept and is the
-WH the next iteration starts from, so the returned loss costs no product, only
-Σ V log WH, one log pass in cache-sized chunks (Σ WH comes from column and row
-sums, Σ V log V is computed once). The Euclidean loss uses the trace identity
-with VHᵀ and HHᵀ the iteration already has, so it costs no pass over V.
+How the KL loss is paid for: the WH that ends an iteration gives the loss and
+is the WH the next iteration starts from, so the returned loss costs no
+product. Its Σ V log WH is fused with the ratio V / WH the next iteration
+needs (`dsp/nmf/kernels.py`): one pass over row bands, one band per core on
+a thread pool, each band in cache-sized chunks (numpy's SIMD log, a float32
+dot, the division in place), so an iteration makes two elementwise passes
+over m × n instead of three single-threaded ones. Σ WH comes from column and
+row sums and Σ V log V is computed once. There is no JIT: numba was tried,
+but without SVML its log is scalar (1.9 ns per entry against numpy's 0.54 ns).
+Threads: the cores this process may use, or fewer with `PARTWISE_NUM_THREADS`.
+The Euclidean loss uses the trace identity with VHᵀ and HHᵀ the iteration
+already has, so it costs no pass over V.
 """
     print(body)
     if not args.no_write:
