@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_info
@@ -53,19 +51,6 @@ def blas_description() -> str:
     coretype = os.environ.get("OPENBLAS_CORETYPE")
     env = f"OPENBLAS_CORETYPE={coretype}" if coretype else "OPENBLAS_CORETYPE unset"
     return f"{', '.join(parts) or 'unknown BLAS'}; {env}; {os.cpu_count()} CPUs"
-
-
-def write_section(path: Path, body: str) -> None:
-    """Replace (or append) the ``## NMF engine speed`` section of a Markdown file."""
-    text = path.read_text() if path.exists() else "# Performance\n"
-    section = f"{SECTION}\n\n{body.strip()}\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text, count=1).rstrip() + "\n"
-    else:
-        text = text.rstrip() + "\n\n" + section
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:

@@ -32,12 +32,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from nmf_common import (  # noqa: E402
+    SECTION,
     best_time,
     blas_description,
     markdown_table,
     spectrogram_like,
-    write_section,
 )
+from report import write_section  # noqa: E402
 
 from dsp import nmf  # noqa: E402
 
@@ -326,7 +327,7 @@ already has, so it costs no pass over V.
 """
     print(body)
     if not args.no_write:
-        write_section(ROOT / "docs" / "performance.md", body)
+        write_section(ROOT / "docs" / "performance.md", SECTION, body)
         print("written to docs/performance.md")
 
 
