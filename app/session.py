@@ -93,6 +93,8 @@ class Session(QObject):
     sources_changed = Signal()
     #: A component was locked or unlocked.
     locks_changed = Signal()
+    #: Reference stems of the mixture were loaded or cleared.
+    references_changed = Signal()
 
     def __init__(self, settings: Settings | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -106,6 +108,8 @@ class Session(QObject):
         self._components = tuple(_default_component(i) for i in range(self._settings.n_components))
         self._selected = -1
         self._source_states: tuple[SourceState, ...] = ()
+        self._references: tuple[np.ndarray, ...] = ()
+        self._reference_names: tuple[str, ...] = ()
 
     # -- read access -------------------------------------------------------------------------
 
@@ -159,6 +163,16 @@ class Session(QObject):
         """Index of the selected component, or -1."""
         return self._selected
 
+    @property
+    def references(self) -> tuple[np.ndarray, ...]:
+        """True stems of the mixture the user loaded, float32 (frames, channels) each."""
+        return self._references
+
+    @property
+    def reference_names(self) -> tuple[str, ...]:
+        """File names of :attr:`references`."""
+        return self._reference_names
+
     def spectrogram_is_current(self) -> bool:
         """Whether the spectrogram was computed with the current STFT parameters."""
         spec = self._spectrogram
@@ -199,7 +213,16 @@ class Session(QObject):
             self._settings = settings
             self.settings_changed.emit(settings)
         self.audio_changed.emit()
+        self.set_references((), ())
         self.clear_factors()
+
+    def set_references(self, stems, names) -> None:
+        """Use ``stems`` (one per source, the mixture's length) as the truth to score against."""
+        stems, names = tuple(stems), tuple(names)
+        if not stems and not self._references:
+            return
+        self._references, self._reference_names = stems, names
+        self.references_changed.emit()
 
     def set_settings(self, settings: Settings) -> None:
         """Change the parameters; a new number of components rebuilds the components."""

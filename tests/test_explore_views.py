@@ -54,3 +54,33 @@ def test_clicking_a_sweep_point_sets_k_and_runs_it(qtbot, window):
     assert window.session.settings.n_components == 4
     qtbot.waitUntil(lambda: window.session.W is not None, timeout=WAIT)
     assert window.session.W.shape[1] == 4
+
+
+def test_sweep_scores_against_references_loaded_in_the_scores_panel(qtbot, window, tmp_path):
+    from dsp.audio import save
+    from dsp.demo import make_demo
+
+    demo = make_demo(duration=2.0)  # the window's demo mixture
+    paths = [tmp_path / f"{name}.wav" for name in demo.names[:2]]
+    for path, stem in zip(paths, demo.stems):
+        save(stem, path, subtype="float")
+    window.scores.load_references(paths)
+    assert window.session.reference_names == tuple(p.name for p in paths)
+    view = window.explore.show_sweep()
+    view.ranks.setText("2:3")
+    view.iterations.setValue(5)
+    with qtbot.waitSignal(view.finished, timeout=WAIT):
+        view.run()
+    # Two loaded references, not the demo's three known stems.
+    assert sorted(view.sdr) == [2, 3] and len(view.sdr[3]) == 2
+
+
+def test_opening_other_audio_clears_the_references(qtbot, window, tmp_path):
+    from dsp.audio import save
+
+    window.session.set_references([window.session.audio.samples], ["mix.wav"])
+    path = tmp_path / "other.wav"
+    save(window.session.audio, path, subtype="float")
+    with qtbot.waitSignal(window.session.references_changed, timeout=WAIT):
+        window.loader.open_file(path)
+    assert window.session.references == ()

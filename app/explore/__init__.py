@@ -65,8 +65,9 @@ class Explore(QObject):
         return False
 
     def references(self, audio):
-        """The true stems of ``audio``, or None (see :func:`known_stems`)."""
-        return known_stems(audio, tuple(self.designs))
+        """The true stems of ``audio``: those the user loaded, else :func:`known_stems`."""
+        loaded = self.window.session.references
+        return list(loaded) if loaded else known_stems(audio, tuple(self.designs))
 
     def use_design(self, demo: DemoMixture) -> None:
         """Open a designed mixture in the session through the window's loader."""

@@ -83,8 +83,6 @@ class ScoresPanel(QWidget):
     def __init__(self, session: Session, parent=None) -> None:
         super().__init__(parent)
         self._session = session
-        self._references: list[np.ndarray] = []
-        self._reference_names: list[str] = []
         self._job: BackgroundJob | None = None
         self.rows: list[SourceRow] = []
         self.table = QTableWidget(0, len(HEADERS))
@@ -111,7 +109,7 @@ class ScoresPanel(QWidget):
         self.score_button.clicked.connect(self.score)
         self.load_button.clicked.connect(self._choose_references)
         self.clear_button.clicked.connect(lambda: self.load_references([]))
-        session.audio_changed.connect(lambda: self.load_references([]))
+        session.references_changed.connect(self.score)
 
     def load_references(self, paths) -> None:
         """Use these files as reference stems (none: reference-free figures), then score."""
@@ -129,8 +127,7 @@ class ScoresPanel(QWidget):
                 return
             references.append(ref.samples)
             names.append(ref.name)
-        self._references, self._reference_names = references, names
-        self.score()
+        self._session.set_references(references, names)
 
     def score(self) -> None:
         """Score the current factors in the background."""
@@ -140,7 +137,7 @@ class ScoresPanel(QWidget):
         groups = session.sources()
         names = [session.source_state(session.components[g[0]].source).name for g in groups]
         args = (session.spectrogram, session.W, session.H, groups, names,
-                tuple(self._references), tuple(self._reference_names))
+                session.references, session.reference_names)
         power = session.settings.mask_power
         self._job = BackgroundJob(lambda: compute_scores(*args, power=power))
         self._job.succeeded.connect(self._show)
@@ -162,7 +159,7 @@ class ScoresPanel(QWidget):
                       (row.sdr, row.sir, row.sar, row.si_sdr)), f"{100 * row.energy_share:.1f} %")
             for c, text in enumerate(values):
                 self.table.setItem(i, c, QTableWidgetItem(text))
-        scored = "BSS Eval v3 (512 taps, channel means)" if self._references else (
+        scored = "BSS Eval v3 (512 taps, channel means)" if self._session.references else (
             "no references: load stems for SDR/SIR/SAR")
         self.summary.setText(f"Reconstruction error ‖V − WH‖/‖V‖ = {100 * error:.1f} % · {scored}")
 
