@@ -38,6 +38,21 @@ class Snapshot:
         return len(self.losses)
 
 
+def _spare_one_core() -> None:
+    """Keep the calling thread (and the threads it starts) off one core, where it has more.
+
+    Linux's affinity is per thread and inherited by the threads it creates, so
+    the solver's own helper threads (its elementwise passes size their pool to
+    the cores this thread may use) stay off that core too, and the GUI thread
+    always finds one free.
+    """
+    if not hasattr(os, "sched_setaffinity"):
+        return
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) > 1:
+        os.sched_setaffinity(0, cores[1:])
+
+
 class _SolverThreads:
     """BLAS threads for solvers: one core fewer than the machine has, so the GUI keeps one.
 
@@ -51,6 +66,7 @@ class _SolverThreads:
         self._limit: threadpool_limits | None = None
 
     def __enter__(self) -> None:
+        _spare_one_core()
         with self._lock:
             if self._users == 0:
                 cores = os.cpu_count() or 1
