@@ -1,0 +1,82 @@
+"""What keeps the window responsive while NMF runs: coalesced snapshots, a spare core,
+and views that draw no more than the screen shows."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from app.views.activations import MAX_POINTS, peak_decimate
+from app.worker import SolverWorker, _spare_one_core
+
+
+def test_snapshots_a_busy_gui_has_not_taken_are_replaced_by_newer_ones(qtbot):
+    V = np.random.default_rng(0).random((40, 60)).astype(np.float32) + 0.1  # noqa: N806
+    worker = SolverWorker(V, 3, {"loss": "kl", "seed": 1}, max_rate=1e9)  # a snapshot per step
+    snapshots = []
+    worker.snapshot_taken.connect(snapshots.append)
+    worker.run_iterations(50)
+    # The GUI thread is "busy" (it runs no events) until the solver has finished.
+    deadline = time.monotonic() + 20
+    while not (worker._latest is not None and worker._latest.n_iter == 50):
+        assert time.monotonic() < deadline, "the solver did not finish"
+        time.sleep(0.01)
+    worker.stop()
+    worker.wait()
+    qtbot.waitUntil(lambda: bool(snapshots) and snapshots[-1].n_iter == 50, timeout=5_000)
+    assert len(snapshots) <= 3, f"{len(snapshots)} snapshots queued up for the GUI"
+    assert [s.n_iter for s in snapshots] == sorted({s.n_iter for s in snapshots})
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="per-thread affinity is Linux's")
+def test_the_solver_thread_leaves_one_core_to_the_gui_thread():
+    before = os.sched_getaffinity(0)
+    seen = []
+
+    def solver_thread() -> None:
+        _spare_one_core()
+        seen.append(os.sched_getaffinity(0))
+
+    thread = threading.Thread(target=solver_thread)
+    thread.start()
+    thread.join()
+    assert os.sched_getaffinity(0) == before, "only the solver's thread is restricted"
+    expected = len(before) - 1 if len(before) > 1 else 1
+    assert len(seen[0]) == expected and seen[0] <= before
+
+
+def test_peak_decimation_keeps_every_peak_and_dip():
+    rng = np.random.default_rng(1)
+    rows = rng.random((3, 1003)).astype(np.float32)
+    times = np.arange(1003) * 0.01
+    x, y = peak_decimate(times, rows, 10)
+    assert y.shape == (3, 2 * 101) and x.shape == (2 * 101,)
+    np.testing.assert_array_equal(y[:, 0::2].min(axis=1), rows.min(axis=1))
+    np.testing.assert_array_equal(y[:, 1::2].max(axis=1), rows.max(axis=1))
+    np.testing.assert_array_equal(y[:, 1:2], rows[:, :10].max(axis=1, keepdims=True))
+    np.testing.assert_array_equal(y[:, -2:-1], rows[:, 1000:].min(axis=1, keepdims=True))
+    np.testing.assert_allclose(x[::2], times[::10])
+    same_x, same_y = peak_decimate(times, rows, 1)
+    assert same_y is rows and same_x is times
+
+
+def test_a_long_file_is_drawn_with_two_points_per_pixel_column(qtbot, window):
+    session = window.session
+    bins, frames = session.magnitude.shape
+    k = session.settings.n_components
+    rng = np.random.default_rng(2)
+    H = rng.random((k, frames), np.float32)  # noqa: N806
+    session.set_factors(rng.random((bins, k), np.float32), H, (1.0,))
+    view = window.activations
+    columns = int(view.getViewBox().width() * view.devicePixelRatioF())
+    if frames <= columns:  # the demo is short: every frame is drawn as it is
+        assert view.curves[0].yData.size == frames
+    # Zoom in to a tenth: the visible part is drawn at full detail, the rest not at all.
+    window.spectrogram.plot.vb.setXRange(0.0, session.audio.duration / 10, padding=0)
+    view._draw()
+    assert view.curves[0].xData.max() <= session.audio.duration / 10 + 0.1
+    assert view.curves[0].xData.size <= min(MAX_POINTS, 2 * columns) + 2
