@@ -34,7 +34,7 @@ DURATION = 3.0
 LENGTH = int(RATE * DURATION)
 STEM_RMS = 0.05
 
-__all__ = ["Case", "CASES", "RATE", "build_case", "build_corpus", "tools_available"]
+__all__ = ["Case", "CASES", "DESIGN_CASES", "RATE", "build_case", "build_corpus", "tools_available"]
 
 
 @dataclass(frozen=True)
@@ -157,6 +157,9 @@ _PLUCKS = [(0.0, "C3", 0.6), (0.5, "E3", 0.6), (1.0, "G3", 0.6), (1.5, "C4", 0.6
 _BASS = [(0.0, "A1", 0.75), (0.75, "A1", 0.75), (1.5, "D2", 0.75), (2.25, "E2", 0.75)]
 _BOWED = [(0.0, "D4", 1.1), (1.0, "F4", 1.1), (2.0, "A4", 1.0)]
 _BOWED_LOW = [(0.0, "G3", 1.6), (1.5, "D3", 1.5)]
+_LEAD = [(0.0, "E5", 0.4), (0.4, "G5", 0.4), (0.8, "A5", 0.8), (1.6, "G5", 0.4), (2.0, "E5", 0.5),
+         (2.5, "D5", 0.5)]  # fmt: skip
+_BOWED_MID = [(0.2, "B3", 1.3), (1.4, "E4", 1.6)]
 
 
 def _sources(name: str) -> tuple[str, tuple[tuple[str, np.ndarray], ...]]:
@@ -206,6 +209,33 @@ def _sources(name: str) -> tuple[str, tuple[tuple[str, np.ndarray], ...]]:
             ("tone", tone(ToneSpec("tone", 523.3, 5, 1.0, period=0.5, duty=0.5, onset=0.25))),
             ("drums", drums(4, bpm=110, pattern="K...S.H.K.K.S.H.")),
         )
+    # Held-out cases: added after the grouping method was chosen on the eight above.
+    if name == "two_men":
+        return "two male voices (different accents and pitches) talking over each other", (
+            ("male", _fit(male(_TEXT_C))),
+            ("scot", _fit(speech("en-gb-scotland+m1", 55, 160, _TEXT_A), 0.25)),
+        )
+    if name == "voice_bowed":
+        return "female voice + low bowed line", (
+            ("voice", _fit(female(_TEXT_B))),
+            ("bowed", melody("bowed", _BOWED_LOW)),
+        )
+    if name == "bass_lead_plucks":
+        return "plucked bass line + plucked high melody (one instrument, two registers)", (
+            ("bass", melody("pluck", _BASS)),
+            ("lead", melody("pluck", _LEAD)),
+        )
+    if name == "voice_tone":
+        return "male voice + sustained harmonic tone", (
+            ("voice", _fit(male(_TEXT_A))),
+            ("tone", tone(ToneSpec("tone", 330.0, 8, 1.0, period=1.0, duty=0.7, onset=0.1))),
+        )
+    if name == "pluck_bowed_drums":
+        return "plucked arpeggio + bowed line + drum loop", (
+            ("pluck", melody("pluck", _PLUCKS)),
+            ("bowed", melody("bowed", _BOWED_MID)),
+            ("drums", drums(5, bpm=90, pattern="K.H.S.H.KKH.S.H.")),
+        )
     raise KeyError(name)
 
 
@@ -218,7 +248,14 @@ CASES = (
     "three_tones",
     "voices_drums",
     "bowed_tone_drums",
+    "two_men",
+    "voice_bowed",
+    "bass_lead_plucks",
+    "voice_tone",
+    "pluck_bowed_drums",
 )
+#: The first eight cases: every method was chosen on these (the rest are held out).
+DESIGN_CASES = CASES[:8]
 
 
 def build_case(name: str) -> Case:

@@ -41,6 +41,7 @@ from dsp import nmf  # noqa: E402
 from dsp.grouping import group_components  # noqa: E402
 from dsp.separation import separate  # noqa: E402
 from dsp.stft import analyse, stft  # noqa: E402
+from dsp.templates import comb_init  # noqa: E402
 
 N_FFT = 1024
 HOP = 256
@@ -52,9 +53,10 @@ class Config:
 
     per_source: int = 4  # components per source: k = per_source * n_sources
     loss: str = "kl"
-    power: float = 1.0  # mask exponent α
+    power: float = 1.5  # mask exponent α
     max_iter: int = 200
-    init: str = "nndsvda"
+    init: str = "comb"  # "comb": dsp.templates.comb_init; else an init of dsp.nmf
+    comb_free: float = 0.5  # share of k competing with the combs as free components
     smoothness: float = 10.0  # temporal continuity weight, relative to the mean of V
     sparsity: float = 0.0  # L1 weight on H, relative to the mean of V
     # keyword options of group_components
@@ -65,6 +67,7 @@ class Config:
         return (
             f"k={self.per_source}/src loss={self.loss} α={self.power:g} iter={self.max_iter}"
             f" init={self.init}"
+            + (f"(free {self.comb_free:g})" if self.init == "comb" else "")
             + (f" smooth={self.smoothness:g}" if self.smoothness else "")
             + (f" sparse={self.sparsity:g}" if self.sparsity else "")
             + (f" [{opts}]" if opts else "")
@@ -167,15 +170,13 @@ def factor_partwise(V: np.ndarray, k: int, config: Config) -> tuple[np.ndarray, 
         penalties["smoothness"] = config.smoothness * scale
     if config.sparsity:
         penalties["sparsity"] = config.sparsity * scale
+    if config.init == "comb":
+        W0, H0 = comb_init(V, k, rate=RATE, n_free=round(config.comb_free * k))
+        start = {"W": W0, "H": H0}
+    else:
+        start = {"init": config.init, "seed": 0}
     result = nmf.factorize(
-        V,
-        k,
-        loss=config.loss,
-        max_iter=config.max_iter,
-        tol=1e-4,
-        seed=0,
-        init=config.init,
-        **penalties,
+        V, k, loss=config.loss, max_iter=config.max_iter, tol=1e-4, **start, **penalties
     )
     return result.W, result.H
 

@@ -1,18 +1,25 @@
 """Assigning NMF components to sources automatically.
 
-Two methods, chosen by measurement on ``bench/separation_quality.py``
+Three methods, chosen by measurement on ``bench/separation_quality.py``
 (figures in ``docs/quality.md``):
 
-- ``"timbre"`` (default): each template is described by its mel-frequency
-  cepstrum (MFCC 1–13 of the log mel spectrum of W, as nussl's timbre
-  clustering does), the coefficients are standardised over the components,
-  and k-means weighted by each component's energy cuts them into sources.
-  Weighting by energy keeps a quiet stray component from claiming a source
-  of its own, the commonest failure of unweighted clustering.
+- ``"pitch"`` (default): ``"timbre"``'s k-means on three cues a listener
+  uses to follow a source: timbre (the MFCCs), register (the log pitch of
+  the template, :func:`dsp.labels.estimate_pitch`) and envelope (the log
+  transience of the activation, :func:`dsp.labels.transience`: a bowed note
+  swells, a pluck decays, speech flickers syllable by syllable). A template
+  without a pitch (noise, a hi-hat, a fricative) is placed by timbre and
+  envelope alone: its register is a missing value, not a made-up one.
+- ``"timbre"``: each template is described by its mel-frequency cepstrum
+  (MFCC 1–13 of the log mel spectrum of W, as nussl's timbre clustering
+  does), the coefficients are standardised over the components, and k-means
+  weighted by each component's energy cuts them into sources. Weighting by
+  energy keeps a quiet stray component from claiming a source of its own,
+  the commonest failure of unweighted clustering.
 - ``"affinity"``: the first method — the mean of the cosine similarity of
   log-compressed templates and of activations, cut by average linkage.
 
-Both are deterministic: k-means is seeded and restarted a fixed number of times.
+All are deterministic: k-means is seeded and restarted a fixed number of times.
 """
 
 from __future__ import annotations
@@ -22,9 +29,21 @@ import scipy.fft
 from scipy.cluster.hierarchy import cut_tree, linkage
 from scipy.spatial.distance import squareform
 
-__all__ = ["GROUPING_METHODS", "group_components", "affinity", "timbre_features", "mel_filters"]
+from .labels import estimate_pitch, transience
 
-GROUPING_METHODS = ("timbre", "affinity")
+__all__ = [
+    "GROUPING_METHODS",
+    "group_components",
+    "affinity",
+    "source_cues",
+    "timbre_features",
+    "mel_filters",
+]
+
+GROUPING_METHODS = ("pitch", "timbre", "affinity")
+#: Weights of the cue blocks of ``"pitch"`` (each block standardised to unit
+#: total variance first); measured on the corpus, see docs/quality.md.
+CUE_WEIGHTS = {"timbre": 1.0, "register": 1.0, "envelope": 0.5}
 
 
 def _unit_rows(X: np.ndarray) -> np.ndarray:
@@ -85,33 +104,106 @@ def timbre_features(W: np.ndarray, *, rate: float = 22_050, n_mfcc: int = 13) ->
     return cepstrum / np.where(spread > 1e-12, spread, 1.0)
 
 
+def _standardised(x: np.ndarray, observed: np.ndarray) -> np.ndarray:
+    """Columns of ``x`` centred and scaled over their observed entries (others 0)."""
+    out = np.zeros_like(x)
+    for j in range(x.shape[1]):
+        seen = observed[:, j]
+        if seen.any():
+            values = x[seen, j] - x[seen, j].mean()
+            spread = values.std()
+            out[seen, j] = values / (spread if spread > 1e-12 else 1.0)
+    return out
+
+
+def source_cues(
+    W: np.ndarray, H: np.ndarray, *, rate: float, weights: dict | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Timbre, register and envelope of each component, for ``"pitch"`` grouping.
+
+    Returns
+    -------
+    cues : np.ndarray, float64, (k, n_mfcc + 2)
+        MFCC 1–13 of the template, log2 of its pitch, log of the activation's
+        transience; every block standardised over the components, scaled to
+        unit total variance and then by its weight in ``weights`` (default
+        :data:`CUE_WEIGHTS`).
+    observed : np.ndarray, bool, (k, n_mfcc + 2)
+        False where a cue is missing: the register of a template without a pitch.
+    """
+    weights = CUE_WEIGHTS if weights is None else weights
+    W = np.asarray(W, dtype=np.float64)
+    H = np.asarray(H, dtype=np.float64)
+    k = W.shape[1]
+    pitch = np.array([estimate_pitch(W[:, j], rate=rate) for j in range(k)])
+    pitched = np.isfinite(pitch)
+    register = np.log2(np.where(pitched, pitch, 1.0))[:, None]
+    # The floor keeps a perfectly steady activation (transience 0) finite.
+    envelope = np.log(np.array([transience(H[j]) for j in range(k)]) + 1e-4)[:, None]
+    blocks = [
+        ("timbre", timbre_features(W, rate=rate), np.ones((k, 13), dtype=bool)),
+        ("register", register, pitched[:, None]),
+        ("envelope", envelope, np.ones((k, 1), dtype=bool)),
+    ]
+    cues, observed = [], []
+    for name, x, seen in blocks:
+        x = _standardised(x, seen) / np.sqrt(x.shape[1]) * weights[name]
+        cues.append(x)
+        observed.append(seen)
+    return np.hstack(cues), np.hstack(observed)
+
+
 def _weighted_kmeans(
-    X: np.ndarray, weights: np.ndarray, n_clusters: int, *, n_init: int = 10, seed: int = 0
+    X: np.ndarray,
+    weights: np.ndarray,
+    n_clusters: int,
+    *,
+    observed: np.ndarray | None = None,
+    n_init: int = 10,
+    seed: int = 0,
 ) -> np.ndarray:
-    """Labels of weighted k-means (k-means++ starts, Lloyd iterations, best of n_init)."""
+    """Labels of weighted k-means (k-means++ starts, Lloyd iterations, best of n_init).
+
+    ``observed`` (bool, like X) marks missing entries: distances are taken over
+    a point's observed coordinates, scaled up to the full dimension, and
+    centres average each coordinate over the members that have it.
+    """
     rng = np.random.default_rng(seed)
     weights = weights / weights.sum()
+    seen = np.ones(X.shape, dtype=bool) if observed is None else observed
+    # Missing coordinates of a start take the weighted mean of those observed.
+    fill = (weights @ (X * seen)) / np.maximum(weights @ seen, 1e-30)
+    complete = np.where(seen, X, fill)
+    scale = X.shape[1] / np.maximum(seen.sum(axis=1), 1)
+
+    def distances(centres: np.ndarray) -> np.ndarray:
+        return (((X[:, None] - centres[None]) ** 2) * seen[:, None]).sum(-1) * scale[:, None]
+
+    def centre_of(members: np.ndarray, previous: np.ndarray) -> np.ndarray:
+        mass = weights[members] @ seen[members]
+        total = weights[members] @ (X[members] * seen[members])
+        return np.where(mass > 0, total / np.maximum(mass, 1e-30), previous)
+
     best_labels, best_cost = None, np.inf
     for _ in range(n_init):
-        centres = [X[rng.choice(len(X), p=weights)]]
+        centres = [complete[rng.choice(len(X), p=weights)]]
         for _ in range(1, n_clusters):
-            d2 = np.min(((X[:, None] - np.array(centres)[None]) ** 2).sum(-1), axis=1)
+            d2 = np.min(distances(np.array(centres)), axis=1)
             p = weights * d2
             p = p / p.sum() if p.sum() > 0 else weights
-            centres.append(X[rng.choice(len(X), p=p)])
+            centres.append(complete[rng.choice(len(X), p=p)])
         centres = np.array(centres)
         for _ in range(100):
-            d2 = ((X[:, None] - centres[None]) ** 2).sum(-1)
-            labels = np.argmin(d2, axis=1)
+            labels = np.argmin(distances(centres), axis=1)
             new = centres.copy()
             for c in range(n_clusters):
                 members = labels == c
                 if members.any():
-                    new[c] = weights[members] @ X[members] / weights[members].sum()
+                    new[c] = centre_of(members, centres[c])
             if np.allclose(new, centres):
                 break
             centres = new
-        d2 = ((X[:, None] - centres[None]) ** 2).sum(-1)
+        d2 = distances(centres)
         labels = np.argmin(d2, axis=1)
         if len(np.unique(labels)) < n_clusters:
             continue  # an empty cluster: not a partition into n_clusters sources
@@ -136,7 +228,7 @@ def group_components(
     H: np.ndarray,
     n_sources: int,
     *,
-    method: str = "timbre",
+    method: str = "pitch",
     rate: float = 22_050,
     energy_weight: float = 1.0,
     seed: int = 0,
@@ -151,13 +243,14 @@ def group_components(
         Activations.
     n_sources : int
         Number of groups, 1..k.
-    method : {'timbre', 'affinity'}
-        Energy-weighted k-means on template MFCCs, or the average-linkage
-        affinity of templates and activations (see the module docstring).
+    method : {'pitch', 'timbre', 'affinity'}
+        Energy-weighted k-means on timbre, register and envelope, on template
+        MFCCs only, or the average-linkage affinity of templates and
+        activations (see the module docstring).
     rate : float
         Sample rate of the analysed audio, Hz (places the mel bands).
     energy_weight : float
-        ``'timbre'`` weights each component by its energy to this power
+        ``'pitch'`` and ``'timbre'`` weight each component by its energy to this power
         (0: every component counts the same).
     seed : int
         Seed of the k-means restarts.
@@ -189,7 +282,13 @@ def group_components(
         energy = W64.sum(axis=0) * np.asarray(H, dtype=np.float64).sum(axis=1)
         energy = np.maximum(energy, 1e-12 * max(float(energy.max()), 1e-30))
         weights = (energy / energy.max()) ** energy_weight
-        labels = _weighted_kmeans(timbre_features(W64, rate=rate), weights, n_sources, seed=seed)
+        if method == "timbre":
+            labels = _weighted_kmeans(
+                timbre_features(W64, rate=rate), weights, n_sources, seed=seed
+            )
+        else:
+            cues, observed = source_cues(W64, H, rate=rate)
+            labels = _weighted_kmeans(cues, weights, n_sources, observed=observed, seed=seed)
     groups: dict[int, list[int]] = {}
     for j, label in enumerate(labels):
         groups.setdefault(int(label), []).append(j)

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from dsp.grouping import group_components
+from dsp.grouping import group_components, source_cues
+from dsp.templates import harmonic_comb
 
 
 def two_source_factors(rng):
@@ -62,7 +63,7 @@ def instrument_factors(rng):
     return W[:, order].astype(np.float32), H[order].astype(np.float32), (order >= 4).astype(int)
 
 
-@pytest.mark.parametrize("method", ["timbre", "affinity"])
+@pytest.mark.parametrize("method", ["pitch", "timbre", "affinity"])
 def test_both_methods_are_deterministic_partitions(method):
     W, H, _ = instrument_factors(np.random.default_rng(6))
     first = group_components(W, H, 3, method=method, rate=16_000)
@@ -74,3 +75,44 @@ def test_unknown_method_is_refused():
     W, H = two_source_factors(np.random.default_rng(2))
     with pytest.raises(ValueError, match="unknown grouping method 'mfcc'"):
         group_components(W, H, 2, method="mfcc")
+
+
+def register_and_envelope_factors(rng):
+    """Nine components at 16 kHz of two sources with the same harmonic timbre.
+
+    Source 0: four held low notes (110–147 Hz), one at a time. Source 1: four
+    plucked high notes (440–587 Hz) and a noise hit (no pitch) that decays like
+    the plucks and is as bright as them. Returns W, H; the answer is
+    [[0, 1, 2, 3], [4, 5, 6, 7, 8]].
+    """
+    bins, n = 513, 160
+    t = np.arange(n)
+    low = [harmonic_comb(f0, bins, rate=16_000) for f0 in (110.0, 123.5, 130.8, 146.8)]
+    high = [harmonic_comb(f0, bins, rate=16_000) for f0 in (440.0, 493.9, 523.3, 587.3)]
+    bright = np.clip(np.arange(bins) * 16_000 / 1024 / 400.0, 0.0, 1.0) ** 2  # above ~400 Hz
+    noise = (rng.random(bins) + 0.2) * bright + 1e-3
+
+    def decays(starts, time_constant, length):
+        return sum(np.exp(-(t - s) / time_constant) * (t >= s) * (t < s + length) for s in starts)
+
+    held = [((t // 40) % 4 == i).astype(float) for i in range(4)]
+    plucks = [decays(range(first, n, 40), 3.0, 15) for first in (0, 10, 20, 30)]
+    hits = decays(range(5, n, 10), 2.0, 10)
+    W = np.stack([*low, *high, noise / noise.sum()], axis=1)
+    H = np.stack([*held, *plucks, hits]) + 0.01 * rng.random((9, n))
+    return W.astype(np.float32), H.astype(np.float32)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_pitch_grouping_follows_register_and_envelope(seed):
+    W, H = register_and_envelope_factors(np.random.default_rng(seed))
+    groups = group_components(W, H, 2, rate=16_000)
+    assert sorted(map(sorted, groups)) == [[0, 1, 2, 3], [4, 5, 6, 7, 8]]
+
+
+def test_a_template_without_pitch_has_no_register():
+    W, H = register_and_envelope_factors(np.random.default_rng(0))
+    cues, observed = source_cues(W, H, rate=16_000)
+    assert cues.shape == observed.shape == (9, 15)
+    assert observed[:8].all()
+    assert not observed[8, 13] and observed[8, [*range(13), 14]].all()
