@@ -19,7 +19,7 @@ from threadpoolctl import threadpool_limits
 
 from dsp import nmf
 
-__all__ = ["Snapshot", "SolverWorker", "BackgroundJob"]
+__all__ = ["Snapshot", "SolverWorker", "BackgroundJob", "LatestJob"]
 
 MAX_SNAPSHOT_RATE = 30.0  # Hz: faster than this the views would redraw more than a screen shows
 
@@ -281,3 +281,63 @@ class BackgroundJob(QThread):
             self.failed.emit(str(exc) or type(exc).__name__)
             return
         self.succeeded.emit(result)
+
+
+class LatestJob:
+    """Runs the newest submitted function in a thread of its own; stale requests are dropped.
+
+    A view hands it per-snapshot work (a spectrogram image from new factors):
+    a request that waits is replaced by a newer one, never queued behind it.
+    Results are collected with :meth:`take` from a timer on the GUI thread, so
+    no signal ever crosses to a widget that may already be gone. Plain Python
+    and numpy only: the function must not touch Qt objects.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._cond = threading.Condition()
+        self._job: tuple[int, Callable[[], object]] | None = None
+        self._result: tuple[int, object] | None = None
+        self._running = False
+        self._closed = False
+        self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
+        self._thread.start()
+
+    @property
+    def busy(self) -> bool:
+        """A request waits or runs, or a result waits to be taken."""
+        with self._cond:
+            return self._job is not None or self._running or self._result is not None
+
+    def submit(self, tag: int, function: Callable[[], object]) -> None:
+        """Run ``function()`` soon; a request still waiting is dropped. ``tag`` comes back
+        with the result."""
+        with self._cond:
+            self._job = tag, function
+            self._cond.notify()
+
+    def take(self) -> tuple[int, object] | None:
+        """``(tag, result)`` of the newest finished request not yet taken, or None."""
+        with self._cond:
+            result, self._result = self._result, None
+        return result
+
+    def close(self) -> None:
+        """End the thread once the running request (if any) is done."""
+        with self._cond:
+            self._closed = True
+            self._job = None
+            self._cond.notify()
+
+    def _serve(self) -> None:
+        while True:
+            with self._cond:
+                while self._job is None and not self._closed:
+                    self._cond.wait()
+                if self._closed:
+                    return
+                (tag, function), self._job = self._job, None
+                self._running = True
+            result = function()
+            with self._cond:
+                self._result = tag, result
+                self._running = False

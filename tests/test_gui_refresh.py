@@ -80,3 +80,26 @@ def test_a_long_file_is_drawn_with_two_points_per_pixel_column(qtbot, window):
     view._draw()
     assert view.curves[0].xData.max() <= session.audio.duration / 10 + 0.1
     assert view.curves[0].xData.size <= min(MAX_POINTS, 2 * columns) + 2
+
+
+def test_large_factor_images_are_drawn_from_the_render_thread(qtbot, window, monkeypatch):
+    from app.views import spectrogram
+
+    monkeypatch.setattr(spectrogram, "_INLINE_CELLS", 0)  # every factor image goes to the thread
+    session, view = window.session, window.reconstruction
+    bins, frames = session.magnitude.shape
+    k = session.settings.n_components
+    rng = np.random.default_rng(3)
+    before = view.image.image
+    session.set_factors(rng.random((bins, k), np.float32), rng.random((k, frames), np.float32), ())
+    assert view.image.image is before, "the GUI thread did not compute the image itself"
+    qtbot.waitUntil(lambda: view.image.image is not before, timeout=10_000)
+    model = view.image.image
+    assert model.dtype == np.float32 and model.flags.c_contiguous
+    # A render asked for later (the mixture, drawn at once) is never replaced by an older one.
+    session.set_factors(rng.random((bins, k), np.float32), rng.random((k, frames), np.float32), ())
+    view.set_mode("mixture")
+    mixture = view.image.image
+    qtbot.waitUntil(lambda: not view._job.busy, timeout=10_000)
+    qtbot.wait(50)
+    assert view.image.image is mixture

@@ -1,12 +1,18 @@
 """Spectrogram in dB: the mixture, the model W·H, a component's share or the gain mix.
 
 Only what the screen can show is drawn: the visible time range, block-maxed to
-at most :data:`MAX_COLUMNS` columns, fed to one ``ImageItem`` as C-contiguous
-float32 with fixed levels (pyqtgraph's fast path). Panning or zooming re-renders
-the visible range at full detail, so a ten-minute file stays quick to draw.
+the plot's pixel width (at most :data:`MAX_COLUMNS` columns), fed to one
+``ImageItem`` as C-contiguous float32 with fixed levels (pyqtgraph's fast path).
+Panning or zooming re-renders the visible range at full detail, so a ten-minute
+file stays quick to draw. Images that depend on the factors are computed in a
+thread of the view's own (:class:`app.worker.LatestJob`) when they are large,
+so a solver snapshot costs the GUI thread only the hand-over of a finished image.
 """
 
 from __future__ import annotations
+
+import weakref
+from functools import partial
 
 import numpy as np
 import pyqtgraph as pg
@@ -17,10 +23,11 @@ from dsp.nmf import EPS
 
 from ..session import Session
 from ..theme import COLOUR_MAP
+from ..worker import LatestJob
 from .axes import log_frequency_ticks
 from .playhead import LoopRegion, Playhead
 
-__all__ = ["SpectrogramView", "MODES", "MAX_COLUMNS"]
+__all__ = ["SpectrogramView", "MODES", "MAX_COLUMNS", "image_db"]
 
 #: What the view can show, by key: the label of each.
 MODES = {
@@ -32,6 +39,7 @@ MODES = {
 MAX_COLUMNS = 2048  # wider than most screens: decimating further would show
 DYNAMIC_RANGE = 80.0  # dB shown below the loudest bin (0 dB)
 _LOG_ROWS = 512  # rows of the log-frequency image
+_INLINE_CELLS = 1 << 21  # pixels × components: about a millisecond of arithmetic, no thread hop
 _LOWEST_LOG_HZ = 20.0
 
 
@@ -45,6 +53,58 @@ def block_max(X: np.ndarray, step: int) -> np.ndarray:  # noqa: N803
         part = X[:, offset::step]
         np.maximum(out[:, : part.shape[1]], part, out=out[:, : part.shape[1]])
     return out
+
+
+def image_db(
+    mode: str,
+    mixture: np.ndarray,
+    rows: np.ndarray,
+    *,
+    top_db: float,
+    W: np.ndarray | None = None,  # noqa: N803 - the domain's names
+    H: np.ndarray | None = None,  # noqa: N803
+    step: int = 1,
+    selected: int = -1,
+    gains: np.ndarray | None = None,
+) -> np.ndarray | None:
+    """The image of ``mode`` in dB below ``top_db``: C-contiguous float32 (rows, columns).
+
+    Parameters
+    ----------
+    mixture : np.ndarray, float32 (bins, columns)
+        Block-maxed mixture magnitude of the visible frames.
+    rows : np.ndarray of int
+        The bins the image shows, in order.
+    W, H : np.ndarray, float32
+        Templates, and the activations of the visible frames (block-maxed here by ``step``).
+    selected, gains
+        The component of ``"component"``, and the per-component gains of ``"gains"``.
+
+    Returns None where there is nothing to show (no selected component).
+    Pure numpy: runs in the view's render thread.
+    """
+    if mode == "mixture":
+        magnitude = np.array(mixture[rows], dtype=np.float32)  # a copy: the cache stays intact
+    else:
+        W = W[rows]  # noqa: N806
+        Hs = block_max(H, step)  # noqa: N806
+        magnitude = W @ Hs
+        if mode != "model":
+            if mode == "component":
+                if not 0 <= selected < W.shape[1]:
+                    return None
+                share = np.outer(W[:, selected], Hs[selected])
+            else:
+                share = W @ (gains[:, None] * Hs)
+            np.maximum(magnitude, EPS, out=magnitude)
+            share /= magnitude
+            share *= mixture[rows]
+            magnitude = share
+    np.maximum(magnitude, np.float32(1e-10), out=magnitude)
+    db = np.log10(magnitude, out=magnitude)
+    db *= np.float32(20.0)
+    db -= np.float32(top_db)
+    return np.ascontiguousarray(db, dtype=np.float32)
 
 
 class SpectrogramView(QWidget):
@@ -105,6 +165,13 @@ class SpectrogramView(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.graphics)
 
+        self._job = LatestJob("partwise-spectrogram")
+        weakref.finalize(self, self._job.close)
+        self._requested = 0  # id of the newest render asked for
+        self._shown = 0  # id of the render on screen
+        self._collect = QTimer(self)
+        self._collect.setInterval(15)
+        self._collect.timeout.connect(self._collect_image)
         self._rerender = QTimer(self)
         self._rerender.setSingleShot(True)
         self._rerender.setInterval(40)
@@ -198,45 +265,44 @@ class SpectrogramView(QWidget):
             rows = np.minimum(rows, spec.shape[0] - 1)
             rect = QRectF(x0, low, width, top - low)
         else:
-            rows = slice(None)
+            rows = np.arange(spec.shape[0])
             rect = QRectF(x0, -0.5 * bin_hz, width, spec.shape[0] * bin_hz)
-        magnitude = self._quantity(a, b, step, rows)
-        if magnitude is None:
+        self._requested += 1
+        session, mode = self._session, self.mode
+        mixture = self._mixture(a, b, step)
+        if mode == "mixture" or session.W is None:
+            db = image_db(mode, mixture, rows, top_db=self._top_db) if mode == "mixture" else None
+            self._show(self._requested, (db, rect))
+            return
+        job = partial(
+            image_db, mode, mixture, rows, top_db=self._top_db, W=session.W,
+            H=session.H[:, a:b], step=step, selected=session.selected,
+            gains=session.effective_gains(),
+        )
+        if len(rows) * mixture.shape[1] * session.W.shape[1] <= _INLINE_CELLS:
+            self._show(self._requested, (job(), rect))
+        else:
+            self._job.submit(self._requested, lambda: (job(), rect))
+            self._collect.start()
+
+    def _collect_image(self) -> None:
+        """Timer tick: show the image the render thread finished, if it is still wanted."""
+        done = self._job.take()
+        if done is not None:
+            self._show(*done)
+        if not self._job.busy:
+            self._collect.stop()
+
+    def _show(self, render_id: int, image_and_rect) -> None:
+        if render_id <= self._shown:  # an older request finished after a newer one was shown
+            return
+        self._shown = render_id
+        db, rect = image_and_rect
+        if db is None:
             self.image.clear()
             return
-        np.maximum(magnitude, np.float32(1e-10), out=magnitude)
-        db = np.log10(magnitude, out=magnitude)
-        db *= np.float32(20.0)
-        db -= np.float32(self._top_db)
         self.image.setImage(db, autoLevels=False)
         self.image.setRect(rect)
-
-    def _quantity(self, a: int, b: int, step: int, rows) -> np.ndarray | None:
-        """The magnitude of the current mode for frames a..b and the image's ``rows``,
-        block-maxed by ``step``: a new C-contiguous float32 array."""
-        session = self._session
-        mixture = self._mixture(a, b, step)[rows]
-        if self.mode == "mixture":
-            return np.array(mixture, dtype=np.float32)  # a copy: the cache stays intact
-        W, H = session.W, session.H  # noqa: N806
-        if W is None:
-            return None
-        W = W[rows]  # noqa: N806
-        Hs = block_max(H[:, a:b], step)  # noqa: N806
-        model = W @ Hs
-        if self.mode == "model":
-            return model
-        if self.mode == "component":
-            k = session.selected
-            if not 0 <= k < W.shape[1]:
-                return None
-            share = np.outer(W[:, k], Hs[k])
-        else:
-            share = W @ (session.effective_gains()[:, None] * Hs)
-        np.maximum(model, EPS, out=model)
-        share /= model
-        share *= mixture
-        return share
 
     def _mixture(self, a: int, b: int, step: int) -> np.ndarray:
         """Block-maxed V for frames a..b; kept, since V does not change while NMF runs."""
