@@ -56,7 +56,7 @@ class Config:
     power: float = 1.5  # mask exponent α
     max_iter: int = 200
     init: str = "comb"  # "comb": dsp.templates.comb_init; else an init of dsp.nmf
-    comb_free: float = 0.5  # share of k competing with the combs as free components
+    comb_free: float = 0.25  # share of k competing with the combs as free components
     smoothness: float = 10.0  # temporal continuity weight, relative to the mean of V
     sparsity: float = 0.0  # L1 weight on H, relative to the mean of V
     # keyword options of group_components
@@ -253,22 +253,29 @@ def main_table(names, config: Config) -> str:
 
 def sweep_configs() -> list[tuple[str, Config]]:
     d = DEFAULT
+    timbre = {"rate": RATE, "method": "timbre"}
+    previous = replace(d, init="nndsvda", power=1.0, grouping=timbre)
+    settings = replace(d, init="nndsvda", power=1.0, smoothness=0.0)  # dsp.pipeline's
     return [
         ("default", d),
+        ("grouping=timbre", replace(d, grouping=timbre)),
+        ("grouping=affinity", replace(d, grouping={"rate": RATE, "method": "affinity"})),
+        ("α=1", replace(d, power=1.0)),
         ("α=2", replace(d, power=2.0)),
-        ("α=1.5", replace(d, power=1.5)),
-        ("k=1/src", replace(d, per_source=1)),
-        ("k=2/src", replace(d, per_source=2)),
-        ("k=8/src", replace(d, per_source=8)),
-        ("loss=is", replace(d, loss="is")),
-        ("iter=500", replace(d, max_iter=500)),
-        ("init=random", replace(d, init="random")),
+        ("init=nndsvda", replace(d, init="nndsvda")),
+        ("comb, no free components", replace(d, comb_free=0.0)),
+        ("comb, k/8 free components", replace(d, comb_free=0.125)),
+        ("comb, k/2 free components", replace(d, comb_free=0.5)),
+        ("comb, 3k/4 free components", replace(d, comb_free=0.75)),
         ("smooth=0", replace(d, smoothness=0.0)),
-        ("smooth=1", replace(d, smoothness=1.0)),
-        ("smooth=30", replace(d, smoothness=30.0)),
-        ("grouping=affinity", replace(d, grouping={"method": "affinity"})),
-        ("grouping unweighted", replace(d, grouping={"rate": RATE, "energy_weight": 0.0})),
-        ("sparse=1", replace(d, sparsity=1.0)),
+        ("smooth=0, grouping=timbre", replace(d, smoothness=0.0, grouping=timbre)),
+        ("k=2/src", replace(d, per_source=2)),
+        ("k=6/src", replace(d, per_source=6)),
+        ("previous defaults (nndsvda, α=1, timbre)", previous),
+        ("previous + grouping=pitch", replace(previous, grouping={"rate": RATE})),
+        ("Settings defaults (nndsvda, α=1, smooth=0)", replace(settings, grouping=timbre)),
+        ("Settings defaults + grouping=pitch", settings),
+        ("loss=is", replace(d, loss="is")),
     ]
 
 
@@ -292,10 +299,12 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cases", nargs="*", default=list(CASES), choices=CASES)
     parser.add_argument("--sweep", action="store_true", help="measure the variants instead")
+    parser.add_argument("--only", nargs="*", help="sweep: only the variants with these tags")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     if args.sweep:
-        print(sweep(args.cases, sweep_configs()))
+        configs = [(t, c) for t, c in sweep_configs() if not args.only or t in args.only]
+        print(sweep(args.cases, configs))
     else:
         print(main_table(args.cases, DEFAULT))
     print(f"\n({time.perf_counter() - start:.0f} s)", file=sys.stderr)
