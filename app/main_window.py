@@ -30,8 +30,10 @@ from .session import Session
 from .solver_actions import SolverActions
 from .solver_control import SolverControl
 from .steering.install import install_steering, shutdown_steering
+from .theme import icon
 from .views.activations import ActivationsView
 from .views.components import ComponentsView
+from .views.hint import OverlayHint
 from .views.loss_plot import LossPlot
 from .views.spectrogram import SpectrogramView
 from .views.templates import TemplatesView
@@ -44,6 +46,9 @@ OPEN_FILTER = (
     f"{SESSION_FILTER};;{AUDIO_FILTER}"
 )
 _AXIS_WIDTH = 72  # every plot's left axis: fixed, so time axes line up and nothing shifts
+# Saved dock layouts of an older version are ignored: the defaults changed since.
+_LAYOUT_VERSION = 1
+_RIGHT_DOCK_WIDTH = 480  # reconstruction, templates and loss: readable, the centre stays wide
 
 
 class MainWindow(QMainWindow):
@@ -108,11 +113,9 @@ class MainWindow(QMainWindow):
         self._build_menus_and_toolbar()
         __import__("app.explore").explore.install_explore(self)  # the Explore menu (issue 8)
         self._connect()
+        self._add_hints()
         self.resize(1600, 1000)
-        self.resizeDocks([self._docks["Parameters"]], [310], Qt.Horizontal)
-        self.resizeDocks([self._docks["Reconstruction"]], [520], Qt.Horizontal)
-        self.resizeDocks([self._docks["Parameters"], self._docks["Components"]], [330, 560],
-                         Qt.Vertical)
+        self._default_dock_sizes()
         self._restore_layout()
 
     # -- building ----------------------------------------------------------------------------
@@ -126,6 +129,36 @@ class MainWindow(QMainWindow):
                  self.templates, self.loss_plot)
         for plot in plots:
             plot.getAxis("left").setWidth(_AXIS_WIDTH)
+
+    def _default_dock_sizes(self) -> None:
+        """Left docks wide enough for every component column; parameters no taller than needed."""
+        left = self.components.preferred_width()
+        self.resizeDocks([self._docks["Parameters"]], [left], Qt.Horizontal)
+        self.resizeDocks([self._docks["Reconstruction"]], [_RIGHT_DOCK_WIDTH], Qt.Horizontal)
+        parameters = self.parameters.sizeHint().height()
+        self.resizeDocks([self._docks["Parameters"], self._docks["Components"]],
+                         [parameters, self.height() - parameters], Qt.Vertical)
+
+    def _add_hints(self) -> None:
+        """Say what fills each view while it is empty."""
+        session = self.session
+        no_audio = (session.audio_changed, self.loader.busy_changed)
+        no_factors = (session.factors_changed, session.audio_changed)
+        self.hints = [
+            OverlayHint(self.spectrogram.graphics,
+                        "Open an audio file (Ctrl+O) or drop one on the window",
+                        lambda: session.magnitude is None and self.busy_bar.isHidden(), no_audio),
+            OverlayHint(self.activations, "No factorization yet — press Run (Ctrl+R) to "
+                        "split the mixture into components",
+                        lambda: session.W is None, no_factors),
+            OverlayHint(self.reconstruction.graphics, "The model W·H appears here after Run",
+                        lambda: session.W is None and self.reconstruction.mode != "mixture",
+                        (*no_factors, self.reconstruction.mode_box.currentIndexChanged)),
+            OverlayHint(self.templates, "One spectrum per component appears here after Run",
+                        lambda: session.W is None, no_factors),
+            OverlayHint(self.loss_plot, "The loss per iteration is drawn here while NMF runs",
+                        lambda: not session.losses, no_factors),
+        ]
 
     def _add_dock(self, title: str, widget: QWidget, area) -> None:
         dock = QDockWidget(title, self)
@@ -153,7 +186,7 @@ class MainWindow(QMainWindow):
         file_menu = menu.addMenu("&File")
         # Each user action that replaces the session first settles unsaved changes.
         settled = self.files.after_saving_changes
-        self.open_action = open_action = QAction("&Open…", self)
+        self.open_action = open_action = QAction(icon("open"), "&Open…", self)
         open_action.setShortcut(QKeySequence.Open)
         open_action.setToolTip("Open an audio file or a session (Ctrl+O)")
         open_action.triggered.connect(lambda: settled(self.choose_file))
@@ -192,6 +225,8 @@ class MainWindow(QMainWindow):
         for action in self.solver_actions.all:
             toolbar.addAction(action)
         toolbar.addSeparator()
+        for action, name in zip(self.playback.actions, ("play", "stop", "loop")):
+            action.setIcon(icon(name))
         toolbar.addWidget(self.playback.bar)
 
     def _connect(self) -> None:
@@ -326,7 +361,7 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         if state is not None:
-            self.restoreState(state)
+            self.restoreState(state, _LAYOUT_VERSION)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         """Ask about unsaved changes; remember layout and parameters, stop every thread, close."""
@@ -334,7 +369,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self._store.setValue("window/geometry", self.saveGeometry())
-        self._store.setValue("window/state", self.saveState())
+        self._store.setValue("window/state", self.saveState(_LAYOUT_VERSION))
         preferences.save_parameters(self._store, self.session.settings)
         self._store.sync()
         self.playback.shutdown()

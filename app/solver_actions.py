@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QStyle, QWidget
+from PySide6.QtWidgets import QWidget
 
 from .session import Session
 from .solver_control import SolverControl
+from .theme import icon
 
 __all__ = ["SolverActions"]
 
@@ -19,27 +20,26 @@ class SolverActions(QObject):
         super().__init__(parent)
         self._control = control
         self._session = session
-        style = parent.style()
 
-        def action(text, icon, shortcut, tip, slot) -> QAction:
-            act = QAction(style.standardIcon(icon), text, parent)
+        def action(text, icon_name, shortcut, tip, slot) -> QAction:
+            act = QAction(icon(icon_name), text, parent)
             act.setShortcut(QKeySequence(shortcut))
             act.setToolTip(f"{tip} ({QKeySequence(shortcut).toString()})")
             act.triggered.connect(slot)
             return act
 
-        self.run = action("Run", QStyle.SP_MediaPlay, "Ctrl+R",
+        self.run = action("Run", "run", "Ctrl+R",
                           "Factorise from a fresh start with the current parameters", control.run)
-        self.pause = action("Pause", QStyle.SP_MediaPause, "F6",
+        self.pause = action("Pause", "pause", "F6",
                             "Pause after the current iteration", control.pause)
-        self.step = action("Step", QStyle.SP_MediaSeekForward, "F10",
+        self.step = action("Step", "step", "F10",
                            "Do exactly one iteration", control.step)
-        self.resume = action("Continue", QStyle.SP_MediaSkipForward, "F5",
+        self.resume = action("Continue", "continue", "F5",
                              "Continue the paused run, or run more iterations from the "
                              "current factors", control.resume)
-        self.stop = action("Stop", QStyle.SP_MediaStop, "Shift+F5",
+        self.stop = action("Stop", "stop", "Shift+F5",
                            "End the run and keep its result", control.stop)
-        self.reset = action("Reset", QStyle.SP_BrowserReload, "Ctrl+Shift+R",
+        self.reset = action("Reset", "reset", "Ctrl+Shift+R",
                             "End the run and discard the factors", control.reset)
         self.all = (self.run, self.pause, self.step, self.resume, self.stop, self.reset)
         control.state_changed.connect(lambda _: self.update_enabled())

@@ -1,14 +1,21 @@
-"""Look of the workstation: dark Fusion palette, style sheet, pyqtgraph defaults, colours."""
+"""Look of the workstation: dark Fusion palette, style sheet, pyqtgraph defaults, colours, icons."""
 
 from __future__ import annotations
 
+import re
+from functools import cache
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QByteArray, QRectF, Qt
+from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtSvg import QSvgRenderer
+from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle
 
-__all__ = ["BACKGROUND", "COLOUR_MAP", "apply_theme", "component_colour", "resource"]
+__all__ = [
+    "BACKGROUND", "COLOUR_MAP", "ICONS", "IconStyle", "apply_theme", "component_colour", "icon",
+    "resource",
+]
 
 BACKGROUND = "#1b1d21"
 FOREGROUND = "#c9ccd1"
@@ -22,6 +29,21 @@ _PALETTE = (
 )
 
 _RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+_DISABLED = "#5d6168"
+
+#: The shipped icons (``resources/icons/<name>.svg``), drawn in FOREGROUND on a dark theme.
+ICONS = ("open", "run", "pause", "step", "continue", "stop", "reset", "play", "loop")
+#: Standard pixmaps the workstation uses, answered with the shipped icons: Fusion's own
+#: are dark glyphs, nearly invisible on this background (and blank when disabled).
+_STANDARD_ICONS = {
+    QStyle.SP_MediaPlay: "play",
+    QStyle.SP_MediaPause: "pause",
+    QStyle.SP_MediaStop: "stop",
+    QStyle.SP_MediaSeekForward: "step",
+    QStyle.SP_MediaSkipForward: "continue",
+    QStyle.SP_BrowserReload: "reset",
+    QStyle.SP_DialogOpenButton: "open",
+}
 
 
 def resource(name: str) -> Path:
@@ -36,12 +58,53 @@ def component_colour(index: int) -> str:
     return pg.intColor(index - len(_PALETTE), hues=9, values=1, minValue=220).name()
 
 
+@cache
+def icon(name: str) -> QIcon:
+    """The shipped icon ``name`` (one of :data:`ICONS`), with a dimmed disabled state.
+
+    Rendered from the SVG at the usual toolbar and menu sizes, so it needs no icon
+    theme and no SVG icon-engine plugin.
+    """
+    path = resource(f"icons/{name}.svg")
+    if name not in ICONS or not path.exists():
+        raise ValueError(f"no icon {name!r} in {path.parent} (known: {', '.join(ICONS)})")
+    svg = path.read_text(encoding="utf-8")
+    dimmed = re.sub(r"#[0-9a-fA-F]{6}", _DISABLED, svg)
+    result = QIcon()
+    for size in (16, 20, 24, 32, 48):
+        result.addPixmap(_render_svg(svg, size), QIcon.Normal)
+        result.addPixmap(_render_svg(dimmed, size), QIcon.Disabled)
+    return result
+
+
+def _render_svg(svg: str, size: int) -> QPixmap:
+    renderer = QSvgRenderer(QByteArray(svg.encode()))
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.Antialiasing)
+    renderer.render(painter, QRectF(0, 0, size, size))
+    painter.end()
+    return pixmap
+
+
+class IconStyle(QProxyStyle):
+    """Fusion, but the media and reload standard icons are the shipped, theme-coloured ones."""
+
+    def standardIcon(self, standard_icon, option=None, widget=None) -> QIcon:  # noqa: N802
+        """The shipped icon for the transport's standard pixmaps, Fusion's for the rest."""
+        name = _STANDARD_ICONS.get(standard_icon)
+        if name is not None:
+            return icon(name)
+        return super().standardIcon(standard_icon, option, widget)
+
+
 def apply_theme(app: QApplication) -> None:
     """Dark Fusion style for widgets and matching pyqtgraph defaults."""
     pg.setConfigOptions(
         background=BACKGROUND, foreground=FOREGROUND, imageAxisOrder="row-major", antialias=False
     )
-    app.setStyle("Fusion")
+    app.setStyle(IconStyle("Fusion"))
     palette = QPalette()
     colours = {
         QPalette.Window: "#23262b",

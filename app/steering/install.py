@@ -27,6 +27,7 @@ def install_steering(window) -> SteeringController:
     for title, widget in (("Learn source", window.learn_panel), ("Scores", window.scores)):
         window._add_dock(title, widget, Qt.RightDockWidgetArea)
         window.tabifyDockWidget(window._docks["Loss"], window._docks[title])
+    window._docks["Learn source"].visibilityChanged.connect(window.learn_panel.set_region_visible)
     window._docks["Loss"].raise_()
     return steering
 

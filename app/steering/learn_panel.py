@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPushButton,
     QSpinBox,
@@ -44,12 +45,23 @@ class LearnPanel(QWidget):
         self._session = session
         self._steering = steering
         self._learned: np.ndarray | None = None
+        self._plot = plot
+        # Shown only while this panel is: a band over the mixture means nothing otherwise.
         self.region = pg.LinearRegionItem(values=(0.0, 1.0), brush=(80, 160, 255, 40))
         self.region.setZValue(10)
         self.region.setToolTip("Learn from this range: drag its edges to where one source "
                                "plays alone")
+        self.region.hide()
         if plot is not None:
-            plot.addItem(self.region)
+            plot.addItem(self.region, ignoreBounds=True)
+        # Named on the plot: a shaded band alone does not say what it is for.
+        self.region_label = pg.InfLineLabel(self.region.lines[0], "learn from here",
+                                            position=0.97, anchors=[(0, 0), (0, 0)],
+                                            color="#8fc1ff")
+        self.hint = QLabel("Drag the blue band on the spectrogram over a passage where only "
+                           "this source plays, then learn its templates from it.")
+        self.hint.setWordWrap(True)
+        self.hint.setObjectName("hint")
         self.name_edit = QLineEdit("Learned source")
         self.templates_box = spin_box(QSpinBox, 1, 32, 2)
         self.rest_box = spin_box(QSpinBox, 1, 64, 4)
@@ -62,6 +74,11 @@ class LearnPanel(QWidget):
         self.library_box = QComboBox()
         self.use_button = QPushButton("Use")
         self.use_button.setToolTip("Lock the library's templates and fit the rest around them")
+        self.name_edit.setToolTip("Name of the new source the learned templates form")
+        self.templates_box.setToolTip("How many templates to learn from the example")
+        self.rest_box.setToolTip("Free components that model everything else in the mixture")
+        self.file_button.setToolTip("Learn from another recording where the source plays "
+                                    "alone (same sample rate)")
         form = QFormLayout()
         form.addRow("Source name", self.name_edit)
         form.addRow("Templates to learn", self.templates_box)
@@ -69,14 +86,18 @@ class LearnPanel(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.learn_button)
         buttons.addWidget(self.file_button)
+        self.library_box.setPlaceholderText("Library is empty")
+        self.library_box.setToolTip("Templates saved from earlier learning")
+        self.save_button.setToolTip("Keep the learned templates under the source name")
         library_row = QHBoxLayout()
         library_row.addWidget(self.library_box, 1)
         library_row.addWidget(self.use_button)
         library_row.addWidget(self.save_button)
+        form.addRow(buttons)
+        form.addRow("Library", library_row)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.hint)
         layout.addLayout(form)
-        layout.addLayout(buttons)
-        layout.addLayout(library_row)
         layout.addStretch(1)
         self.learn_button.clicked.connect(self.learn_from_selection)
         self.file_button.clicked.connect(self._choose_file)
@@ -85,6 +106,15 @@ class LearnPanel(QWidget):
         steering.learned.connect(self._on_learned)
         session.audio_changed.connect(self._on_audio_changed)
         self.refresh_library()
+
+    def set_region_visible(self, visible: bool) -> None:
+        """Show or hide the selection band; shown, it lies in the visible time range."""
+        if visible and self._plot is not None and self._session.spectrogram is not None:
+            t0, t1 = self._plot.vb.viewRange()[0]
+            a, b = self.region.getRegion()
+            if b < t0 or a > t1:  # scrolled away: bring it to the start of what is shown
+                self.region.setRegion((t0, t0 + min(1.0, (t1 - t0) / 4)))
+        self.region.setVisible(visible)
 
     def selection_frames(self) -> slice:
         """STFT frames of the selected time range."""

@@ -35,6 +35,8 @@ from ..worker import BackgroundJob
 __all__ = ["ScoresPanel", "SourceRow", "compute_scores"]
 
 HEADERS = ("Source", "Reference", "SDR", "SIR", "SAR", "SI-SDR", "Energy")
+_REFERENCE_COLUMNS = range(1, 6)  # empty without reference stems: hidden then
+_NO_FACTORS = "No factorization yet: press Run, then Score."
 
 
 @dataclass(frozen=True)
@@ -91,12 +93,18 @@ class ScoresPanel(QWidget):
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
-        self.summary = QLabel("No factorization")
+        self.table.horizontalHeaderItem(6).setToolTip("Share of the mixture's energy in the "
+                                                      "source's masked spectrogram")
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        self.summary = QLabel(_NO_FACTORS)
         self.summary.setWordWrap(True)
         self.load_button = QPushButton("Load references…")
         self.load_button.setToolTip("Reference stems (one file per source, the mixture's length)")
         self.clear_button = QPushButton("Clear")
+        self.clear_button.setToolTip("Forget the reference stems")
         self.score_button = QPushButton("Score")
+        self.score_button.setToolTip("Score the current separation (each source's share of the "
+                                     "energy; SDR, SIR, SAR with references)")
         buttons = QHBoxLayout()
         buttons.addWidget(self.score_button)
         buttons.addWidget(self.load_button)
@@ -109,7 +117,10 @@ class ScoresPanel(QWidget):
         self.score_button.clicked.connect(self.score)
         self.load_button.clicked.connect(self._choose_references)
         self.clear_button.clicked.connect(lambda: self.load_references([]))
+        session.references_changed.connect(self._update_enabled)
         session.references_changed.connect(self.score)
+        session.factors_changed.connect(self._update_enabled)
+        self._update_enabled()
 
     def load_references(self, paths) -> None:
         """Use these files as reference stems (none: reference-free figures), then score."""
@@ -145,6 +156,18 @@ class ScoresPanel(QWidget):
         self._job.finished.connect(self._on_finished)
         self.summary.setText("Scoring…")
         self._job.start()
+
+    def _update_enabled(self) -> None:
+        """Reference columns only with references; Score only with factors to score."""
+        session = self._session
+        for column in _REFERENCE_COLUMNS:
+            self.table.setColumnHidden(column, not session.references)
+        self.clear_button.setEnabled(bool(session.references))
+        self.score_button.setEnabled(session.W is not None)
+        if session.W is None:
+            self.rows = []
+            self.table.setRowCount(0)
+            self.summary.setText(_NO_FACTORS)
 
     def _on_finished(self) -> None:
         self._job.deleteLater()

@@ -54,8 +54,17 @@ class SourcesTable(QTableWidget):
         self.setContextMenuPolicy(Qt.CustomContextMenu)
         self.setToolTip("Drag components here to group them; double-click a name to rename")
         header = self.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeToContents)
+        header.setHighlightSections(False)
+        metrics = self.fontMetrics()
+        header.setMinimumSectionSize(12)
+        for column, text in ((_SOLO, "M"), (_MUTE, "M"), (_PARTS, "Parts")):
+            header.setSectionResizeMode(column, QHeaderView.Fixed)
+            self.setColumnWidth(column, metrics.horizontalAdvance(text) + 16)
         header.setSectionResizeMode(_NAME, QHeaderView.Stretch)
+        for column, tip in ((_SOLO, "Solo the source"), (_MUTE, "Mute the source"),
+                            (_PARTS, "Number of components in the source")):
+            self.horizontalHeaderItem(column).setToolTip(tip)
+        self.verticalHeader().setDefaultSectionSize(max(self.fontMetrics().height() + 10, 24))
         self.itemChanged.connect(self._on_item_changed)
         self.customContextMenuRequested.connect(self._show_menu)
         session.sources_changed.connect(self.rebuild)
@@ -76,9 +85,9 @@ class SourcesTable(QTableWidget):
                 parts.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable)
                 parts.setTextAlignment(Qt.AlignCenter)
                 self.setItem(s, _PARTS, parts)
-                for column, text, on, setter, colour in (
-                    (_SOLO, "S", state.solo, session.set_source_solo, "#e0c341"),
-                    (_MUTE, "M", state.mute, session.set_source_mute, "#e15759"),
+                for column, text, on, setter, colour, verb in (
+                    (_SOLO, "S", state.solo, session.set_source_solo, "#e0c341", "Solo"),
+                    (_MUTE, "M", state.mute, session.set_source_mute, "#e15759", "Mute"),
                 ):
                     button = self.cellWidget(s, column)
                     if button is None:
@@ -90,8 +99,14 @@ class SourcesTable(QTableWidget):
                             f"QToolButton:checked {{ background: {colour}; color: #111; }}")
                         button.toggled.connect(lambda v, s=s, f=setter: f(s, v))
                         self.setCellWidget(s, column, button)
+                    button.setToolTip(f"{verb} {state.name}")
                     with QSignalBlocker(button):
                         button.setChecked(on)
+
+    def height_for_rows(self, rows: int) -> int:
+        """Height that shows the header and ``rows`` sources."""
+        return (self.horizontalHeader().sizeHint().height()
+                + rows * self.verticalHeader().defaultSectionSize() + 2 * self.frameWidth())
 
     def source_at(self, pos) -> int:
         """Source under a viewport position, or -1."""

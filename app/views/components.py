@@ -16,6 +16,7 @@ from PySide6.QtCore import QMimeData, QSignalBlocker, Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QAbstractSpinBox,
     QComboBox,
     QDoubleSpinBox,
     QHBoxLayout,
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QSplitter,
+    QStyle,
     QTableWidget,
     QTableWidgetItem,
     QToolButton,
@@ -40,8 +42,24 @@ from ..widgets import spin_box
 
 __all__ = ["ComponentsView", "COLUMNS"]
 
-COLUMNS = ("", "Name", "S", "M", "Gain", "Source", "Lock", "Pitch", "Perc.")
+COLUMNS = ("", "Name", "S", "M", "Gain", "Source", "L", "Pitch", "Perc.")
 _COLOUR, _NAME, _SOLO, _MUTE, _GAIN, _SOURCE, _LOCK, _PITCH, _PERC = range(len(COLUMNS))
+_TIPS = {
+    _NAME: "Component name (double-click to rename)",
+    _SOLO: "Solo: only soloed components sound (solo wins over mute)",
+    _MUTE: "Mute: silence this component",
+    _GAIN: "Linear gain of the component in the mix (scroll or type)",
+    _SOURCE: "Source the component belongs to (or drag the row onto a source)",
+    _LOCK: "Lock: the template stays fixed on the next runs",
+    _PITCH: "Estimated pitch from the harmonic peaks of the template",
+    _PERC: "Percussiveness: broadband template and sharp activation (0–100)",
+}
+# Each fixed column is as wide as its widest usual text (plus room for a combo's arrow), so
+# the whole table fits a ~420-px dock and the name column takes what is left.
+_SAMPLES = {_COLOUR: ("", 12), _SOLO: ("M", 16), _MUTE: ("M", 16), _GAIN: ("0.00", 12),
+            _SOURCE: ("Source 10", 34), _LOCK: ("M", 16), _PITCH: ("392 Hz G♯4", 12),
+            _PERC: ("Perc.", 12)}
+_NAME_SAMPLE = "Part 12 a"  # readable before the table scrolls sideways
 _LABEL_DELAY_MS = 250  # labels follow the factors, but not at the solver's snapshot rate
 
 
@@ -89,18 +107,8 @@ class ComponentsView(QWidget):
         self.table.setDragEnabled(True)
         self.table.setDragDropMode(QAbstractItemView.DragOnly)
         self.table.setContextMenuPolicy(Qt.CustomContextMenu)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeToContents)
-        header.setSectionResizeMode(_NAME, QHeaderView.Stretch)
-        for column, tip in (
-            (_SOLO, "Solo: only soloed components sound (solo wins over mute)"),
-            (_MUTE, "Mute: silence this component"),
-            (_GAIN, "Linear gain of the component in the mix"),
-            (_SOURCE, "Source the component belongs to (or drag the row onto a source)"),
-            (_LOCK, "Lock: the template stays fixed on the next runs"),
-            (_PITCH, "Estimated pitch from the harmonic peaks of the template"),
-            (_PERC, "How percussive: broadband template and sharp activation (0–100)"),
-        ):
+        self._size_columns()
+        for column, tip in _TIPS.items():
             self.table.horizontalHeaderItem(column).setToolTip(tip)
 
         self.sources_box = spin_box(QSpinBox, 1, 64, 3)
@@ -118,11 +126,14 @@ class ComponentsView(QWidget):
         bottom.addWidget(self.sources_box)
         bottom.addStretch(1)
         bottom.addWidget(self.new_source_button)
-        splitter = QSplitter(Qt.Vertical)
+        # The sources list is short (a few rows) and grows only if the user drags the handle.
+        self.splitter = splitter = QSplitter(Qt.Vertical)
+        splitter.setChildrenCollapsible(False)
         splitter.addWidget(self.sources)
         splitter.addWidget(self.table)
-        splitter.setStretchFactor(0, 1)
-        splitter.setStretchFactor(1, 3)
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([self.sources.height_for_rows(3), 10 * self.sources.height_for_rows(3)])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(splitter)
@@ -146,6 +157,29 @@ class ComponentsView(QWidget):
         session.sources_changed.connect(self._update_source_choices)
         self._rebuild()
 
+    def _size_columns(self) -> None:
+        header = self.table.horizontalHeader()
+        metrics = self.table.fontMetrics()
+        header.setMinimumSectionSize(12)
+        header.setHighlightSections(False)
+        for column, (text, padding) in _SAMPLES.items():
+            header.setSectionResizeMode(column, QHeaderView.Fixed)
+            self.table.setColumnWidth(column, metrics.horizontalAdvance(text) + padding)
+        header.setSectionResizeMode(_NAME, QHeaderView.Stretch)
+        row = max(metrics.height() + 10, 24)
+        self.table.verticalHeader().setDefaultSectionSize(row)
+        self.table.verticalHeader().setMinimumSectionSize(row)
+        self._name_width = metrics.horizontalAdvance(_NAME_SAMPLE) + 12
+
+    def preferred_width(self) -> int:
+        """Width that shows every column (and a vertical scroll bar) without scrolling sideways."""
+        table = self.table
+        columns = sum(table.columnWidth(c) for c in range(len(COLUMNS)) if c != _NAME)
+        scroll_bar = table.style().pixelMetric(QStyle.PM_ScrollBarExtent)
+        margins = self.layout().contentsMargins()
+        return (columns + self._name_width + scroll_bar + 2 * table.frameWidth()
+                + margins.left() + margins.right())
+
     def set_steering(self, steering) -> None:
         """Enable the edits (lock, split, zero, delete) through a SteeringController."""
         self._steering = steering
@@ -165,18 +199,24 @@ class ComponentsView(QWidget):
                     label = QTableWidgetItem("—")
                     label.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsDragEnabled)
                     self.table.setItem(k, column, label)
-                solo = self._toggle("S", "#e0c341", k, self._session.set_solo)
-                mute = self._toggle("M", "#e15759", k, self._session.set_mute)
-                lock = self._toggle("L", "#9ab0c9", k, self._session.set_locked)
-                lock.setObjectName("lock")
-                self.table.setCellWidget(k, _SOLO, solo)
-                self.table.setCellWidget(k, _MUTE, mute)
-                self.table.setCellWidget(k, _LOCK, lock)
+                for column, name, colour, setter in (
+                    (_SOLO, "solo", "#e0c341", self._session.set_solo),
+                    (_MUTE, "mute", "#e15759", self._session.set_mute),
+                    (_LOCK, "lock", "#9ab0c9", self._session.set_locked),
+                ):
+                    self.table.setCellWidget(k, column, self._toggle(column, name, colour,
+                                                                     k, setter))
                 gain = spin_box(QDoubleSpinBox, 0.0, 4.0, 1.0, step=0.1)
-                gain.setKeyboardTracking(False)
+                gain.setButtonSymbols(QAbstractSpinBox.NoButtons)  # the column stays narrow
+                gain.setAlignment(Qt.AlignRight)
+                gain.setFrame(False)
+                gain.setToolTip(_TIPS[_GAIN])
                 gain.valueChanged.connect(lambda v, k=k: self._session.set_gain(k, v))
                 self.table.setCellWidget(k, _GAIN, gain)
                 source = QComboBox()
+                source.setToolTip(_TIPS[_SOURCE])
+                source.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+                source.setMinimumContentsLength(4)
                 source.activated.connect(lambda i, k=k: self._choose_source(k, i))
                 self.table.setCellWidget(k, _SOURCE, source)
         self._update_source_choices()
@@ -185,12 +225,13 @@ class ComponentsView(QWidget):
         self.update_labels()
 
     @staticmethod
-    def _toggle(text: str, colour: str, k: int, setter) -> QToolButton:
+    def _toggle(column: int, name: str, colour: str, k: int, setter) -> QToolButton:
         button = QToolButton()
-        button.setText(text)
+        button.setText(COLUMNS[column])
         button.setCheckable(True)
         button.setAutoRaise(True)
-        button.setObjectName("solo" if text == "S" else "mute")
+        button.setObjectName(name)
+        button.setToolTip(_TIPS[column])
         button.setStyleSheet(f"QToolButton:checked {{ background: {colour}; color: #111; }}")
         button.toggled.connect(lambda on: setter(k, on))
         return button
