@@ -15,6 +15,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QSettings, QTimer  # noqa: E402
 
+from .dialogs.session_files import ASK_TO_SAVE_KEY  # noqa: E402
 from .gui import create_application  # noqa: E402
 from .main_window import MainWindow  # noqa: E402
 
@@ -24,16 +25,19 @@ DEFAULT_PATH = Path(__file__).resolve().parent.parent / "docs" / "screenshot.png
 
 
 def render(path: Path = DEFAULT_PATH, *, size: tuple[int, int] = (1600, 1000)) -> Path:
-    """Open the demo, factorise it, select a component and save the window to ``path``."""
+    """Open the demo, factorise it, group it, select a component; save the window to ``path``."""
     app = create_application([])
     with tempfile.TemporaryDirectory() as folder:
-        window = MainWindow(store=QSettings(str(Path(folder) / "s.ini"), QSettings.IniFormat))
+        store = QSettings(str(Path(folder) / "s.ini"), QSettings.IniFormat)
+        store.setValue(ASK_TO_SAVE_KEY, False)  # closing must not wait for an answer
+        window = MainWindow(store=store)
         window.resize(*size)
         window.show()
 
         def capture(state: str) -> None:
             if state != "done":
                 return
+            window.components.group_button.click()  # the demo's three sources
             window.session.select_component(1)
             window.reconstruction.set_mode("component")
             QTimer.singleShot(300, finish)

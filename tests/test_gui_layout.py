@@ -79,6 +79,7 @@ def test_the_learn_selection_is_shown_only_with_the_learn_dock(qtbot, window):
     window._docks["Learn source"].raise_()
     qtbot.waitUntil(region.isVisible, timeout=WAIT)
     assert region.getRegion()[1] > region.getRegion()[0]
+    assert window.learn_panel.region_label.toPlainText() == "learn from here"
     window._docks["Loss"].raise_()
     qtbot.waitUntil(lambda: not region.isVisible(), timeout=WAIT)
 
@@ -89,7 +90,10 @@ def test_empty_views_say_what_to_do_until_a_run_fills_them(qtbot, window):
                window.reconstruction.graphics]
     for view in emptied:
         assert by_target[view].isVisible()
-    assert "Run" in by_target[window.activations].text()
+    hint = by_target[window.activations]
+    assert "Run" in hint.text()
+    assert abs(hint.geometry().center().x() - window.activations.rect().center().x()) <= 2
+    assert abs(hint.geometry().center().y() - window.activations.rect().center().y()) <= 2
     assert not by_target[window.spectrogram.graphics].isVisible()  # the mixture is open
     run_to_done(qtbot, window)
     assert not any(by_target[view].isVisible() for view in emptied)

@@ -51,13 +51,14 @@ class LearnPanel(QWidget):
         self.region.setZValue(10)
         self.region.setToolTip("Learn from this range: drag its edges to where one source "
                                "plays alone")
-        self.region.hide()
         if plot is not None:
             plot.addItem(self.region, ignoreBounds=True)
-        # Named on the plot: a shaded band alone does not say what it is for.
+        # Named on the plot: a shaded band alone does not say what it is for. (The label
+        # takes its text only while visible, so it is made before the band is hidden.)
         self.region_label = pg.InfLineLabel(self.region.lines[0], "learn from here",
                                             position=0.97, anchors=[(0, 0), (0, 0)],
                                             color="#8fc1ff")
+        self.region.hide()
         self.hint = QLabel("Drag the blue band on the spectrogram over a passage where only "
                            "this source plays, then learn its templates from it.")
         self.hint.setWordWrap(True)

@@ -9,8 +9,9 @@ from PySide6.QtWidgets import QLabel, QWidget
 
 __all__ = ["OverlayHint"]
 
+_PADDING = 12  # px left and right of the text, inside the frame
 _STYLE = ("QLabel { color: #9aa0a8; background: rgba(27, 29, 33, 215); "
-          "border: 1px solid #3a3e45; border-radius: 4px; padding: 8px 12px; }")
+          f"border: 1px solid #3a3e45; border-radius: 4px; padding: 8px {_PADDING}px; }}")
 
 
 class OverlayHint(QLabel):
@@ -45,19 +46,21 @@ class OverlayHint(QLabel):
     def update_shown(self, *_) -> None:
         """Show the hint if the view is empty, hide it otherwise."""
         self.setVisible(bool(self._shown()))
-        if self.isVisible():
+        if not self.isHidden():
             self._place()
             self.raise_()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         """Stay centred when the view is resized."""
-        if event.type() == QEvent.Resize and self.isVisible():
+        if event.type() == QEvent.Resize and not self.isHidden():
             self._place()
         return False
 
     def _place(self) -> None:
         area = self.parentWidget().rect()
-        width = min(area.width() - 16, max(220, min(420, int(0.7 * area.width()))))
+        # One line if it fits in 70 % of the view; wrapped at that width otherwise.
+        text = self.fontMetrics().horizontalAdvance(self.text()) + 2 * _PADDING + 4
+        width = max(120, min(text, int(0.7 * area.width()), area.width() - 16))
         height = min(area.height() - 8, self.heightForWidth(width))
         self.setGeometry((area.width() - width) // 2, (area.height() - height) // 2,
                          width, height)
