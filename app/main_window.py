@@ -33,7 +33,7 @@ from .steering.install import install_steering, shutdown_steering
 from .theme import icon
 from .views.activations import ActivationsView
 from .views.components import ComponentsView
-from .views.hint import OverlayHint
+from .views.hint import install_hints
 from .views.loss_plot import LossPlot
 from .views.spectrogram import SpectrogramView
 from .views.templates import TemplatesView
@@ -113,7 +113,7 @@ class MainWindow(QMainWindow):
         self._build_menus_and_toolbar()
         __import__("app.explore").explore.install_explore(self)  # the Explore menu (issue 8)
         self._connect()
-        self._add_hints()
+        self.hints = install_hints(self)  # what fills each view while it is empty
         self.resize(1600, 1000)
         self._default_dock_sizes()
         self._restore_layout()
@@ -138,27 +138,6 @@ class MainWindow(QMainWindow):
         parameters = self.parameters.sizeHint().height()
         self.resizeDocks([self._docks["Parameters"], self._docks["Components"]],
                          [parameters, self.height() - parameters], Qt.Vertical)
-
-    def _add_hints(self) -> None:
-        """Say what fills each view while it is empty."""
-        session = self.session
-        no_audio = (session.audio_changed, self.loader.busy_changed)
-        no_factors = (session.factors_changed, session.audio_changed)
-        self.hints = [
-            OverlayHint(self.spectrogram.graphics,
-                        "Open an audio file (Ctrl+O) or drop one on the window",
-                        lambda: session.magnitude is None and self.busy_bar.isHidden(), no_audio),
-            OverlayHint(self.activations, "No factorization yet — press Run (Ctrl+R) to "
-                        "split the mixture into components",
-                        lambda: session.W is None, no_factors),
-            OverlayHint(self.reconstruction.graphics, "The model W·H appears here after Run",
-                        lambda: session.W is None and self.reconstruction.mode != "mixture",
-                        (*no_factors, self.reconstruction.mode_box.currentIndexChanged)),
-            OverlayHint(self.templates, "One spectrum per component appears here after Run",
-                        lambda: session.W is None, no_factors),
-            OverlayHint(self.loss_plot, "The loss per iteration is drawn here while NMF runs",
-                        lambda: not session.losses, no_factors),
-        ]
 
     def _add_dock(self, title: str, widget: QWidget, area) -> None:
         dock = QDockWidget(title, self)

@@ -101,10 +101,16 @@ def test_empty_views_say_what_to_do_until_a_run_fills_them(qtbot, window):
     assert all(by_target[view].isVisible() for view in emptied)
 
 
-def test_the_reconstruction_hint_goes_when_it_shows_the_mixture(window):
+def test_the_reconstruction_hint_follows_its_mode_and_the_selection(qtbot, window):
     hint = next(h for h in window.hints if h.parentWidget() is window.reconstruction.graphics)
     assert hint.isVisible()
     window.reconstruction.set_mode("mixture")
+    assert not hint.isVisible()
+    run_to_done(qtbot, window)
+    window.reconstruction.set_mode("component")
+    window.session.select_component(-1)
+    assert hint.isVisible() and "Select a component" in hint.text()
+    window.session.select_component(2)
     assert not hint.isVisible()
 
 
@@ -118,3 +124,18 @@ def test_scores_offer_only_what_can_be_scored(qtbot, window):
     shown = [panel.table.horizontalHeaderItem(c).text()
              for c in range(panel.table.columnCount()) if not panel.table.isColumnHidden(c)]
     assert shown == ["Source", "Energy"]  # no references: no empty SDR columns
+
+
+def test_a_dock_layout_saved_by_an_older_version_is_not_restored(qtbot, window, store):
+    from PySide6.QtCore import Qt
+
+    from app.main_window import MainWindow
+
+    window.resizeDocks([window._docks["Components"]], [200], Qt.Horizontal)  # the old, cramped
+    store.setValue("window/state", window.saveState())  # version 0: before the new defaults
+    again = MainWindow(store=store)
+    qtbot.addWidget(again)
+    again.show()
+    qtbot.waitExposed(again)
+    assert again.components.width() >= again.components.preferred_width()
+    assert again.components.table.horizontalScrollBar().maximum() == 0

@@ -1,4 +1,4 @@
-"""A hint over an empty view: says what to do when the view has nothing to show yet."""
+"""Hints over empty views: what to do when a view has nothing to show yet."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
-__all__ = ["OverlayHint"]
+__all__ = ["OverlayHint", "install_hints"]
 
 _PADDING = 12  # px left and right of the text, inside the frame
 _STYLE = ("QLabel { color: #9aa0a8; background: rgba(27, 29, 33, 215); "
@@ -15,24 +15,22 @@ _STYLE = ("QLabel { color: #9aa0a8; background: rgba(27, 29, 33, 215); "
 
 
 class OverlayHint(QLabel):
-    """A centred, click-through message over ``target``, shown while ``shown()`` is true.
+    """A centred, click-through message over ``target``, shown while ``message()`` says one.
 
     Parameters
     ----------
     target : QWidget
         The view the hint covers (its centre).
-    text : str
-        What the user can do to fill the view.
-    shown : callable() -> bool
-        Whether the view is empty now.
+    message : callable() -> str
+        What the user can do to fill the view now, or "" when the view has content.
     signals : iterable of Signal
-        Changes after which ``shown`` is asked again.
+        Changes after which ``message`` is asked again.
     """
 
-    def __init__(self, target: QWidget, text: str, shown: Callable[[], bool],
+    def __init__(self, target: QWidget, message: Callable[[], str],
                  signals: Iterable = ()) -> None:
-        super().__init__(text, target)
-        self._shown = shown
+        super().__init__(target)
+        self._message = message
         self.setObjectName("overlay_hint")
         self.setAlignment(Qt.AlignCenter)
         self.setWordWrap(True)
@@ -44,8 +42,10 @@ class OverlayHint(QLabel):
         self.update_shown()
 
     def update_shown(self, *_) -> None:
-        """Show the hint if the view is empty, hide it otherwise."""
-        self.setVisible(bool(self._shown()))
+        """Show the current message if there is one, hide the hint otherwise."""
+        text = self._message()
+        self.setText(text)
+        self.setVisible(bool(text))
         if not self.isHidden():
             self._place()
             self.raise_()
@@ -64,3 +64,38 @@ class OverlayHint(QLabel):
         height = min(area.height() - 8, self.heightForWidth(width))
         self.setGeometry((area.width() - width) // 2, (area.height() - height) // 2,
                          width, height)
+
+
+def install_hints(window) -> list[OverlayHint]:
+    """The hints over ``window``'s (a MainWindow's) plots, each following the session."""
+    session, reconstruction = window.session, window.reconstruction
+    run = "No factorization yet — press Run (Ctrl+R) to split the mixture into components"
+
+    def when(condition, text):
+        return lambda: text if condition() else ""
+
+    def reconstruction_message() -> str:
+        if reconstruction.mode == "mixture":
+            return ""
+        if session.W is None:
+            return "The model W·H appears here after Run"
+        if reconstruction.mode == "component" and session.selected < 0:
+            return "Select a component in the Components table to see its share"
+        return ""
+
+    no_factors = (session.factors_changed, session.audio_changed)
+    return [
+        OverlayHint(window.spectrogram.graphics,
+                    when(lambda: session.magnitude is None and window.busy_bar.isHidden(),
+                         "Open an audio file (Ctrl+O) or drop one on the window"),
+                    (session.audio_changed, window.loader.busy_changed)),
+        OverlayHint(window.activations, when(lambda: session.W is None, run), no_factors),
+        OverlayHint(reconstruction.graphics, reconstruction_message,
+                    (*no_factors, session.selection_changed,
+                     reconstruction.mode_box.currentIndexChanged)),
+        OverlayHint(window.templates, when(lambda: session.W is None, "One spectrum per "
+                                           "component appears here after Run"), no_factors),
+        OverlayHint(window.loss_plot, when(lambda: not session.losses, "The loss per "
+                                           "iteration is drawn here while NMF runs"),
+                    no_factors),
+    ]
