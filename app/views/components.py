@@ -135,7 +135,7 @@ class ComponentsView(QWidget):
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([self.sources.height_for_rows(3), 10 * self.sources.height_for_rows(3)])
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(2, 2, 2, 2)
+        layout.setContentsMargins(6, 4, 6, 6)
         layout.addWidget(splitter)
         layout.addLayout(bottom)
 
