@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from . import preferences
 from .dialogs.session_files import SESSION_FILTER, SessionFiles, is_session
+from .explore import install_explore
 from .loader import Loader
 from .parameters_panel import ParametersPanel
 from .playback import PlaybackControl
@@ -111,7 +112,7 @@ class MainWindow(QMainWindow):
         self.files = SessionFiles(self, self._store, audio_filter=AUDIO_FILTER)
         self._build_status_bar()
         self._build_menus_and_toolbar()
-        __import__("app.explore").explore.install_explore(self)  # the Explore menu (issue 8)
+        install_explore(self)
         self._connect()
         self.hints = install_hints(self)  # what fills each view while it is empty
         self.resize(1600, 1000)
