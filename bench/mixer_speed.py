@@ -23,7 +23,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import platform  # noqa: E402
-import re  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import tracemalloc  # noqa: E402
@@ -36,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from nmf_common import markdown_table  # noqa: E402
+from report import write_section  # noqa: E402
 
 from app.player import BLOCK  # noqa: E402
 from dsp.mixer import Mixer  # noqa: E402
@@ -81,18 +81,6 @@ def measure(seconds: float, k: int, repeats: int = 3) -> tuple[float, float, flo
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return best / seconds, cpu / seconds, peak / 2**20
-
-
-def write_section(path: Path, body: str) -> None:
-    """Replace (or append) this benchmark's section of a Markdown file."""
-    text = path.read_text() if path.exists() else "# Performance\n"
-    section = f"{SECTION}\n\n{body.strip()}\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text, count=1).rstrip() + "\n"
-    else:
-        text = text.rstrip() + "\n\n" + section
-    path.write_text(text)
 
 
 def main() -> None:
@@ -144,7 +132,7 @@ thread's own CPU time, which other load on the machine does not inflate.
 Target: at least 20× real time at k = 32 on one core; peak memory independent
 of k and of the file length (the mixer only ever transforms the frames that
 overlap the block being rendered)."""
-    write_section(ROOT / "docs" / "performance.md", body)
+    write_section(ROOT / "docs" / "performance.md", SECTION, body)
     print("written to docs/performance.md")
 
 
