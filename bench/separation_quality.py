@@ -43,14 +43,13 @@ from dsp.separation import separate  # noqa: E402
 from dsp.stft import analyse, stft  # noqa: E402
 from dsp.templates import comb_init  # noqa: E402
 
-N_FFT = 1024
-HOP = 256
-
 
 @dataclass(frozen=True)
 class Config:
     """Partwise settings under test (the baseline always uses scikit-learn's defaults)."""
 
+    n_fft: int = 1024  # STFT of every method (the baseline's too)
+    hop: int = 256
     per_source: int = 4  # components per source: k = per_source * n_sources
     loss: str = "kl"
     power: float = 1.5  # mask exponent α
@@ -65,7 +64,8 @@ class Config:
     def label(self) -> str:
         opts = ",".join(f"{k}={v}" for k, v in sorted(self.grouping.items()))
         return (
-            f"k={self.per_source}/src loss={self.loss} α={self.power:g} iter={self.max_iter}"
+            (f"stft {self.n_fft}/{self.hop} " if (self.n_fft, self.hop) != (1024, 256) else "")
+            + f"k={self.per_source}/src loss={self.loss} α={self.power:g} iter={self.max_iter}"
             f" init={self.init}"
             + (f"(free {self.comb_free:g})" if self.init == "comb" else "")
             + (f" smooth={self.smoothness:g}" if self.smoothness else "")
@@ -186,9 +186,9 @@ def component_signals(spec, W, H, power: float) -> np.ndarray:
     return np.stack([s[:, 0] for s in separate(spec, W, H, power=power)]).astype(np.float64)
 
 
-def ideal_ratio_mask(case: Case, spec) -> np.ndarray:
+def ideal_ratio_mask(case: Case, spec, config: Config) -> np.ndarray:
     """Stems through the magnitude ratio mask of the true stems, (S, length)."""
-    mags = np.stack([np.abs(stft(s, n_fft=N_FFT, hop=HOP)[0]) for s in case.stems])
+    mags = np.stack([np.abs(stft(s, n_fft=config.n_fft, hop=config.hop)[0]) for s in case.stems])
     masks = mags / np.maximum(mags.sum(axis=0), 1e-12)
     return np.stack([spec.invert(spec.data * m)[:, 0] for m in masks]).astype(np.float64)
 
@@ -198,7 +198,7 @@ def run_case(case: Case, config: Config, methods=("sklearn", "oracle", "auto", "
     refs = np.stack(case.stems).astype(np.float64)
     n_src = len(refs)
     k = config.per_source * n_src
-    spec = analyse(case.mixture, RATE, n_fft=N_FFT, hop=HOP)
+    spec = analyse(case.mixture, RATE, n_fft=config.n_fft, hop=config.hop)
     V = spec.magnitude()
     out = {}
     if "sklearn" in methods:
@@ -217,7 +217,7 @@ def run_case(case: Case, config: Config, methods=("sklearn", "oracle", "auto", "
             ests = best_permutation(refs, np.stack([comps[g].sum(axis=0) for g in groups]))
             out["auto"] = bss_eval(refs, ests)
     if "irm" in methods:
-        out["irm"] = bss_eval(refs, ideal_ratio_mask(case, spec))
+        out["irm"] = bss_eval(refs, ideal_ratio_mask(case, spec, config))
     return out
 
 
@@ -300,13 +300,15 @@ def main(argv=None) -> None:
     parser.add_argument("--cases", nargs="*", default=list(CASES), choices=CASES)
     parser.add_argument("--sweep", action="store_true", help="measure the variants instead")
     parser.add_argument("--only", nargs="*", help="sweep: only the variants with these tags")
+    parser.add_argument("--n-fft", type=int, default=DEFAULT.n_fft, help="STFT size (all methods)")
+    parser.add_argument("--hop", type=int, default=DEFAULT.hop, help="STFT hop (all methods)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     if args.sweep:
         configs = [(t, c) for t, c in sweep_configs() if not args.only or t in args.only]
         print(sweep(args.cases, configs))
     else:
-        print(main_table(args.cases, DEFAULT))
+        print(main_table(args.cases, replace(DEFAULT, n_fft=args.n_fft, hop=args.hop)))
     print(f"\n({time.perf_counter() - start:.0f} s)", file=sys.stderr)
 
 
