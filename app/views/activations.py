@@ -83,11 +83,36 @@ class ActivationsView(pg.PlotWidget):
         self._redraw_timer.setInterval(40)
         self._redraw_timer.timeout.connect(self._draw)
         self.getViewBox().sigXRangeChanged.connect(lambda *_: self._redraw_timer.start())
+        # A linked view's resize reaches this one as a change of range.
+        self.getViewBox().sigXRangeChanged.connect(self._align_with_linked)
+        self.getViewBox().sigResized.connect(self._align_with_linked)
         session.factors_changed.connect(self._on_factors_changed)
         session.components_changed.connect(self._on_components_changed)
         session.component_changed.connect(lambda _: self._restyle())
         session.selection_changed.connect(lambda _: self._restyle())
         self._on_components_changed()
+
+    def _align_with_linked(self, *_) -> None:
+        """Keep the data area under that of the plot this one shares time with.
+
+        pyqtgraph lines linked views up pixel for pixel, so a data area wider than
+        the spectrogram's (which makes room for a colour bar) would show more time
+        than it does. Matching margins make both show the same time range.
+        """
+        linked = self.getViewBox().linkedView(pg.ViewBox.XAxis)
+        other = None if linked is None else linked.screenGeometry()
+        own = self.getViewBox().screenGeometry()
+        if other is None or own is None:
+            return
+        layout = self.getPlotItem().layout
+        left, top, right, bottom = layout.getContentsMargins()
+        new_left = max(1.0, left + other.left() - own.left())
+        # Widths in item units: screen rectangles are rounded to whole pixels.
+        extra = self.getViewBox().width() - linked.width() - (new_left - left)
+        new_right = max(1.0, right + extra)
+        if abs(new_left - left) >= 1 or abs(new_right - right) >= 0.1:
+            layout.setContentsMargins(new_left, top, new_right, bottom)
+            layout.activate()  # the next call measures the new geometry, not the old one
 
     def _row_offset(self, k: int) -> float:
         return float(len(self._session.components) - 1 - k)

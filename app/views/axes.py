@@ -1,12 +1,14 @@
-"""Readable ticks for logarithmic frequency axes (pyqtgraph labels every minor tick)."""
+"""Readable ticks for logarithmic axes (pyqtgraph labels every minor tick)."""
 
 from __future__ import annotations
 
 import numpy as np
+import pyqtgraph as pg
 
-__all__ = ["log_frequency_ticks", "hz_label"]
+__all__ = ["DecadeAxis", "decade_ticks", "hz_label", "log_frequency_ticks"]
 
 _STEPS = (1, 2, 5)
+_LABEL_GAP = 28  # px: the least distance between two labels that never overlap
 
 
 def hz_label(hz: float) -> str:
@@ -27,3 +29,37 @@ def log_frequency_ticks(low: float, high: float) -> list[list[tuple[float, str]]
             if low <= hz <= high:
                 major.append((float(np.log10(hz)), hz_label(hz)))
     return [major, []]
+
+
+def decade_ticks(low: float, high: float, pixels: float) -> list[tuple[float | None, list]]:
+    """Labelled and unlabelled tick levels for a log axis showing log10 values ``low``…``high``.
+
+    The labelled level holds the decades, every n-th one when they would sit
+    closer than :data:`_LABEL_GAP` pixels; a range with fewer than two decades
+    labels 1-2-5 steps instead, if they keep that distance. The second level
+    holds the other integers' logs (2…9 × 10ⁿ), drawn as marks and grid only.
+    """
+    low, high = sorted((low, high))
+    per_decade = pixels / max(high - low, 1e-12)
+    first, last = int(np.ceil(low)), int(np.floor(high))
+    every = max(1, int(np.ceil(_LABEL_GAP / per_decade)))
+    labelled = [float(d) for d in range(first, last + 1) if d % every == 0]
+    if len(labelled) < 2 and np.log10(2.5) * per_decade >= _LABEL_GAP:
+        labelled = [float(v) for d in range(int(np.floor(low)), last + 1)
+                    for v in d + np.log10(_STEPS) if low <= v <= high]
+    minor = [float(v) for d in range(int(np.floor(low)), int(np.ceil(high)))
+             for v in d + np.log10(np.arange(1, 10)) if low <= v <= high
+             and not np.isclose(labelled, v).any()]
+    return [(1.0, labelled), (None, minor)]
+
+
+class DecadeAxis(pg.AxisItem):
+    """An axis whose log mode labels decades (see :func:`decade_ticks`), never every minor tick."""
+
+    def __init__(self, orientation: str, **kwargs) -> None:
+        super().__init__(orientation, **kwargs)
+        self.setStyle(maxTextLevel=0)  # the second level is marks only
+
+    def logTickValues(self, minVal, maxVal, size, stdTicks):  # noqa: N802, N803 - pyqtgraph API
+        """Decades (or 1-2-5 steps) labelled, the other minor ticks unlabelled."""
+        return decade_ticks(minVal, maxVal, size)

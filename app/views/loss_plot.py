@@ -6,6 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 
 from ..session import Session
+from .axes import DecadeAxis
 
 __all__ = ["LossPlot"]
 
@@ -16,12 +17,11 @@ class LossPlot(pg.PlotWidget):
     """The session's loss history; ``curve`` holds one point per iteration."""
 
     def __init__(self, session: Session, parent=None) -> None:
-        super().__init__(parent)
+        super().__init__(parent, axisItems={"left": DecadeAxis("left")})
         self._session = session
         self.setLogMode(x=False, y=True)
         self.setLabel("bottom", "Iteration")
         self.showGrid(x=True, y=True, alpha=0.15)
-        self.getAxis("left").setStyle(maxTextLevel=0)  # label decades only
         self.curve = self.plot(pen=pg.mkPen("#f2b134", width=2))
         session.factors_changed.connect(self._on_factors_changed)
         session.settings_changed.connect(lambda _: self._update_title())

@@ -41,6 +41,9 @@ DYNAMIC_RANGE = 80.0  # dB shown below the loudest bin (0 dB)
 _LOG_ROWS = 512  # rows of the log-frequency image
 _INLINE_CELLS = 1 << 21  # pixels × components: about a millisecond of arithmetic, no thread hop
 _LOWEST_LOG_HZ = 20.0
+#: What an empty view shows: a few seconds, and the audible range of 44.1 kHz audio.
+_EMPTY_SECONDS = 10.0
+_EMPTY_NYQUIST = 22050.0
 
 
 def block_max(X: np.ndarray, step: int) -> np.ndarray:  # noqa: N803
@@ -186,6 +189,8 @@ class SpectrogramView(QWidget):
         session.component_changed.connect(lambda _: self._render_if("gains"))
         if session.magnitude is not None:
             self._on_audio_changed()
+        else:
+            self._show_empty_axes()
 
     @property
     def mode(self) -> str:
@@ -204,8 +209,18 @@ class SpectrogramView(QWidget):
         if self.mode != mode:
             self.render()
 
+    def _show_empty_axes(self) -> None:
+        """Seconds and hertz before any audio: not pyqtgraph's unitless −0.5…0.5."""
+        self.plot.vb.setLimits(xMin=0.0, xMax=None)
+        self.plot.vb.setRange(xRange=(0.0, _EMPTY_SECONDS), padding=0)
+        self._set_y_range()
+
     def _on_audio_changed(self) -> None:
         V = self._session.magnitude  # noqa: N806
+        if V is None:
+            self.image.clear()
+            self._show_empty_axes()
+            return
         self._mixture_cache = None
         self._top_db = 20.0 * np.log10(max(float(V.max()), 1e-10))
         spec = self._session.spectrogram
@@ -221,9 +236,7 @@ class SpectrogramView(QWidget):
 
     def _set_y_range(self) -> None:
         spec = self._session.spectrogram
-        if spec is None:
-            return
-        top = spec.rate / 2
+        top = _EMPTY_NYQUIST if spec is None else spec.rate / 2
         axis = self.plot.getAxis("left")
         if self.log_box.isChecked():
             axis.setTicks(log_frequency_ticks(self._lowest_log_hz(), top))
@@ -236,7 +249,8 @@ class SpectrogramView(QWidget):
             self.plot.vb.setYRange(0.0, top, padding=0)
 
     def _lowest_log_hz(self) -> float:
-        return max(_LOWEST_LOG_HZ, float(self._session.spectrogram.freqs[1]))
+        spec = self._session.spectrogram
+        return _LOWEST_LOG_HZ if spec is None else max(_LOWEST_LOG_HZ, float(spec.freqs[1]))
 
     def _visible_frames(self) -> tuple[int, int]:
         spec = self._session.spectrogram

@@ -1,0 +1,71 @@
+"""Axes that read right: decade labels on the loss, seconds and hertz before audio,
+and time ranges that line up between the spectrogram and the activations."""
+
+import numpy as np
+
+from app.views.axes import DecadeAxis, decade_ticks
+
+WAIT = 30_000  # ms; a condition wait, not a timing assertion
+
+
+def test_a_log_axis_over_two_decades_labels_the_decades_only(qtbot):
+    axis = DecadeAxis("left")
+    axis.setLogMode(False, True)
+    levels = axis.tickValues(2.2, 4.6, 300)  # 158 … 40 000: minor ticks in every decade
+    labelled = levels[0][1]
+    assert labelled == [3.0, 4.0]
+    assert axis.tickStrings(labelled, 1.0, levels[0][0]) == ["10³", "10⁴"]
+    assert len(levels[1][1]) > 10 and all(not float(v).is_integer() for v in levels[1][1])
+    assert axis.style["maxTextLevel"] == 0  # the minor level is marks only
+
+
+def test_crowded_decades_are_thinned_and_a_short_range_gets_1_2_5_labels():
+    assert decade_ticks(0.0, 12.0, 100)[0][1] == [0.0, 4.0, 8.0, 12.0]
+    labels = decade_ticks(3.1, 3.9, 300)[0][1]
+    np.testing.assert_allclose(labels, np.log10([2000, 5000]))
+
+
+def test_the_loss_plot_labels_never_crowd_after_a_run(qtbot, window):
+    from PySide6.QtGui import QFontMetrics
+
+    with qtbot.waitSignal(window.control.state_changed,
+                          check_params_cb=lambda s: s == "done", timeout=WAIT):
+        window.control.run()
+    axis = window.loss_plot.getAxis("left")
+    low, high = window.loss_plot.getViewBox().viewRange()[1]
+    labelled = np.array(axis.tickValues(low, high, axis.height())[0][1])
+    assert labelled.size >= 2
+    mantissas = np.round(10 ** (labelled - np.floor(labelled)), 6)
+    assert set(mantissas) <= {1.0, 2.0, 5.0}  # decades, or 1-2-5 within one
+    pixels = np.diff(labelled) * axis.height() / (high - low)
+    assert pixels.min() > 1.5 * QFontMetrics(axis.font()).height()
+
+
+def test_an_empty_spectrogram_shows_seconds_and_the_audible_range(qtbot):
+    from app.session import Session
+    from app.views.spectrogram import SpectrogramView
+
+    for mode in ("mixture", "model"):
+        view = SpectrogramView(Session(), mode=mode)
+        qtbot.addWidget(view)
+        view.resize(600, 300)
+        view.show()
+        (t0, t1), (y0, y1) = view.plot.vb.viewRange()
+        assert t0 >= 0.0 and 1.0 <= t1 <= 60.0, mode  # seconds, not ±400 ms
+        assert view.plot.getAxis("bottom").labelUnits == "s"
+        assert np.isclose(10**y0, 20.0) and 10**y1 >= 20_000.0, mode
+
+
+def test_activations_show_the_same_times_as_the_spectrogram_after_a_run(qtbot, window):
+    with qtbot.waitSignal(window.control.state_changed,
+                          check_params_cb=lambda s: s == "done", timeout=WAIT):
+        window.control.run()
+    spectrogram = window.spectrogram.plot.vb
+    activations = window.activations.getViewBox()
+    duration = window.session.audio.duration
+    assert np.allclose(spectrogram.viewRange()[0], (0.0, duration))
+    qtbot.waitUntil(lambda: np.allclose(activations.viewRange()[0], (0.0, duration),
+                                        atol=duration / 200), timeout=WAIT)
+    spectrogram.setXRange(0.5, 1.5, padding=0)
+    qtbot.waitUntil(lambda: np.allclose(activations.viewRange()[0], (0.5, 1.5), atol=0.01),
+                    timeout=WAIT)
