@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QStyle, QToolButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
+
+from .theme import icon
 
 __all__ = ["PlaybackBar", "format_time"]
 
@@ -27,17 +29,15 @@ class PlaybackBar(QWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        style = self.style()
-        self._play_icon = style.standardIcon(QStyle.SP_MediaPlay)
-        self._pause_icon = style.standardIcon(QStyle.SP_MediaPause)
+        self._play_icon, self._pause_icon = icon("play"), icon("pause")
         self.play_button = QToolButton()
         self.play_button.setIcon(self._play_icon)
         self.play_button.setToolTip("Play or pause the mix with the components' gains (Space)")
         self.stop_button = QToolButton()
-        self.stop_button.setIcon(style.standardIcon(QStyle.SP_MediaStop))
+        self.stop_button.setIcon(icon("stop"))
         self.stop_button.setToolTip("Stop playback and return to the start")
         self.loop_button = QToolButton()  # shows the owner's loop action
-        self.loop_button.setIcon(style.standardIcon(QStyle.SP_BrowserReload))
+        self.loop_button.setIcon(icon("loop"))
         self.clock = QLabel(f"{format_time(0)} / {format_time(0)}")
         self.clock.setObjectName("clock")
         self.clock.setToolTip("Playback position / length of the mixture")
@@ -52,13 +52,19 @@ class PlaybackBar(QWidget):
         self.stop_button.clicked.connect(self.stop_clicked)
 
     def set_available(self, available: bool, reason: str = "") -> None:
-        """Enable the controls, or disable them and say why in their tooltips."""
+        """Enable the controls, or disable them and say why in their tooltips.
+
+        The loop button shows its owner's action, which sets the button's tooltip
+        whenever it changes: the reason goes on the action too.
+        """
         for button in (self.play_button, self.stop_button):
             button.setEnabled(available)
         if not available:
             tip = f"Playback unavailable: {reason}" if reason else "Playback unavailable"
             self.play_button.setToolTip(tip)
             self.stop_button.setToolTip(tip)
+            loop = self.loop_button.defaultAction()
+            (loop or self.loop_button).setToolTip(tip)
 
     def set_duration(self, seconds: float) -> None:
         """Length shown after the slash."""

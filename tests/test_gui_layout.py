@@ -139,3 +139,21 @@ def test_a_dock_layout_saved_by_an_older_version_is_not_restored(qtbot, window, 
     qtbot.waitExposed(again)
     assert again.components.width() >= again.components.preferred_width()
     assert again.components.table.horizontalScrollBar().maximum() == 0
+
+
+def test_the_transport_draws_the_shipped_icons_and_the_loop_says_why_it_is_off(qtbot):
+    from PySide6.QtWidgets import QMainWindow
+
+    from app.playback import PlaybackControl
+    from app.session import Session
+
+    host = QMainWindow()
+    qtbot.addWidget(host)
+    playback = PlaybackControl(Session(), None, host)  # no player: playback unavailable
+    bar = playback.bar
+    for button, name in ((bar.play_button, "play"), (bar.stop_button, "stop")):
+        assert button.icon().pixmap(24).toImage() == theme.icon(name).pixmap(24).toImage()
+    for button in (bar.play_button, bar.stop_button, bar.loop_button):
+        assert not button.isEnabled()
+        assert button.toolTip() == "Playback unavailable: no player", button
+    assert playback.loop_action.toolTip() == "Playback unavailable: no player"
