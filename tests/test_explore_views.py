@@ -84,3 +84,36 @@ def test_opening_other_audio_clears_the_references(qtbot, window, tmp_path):
     with qtbot.waitSignal(window.session.references_changed, timeout=WAIT):
         window.loader.open_file(path)
     assert window.session.references == ()
+
+
+def test_compare_columns_say_they_have_not_run_and_show_seconds(window):
+    view = window.explore.show_comparison()
+    for method, column in view.columns.items():
+        assert column.figures.text() == "not run yet", method
+        assert not column.hint.isHidden() and "press Compare" in column.hint.text(), method
+        t0, t1 = column.activations.getViewBox().viewRange()[0]
+        assert (t0, t1) == (0.0, window.session.audio.duration), method
+        assert column.activations.getAxis("left").autoSIPrefixScale == 1.0, method
+
+
+def test_the_sweep_hints_before_running_and_hides_the_sdr_note_with_the_demo_open(window):
+    view = window.explore.show_sweep()
+    assert not view.hint.isHidden() and "Sweep" in view.hint.text()
+    assert view.loss_plot.getViewBox().viewRange()[0] == [0.5, 24.5]  # the ranks typed in
+    assert view.references_known()
+    assert view.sdr_note.isHidden()
+
+
+def test_the_sweep_notes_that_sdr_needs_sources_for_a_file_without_references(
+        qtbot, window, tmp_path):
+    from dsp.audio import save
+
+    view = window.explore.show_sweep()
+    path = tmp_path / "take.wav"
+    save(window.session.audio, path, subtype="float")
+    with qtbot.waitSignal(window.session.audio_changed, timeout=WAIT):
+        window.loader.open_file(path)
+    assert not view.references_known()
+    assert not view.sdr_note.isHidden()
+    window.session.set_references([window.session.audio.samples], ["take.wav"])
+    assert view.sdr_note.isHidden()

@@ -31,10 +31,15 @@ from dsp.compare import METHODS, Summary, method_options, summarize, truncated_s
 from ..session import Session
 from ..solver_control import SolverControl
 from ..views.axes import log_frequency_ticks
+from ..views.hint import OverlayHint
 from ..widgets import spin_box
 from ..worker import BackgroundJob, Snapshot, SolverWorker
 
 __all__ = ["CompareView", "MethodColumn"]
+
+#: The axes of a column before its method has run: seconds, and the audible range.
+_EMPTY_SECONDS, _EMPTY_HZ = 10.0, (20.0, 20_000.0)
+_NOT_RUN = "not run yet"
 
 #: Negative blue, zero the background, positive amber: PCA's "anti-sounds" show at a glance.
 _DIVERGING = pg.ColorMap([0.0, 0.5, 1.0], ["#4e9eea", "#1b1d21", "#f2b134"])
@@ -89,7 +94,7 @@ class MethodColumn(QFrame):
         self.image = pg.ImageItem()
         self.image.setColorMap(_DIVERGING)
         self.activations.addItem(self.image)
-        self.figures = QLabel("—")
+        self.figures = QLabel(_NOT_RUN)
         self.figures.setTextFormat(Qt.RichText)
         self.progress = QProgressBar()
         self.progress.setTextVisible(False)
@@ -111,6 +116,24 @@ class MethodColumn(QFrame):
         layout.addWidget(self.figures)
         layout.addWidget(self.progress)
         layout.addWidget(self.promote)
+        self._waiting = False  # queued in a comparison, with nothing to draw yet
+        self.hint = OverlayHint(self.activations, self._hint_text)
+        self.show_empty_axes(_EMPTY_SECONDS, _EMPTY_HZ[1])
+
+    def _hint_text(self) -> str:
+        if self.W is not None:
+            return ""
+        if self._waiting:
+            return "Waiting for its turn…"
+        return f"{METHODS[self.method]} has not run yet — press Compare"
+
+    def show_empty_axes(self, duration: float, top_hz: float) -> None:
+        """Time in seconds and frequency in hertz, with nothing drawn (before a run)."""
+        low = _EMPTY_HZ[0]
+        self.templates.getAxis("bottom").setTicks(log_frequency_ticks(low, top_hz))
+        self.templates.setXRange(np.log10(low), np.log10(top_hz), padding=0)
+        self.activations.setRange(xRange=(0.0, duration), yRange=(0.0, 1.0), padding=0)
+        self.activations.getAxis("left").setTicks([[]])  # no components to name yet
 
     def clear(self) -> None:
         """Forget the last result (a new comparison starts)."""
@@ -123,6 +146,14 @@ class MethodColumn(QFrame):
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.promote.setEnabled(False)
+        self.set_waiting(True)
+
+    def set_waiting(self, waiting: bool) -> None:
+        """Say whether the column is queued in a comparison (its hint tells)."""
+        self._waiting = waiting
+        if self.summary is None and not waiting:
+            self.figures.setText(_NOT_RUN)
+        self.hint.update_shown()
 
     def show_factors(self, W: np.ndarray, H: np.ndarray, freqs: np.ndarray,  # noqa: N803
                      duration: float) -> None:
@@ -147,6 +178,7 @@ class MethodColumn(QFrame):
         self.activations.setRange(xRange=(0, duration), yRange=(0, k), padding=0)
         ticks = [(k - j - 0.5, str(j + 1)) for j in range(k)] if k <= 12 else None
         self.activations.getAxis("left").setTicks([ticks] if ticks else None)
+        self.hint.update_shown()
 
     def show_summary(self, summary: Summary) -> None:
         """The figures of the finished method."""
@@ -203,8 +235,11 @@ class CompareView(QWidget):
         bar.addWidget(self.status, 1)
         self.columns = {method: MethodColumn(method) for method in METHODS}
         row = QHBoxLayout()
+        spec = session.spectrogram
         for column in self.columns.values():
             column.promote_requested.connect(self.promote)
+            if spec is not None:
+                column.show_empty_axes(spec.length / spec.rate, spec.rate / 2)
             row.addWidget(column)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
@@ -233,6 +268,8 @@ class CompareView(QWidget):
 
     def stop(self) -> None:
         """Abandon the comparison; finished columns keep their results."""
+        for method in self._queue:
+            self.columns[method].set_waiting(False)
         self._queue = []
         self._retire()
         self._update_buttons()

@@ -28,6 +28,7 @@ from dsp.demo import DEFAULT_SOURCES, DemoMixture, ToneSpec, make_demo
 from dsp.stft import Spectrogram, analyse
 
 from ..theme import COLOUR_MAP, component_colour
+from ..views.axes import log_frequency_ticks, log_rows
 from .source_editor import SourceEditor
 
 __all__ = ["DesignerDialog", "DesignJob", "DURATION", "RATE"]
@@ -38,6 +39,8 @@ N_FFT, HOP = 2048, 512  # the session's defaults, so "Use this mixture" looks th
 ITERATIONS = 100  # KL multiplicative updates: converged enough to score, well under a second
 DEBOUNCE_MS = 60  # a drag emits dozens of values a second; start on a pause this short
 _SHOWN_HZ = 5000.0  # partials of the designer's ranges sit below this
+_LOWEST_HZ = 20.0  # the bottom of the log-frequency axis, as in the main window
+_LOG_ROWS = 256
 _DYNAMIC_RANGE = 70.0
 
 
@@ -134,6 +137,7 @@ class DesignerDialog(QDialog):
         self.plot.setLabel("left", "Frequency (Hz)")
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.setMenuEnabled(False)
+        self.plot.setLogMode(x=False, y=True)  # octaves equally spaced, as in the main window
         self.image = pg.ImageItem()
         self.image.setColorMap(pg.colormap.get(COLOUR_MAP))
         self.plot.addItem(self.image)
@@ -237,15 +241,16 @@ class DesignerDialog(QDialog):
 
     def _on_mixed(self, demo: DemoMixture, spec: Spectrogram) -> None:
         self.demo, self.spectrogram = demo, spec
-        magnitude = spec.magnitude()
-        shown = spec.freqs <= _SHOWN_HZ
-        db = 20 * np.log10(np.maximum(magnitude[shown], 1e-9))
+        low = max(_LOWEST_HZ, float(spec.freqs[1]))
+        rows = log_rows(spec.rate / spec.n_fft, len(spec.freqs), low, _SHOWN_HZ, _LOG_ROWS)
+        db = 20 * np.log10(np.maximum(spec.magnitude()[rows], 1e-9))
         top = float(db.max())
         self.image.setImage(np.ascontiguousarray(db, dtype=np.float32),
                             levels=(top - _DYNAMIC_RANGE, top))
-        freqs = spec.freqs[shown]
-        self.image.setRect(QRectF(0, 0, DURATION, float(freqs[-1])))
-        self.plot.setRange(xRange=(0, DURATION), yRange=(0, float(freqs[-1])), padding=0)
+        bottom, height = np.log10(low), np.log10(_SHOWN_HZ / low)
+        self.image.setRect(QRectF(0, bottom, DURATION, height))
+        self.plot.getAxis("left").setTicks(log_frequency_ticks(low, _SHOWN_HZ))
+        self.plot.setRange(xRange=(0, DURATION), yRange=(bottom, bottom + height), padding=0)
         self._show_overlaps()
 
     def _on_separated(self, separation: DemoSeparation) -> None:

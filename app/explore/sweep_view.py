@@ -30,9 +30,12 @@ from dsp.compare import score_separation
 from dsp.sweep import SweepPoint, elbow, parse_range, sweep
 
 from ..session import Session
+from ..views.hint import OverlayHint
 from ..widgets import spin_box
 
 __all__ = ["SweepJob", "SweepView"]
+
+_EMPTY_SDR_DB = (0.0, 20.0)  # what the SDR axis spans before a score: a typical range
 
 
 class SweepJob(QThread):
@@ -149,6 +152,11 @@ class SweepView(QWidget):
                                "mixture.")
         self.variance_plot.setXLink(self.loss_plot)
         self.sdr_plot.setXLink(self.loss_plot)
+        self._known: tuple | None = None  # (audio, loaded references) → are sources known
+        self.hint = OverlayHint(self.loss_plot, self._hint_text)
+        self.ranks.editingFinished.connect(self._redraw)
+        session.audio_changed.connect(self._redraw)
+        session.references_changed.connect(self._redraw)
         hint = QLabel("Click a point to run the workstation with that k. The red ring marks "
                       "the elbow: beyond it, more components buy little.")
         layout = QVBoxLayout(self)
@@ -160,6 +168,7 @@ class SweepView(QWidget):
         layout.addWidget(self.sdr_note)
         self.resize(900, 820)
         self._update_buttons()
+        self._redraw()
 
     @staticmethod
     def _plot(label: str) -> pg.PlotWidget:
@@ -168,7 +177,31 @@ class SweepView(QWidget):
         plot.setLabel("bottom", "Number of components k")
         plot.showGrid(x=True, y=True, alpha=0.15)
         plot.setMenuEnabled(False)
+        for side in ("left", "bottom"):  # k is a count: "k (x0.001)" would mislead
+            plot.getAxis(side).enableAutoSIPrefix(False)
+        plot.getAxis("left").setWidth(64)  # one width: the linked k axes line up
         return plot
+
+    def _hint_text(self) -> str:
+        if self.points:
+            return ""
+        if self.running:
+            return "Factoring the mixture at the first k…"
+        if self._session.magnitude is None:
+            return "Open a mixture, then press Sweep"
+        return "Press Sweep: the mixture is factored at each k in Ranks, one point per k"
+
+    def references_known(self) -> bool:
+        """Whether the open mixture's true sources are known, so the sweep can score SDR."""
+        audio, loaded = self._session.audio, self._session.references
+        if loaded:
+            return True
+        if self._references is None or audio is None:
+            return False
+        # Looking them up may render the demo: once per mixture is enough.
+        if self._known is None or self._known[0] is not audio:
+            self._known = audio, self._references(audio) is not None
+        return self._known[1]
 
     @property
     def running(self) -> bool:
@@ -204,6 +237,7 @@ class SweepView(QWidget):
         self._job = job
         self.status.setText(f"Sweeping k = {ks[0]}…{ks[-1]}…")
         self._update_buttons()
+        self.hint.update_shown()
         job.start()
 
     def stop(self) -> None:
@@ -252,6 +286,7 @@ class SweepView(QWidget):
                 self.status.setText(f"Done: {len(self.points)} ranks; elbow at k = "
                                     f"{self._elbow()}.")
             self._update_buttons()
+            self.hint.update_shown()
             self.finished.emit()
         if job in self._retired:
             self._retired.remove(job)
@@ -277,10 +312,29 @@ class SweepView(QWidget):
             self.elbow_label.setText("")
         scored = sorted(self.sdr)
         self.sdr_curve.setData(scored, [float(np.mean(self.sdr[k])) for k in scored])
-        self.sdr_note.setVisible(not scored)
+        self.sdr_note.setVisible(not scored and not self.references_known())
         if scored:
             self.sdr_plot.setLabel("left", f"Mean SDR of {len(self.sdr[scored[0]])} "
                                            "true sources (dB)")
+            self.sdr_plot.enableAutoRange()
+        else:
+            self.sdr_plot.setYRange(*_EMPTY_SDR_DB, padding=0)
+        self._show_axes()
+        self.hint.update_shown()
+
+    def _show_axes(self) -> None:
+        """The ranks typed in and the known scales while there are no points; data after."""
+        self.loss_plot.getAxis("left").setStyle(showValues=bool(self.points))
+        if self.points:
+            self.loss_plot.enableAutoRange()
+            self.variance_plot.enableAutoRange()
+            return
+        try:
+            ks = parse_range(self.ranks.text())
+        except ValueError:
+            ks = [1]
+        self.loss_plot.setXRange(min(ks) - 0.5, max(ks) + 0.5, padding=0)
+        self.variance_plot.setYRange(0.0, 1.0, padding=0)
 
     def _on_point_clicked(self, _item, points, _event=None) -> None:
         if len(points):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
-__all__ = ["DecadeAxis", "decade_ticks", "hz_label", "log_frequency_ticks"]
+__all__ = ["DecadeAxis", "decade_ticks", "hz_label", "log_frequency_ticks", "log_rows"]
 
 _STEPS = (1, 2, 5)
 _LABEL_GAP = 28  # px: the least distance between two labels that never overlap
@@ -29,6 +29,16 @@ def log_frequency_ticks(low: float, high: float) -> list[list[tuple[float, str]]
             if low <= hz <= high:
                 major.append((float(np.log10(hz)), hz_label(hz)))
     return [major, []]
+
+
+def log_rows(bin_hz: float, n_bins: int, low: float, high: float, count: int) -> np.ndarray:
+    """The bins nearest ``count`` log-spaced frequencies from ``low`` to ``high`` Hz.
+
+    An image of these rows of a spectrogram, placed from log10(low) to
+    log10(high), is its log-frequency picture. Returns np.ndarray of intp, shape (count,).
+    """
+    rows = np.rint(np.logspace(np.log10(low), np.log10(high), count) / bin_hz).astype(np.intp)
+    return np.minimum(rows, n_bins - 1)
 
 
 def decade_ticks(low: float, high: float, pixels: float) -> list[tuple[float | None, list]]:

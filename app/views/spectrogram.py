@@ -24,7 +24,7 @@ from dsp.nmf import EPS
 from ..session import Session
 from ..theme import COLOUR_MAP
 from ..worker import LatestJob
-from .axes import log_frequency_ticks
+from .axes import log_frequency_ticks, log_rows
 from .playhead import LoopRegion, Playhead
 
 __all__ = ["SpectrogramView", "MODES", "MAX_COLUMNS", "image_db"]
@@ -275,8 +275,7 @@ class SpectrogramView(QWidget):
         if self.log_box.isChecked():
             # Pick the image's rows first: every later step then touches 512 rows, not all bins.
             low, top = np.log10(self._lowest_log_hz()), np.log10(spec.rate / 2)
-            rows = np.rint(np.logspace(low, top, _LOG_ROWS) / bin_hz).astype(np.intp)
-            rows = np.minimum(rows, spec.shape[0] - 1)
+            rows = log_rows(bin_hz, spec.shape[0], 10**low, 10**top, _LOG_ROWS)
             rect = QRectF(x0, low, width, top - low)
         else:
             rows = np.arange(spec.shape[0])
