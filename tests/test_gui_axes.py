@@ -69,3 +69,14 @@ def test_activations_show_the_same_times_as_the_spectrogram_after_a_run(qtbot, w
     spectrogram.setXRange(0.5, 1.5, padding=0)
     qtbot.waitUntil(lambda: np.allclose(activations.viewRange()[0], (0.5, 1.5), atol=0.01),
                     timeout=WAIT)
+
+
+def test_an_empty_loss_plot_spans_the_iterations_to_come_without_loss_values(qtbot):
+    from app.session import Session
+    from app.views.loss_plot import LossPlot
+
+    session = Session()
+    plot = LossPlot(session)
+    qtbot.addWidget(plot)
+    assert plot.getViewBox().viewRange()[0] == [1.0, float(session.settings.iterations)]
+    assert not plot.getAxis("left").style["showValues"]

@@ -26,6 +26,7 @@ class LossPlot(pg.PlotWidget):
         session.factors_changed.connect(self._on_factors_changed)
         session.settings_changed.connect(lambda _: self._update_title())
         self._update_title()
+        self._on_factors_changed()
 
     def _update_title(self) -> None:
         loss = self._session.settings.loss
@@ -33,8 +34,13 @@ class LossPlot(pg.PlotWidget):
 
     def _on_factors_changed(self) -> None:
         losses = np.asarray(self._session.losses, dtype=np.float64)
+        # Before a run: the iterations to come, and no loss values to pretend.
+        self.getAxis("left").setStyle(showValues=losses.size > 0)
         if losses.size == 0:
             self.curve.setData([], [])
+            self.setXRange(1, max(2, self._session.settings.iterations), padding=0)
             return
+        if self.curve.xData is None or len(self.curve.xData) == 0:
+            self.enableAutoRange()  # the first points: fit them (a user's zoom is kept later)
         # Log scale needs positive values; a perfect fit's zero would vanish anyway.
         self.curve.setData(np.arange(1, losses.size + 1), np.maximum(losses, 1e-30))
