@@ -121,6 +121,17 @@ def source_cues(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Timbre, register and envelope of each component, for ``"pitch"`` grouping.
 
+    Parameters
+    ----------
+    W : np.ndarray, (m, k)
+        Templates (STFT bins from 0 Hz to ``rate / 2``).
+    H : np.ndarray, (k, n)
+        Activations.
+    rate : float
+        Sample rate of the analysed audio, Hz.
+    weights : dict, optional
+        Weight of each block, keys ``'timbre'``, ``'register'``, ``'envelope'``.
+
     Returns
     -------
     cues : np.ndarray, float64, (k, n_mfcc + 2)
@@ -140,8 +151,9 @@ def source_cues(
     register = np.log2(np.where(pitched, pitch, 1.0))[:, None]
     # The floor keeps a perfectly steady activation (transience 0) finite.
     envelope = np.log(np.array([transience(H[j]) for j in range(k)]) + 1e-4)[:, None]
+    timbre = timbre_features(W, rate=rate)
     blocks = [
-        ("timbre", timbre_features(W, rate=rate), np.ones((k, 13), dtype=bool)),
+        ("timbre", timbre, np.ones(timbre.shape, dtype=bool)),
         ("register", register, pitched[:, None]),
         ("envelope", envelope, np.ones((k, 1), dtype=bool)),
     ]
@@ -159,10 +171,14 @@ def _weighted_kmeans(
     n_clusters: int,
     *,
     observed: np.ndarray | None = None,
-    n_init: int = 10,
+    n_init: int = 100,
     seed: int = 0,
 ) -> np.ndarray:
     """Labels of weighted k-means (k-means++ starts, Lloyd iterations, best of n_init).
+
+    100 starts, not 10: with 12 components in 3 sources several partitions
+    cost nearly the same, and 10 starts reached the cheapest (which also
+    separated best) for some seeds only; 100 cost ~0.1 s at k = 40.
 
     ``observed`` (bool, like X) marks missing entries: distances are taken over
     a point's observed coordinates, scaled up to the full dimension, and
