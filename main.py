@@ -20,7 +20,9 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``separate`` command line (see docs/architecture.md, Command line)."""
     from dsp import nmf
     from dsp.audio import SUBTYPES
+    from dsp.pipeline import Settings
 
+    d = Settings()  # one set of defaults for the CLI, the GUI and the library
     p = argparse.ArgumentParser(
         prog="partwise separate",
         description="Separate audio files into NMF components or sources and write the stems.",
@@ -35,7 +37,13 @@ def build_parser() -> argparse.ArgumentParser:
         "exact factors and source groups); the other separation options are then ignored",
     )
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
-    p.add_argument("--components", "-k", type=int, default=8, help="NMF rank (default 8)")
+    p.add_argument(
+        "--components",
+        "-k",
+        type=int,
+        default=d.n_components,
+        help=f"NMF rank (default {d.n_components})",
+    )
     p.add_argument("--sources", type=int, default=None, help="group components into N sources")
     p.add_argument(
         "--loss",
@@ -57,20 +65,35 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="R1,R2,…",
         help="inner ranks of deep NMF, V ≈ W1…WL·H (e.g. 32,16 with --components 8)",
     )
-    p.add_argument("--init", choices=nmf.INITS, default="nndsvda", help="initialisation")
-    p.add_argument("--iterations", type=int, default=200, help="maximum iterations (default 200)")
-    p.add_argument("--tol", type=float, default=1e-4, help="relative convergence tolerance")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--sparsity", type=float, default=0.0, help="L1 penalty on activations")
+    p.add_argument(
+        "--init",
+        choices=nmf.SOLVER_INITS,
+        default="comb",
+        help="initialisation (default comb: harmonic combs plus free components)",
+    )
+    p.add_argument(
+        "--iterations",
+        type=int,
+        default=d.iterations,
+        help=f"maximum iterations (default {d.iterations})",
+    )
+    p.add_argument("--tol", type=float, default=d.tol, help="relative convergence tolerance")
+    p.add_argument("--seed", type=int, default=d.seed, help="random seed (default 0)")
+    p.add_argument("--sparsity", type=float, default=d.sparsity, help="L1 penalty on activations")
     p.add_argument(
         "--smoothness",
         type=float,
-        default=0.0,
+        default=d.smoothness,
         help="temporal continuity of activations, relative to the mean magnitude (e.g. 10)",
     )
-    p.add_argument("--n-fft", type=int, default=2048, help="STFT frame length (default 2048)")
-    p.add_argument("--hop", type=int, default=512, help="STFT hop in samples (default 512)")
-    p.add_argument("--mask-power", type=float, default=1.0, help="soft-mask exponent (1 or 2)")
+    p.add_argument("--n-fft", type=int, default=d.n_fft, help="STFT frame length (default 2048)")
+    p.add_argument("--hop", type=int, default=d.hop, help="STFT hop in samples (default 512)")
+    p.add_argument(
+        "--mask-power",
+        type=float,
+        default=d.mask_power,
+        help=f"soft-mask exponent α (default {d.mask_power}; 1 = ratio mask, 2 = Wiener)",
+    )
     p.add_argument("--format", choices=("wav", "flac"), default="wav", help="stem file format")
     p.add_argument(
         "--sample-format", choices=tuple(SUBTYPES), default="pcm24", help="stem sample format"

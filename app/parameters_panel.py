@@ -18,7 +18,12 @@ __all__ = ["ParametersPanel", "FFT_SIZES"]
 FFT_SIZES = (256, 512, 1024, 2048, 4096, 8192)
 _LOSS_LABELS = {"kl": "Kullback–Leibler", "euclidean": "Euclidean", "is": "Itakura–Saito"}
 _ALGORITHM_LABELS = {"mu": "Multiplicative updates", "hals": "HALS"}
-_INIT_LABELS = {"random": "Random", "nndsvd": "NNDSVD", "nndsvda": "NNDSVDa"}
+_INIT_LABELS = {
+    "random": "Random",
+    "nndsvd": "NNDSVD",
+    "nndsvda": "NNDSVDa",
+    "comb": "Harmonic combs",
+}
 
 
 def _combo(options, labels: dict, tip: str) -> QComboBox:
@@ -43,7 +48,8 @@ class ParametersPanel(QWidget):
         self.components = spin_box(QSpinBox, 1, 64, 8)
         self.components.setToolTip("Number of components k: how many templates NMF learns")
         self.loss = _combo(
-            nmf.LOSSES, _LOSS_LABELS,
+            nmf.LOSSES,
+            _LOSS_LABELS,
             "Divergence minimised: Euclidean (loud parts dominate), Kullback–Leibler "
             "(balanced, the usual choice for audio) or Itakura–Saito (scale-invariant, "
             "quiet detail counts as much as loud)",
@@ -59,14 +65,18 @@ class ParametersPanel(QWidget):
             "less often (0 = none)"
         )
         self.init = _combo(
-            nmf.INITS, _INIT_LABELS,
-            "Initial factors: random, or NNDSVD/NNDSVDa from the spectrogram's singular "
-            "vectors (faster to converge, deterministic)",
+            nmf.SOLVER_INITS,
+            _INIT_LABELS,
+            "Initial factors: harmonic combs (notes) with free components (drums, speech) "
+            "that explain the spectrogram best; random; or NNDSVD/NNDSVDa from its singular "
+            "vectors",
         )
         self.seed = spin_box(QSpinBox, 0, 2**31 - 1, 0)
         self.seed.setToolTip("Random seed: the same seed and parameters give the same result")
         self.n_fft = _combo(
-            FFT_SIZES, {}, "STFT frame length in samples: longer frames resolve pitch "
+            FFT_SIZES,
+            {},
+            "STFT frame length in samples: longer frames resolve pitch "
             "better and time worse (recomputes the spectrogram)",
         )
         self.hop = spin_box(QSpinBox, 16, 4096, 512, step=64)
@@ -107,12 +117,25 @@ class ParametersPanel(QWidget):
 
     def show_settings(self, settings: Settings) -> None:
         """Show ``settings`` in the controls without echoing edits back."""
-        controls = (self.components, self.loss, self.algorithm, self.iterations, self.sparsity,
-                    self.init, self.seed, self.n_fft, self.hop)
+        controls = (
+            self.components,
+            self.loss,
+            self.algorithm,
+            self.iterations,
+            self.sparsity,
+            self.init,
+            self.seed,
+            self.n_fft,
+            self.hop,
+        )
         blockers = [QSignalBlocker(c) for c in controls]
         self.components.setValue(settings.n_components)
-        for box, value in ((self.loss, settings.loss), (self.algorithm, settings.algorithm),
-                           (self.init, settings.init), (self.n_fft, settings.n_fft)):
+        for box, value in (
+            (self.loss, settings.loss),
+            (self.algorithm, settings.algorithm),
+            (self.init, settings.init),
+            (self.n_fft, settings.n_fft),
+        ):
             box.setCurrentIndex(max(0, box.findData(value)))
         self.iterations.setValue(settings.iterations)
         self.sparsity.setValue(settings.sparsity)

@@ -126,7 +126,10 @@ class SolverControl(QObject):
         worker = SolverWorker(
             session.magnitude,
             settings.n_components,
-            {**settings.solver_options(), **self._lock_options(start_H)},
+            {
+                **settings.solver_options(session.magnitude, rate=session.audio.rate),
+                **self._lock_options(start_H),
+            },
             W=start_W,
             H=start_H,
             losses=session.losses if use_factors else (),

@@ -30,7 +30,7 @@ class Settings:
     n_sources: int | None = None
     loss: str = "kl"
     algorithm: str = "mu"
-    init: str = "nndsvda"
+    init: str = "comb"
     iterations: int = 200
     tol: float = 1e-4
     seed: int = 0
@@ -38,7 +38,7 @@ class Settings:
     smoothness: float = 0.0
     n_fft: int = 2048
     hop: int = 512
-    mask_power: float = 1.0
+    mask_power: float = 1.5
     layers: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
@@ -46,13 +46,16 @@ class Settings:
         if self.layers is not None:
             object.__setattr__(self, "layers", tuple(int(r) for r in self.layers))
 
-    def solver_options(self, V: np.ndarray | None = None) -> dict:
+    def solver_options(self, V: np.ndarray | None = None, *, rate: float | None = None) -> dict:
         """Keyword arguments for :func:`dsp.nmf.make_solver` on the magnitude ``V``.
 
         ``smoothness`` is relative to the mean magnitude, so one value means the
-        same on loud and quiet recordings; it needs ``V``.
+        same on loud and quiet recordings; it needs ``V``. The 'comb' start
+        needs the audio's sample ``rate``.
         """
         options = dict(loss=self.loss, algorithm=self.algorithm, init=self.init, seed=self.seed)
+        if self.init == "comb":
+            options["rate"] = rate
         if self.sparsity:
             options["sparsity"] = self.sparsity
         if self.layers:
@@ -111,7 +114,7 @@ def separate_audio(
         max_iter=settings.iterations,
         tol=settings.tol,
         callback=callback,
-        **settings.solver_options(V),
+        **settings.solver_options(V, rate=audio.rate),
     )
     if settings.n_sources is None:
         groups = each_component(settings.n_components)

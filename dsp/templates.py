@@ -159,7 +159,8 @@ def comb_init(
     W, H : np.ndarray, float32
         At most one comb is kept per semitone neighbourhood (a comb and its
         neighbours overlap at the low harmonics: the same note, smeared)
-        unless k asks for more atoms than that leaves.
+        unless k asks for more atoms than that leaves. When V has fewer frames
+        (or bins) than the competition has atoms, the NNDSVDa start is returned.
 
     Raises
     ------
@@ -176,6 +177,10 @@ def comb_init(
     if not 0 <= n_free <= n_components:
         raise ValueError(f"n_free must be between 0 and {n_components}, got {n_free}")
     W_free, H_free = nmf.initialize(V, n_components, method="nndsvda", seed=seed)
+    if n_atoms + n_free > min(m, n):
+        # Fewer frames than atoms (a clip of a second or so): the competition
+        # would be a rank beyond what V holds, so the NNDSVDa start stands.
+        return W_free, H_free
     # Start every comb at the level that explains the mean frame.
     H_atoms = np.full((n_atoms, n), float(V.sum(axis=0).mean()) / n_atoms, dtype=np.float32)
     W0 = np.hstack([atoms, W_free[:, :n_free]])

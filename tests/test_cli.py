@@ -250,7 +250,15 @@ def test_session_replay_on_its_own_audio_uses_its_exact_factors(mix_wav, tmp_pat
         "--quiet",
     )
     assert proc.returncode == 0, proc.stderr
-    expected = list(separate(separation.spectrogram, separation.W, separation.H, [[0, 2], [1, 3]]))
+    expected = list(
+        separate(
+            separation.spectrogram,
+            separation.W,
+            separation.H,
+            [[0, 2], [1, 3]],
+            power=separation.settings.mask_power,
+        )
+    )
     for i, stem in enumerate(expected, 1):
         assert np.array_equal(load(tmp_path / "o" / f"source_{i}.wav").samples, stem)
 

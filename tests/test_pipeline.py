@@ -31,3 +31,38 @@ def test_sources_are_grouped_with_the_audio_rate():
     separation = separate_audio(audio, Settings(n_components=6, n_sources=3, iterations=30))
     assert len(separation.groups) == 3
     assert sorted(k for g in separation.groups for k in g) == list(range(6))
+
+
+def test_comb_start_needs_the_rate_and_is_reproducible():
+    from dsp import nmf
+
+    V = np.abs(np.random.default_rng(0).standard_normal((513, 80))).astype(np.float32)
+    with pytest.raises(ValueError, match="rate"):
+        nmf.make_solver(V, 4, init="comb")
+    a, b = (nmf.make_solver(V, 4, init="comb", rate=16000, seed=2) for _ in range(2))
+    assert np.array_equal(a.W, b.W) and np.array_equal(a.H, b.H)
+    deep = nmf.make_solver(V, 4, init="comb", algorithm="deep", layers=(8,))
+    assert deep.W.shape == (513, 4)
+
+
+def test_default_settings_start_from_harmonic_combs_at_the_audio_rate():
+    audio = make_demo(duration=2.0).mixture
+    settings = Settings(n_components=3, iterations=0)
+    assert settings.init == "comb"
+    separation = separate_audio(audio, settings)
+    from dsp.nmf import make_solver
+    from dsp.stft import analyse
+
+    V = analyse(audio.samples, audio.rate).magnitude()
+    expected = make_solver(V, 3, init="comb", rate=audio.rate, seed=0)
+    assert np.array_equal(separation.W, expected.W)
+
+
+def test_comb_start_on_a_clip_shorter_than_its_dictionary_is_nndsvda():
+    from dsp import nmf
+    from dsp.templates import comb_init
+
+    V = np.abs(np.random.default_rng(1).standard_normal((1025, 12))).astype(np.float32)
+    W, H = comb_init(V, 3, rate=44100)
+    W0, H0 = nmf.initialize(V, 3, method="nndsvda", seed=0)
+    assert np.array_equal(W, W0) and np.array_equal(H, H0)

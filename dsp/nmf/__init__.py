@@ -16,7 +16,7 @@ from .base import EPS, FLOOR, Result, Solver, check_data, component_mask
 from .deep import DeepSolver, initialize_layers
 from .divergence import BETAS, beta_divergence
 from .hals import HALSSolver
-from .init import INITS, initialize
+from .init import INITS, SOLVER_INITS, initialize
 from .kmeans import KMeansSolver
 from .mu import MUSolver
 from .penalties import check_weight
@@ -27,6 +27,7 @@ __all__ = [
     "EPS",
     "FLOOR",
     "INITS",
+    "SOLVER_INITS",
     "LOSSES",
     "DeepSolver",
     "HALSSolver",
@@ -60,6 +61,7 @@ def make_solver(
     lock_W=None,
     lock_H=None,
     layers: tuple[int, ...] | None = None,
+    rate: float | None = None,
 ) -> Solver:
     """Create a solver for V ≈ W H, ready to :meth:`~Solver.step`.
 
@@ -78,8 +80,11 @@ def make_solver(
         'kmeans': one nonzero per column of H (hard clustering of frames).
         'deep': V ≈ W₁ … W_L H with the inner ranks given by ``layers``;
         ``solver.W`` is the product and ``solver.layers`` the factors.
-    init : {'random', 'nndsvd', 'nndsvda'}
-        Initialisation of whatever W or H is not given.
+    init : {'random', 'nndsvd', 'nndsvda', 'comb'}
+        Initialisation of whatever W or H is not given. 'comb' starts from the
+        harmonic combs (and a few free components) that explain V best
+        (:func:`dsp.templates.comb_init`; needs ``rate``); deep NMF starts its
+        layers from NNDSVDa instead.
     seed : int or None
         Seed of the initialisation; the same seed gives bit-identical results.
     W, H : np.ndarray, optional
@@ -96,6 +101,8 @@ def make_solver(
     layers : sequence of int, optional
         Inner ranks r₁, …, r_{L−1} of deep NMF (``algorithm='deep'`` only):
         W₁ is m × r₁ and the last layer is r_{L−1} × k.
+    rate : float, optional
+        Sample rate of the audio V was computed from, in Hz (for 'comb').
 
     Returns
     -------
@@ -112,8 +119,10 @@ def make_solver(
         raise ValueError(f"unknown loss {loss!r}; choose one of {LOSSES}")
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {ALGORITHMS}")
-    if init not in INITS:
-        raise ValueError(f"unknown init {init!r}; choose one of {INITS}")
+    if init not in SOLVER_INITS:
+        raise ValueError(f"unknown init {init!r}; choose one of {SOLVER_INITS}")
+    if init == "comb" and algorithm != "deep" and (W is None or H is None) and not rate:
+        raise ValueError("init 'comb' needs the sample rate of the spectrogram: pass rate=")
     penalties = {
         "sparsity": check_weight(sparsity, "sparsity"),
         "sparsity_W": check_weight(sparsity_W, "sparsity_W"),
@@ -123,11 +132,18 @@ def make_solver(
     _check_support(algorithm, loss, n_components, penalties, lock_W, lock_H, layers, W, H)
     if algorithm == "deep":
         ranks = [*layers, n_components]
-        factors, H0 = initialize_layers(V, ranks, method=init, seed=seed)
+        # Combs are notes, not the parts of a factor chain: layers start from NNDSVDa.
+        layer_init = "nndsvda" if init == "comb" else init
+        factors, H0 = initialize_layers(V, ranks, method=layer_init, seed=seed)
         return DeepSolver(V, factors, H0, beta=beta)
     m, n = V.shape
     if W is None or H is None:
-        W0, H0 = initialize(V, n_components, method=init, seed=seed)
+        if init == "comb":
+            from ..templates import comb_init  # templates uses this package: import late
+
+            W0, H0 = comb_init(V, n_components, rate=rate, seed=seed)
+        else:
+            W0, H0 = initialize(V, n_components, method=init, seed=seed)
     W0 = W0 if W is None else _checked_factor(W, (m, n_components), "W")
     H0 = H0 if H is None else _checked_factor(H, (n_components, n), "H")
     if algorithm == "kmeans":

@@ -6,7 +6,10 @@ import numpy as np
 
 __all__ = ["INITS", "initialize", "randomized_svd"]
 
+#: Starts :func:`initialize` computes; ``make_solver`` also takes 'comb'
+#: (harmonic combs, :mod:`dsp.templates`), which needs the sample rate.
 INITS = ("random", "nndsvd", "nndsvda")
+SOLVER_INITS = (*INITS, "comb")
 
 
 def randomized_svd(
