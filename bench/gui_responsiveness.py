@@ -32,6 +32,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np  # noqa: E402
 from PySide6.QtCore import QElapsedTimer, QEvent, QEventLoop, QObject, QSettings, QTimer  # noqa: E402
 
+from app.dialogs.session_files import ASK_TO_SAVE_KEY  # noqa: E402
 from app.gui import create_application  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
 from dsp.audio import save  # noqa: E402
@@ -65,11 +66,18 @@ def wait_for(signal, condition) -> None:
     loop.exec()
 
 
+def bench_settings(path: Path) -> QSettings:
+    """Settings of the benchmark's own: closing after a run must not ask to save."""
+    settings = QSettings(str(path), QSettings.IniFormat)
+    settings.setValue(ASK_TO_SAVE_KEY, False)
+    return settings
+
+
 def responsiveness(app, folder: Path, iterations: int, playhead: bool) -> dict:
     """Run the solver on a 3-minute stereo file while probing the GUI thread."""
     path = save(make_demo(duration=180.0, rate=44_100, channels=2).mixture,
                 folder / "three_minutes.wav", subtype="float")
-    window = MainWindow(store=QSettings(str(folder / "s.ini"), QSettings.IniFormat))
+    window = MainWindow(store=bench_settings(folder / "s.ini"))
     window.show()
     session = window.session
     started = time.perf_counter()
@@ -142,7 +150,7 @@ def long_spectrogram(app, folder: Path) -> dict:
     t0 = time.perf_counter()
     spec = analyse(audio.samples, audio.rate)
     stft_s = time.perf_counter() - t0
-    window = MainWindow(store=QSettings(str(folder / "l.ini"), QSettings.IniFormat))
+    window = MainWindow(store=bench_settings(folder / "l.ini"))
     window.show()
     app.processEvents()
     t0 = time.perf_counter()
