@@ -59,12 +59,11 @@ app.exec()
 """
 
 
-def test_killed_app_leaves_an_autosave_that_restores_its_work(qtbot, tmp_path, monkeypatch):
-    data = tmp_path / "data"
-    monkeypatch.setenv("PARTWISE_DATA_DIR", str(data))
+def kill_after_autosave(script: str, folder: Path) -> None:
+    """Run ``script`` in a real process, kill it once it says it autosaved."""
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
     app = subprocess.Popen(
-        [sys.executable, "-c", APP_SCRIPT, str(tmp_path)],
+        [sys.executable, "-c", script, str(folder)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -78,6 +77,12 @@ def test_killed_app_leaves_an_autosave_that_restores_its_work(qtbot, tmp_path, m
         _, errors = app.communicate()
     assert first_line.startswith("autosaved"), errors
     assert app.returncode != 0  # killed, not a clean exit
+
+
+def test_killed_app_leaves_an_autosave_that_restores_its_work(qtbot, tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    monkeypatch.setenv("PARTWISE_DATA_DIR", str(data))
+    kill_after_autosave(APP_SCRIPT, tmp_path)
 
     recovery = pending_recovery()
     assert recovery == data / "autosave.partwise"
@@ -151,22 +156,7 @@ def test_killed_window_is_offered_for_recovery_at_the_next_start(qtbot, tmp_path
 
     from app.main_window import MainWindow
 
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
-    app = subprocess.Popen(
-        [sys.executable, "-c", WINDOW_SCRIPT, str(tmp_path)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        first_line = app.stdout.readline()
-    finally:
-        app.kill()
-        _, errors = app.communicate()
-    assert first_line.startswith("autosaved"), errors
-    assert app.returncode != 0
+    kill_after_autosave(WINDOW_SCRIPT, tmp_path)
 
     window = MainWindow(store=store)  # the next start, as app.gui.run does it
     qtbot.addWidget(window)
