@@ -22,10 +22,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from dsp.audio import Audio, AudioError, load, save
 from dsp.project_file import (
-    ComponentState,
     Project,
     ProjectError,
-    SourceState,
     file_sha256,
     load_project,
     save_project,
@@ -142,14 +140,8 @@ def project_from_session(session: Session, path: str | os.PathLike) -> Project:
         W=W,
         H=H,
         losses=np.asarray(session.losses, np.float64),
-        components=[
-            ComponentState(c.name, c.colour, c.gain, c.mute, c.solo, c.source, c.locked)
-            for c in session.components
-        ],
-        sources=[
-            SourceState(state.name, state.mute, state.solo)
-            for state in map(session.source_state, range(session.n_sources))
-        ],
+        components=list(session.components),
+        sources=[session.source_state(s) for s in range(session.n_sources)],
     )
 
 

@@ -6,58 +6,19 @@ its methods. Every setter emits only when the value really changes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from dsp.audio import Audio
 from dsp.pipeline import Settings
+from dsp.project_file import ComponentState, SourceState
 from dsp.stft import Spectrogram
 
 from .theme import component_colour
 
 __all__ = ["ComponentState", "Session", "SourceState"]
-
-
-@dataclass(frozen=True)
-class ComponentState:
-    """What the user decided about one NMF component.
-
-    Attributes
-    ----------
-    name : str
-    colour : str
-        ``#rrggbb``, used by every view that draws the component.
-    gain : float
-        Linear gain (1 = unchanged).
-    mute, solo : bool
-    source : int
-        Zero-based index of the source the component belongs to.
-    locked : bool
-        The template stays fixed (bit for bit) on the next runs.
-    """
-
-    name: str
-    colour: str
-    gain: float = 1.0
-    mute: bool = False
-    solo: bool = False
-    source: int = 0
-    locked: bool = False
-
-
-@dataclass(frozen=True)
-class SourceState:
-    """What the user decided about one source (a group of components).
-
-    A muted source silences its components; if any source is soloed, only
-    the components of soloed sources sound (source solo wins over source mute).
-    """
-
-    name: str
-    mute: bool = False
-    solo: bool = False
 
 
 def _default_component(index: int) -> ComponentState:

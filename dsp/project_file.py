@@ -46,9 +46,23 @@ class ProjectError(Exception):
     """A session file could not be read or written; the message names the file."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class ComponentState:
-    """What the user set for one component."""
+    """What the user decided about one NMF component (the app's state and the file's).
+
+    Attributes
+    ----------
+    name : str
+    colour : str
+        ``#rrggbb``, used by every view that draws the component.
+    gain : float
+        Linear gain (1 = unchanged).
+    mute, solo : bool
+    source : int or None
+        Zero-based index of the source the component belongs to (None: none yet).
+    locked : bool
+        The template stays fixed (bit for bit) on the next runs.
+    """
 
     name: str
     colour: str = "#ffffff"
@@ -59,9 +73,13 @@ class ComponentState:
     locked: bool = False
 
 
-@dataclass
+@dataclass(frozen=True)
 class SourceState:
-    """What the user set for one source (a group of components)."""
+    """What the user decided about one source (a group of components).
+
+    A muted source silences its components; if any source is soloed, only the
+    components of soloed sources sound (source solo wins over source mute).
+    """
 
     name: str
     mute: bool = False
