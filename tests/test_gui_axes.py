@@ -34,11 +34,12 @@ def test_the_loss_plot_labels_never_crowd_after_a_run(qtbot, window):
     axis = window.loss_plot.getAxis("left")
     low, high = window.loss_plot.getViewBox().viewRange()[1]
     labelled = np.array(axis.tickValues(low, high, axis.height())[0][1])
-    assert labelled.size >= 2
+    # A short axis over less than a decade may have room for one label only.
+    assert labelled.size >= 1
     mantissas = np.round(10 ** (labelled - np.floor(labelled)), 6)
     assert set(mantissas) <= {1.0, 2.0, 5.0}  # decades, or 1-2-5 within one
     pixels = np.diff(labelled) * axis.height() / (high - low)
-    assert pixels.min() > 1.5 * QFontMetrics(axis.font()).height()
+    assert pixels.size == 0 or pixels.min() > 1.5 * QFontMetrics(axis.font()).height()
 
 
 def test_an_empty_spectrogram_shows_seconds_and_the_audible_range(qtbot):
