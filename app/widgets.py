@@ -7,9 +7,18 @@ the interpreter at exit.
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QDoubleSpinBox, QSpinBox
+from collections.abc import Callable, Sequence
 
-__all__ = ["spin_box"]
+from PySide6.QtWidgets import (
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
+
+__all__ = ["run_bar", "spin_box"]
 
 
 def spin_box(
@@ -31,3 +40,30 @@ def spin_box(
         box.setSingleStep(step)
     box.setKeyboardTracking(False)
     return box
+
+
+def run_bar(
+    fields: Sequence[tuple[str, QWidget]],
+    run_text: str,
+    on_run: Callable[[], None],
+    on_stop: Callable[[], None],
+) -> tuple[QHBoxLayout, QPushButton, QPushButton, QLabel]:
+    """A row of labelled fields, a run and a stop button, and a status label.
+
+    Returns
+    -------
+    layout, run_button, stop_button, status
+    """
+    run_button = QPushButton(run_text)
+    run_button.clicked.connect(on_run)
+    stop_button = QPushButton("Stop")
+    stop_button.clicked.connect(on_stop)
+    status = QLabel()
+    bar = QHBoxLayout()
+    for label, widget in fields:
+        bar.addWidget(QLabel(label))
+        bar.addWidget(widget)
+    bar.addWidget(run_button)
+    bar.addWidget(stop_button)
+    bar.addWidget(status, 1)
+    return bar, run_button, stop_button, status

@@ -32,7 +32,7 @@ from ..session import Session
 from ..solver_control import SolverControl
 from ..views.axes import log_frequency_ticks
 from ..views.hint import OverlayHint
-from ..widgets import spin_box
+from ..widgets import run_bar, spin_box
 from ..worker import BackgroundJob, Snapshot, SolverWorker
 
 __all__ = ["CompareView", "MethodColumn"]
@@ -223,16 +223,9 @@ class CompareView(QWidget):
         settings = session.settings
         self.rank = spin_box(QSpinBox, 1, 64, settings.n_components)
         self.iterations = spin_box(QSpinBox, 1, 5000, min(settings.iterations, 200))
-        self.run_button = QPushButton("Compare")
-        self.run_button.clicked.connect(self.run)
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.clicked.connect(self.stop)
-        self.status = QLabel()
-        bar = QHBoxLayout()
-        for widget in (QLabel("Rank k"), self.rank, QLabel("Iterations"), self.iterations,
-                       self.run_button, self.stop_button):
-            bar.addWidget(widget)
-        bar.addWidget(self.status, 1)
+        bar, self.run_button, self.stop_button, self.status = run_bar(
+            [("Rank k", self.rank), ("Iterations", self.iterations)], "Compare", self.run, self.stop
+        )
         self.columns = {method: MethodColumn(method) for method in METHODS}
         row = QHBoxLayout()
         spec = session.spectrogram

@@ -17,10 +17,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QThread, Signal
 from PySide6.QtWidgets import (
-    QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -31,7 +29,7 @@ from dsp.sweep import SweepPoint, elbow, parse_range, sweep
 
 from ..session import Session
 from ..views.hint import OverlayHint
-from ..widgets import spin_box
+from ..widgets import run_bar, spin_box
 
 __all__ = ["SweepJob", "SweepView"]
 
@@ -119,16 +117,9 @@ class SweepView(QWidget):
         self.ranks = QLineEdit("1:24")
         self.ranks.setToolTip("START:STOP[:STEP] or K1,K2,…")
         self.iterations = spin_box(QSpinBox, 1, 5000, 100)
-        self.run_button = QPushButton("Sweep")
-        self.run_button.clicked.connect(self.run)
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.clicked.connect(self.stop)
-        self.status = QLabel()
-        bar = QHBoxLayout()
-        for widget in (QLabel("Ranks"), self.ranks, QLabel("Iterations"), self.iterations,
-                       self.run_button, self.stop_button):
-            bar.addWidget(widget)
-        bar.addWidget(self.status, 1)
+        bar, self.run_button, self.stop_button, self.status = run_bar(
+            [("Ranks", self.ranks), ("Iterations", self.iterations)], "Sweep", self.run, self.stop
+        )
 
         self.loss_plot = self._plot("Loss at convergence")
         self.loss_curve = self.loss_plot.plot(pen=pg.mkPen("#f2b134", width=1.5))
