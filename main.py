@@ -8,7 +8,6 @@ tabulates the loss against the number of components (Qt only for ``--plot``).
 from __future__ import annotations
 
 import argparse
-import itertools
 import sys
 import time
 from pathlib import Path
@@ -136,6 +135,9 @@ def _progress(label: str, total: int, quiet: bool):
 
 def _demo_scores(separation, demo) -> dict:
     """SDR of each true demo source against its best-matching stem (dB)."""
+    import numpy as np
+
+    from dsp.bss import match_sources
     from dsp.metrics import sdr
     from dsp.separation import separate
 
@@ -151,11 +153,9 @@ def _demo_scores(separation, demo) -> dict:
     truth = [s.samples for s in demo.stems]
     if len(stems) < len(truth):
         return {}
-    best = max(
-        itertools.permutations(range(len(stems)), len(truth)),
-        key=lambda p: sum(sdr(t, stems[j]) for t, j in zip(truth, p)),
-    )
-    return {name: round(sdr(t, stems[j]), 2) for name, t, j in zip(demo.names, truth, best)}
+    scores = np.array([[sdr(t, stem) for stem in stems] for t in truth])
+    best = match_sources(scores)
+    return {name: round(float(scores[i, best[i]]), 2) for i, name in enumerate(demo.names)}
 
 
 def _from_session(project, audio, progress):
