@@ -312,15 +312,18 @@ iterations, over the size of V (tracemalloc; numpy reports its buffers to it).
 
 {decay}
 
-How the KL loss is paid for: the WH that ends an iteration gives the loss and
-is the WH the next iteration starts from, so the returned loss costs no
-product. Its Σ V log WH is fused with the ratio V / WH the next iteration
-needs (`dsp/nmf/kernels.py`): one pass over row bands, one band per core on
-a thread pool, each band in cache-sized chunks (numpy's SIMD log, a float32
-dot, the division in place), so an iteration makes two elementwise passes
-over m × n instead of three single-threaded ones. Σ WH comes from column and
-row sums and Σ V log V is computed once. There is no JIT: numba was tried,
-but without SVML its log is scalar (1.9 ns per entry against numpy's 0.54 ns).
+How a KL iteration is done (`dsp/nmf/kernels.py`): one W update (m × k) and
+one pass over V in column blocks ~256 KiB wide, each carried through the whole
+iteration while it is in cache: WH of the block (BLAS sgemm), V / WH, Wᵀ(V / WH),
+the H update of the block's columns, WH again, Σ V log WH for the loss and
+V / WH in one sweep, and (V / WH)Hᵀ added into the next W update's numerator.
+So V is read once per iteration, no m × n buffer exists, and the returned loss
+costs one log per entry (a vectorised float32 polynomial, numba) and no product.
+The blocks run on a thread pool, one part per task, with BLAS held to one thread;
+the parts are fixed by the shape, so results do not depend on the thread count.
+What is left above the floor is the elementwise work itself (two divisions and
+a log per entry, ~0.9 ns per entry per core here), which at k = 8 costs about as
+much as the four products and at k = 32 about a third.
 Threads: the cores this process may use, or fewer with `PARTWISE_NUM_THREADS`.
 The Euclidean loss uses the trace identity with VHᵀ and HHᵀ the iteration
 already has, so it costs no pass over V.

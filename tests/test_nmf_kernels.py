@@ -1,54 +1,105 @@
-"""The fused KL passes: same ratio and Σ V log WH serially and on a thread pool."""
+"""The fused KL pass: what one pass computes, its log, and independence from threads."""
 
 import os
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dsp import nmf
 from dsp.nmf import kernels
-from dsp.nmf.kernels import KLPasses
+from dsp.nmf.kernels import KLPass
 
 
-def model(rng, m=300, n=700, k=4):
+def problem(rng, m=300, n=700, k=4):
     V = (rng.random((m, k)) @ rng.random((k, n))).astype(np.float32)
     V[:, 3] = 0.0
     W = np.maximum(rng.random((m, k)), nmf.FLOOR).astype(np.float32)
     H = np.maximum(rng.random((k, n)), nmf.FLOOR).astype(np.float32)
-    return V, W @ H
+    return V, W, H
+
+
+def exact_terms(V, W, H):
+    """Σ V log WH and (V / WH)Hᵀ in float64."""
+    V64, WH = V.astype(np.float64), W.astype(np.float64) @ H.astype(np.float64)
+    return float(np.sum(V64 * np.log(WH))), (V64 / WH) @ H.T.astype(np.float64)
 
 
 @pytest.mark.parametrize("threads", [1, 2, 5])
-def test_fused_pass_gives_ratio_and_v_log(threads):
-    V, WH = model(np.random.default_rng(0))
-    R = WH.copy()
-    v_log = KLPasses(V, threads=threads).ratio_and_v_log(R)
-    exact = float(np.sum(V.astype(np.float64) * np.log(WH.astype(np.float64))))
-    assert v_log == pytest.approx(exact, rel=1e-6)
-    assert np.array_equal(R, V / WH)
+def test_pass_gives_v_log_wh_and_the_w_numerator(threads):
+    V, W, H = problem(np.random.default_rng(0))
+    H_before = H.copy()
+    v_log, VHt = KLPass(V, 4, threads=threads).run(W, H, update_h=False)
+    exact_v_log, exact_VHt = exact_terms(V, W, H)
+    assert np.array_equal(H, H_before)
+    assert v_log == pytest.approx(exact_v_log, rel=1e-6)
+    np.testing.assert_allclose(VHt, exact_VHt, rtol=1e-4)
 
 
-@pytest.mark.parametrize("threads", [1, 3])
-def test_ratio_pass_matches_numpy_division(threads):
-    V, WH = model(np.random.default_rng(1))
-    R = WH.copy()
-    KLPasses(V, threads=threads).ratio(R)
-    assert np.array_equal(R, V / WH)
+def test_h_half_step_is_the_multiplicative_update_and_terms_follow_the_new_h():
+    V, W, H = problem(np.random.default_rng(1), n=333)
+    V64, W64 = V.astype(np.float64), W.astype(np.float64)
+    sparsity = 0.3
+    expected = H * (W64.T @ (V64 / (W64 @ H))) / (W64.sum(axis=0)[:, None] + sparsity)
+    expected = np.maximum(expected, nmf.FLOOR)  # the zero column of V zeroes its H column
+    locked = np.array([False, True, False, False])
+    expected[locked] = H[locked]
+    v_log, VHt = KLPass(V, 4).run(
+        W, H, update_h=True, denom=W.sum(axis=0) + np.float32(sparsity), locked=locked
+    )
+    np.testing.assert_allclose(H, expected, rtol=1e-4)
+    assert np.array_equal(H[locked], expected[locked])
+    exact_v_log, exact_VHt = exact_terms(V, W, H)
+    assert v_log == pytest.approx(exact_v_log, rel=1e-6)
+    np.testing.assert_allclose(VHt, exact_VHt, rtol=1e-4)
 
 
-def test_threaded_and_serial_solvers_agree_and_loss_never_increases(monkeypatch):
-    V, _ = model(np.random.default_rng(2), m=64, n=90)
-    serial = nmf.make_solver(V, 5, loss="kl", seed=0)
+def test_smoothness_terms_enter_the_h_update():
+    V, W, H = problem(np.random.default_rng(2), n=90)
+    positive, negative = nmf.penalties.continuity_terms(H)
+    alpha = 0.7
+    denom = W.sum(axis=0)
+    V64 = V.astype(np.float64)
+    numer = W.T.astype(np.float64) @ (V64 / (W.astype(np.float64) @ H)) + alpha * negative
+    expected = np.maximum(H * numer / (denom[:, None] + alpha * positive), nmf.FLOOR)
+    KLPass(V, 4).run(W, H, update_h=True, denom=denom, continuity=(positive, negative), alpha=alpha)
+    np.testing.assert_allclose(H, expected, rtol=1e-4)
+
+
+def test_results_are_bit_identical_whatever_the_thread_count(monkeypatch):
+    V, _, _ = problem(np.random.default_rng(3), m=64, n=900)
     monkeypatch.setattr(kernels, "_PARALLEL_MIN", 0)
-    monkeypatch.setattr(kernels, "n_threads", lambda: 3)
-    threaded = nmf.make_solver(V, 5, loss="kl", seed=0)
-    assert threaded._passes.threads == 3
-    serial.step(30)
-    threaded.step(30)
-    # The loss is a difference of large sums, so chunk order shows at ~1e-6.
-    np.testing.assert_allclose(threaded.losses, serial.losses, rtol=1e-5)
-    np.testing.assert_allclose(threaded.W, serial.W, rtol=1e-5, atol=1e-7)
-    assert np.all(np.diff(threaded.losses) <= 1e-6 * threaded.losses[0])
+    monkeypatch.setattr(kernels, "_BLOCK_BYTES", 4 * 64 * 32)  # 32-column blocks, 16 parts
+    runs = {}
+    for threads in (1, 2, 3):
+        monkeypatch.setattr(kernels, "n_threads", lambda threads=threads: threads)
+        solver = nmf.make_solver(V, 5, loss="kl", seed=0)
+        assert solver._pass.threads == threads
+        solver.step(20)
+        runs[threads] = solver
+    for threads in (2, 3):
+        assert runs[threads].losses == runs[1].losses
+        assert np.array_equal(runs[threads].W, runs[1].W)
+        assert np.array_equal(runs[threads].H, runs[1].H)
+    losses = runs[1].losses
+    assert np.all(np.diff(losses) <= 1e-6 * losses[0])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.floats(
+        min_value=float(np.finfo(np.float32).tiny),
+        max_value=float(np.finfo(np.float32).max),
+        allow_subnormal=False,
+        width=32,
+    )
+)
+def test_log_is_accurate_to_a_few_ulp_over_every_normal_float32(x):
+    got = float(kernels.log(np.array([x], dtype=np.float32))[0])
+    exact = float(np.log(np.float64(np.float32(x))))
+    # 2 ulp of the result, and an absolute floor near log 1 = 0.
+    assert abs(got - exact) <= max(2.5e-7 * abs(exact), 1.2e-7)
 
 
 def test_thread_count_respects_the_environment(monkeypatch):

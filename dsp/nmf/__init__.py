@@ -151,7 +151,10 @@ def make_solver(
     if algorithm == "hals":
         del penalties["smoothness"]
         return HALSSolver(V, W0, H0, lock_W=lock_W, lock_H=lock_H, **penalties)
-    return MUSolver(V, W0, H0, beta=beta, lock_W=lock_W, lock_H=lock_H, **penalties)
+    warm = W is not None and H is not None
+    return MUSolver(
+        V, W0, H0, beta=beta, lock_W=lock_W, lock_H=lock_H, warm_start=warm, **penalties
+    )
 
 
 def _check_support(algorithm, loss, n_components, penalties, lock_W, lock_H, layers, W, H):

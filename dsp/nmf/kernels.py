@@ -1,37 +1,66 @@
-"""The m × n elementwise passes of KL multiplicative updates, fused and multi-threaded.
+"""One fused pass over V per KL iteration: column blocks in cache, on every core.
 
-One KL iteration needs, besides its four matrix products, the ratio
-R = V / WH after each product WH, and the loss needs Σ V log WH. Done as
-separate single-threaded numpy passes these cost as much as the products.
-Here each is one pass over row bands, one band per core: within a band, row
-chunks small enough to stay in cache are floored, logged (numpy's SIMD log),
-dotted with V and divided, so V and WH are read from memory once and R is
-written once. numpy releases the GIL inside each ufunc and BLAS call, so the
-bands run in parallel on a thread pool.
+A KL multiplicative-update iteration needs four products with m × n results
+or operands (WH, Wᵀ(V/WH), WH again, (V/WH)Hᵀ), two ratios V / WH and, for
+the loss, Σ V log WH. Done as whole-matrix numpy calls, every one of them
+streams an m × n array through memory, and on a spectrogram the elementwise
+passes cost as much as the products.
 
-Why not numba: without Intel's SVML (not shipped with numba's wheels) its
-``log`` is a scalar ``logf`` call, measured at 1.9 ns per float32 entry
-against 0.54 ns for numpy's vectorised log on this machine, so a numba kernel
-was slower than the unfused numpy passes it was to replace.
+Here the columns of V are cut into blocks a few dozen frames wide, so that a
+block of V and of WH (m × width, ~256 KiB) stays in the core's cache, and each
+block is carried through the whole iteration before the next is touched:
+
+1. ``A = W H_b`` (BLAS), ``A = V_b / A``, ``N = Wᵀ A`` (BLAS), and the
+   H half-step for the block's columns, which needs nothing from other
+   columns: ``H_b ← H_b ∘ N / (colsum W)`` with the penalties and locks;
+2. ``A = W H_b`` with the new H_b, ``Σ V_b log A`` for the loss of the new
+   factors, ``A = V_b / A`` in the same sweep, ``M += A H_bᵀ`` (BLAS).
+
+``M`` is then the numerator of the next W half-step, so an iteration is one
+W update (m × k) and one pass over V, and no m × n buffer exists at all. The
+blocks are grouped into a fixed number of parts (from the shape only, never
+from the thread count, so results are bit-identical however many threads
+run); parts run on a thread pool, each with its own M, summed in part order.
+
+The kernels are compiled with numba (``nogil``, so the parts run in
+parallel); the products call scipy's BLAS ``sgemm`` directly with leading
+dimensions, so blocks of V and H are used in place, never copied. BLAS is
+held to one thread per call during a pass (the parallelism is across parts).
+The log is a vectorisable float32 polynomial (Cephes' ``logf`` scheme: the
+exponent from the bits, a degree-9 polynomial on the mantissa in
+[√½, √2)), accurate to 2 ulp, since numba's ``log`` would be a scalar call.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import scipy.linalg.cython_blas  # noqa: F401  (loads the sgemm called below)
+from llvmlite import binding as llvm
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import get_cython_function_address, intrinsic
+from threadpoolctl import ThreadpoolController
 
-__all__ = ["KLPasses", "n_threads"]
+from .base import EPS, FLOOR
 
-#: Entries per chunk within a band: 64 Ki float32 = 256 KiB, which stays in L2.
-_CHUNK = 1 << 16
-#: Below this many entries a pool costs more than it saves; run serially.
-_PARALLEL_MIN = 1 << 20
+__all__ = ["KLPass", "log", "n_threads"]
+
+#: Parts of a pass: enough to keep every core of a large machine busy; fixed
+#: so that the summation order, and so the result, never depends on threads.
+_PARTS = 16
+#: Bytes of one m × width block; two of them (V and WH) stay in L2.
+_BLOCK_BYTES = 1 << 18
+#: Below this many entries of V a thread pool costs more than it saves.
+_PARALLEL_MIN = 1 << 18
 
 
 def n_threads() -> int:
-    """Threads for the elementwise passes: the cores this process may use.
+    """Threads for the pass: the cores this thread may use.
 
     ``PARTWISE_NUM_THREADS`` lowers it (e.g. when other work shares the cores).
     """
@@ -45,66 +74,293 @@ def n_threads() -> int:
     return max(1, cores)
 
 
-class KLPasses:
-    """Fused ratio and log passes over one V, with their buffers and threads.
+# -- BLAS sgemm from numba ----------------------------------------------------------
+
+# Registered under a name of our own, so compiled kernels refer to it by name
+# and numba can cache them (a ctypes pointer would be baked into the code).
+llvm.add_symbol("partwise_sgemm", get_cython_function_address("scipy.linalg.cython_blas", "sgemm"))
+_sgemm = types.ExternalFunction("partwise_sgemm", types.void(*[types.voidptr] * 13))
+
+
+@intrinsic
+def _address(typingctx, array):
+    """void* to the first element of an array."""
+
+    def codegen(context, builder, signature, args):
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        return builder.bitcast(data, cgutils.voidptr_t)
+
+    return types.voidptr(array), codegen
+
+
+@intrinsic
+def _advance(typingctx, pointer, nbytes):
+    """A void* ``nbytes`` past ``pointer``."""
+
+    def codegen(context, builder, signature, args):
+        byte_pointer = builder.bitcast(args[0], cgutils.int8_t.as_pointer())
+        return builder.bitcast(builder.gep(byte_pointer, [args[1]]), cgutils.voidptr_t)
+
+    return types.voidptr(types.voidptr, types.intp), codegen
+
+
+@njit(nogil=True, cache=True)
+def _gemm(trans_a, trans_b, rows, cols, depth, a, lda, b, ldb, beta, c, ldc):
+    """Column-major C (rows × cols) = op(A) op(B) + beta C, for float32 pointers.
+
+    A C-ordered matrix is its transpose in column-major terms, which is how the
+    callers below express their row-major products.
+    """
+    ints = np.array([rows, cols, depth, lda, ldb, ldc], dtype=np.int32)
+    scalars = np.array([1.0, beta], dtype=np.float32)
+    flags = np.array([ord(trans_a), ord(trans_b)], dtype=np.uint8)
+    i, s, f = _address(ints), _address(scalars), _address(flags)
+    _sgemm(
+        f, _advance(f, 1), i, _advance(i, 4), _advance(i, 8), s, a, _advance(i, 12),
+        b, _advance(i, 16), _advance(s, 4), c, _advance(i, 20),
+    )  # fmt: skip
+
+
+@njit(nogil=True, cache=True)
+def _w_times_h(W, H, start, width, out):
+    """out[:, :width] = W @ H[:, start:start + width] (row-major, out's rows of out.shape[1])."""
+    m, k = W.shape
+    h = _advance(_address(H), 4 * start)
+    _gemm("N", "N", width, m, k, h, H.shape[1], _address(W), k, 0.0, _address(out), out.shape[1])
+
+
+@njit(nogil=True, cache=True)
+def _wt_times(W, A, width, out):
+    """out[:, :width] = Wᵀ @ A[:, :width]."""
+    m, k = W.shape
+    _gemm("N", "T", width, k, m, _address(A), A.shape[1], _address(W), k, 0.0,
+          _address(out), out.shape[1])  # fmt: skip
+
+
+@njit(nogil=True, cache=True)
+def _add_times_ht(A, H, start, width, M):
+    """M += A[:, :width] @ H[:, start:start + width]ᵀ."""
+    m, k = M.shape
+    h = _advance(_address(H), 4 * start)
+    _gemm("T", "N", k, m, width, h, H.shape[1], _address(A), A.shape[1], 1.0, _address(M), k)
+
+
+# -- a vectorisable float32 log ------------------------------------------------------
+
+
+@intrinsic
+def _bits(typingctx, x):
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(32))
+
+    return types.int32(types.float32), codegen
+
+
+@intrinsic
+def _from_bits(typingctx, i):
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.FloatType())
+
+    return types.float32(types.int32), codegen
+
+
+@njit(inline="always", fastmath=True, error_model="numpy")
+def _log(x):
+    """Natural log of a positive, normal float32 (no checks: the callers guarantee it)."""
+    bits = _bits(x)
+    e = np.float32((bits >> 23) - 126)
+    f = _from_bits((bits & 0x007FFFFF) | 0x3F000000)  # x = f · 2^e, f in [0.5, 1)
+    if f < np.float32(0.70710678):
+        e -= np.float32(1.0)
+        f = f + f - np.float32(1.0)
+    else:
+        f = f - np.float32(1.0)
+    z = f * f
+    y = np.float32(7.0376836292e-2)
+    y = y * f - np.float32(1.1514610310e-1)
+    y = y * f + np.float32(1.1676998740e-1)
+    y = y * f - np.float32(1.2420140846e-1)
+    y = y * f + np.float32(1.4249322787e-1)
+    y = y * f - np.float32(1.6668057665e-1)
+    y = y * f + np.float32(2.0000714765e-1)
+    y = y * f - np.float32(2.4999993993e-1)
+    y = y * f + np.float32(3.3333331174e-1)
+    y = y * f * z
+    y += np.float32(-2.12194440e-4) * e
+    y -= np.float32(0.5) * z
+    return f + y + np.float32(0.693359375) * e
+
+
+@njit(nogil=True, fastmath=True, error_model="numpy", cache=True)
+def _log_into(x, out):
+    for i in range(x.size):
+        out[i] = _log(x[i])
+
+
+def log(x: np.ndarray) -> np.ndarray:
+    """The pass's float32 natural log, elementwise, for positive normal ``x``.
+
+    Exposed so its accuracy can be checked against ``np.log``.
+    """
+    x = np.ascontiguousarray(x, dtype=np.float32).ravel()
+    out = np.empty_like(x)
+    _log_into(x, out)
+    return out
+
+
+# -- the pass -----------------------------------------------------------------------
+
+
+@njit(nogil=True, fastmath=True, error_model="numpy", cache=True)
+def _update_h(H, N, start, width, denom, positive, negative, alpha, locked):
+    """H_b ← max(H_b ∘ (N + α·negative) / (denom + α·positive), FLOOR); locked rows untouched."""
+    floor, eps = np.float32(FLOOR), np.float32(EPS)
+    for row in range(H.shape[0]):
+        if locked[row]:
+            continue
+        d = denom[row]
+        if alpha > 0:
+            for c in range(width):
+                num = N[row, c] + alpha * negative[row, start + c]
+                den = max(d + alpha * positive[row, start + c], eps)
+                H[row, start + c] = max(H[row, start + c] * (num / den), floor)
+        else:
+            scale = np.float32(1.0) / max(d, eps)
+            for c in range(width):
+                H[row, start + c] = max(H[row, start + c] * (N[row, c] * scale), floor)
+
+
+@njit(nogil=True, fastmath=True, error_model="numpy", cache=True)
+def _part(V, W, H, start, stop, update_h, denom, positive, negative, alpha, locked, M, A, N):
+    """Columns [start, stop) of one pass; returns Σ V log WH over them and leaves M.
+
+    ``A`` (m × width) and ``N`` (k × width) are the part's work buffers; the
+    block width is ``A.shape[1]``.
+    """
+    m = V.shape[0]
+    block = A.shape[1]
+    M[:, :] = 0.0
+    v_log = 0.0
+    for s in range(start, stop, block):
+        width = min(block, stop - s)
+        if update_h:
+            _w_times_h(W, H, s, width, A)
+            for i in range(m):
+                v, a = V[i, s : s + width], A[i, :width]
+                for c in range(width):
+                    a[c] = v[c] / a[c]
+            _wt_times(W, A, width, N)
+            _update_h(H, N, s, width, denom, positive, negative, alpha, locked)
+        _w_times_h(W, H, s, width, A)
+        for i in range(m):
+            # Row slices and two simple loops: this is the form LLVM vectorises.
+            v, a = V[i, s : s + width], A[i, :width]
+            row = np.float32(0.0)
+            for c in range(width):
+                row += v[c] * _log(a[c])
+            for c in range(width):
+                a[c] = v[c] / a[c]
+            v_log += row
+        _add_times_ht(A, H, s, width, M)
+    return v_log
+
+
+_blas = None
+_blas_lock = threading.Lock()
+
+
+def _single_threaded_blas():
+    """A context holding every BLAS to one thread (the pass runs parts in parallel)."""
+    global _blas
+    with _blas_lock:
+        if _blas is None:
+            _blas = ThreadpoolController().select(user_api="blas")
+    return _blas.limit(limits=1)
+
+
+class KLPass:
+    """The fused pass over one V: its parts, work buffers and threads.
 
     Parameters
     ----------
     V : np.ndarray, float32, C-contiguous (m, n)
+    n_components : int
     threads : int, optional
-        Number of row bands run at once; by default :func:`n_threads`, and 1
-        for small V. Results do not depend on it beyond float32 rounding of
-        the partial sums (each chunk's dot product is in float32, the chunks
-        are summed in float64).
+        Parts run at once; by default :func:`n_threads`, and 1 for small V.
+        The result does not depend on it.
     """
 
-    def __init__(self, V: np.ndarray, *, threads: int | None = None) -> None:
+    def __init__(self, V: np.ndarray, n_components: int, *, threads: int | None = None) -> None:
         m, n = V.shape
+        k = n_components
+        self.V = V
+        width = max(8, min(n, _BLOCK_BYTES // (4 * m)))
+        blocks = -(-n // width)
+        parts = min(_PARTS, blocks)
+        edges = (np.linspace(0, blocks, parts + 1).round().astype(int) * width).clip(max=n)
+        self._parts = list(zip(edges[:-1].tolist(), edges[1:].tolist()))
+        self._M = np.empty((parts, m, k), dtype=np.float32)
+        self._A = np.empty((parts, m, width), dtype=np.float32)
+        self._N = np.empty((parts, k, width), dtype=np.float32)
+        self._none = np.zeros((1, 1), dtype=np.float32)
         if threads is None:
             threads = n_threads() if V.size >= _PARALLEL_MIN else 1
-        self.V = V
-        self.threads = max(1, min(int(threads), m))
-        rows = max(1, _CHUNK // max(n, 1))
-        bounds = np.linspace(0, m, self.threads + 1).round().astype(int)
-        self._bands = [
-            [slice(s, min(s + rows, stop)) for s in range(start, stop, rows)]
-            for start, stop in zip(bounds[:-1], bounds[1:])
-        ]
-        self._scratch = [np.empty(rows * n, dtype=np.float32) for _ in self._bands]
+        self.threads = max(1, min(int(threads), parts))
         self._pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
 
     def __del__(self) -> None:
         if getattr(self, "_pool", None) is not None:
             self._pool.shutdown(wait=False)
 
-    def ratio(self, R: np.ndarray) -> None:
-        """R ← V / R in place; R holds WH on entry.
+    def run(
+        self,
+        W: np.ndarray,
+        H: np.ndarray,
+        *,
+        update_h: bool,
+        denom: np.ndarray | None = None,
+        continuity: tuple[np.ndarray, np.ndarray] | None = None,
+        alpha: float = 0.0,
+        locked: np.ndarray | None = None,
+    ) -> tuple[float, np.ndarray]:
+        """One pass: optionally the H half-step, then Σ V log WH and (V / WH) Hᵀ.
 
-        The solvers keep W, H >= FLOOR, so every entry of WH is at least
-        FLOOR² = 1e-30, a normal float32: the ratio and the log need no floor
-        (a floor would cost one more pass).
+        Parameters
+        ----------
+        W : np.ndarray, float32, C-contiguous (m, k)
+        H : np.ndarray, float32, C-contiguous (k, n)
+            Updated in place when ``update_h``.
+        update_h : bool
+        denom : np.ndarray (k,), optional
+            Denominator of the H update (column sums of W plus any L1 weight).
+        continuity : (positive, negative), optional
+            Virtanen's continuity terms (k, n), weighted by ``alpha``.
+        locked : np.ndarray of bool (k,), optional
+            Rows of H that stay bit-identical.
+
+        Returns
+        -------
+        v_log : float
+            Σ V log WH for the factors after the pass.
+        VHt : np.ndarray, float32 (m, k)
+            (V / WH) Hᵀ for the same factors: the numerator of the next W update.
         """
-        self._run(R, with_log=False)
+        k = W.shape[1]
+        denom = np.zeros(k, np.float32) if denom is None else np.asarray(denom, np.float32)
+        positive, negative = continuity if continuity is not None else (self._none, self._none)
+        locked = np.zeros(k, dtype=np.bool_) if locked is None else locked
+        alpha = np.float32(alpha)
 
-    def ratio_and_v_log(self, R: np.ndarray) -> float:
-        """Σ V · log R, then R ← V / R in place, in one pass; R holds WH on entry."""
-        return self._run(R, with_log=True)
+        def part(p: int) -> float:
+            start, stop = self._parts[p]
+            return _part(
+                self.V, W, H, start, stop, update_h, denom, positive, negative, alpha, locked,
+                self._M[p], self._A[p], self._N[p],
+            )  # fmt: skip
 
-    def _run(self, R: np.ndarray, *, with_log: bool) -> float:
-        jobs = [(band, scratch, R, with_log) for band, scratch in zip(self._bands, self._scratch)]
-        if self._pool is None:
-            return sum(self._band(*job) for job in jobs)
-        return sum(self._pool.map(lambda job: self._band(*job), jobs))
-
-    def _band(self, chunks: list[slice], scratch: np.ndarray, R: np.ndarray, with_log: bool):
-        V = self.V
-        total = 0.0
-        for rows in chunks:
-            r = R[rows]
-            if with_log:
-                v = V[rows].ravel()
-                logs = scratch[: v.size]
-                np.log(r.ravel(), out=logs)
-                total += float(np.dot(v, logs))
-            np.divide(V[rows], r, out=r)
-        return total
+        with _single_threaded_blas():
+            if self._pool is None:
+                sums = [part(p) for p in range(len(self._parts))]
+            else:
+                sums = list(self._pool.map(part, range(len(self._parts))))
+        return float(sum(sums)), self._M.sum(axis=0)

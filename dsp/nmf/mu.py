@@ -6,11 +6,12 @@ Cost per iteration, m × n data and rank k:
   k × n or m × k. The loss comes from the trace identity
   ‖V − WH‖² = ‖V‖² − 2⟨W, VHᵀ⟩ + ⟨WᵀW, HHᵀ⟩, reusing VHᵀ and HHᵀ, so it
   costs no pass over V.
-- KL: four products (WH twice, WᵀR, RHᵀ) and two elementwise passes, all in
-  one m × n work buffer (:mod:`.kernels`, multi-threaded). The WH that ends
-  an iteration gives the loss, Σ V log WH, and in the same pass becomes the
-  ratio V / WH the next iteration starts from; the other terms of the loss
-  are constants or k-sized (Σ WH = colsum(W) · rowsum(H)).
+- KL: the W half-step (m × k, from the (V / WH)Hᵀ the last pass left), then
+  one fused pass over V in cache-sized column blocks (:mod:`.kernels`,
+  multi-threaded, no m × n buffer) that does the H half-step, which is
+  independent per column, and, for the new factors, Σ V log WH for the loss
+  and (V / WH)Hᵀ for the next W half-step. The other terms of the loss are
+  constants or k-sized (Σ WH = colsum(W) · rowsum(H)).
 - Itakura–Saito: fits V + ε with WH + ε (see :func:`is_floor`); the updates
   take the square root of the ratio, the exponent 1/(2 − β) for which
   Févotte & Idier (2011) prove the loss never increases; two m × n buffers.
@@ -28,7 +29,6 @@ import numpy as np
 
 from .base import EPS, FLOOR, Solver, component_mask
 from .divergence import BETAS, beta_divergence, is_floor, sum_squares, sum_v_log
-from .kernels import KLPasses
 from .penalties import continuity_cost, continuity_terms, normalize_columns
 
 __all__ = ["MUSolver"]
@@ -51,6 +51,10 @@ class MUSolver(Solver):
         Weight of the temporal continuity cost on H (>= 0).
     lock_W, lock_H : sequence of int or boolean mask, optional
         Components whose template or activation stays fixed.
+    warm_start : bool
+        W and H come from an earlier run, which ended with an H step (KL
+        only: a fresh KL run starts with an H step, see :meth:`_iterate_kl`,
+        and a warm one continues with the W step the earlier run would take).
     """
 
     def __init__(
@@ -65,6 +69,7 @@ class MUSolver(Solver):
         smoothness: float = 0.0,
         lock_W=None,
         lock_H=None,
+        warm_start: bool = False,
     ) -> None:
         if beta not in BETAS.values():
             raise ValueError(f"beta must be one of {sorted(BETAS.values())}, got {beta}")
@@ -73,6 +78,7 @@ class MUSolver(Solver):
         self.sparsity_W = float(sparsity_W)
         self.smoothness = float(smoothness)
         self._normalize = self.sparsity > 0 or self.sparsity_W > 0
+        self._warm_start = warm_start
         m, n = V.shape
         k = np.shape(W)[1]
         if self._normalize:
@@ -81,15 +87,15 @@ class MUSolver(Solver):
             H = np.array(H, dtype=np.float32)
             free = ~component_mask(lock_W, k, "lock_W")
             H *= normalize_columns(W, free)[:, None]
-        self._kn = np.empty((k, n), dtype=np.float32)
-        self._mk = np.empty((m, k), dtype=np.float32)
         if self.beta == 2.0:
+            self._kn = np.empty((k, n), dtype=np.float32)
+            self._mk = np.empty((m, k), dtype=np.float32)
             self._half_V_sq = 0.5 * sum_squares(V)
         elif self.beta == 1.0:
-            self._WH = np.empty((m, n), dtype=np.float32)
-            # True while the buffer holds V / WH for the current W and H.
-            self._ratio_valid = False
-            self._passes = KLPasses(V)
+            # numba compiles on first use; only KL needs it, so import it here.
+            from .kernels import KLPass
+
+            self._pass = KLPass(V, k)
             self._V_sum = float(V.sum(dtype=np.float64))
             self._V_log_V = sum_v_log(V, V, floor=EPS)
         else:
@@ -119,17 +125,16 @@ class MUSolver(Solver):
         return self._euclidean_loss(self._mk, HHt)
 
     def _iterate_kl(self) -> float:
-        W, H, R = self._W, self._H, self._WH
-        if not self._ratio_valid:
-            np.matmul(W, H, out=R)
-            self._passes.ratio(R)
-        np.matmul(W.T, R, out=self._kn)
-        self._update_H(self._kn, W.sum(axis=0)[:, None])
-        np.matmul(W, H, out=R)
-        self._passes.ratio(R)
-        np.matmul(R, H.T, out=self._mk)
-        self._update_W(self._mk, np.broadcast_to(H.sum(axis=1), W.shape))
-        return self._kl_loss()
+        # An iteration is cut W | H, so that the pass doing the H step also
+        # gives the loss of the factors after it; the W step takes the
+        # numerator (V / WH)Hᵀ the last pass left. A fresh run's first
+        # iteration starts with an H step of its own, so the half-steps run
+        # H, W, H, W… from the initial factors (a W step fitted to an initial
+        # H, not yet fitted to W, is a poor first move: measured on the demo).
+        if not self.losses and not self._warm_start:
+            self._kl_loss(update_h=True)
+        self._update_W(self._VHt, np.broadcast_to(self._H.sum(axis=1), self._W.shape))
+        return self._kl_loss(update_h=True)
 
     def _iterate_is(self) -> float:
         W, H = self._W, self._H
@@ -167,7 +172,6 @@ class MUSolver(Solver):
         H *= numer
         np.maximum(H, FLOOR, out=H)
         self._restore_H()
-        self._invalidate()
 
     def _update_W(self, numer: np.ndarray, denom: np.ndarray) -> None:
         """W ← W ∘ (numer / denom)^γ with the penalties on W; ``numer`` is kept."""
@@ -188,11 +192,6 @@ class MUSolver(Solver):
         if self._normalize:
             normalize_columns(W, ~self._lock_W)
         self._restore_W()
-        self._invalidate()
-
-    def _invalidate(self) -> None:
-        if self.beta == 1.0:
-            self._ratio_valid = False
 
     # -- the objective ---------------------------------------------------------
 
@@ -212,12 +211,22 @@ class MUSolver(Solver):
         quad = float(np.sum((W.T @ W) * HHt))
         return max(self._half_V_sq - cross + 0.5 * quad, 0.0) + self._penalty()
 
-    def _kl_loss(self) -> float:
-        """KL of the current factors; leaves V / WH in the work buffer for the next step."""
-        W, H, WH = self._W, self._H, self._WH
-        np.matmul(W, H, out=WH)
-        v_log_wh = self._passes.ratio_and_v_log(WH)
-        self._ratio_valid = True
+    def _kl_loss(self, *, update_h: bool = False) -> float:
+        """KL after one fused pass, which first does the H half-step if ``update_h``.
+
+        Keeps the pass's (V / WH)Hᵀ for the next W half-step.
+        """
+        W, H = self._W, self._H
+        continuity = continuity_terms(H) if update_h and self.smoothness else None
+        v_log_wh, self._VHt = self._pass.run(
+            W,
+            H,
+            update_h=update_h,
+            denom=W.sum(axis=0) + np.float32(self.sparsity),
+            continuity=continuity,
+            alpha=self.smoothness,
+            locked=self._lock_H,
+        )
         model_sum = float(W.sum(axis=0, dtype=np.float64) @ H.sum(axis=1, dtype=np.float64))
         divergence = self._V_log_V - v_log_wh - self._V_sum + model_sum
         return max(divergence, 0.0) + self._penalty()
