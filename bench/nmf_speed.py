@@ -94,7 +94,8 @@ def per_iteration_rows(V, k, quick):
     floor_kl = floor_kl3 + best["WH"]
     e, kl = best["e"], best["kl"]
     ms = lambda s: f"{1e3 * s:.1f}"  # noqa: E731
-    return [
+    ratios = {"e": e / floor_e, "kl": kl / floor_kl, "sk_kl": best["sk_kl"] / kl}
+    return ratios, [
         f"{m}×{n}",
         str(k),
         ms(floor_e),
@@ -108,6 +109,16 @@ def per_iteration_rows(V, k, quick):
         f"{best['sk_kl'] / kl:.1f}×",
         ms(best["sk_cd"]),
     ]
+
+
+def span(values, fmt="{:.2f}×") -> str:
+    """'lo–hi' of measured values."""
+    lo, hi = min(values), max(values)
+    return fmt.format(lo) if lo == hi else f"{fmt.format(lo)}–{fmt.format(hi)}"
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "**not met**"
 
 
 def time_to_loss_row(V, k, max_seconds):
@@ -150,7 +161,11 @@ def time_to_loss_row(V, k, max_seconds):
         if reached_hals
         else f"not reached: {100 * (hals_exact / target - 1):+.2f}% after {t_hals:.0f} s"
     )
-    return [
+    outcome = {
+        "speedup": t_mu / t_hals if reached_hals else 0.0,
+        "vs_cd": (t_cd / t_hals) if reached_hals and cd_loss <= target else float("inf"),
+    }
+    return outcome, [
         f"{V.shape[0]}×{V.shape[1]}",
         str(k),
         f"{t_mu:.2f} s",
@@ -181,11 +196,12 @@ def memory_row(V, k):
         ).fit_transform(V, W=W0.copy(), H=H0.copy())
 
     size = V.nbytes
-    return [
+    ours_ratio = peak_memory(ours) / size
+    return ours_ratio, [
         f"{V.shape[0]}×{V.shape[1]}",
         str(k),
         f"{size / 2**20:.0f} MiB",
-        f"**{peak_memory(ours) / size:.2f}×**",
+        f"**{ours_ratio:.2f}×**",
         f"{peak_memory(sklearn) / size:.2f}×",
     ]
 
@@ -206,7 +222,7 @@ def decay_row(V, k, loss):
             solver.step()
             times[name].append(time.perf_counter() - start)
     early, late = np.median(times["early"]), np.median(times["late"])
-    return [
+    return late / early, [
         loss,
         f"{V.shape[0]}×{V.shape[1]}",
         str(k),
@@ -228,11 +244,13 @@ def main(argv=None) -> None:
     blas = blas_description()
     print(f"BLAS: {blas}", flush=True)
 
-    rows = []
+    rows, ratios = [], []
     for shape in shapes:
         for k in ranks:
-            rows.append(per_iteration_rows(data[shape], k, args.quick))
-            print(" | ".join(rows[-1]), flush=True)
+            measured, row = per_iteration_rows(data[shape], k, args.quick)
+            rows.append(row)
+            ratios.append(measured)
+            print(" | ".join(row), flush=True)
     speed = markdown_table(
         [
             "V",
@@ -251,11 +269,13 @@ def main(argv=None) -> None:
         rows,
     )
 
-    rows = []
+    rows, outcomes = [], []
     for shape in shapes:
         for k in ranks:
-            rows.append(time_to_loss_row(data[shape], k, 30.0 if args.quick else 60.0))
-            print(" | ".join(rows[-1]), flush=True)
+            outcome, row = time_to_loss_row(data[shape], k, 30.0 if args.quick else 60.0)
+            rows.append(row)
+            outcomes.append(outcome)
+            print(" | ".join(row), flush=True)
     to_loss = markdown_table(
         [
             "V",
@@ -269,23 +289,55 @@ def main(argv=None) -> None:
         rows,
     )
 
-    rows = [memory_row(data[shapes[0]], 8)]
-    print(" | ".join(rows[-1]), flush=True)
+    memory_ratio, row = memory_row(data[shapes[0]], 8)
+    rows = [row]
+    print(" | ".join(row), flush=True)
     memory = markdown_table(
         ["V", "k", "size of V", "ours KL peak extra / V", "sklearn KL MU peak / V"], rows
     )
 
-    rows = [decay_row(data[shapes[0]], 8, loss) for loss in ("euclidean", "kl")]
+    decays, rows = zip(*(decay_row(data[shapes[0]], 8, loss) for loss in ("euclidean", "kl")))
     for row in rows:
         print(" | ".join(row), flush=True)
     decay = markdown_table(
         ["loss", "V", "k", "median it 1–50 ms", "median it 151–200 ms", "ratio"], rows
     )
 
+    e_ratios = [r["e"] for r in ratios]
+    kl_ratios = [r["kl"] for r in ratios]
+    sk_kl = [r["sk_kl"] for r in ratios]
+    speedups = [o["speedup"] for o in outcomes]
+    vs_cd = [o["vs_cd"] for o in outcomes]
+    targets = markdown_table(
+        ["target", "measured", ""],
+        [
+            ["Euclidean MU ≤ 1.1× floor", span(e_ratios), verdict(max(e_ratios) <= 1.1)],
+            ["KL MU ≤ 1.2× floor", span(kl_ratios), verdict(max(kl_ratios) <= 1.2)],
+            [
+                "KL MU ≥ 2× faster than scikit-learn",
+                span(sk_kl, "{:.1f}×"),
+                verdict(min(sk_kl) >= 2),
+            ],
+            [
+                "HALS ≥ 5× sooner than scikit-learn MU",
+                span(speedups, "{:.1f}×"),
+                verdict(min(speedups) >= 5),
+            ],
+            [
+                "HALS no slower than scikit-learn CD",
+                span(vs_cd, "{:.1f}×") + " (CD time / HALS time)",
+                verdict(min(vs_cd) >= 1),
+            ],
+            ["KL peak extra memory ≤ 1.5× V", f"{memory_ratio:.2f}×", verdict(memory_ratio <= 1.5)],
+            ["no slowdown, iterations 151–200 vs 1–50", span(decays), verdict(max(decays) <= 1.1)],
+        ],
+    )
     command = "python bench/nmf_speed.py" + (" --quick" if args.quick else "")
     body = f"""
 Measured by `{command}` (float32 throughout; the numbers are one run on a
 shared, noisy 2-core machine). BLAS: {blas}.
+
+{targets}
 
 **Per iteration.** The floor is the dense products one iteration cannot avoid,
 timed with numpy's BLAS at the same shapes: WᵀV and VHᵀ for Euclidean MU;
@@ -313,7 +365,7 @@ iterations, over the size of V (tracemalloc; numpy reports its buffers to it).
 {decay}
 
 How a KL iteration is done (`dsp/nmf/kernels.py`): one W update (m × k) and
-one pass over V in column blocks ~256 KiB wide, each carried through the whole
+one pass over V in column blocks 16·k frames wide, each carried through the whole
 iteration while it is in cache: WH of the block (BLAS sgemm), V / WH, Wᵀ(V / WH),
 the H update of the block's columns, WH again, Σ V log WH for the loss and
 V / WH in one sweep, and (V / WH)Hᵀ added into the next W update's numerator.

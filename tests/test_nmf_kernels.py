@@ -71,6 +71,7 @@ def test_results_are_bit_identical_whatever_the_thread_count(monkeypatch):
     V, _, _ = problem(np.random.default_rng(3), m=64, n=900)
     monkeypatch.setattr(kernels, "_PARALLEL_MIN", 0)
     monkeypatch.setattr(kernels, "_BLOCK_BYTES", 4 * 64 * 32)  # 32-column blocks, 16 parts
+    monkeypatch.setattr(kernels, "_MIN_WIDTH", 32)
     runs = {}
     for threads in (1, 2, 3):
         monkeypatch.setattr(kernels, "n_threads", lambda threads=threads: threads)
