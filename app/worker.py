@@ -8,6 +8,7 @@ variable the solver loop checks between iterations (superqt's stepped workers).
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -38,25 +39,25 @@ class Snapshot:
         return len(self.losses)
 
 
-def _spare_one_core() -> None:
-    """Keep the calling thread (and the threads it starts) off one core, where it has more.
+def _yield_to_the_gui() -> None:
+    """Run the calling thread, and the threads it starts, at the lowest CPU priority.
 
-    Linux's affinity is per thread and inherited by the threads it creates, so
-    the solver's own helper threads (its elementwise passes size their pool to
-    the cores this thread may use) stay off that core too, and the GUI thread
-    always finds one free.
+    The solver may then use every core (its KL pass runs one thread per core)
+    while the GUI and audio threads, at normal priority, take a core back the
+    moment they wake: the scheduler gives a nice-19 thread only the time they
+    leave. On Linux, nice is per thread and inherited by the threads a thread
+    creates; elsewhere this does nothing.
     """
-    if not hasattr(os, "sched_setaffinity"):
-        return
-    cores = sorted(os.sched_getaffinity(0))
-    if len(cores) > 1:
-        os.sched_setaffinity(0, cores[1:])
+    if sys.platform.startswith("linux"):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
 
 
 class _SolverThreads:
-    """BLAS threads for solvers: one core fewer than the machine has, so the GUI keeps one.
+    """Solver threads at low priority, and BLAS one core short of the machine.
 
-    OpenBLAS's thread count is process-wide, so the limit is counted across
+    OpenBLAS's own threads were started at normal priority, so big products
+    (Euclidean MU, HALS) use one core fewer than the machine has and the GUI
+    keeps one. The count is process-wide, so the limit is counted across
     workers (one that is retiring overlaps the next) and lifted when the last ends.
     """
 
@@ -66,7 +67,7 @@ class _SolverThreads:
         self._limit: threadpool_limits | None = None
 
     def __enter__(self) -> None:
-        _spare_one_core()
+        _yield_to_the_gui()
         with self._lock:
             if self._users == 0:
                 cores = os.cpu_count() or 1

@@ -1,5 +1,5 @@
-"""What keeps the window responsive while NMF runs: coalesced snapshots, a spare core,
-and views that draw no more than the screen shows."""
+"""What keeps the window responsive while NMF runs: coalesced snapshots, a low-priority
+solver, and views that draw no more than the screen shows."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ import threading
 import time
 
 import numpy as np
-import pytest
 
 from app.views.activations import MAX_POINTS, peak_decimate
-from app.worker import SolverWorker, _spare_one_core
+from app.worker import SolverWorker, _yield_to_the_gui
 
 
 def test_snapshots_a_busy_gui_has_not_taken_are_replaced_by_newer_ones(qtbot):
@@ -32,21 +31,26 @@ def test_snapshots_a_busy_gui_has_not_taken_are_replaced_by_newer_ones(qtbot):
     assert [s.n_iter for s in snapshots] == sorted({s.n_iter for s in snapshots})
 
 
-@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="per-thread affinity is Linux's")
-def test_the_solver_thread_leaves_one_core_to_the_gui_thread():
-    before = os.sched_getaffinity(0)
-    seen = []
+def test_the_solver_thread_and_its_helpers_run_below_the_gui_thread():
+    """Linux (CI's platform): nice is per thread and inherited by the threads it starts."""
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen = {}
+
+    def helper() -> None:
+        seen["helper"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
 
     def solver_thread() -> None:
-        _spare_one_core()
-        seen.append(os.sched_getaffinity(0))
+        _yield_to_the_gui()
+        seen["solver"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        child = threading.Thread(target=helper)
+        child.start()
+        child.join()
 
     thread = threading.Thread(target=solver_thread)
     thread.start()
     thread.join()
-    assert os.sched_getaffinity(0) == before, "only the solver's thread is restricted"
-    expected = len(before) - 1 if len(before) > 1 else 1
-    assert len(seen[0]) == expected and seen[0] <= before
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before
+    assert seen == {"solver": 19, "helper": 19}
 
 
 def test_peak_decimation_keeps_every_peak_and_dip():
