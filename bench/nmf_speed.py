@@ -365,17 +365,17 @@ iterations, over the size of V (tracemalloc; numpy reports its buffers to it).
 {decay}
 
 How a KL iteration is done (`dsp/nmf/kernels.py`): one W update (m × k) and
-one pass over V in column blocks 16·k frames wide, each carried through the whole
-iteration while it is in cache: WH of the block (BLAS sgemm), V / WH, Wᵀ(V / WH),
-the H update of the block's columns, WH again, Σ V log WH for the loss and
-V / WH in one sweep, and (V / WH)Hᵀ added into the next W update's numerator.
-So V is read once per iteration, no m × n buffer exists, and the returned loss
-costs one log per entry (a vectorised float32 polynomial, numba) and no product.
-The blocks run on a thread pool, one part per task, with BLAS held to one thread;
-the parts are fixed by the shape, so results do not depend on the thread count.
-What is left above the floor is the elementwise work itself (two divisions and
-a log per entry, ~0.9 ns per entry per core here), which at k = 8 costs about as
-much as the four products and at k = 32 about a third.
+one pass over V in column blocks 16·k frames wide, each carried through the
+whole iteration in chunks of rows whose WH (64 KiB) stays in cache between
+the product that makes it and the ones that use it: WH of the chunk (BLAS
+sgemm), V / WH, Wᵀ(V / WH) added up over the chunks, the H update of the
+block's columns, WH again, Σ V log WH for the loss and V / WH, and
+(V / WH)Hᵀ added into the next W update's numerator. So V is read once per
+iteration, no m × n buffer exists, and the returned loss costs one log per
+entry (a vectorised float32 polynomial, numba) and no product. The blocks run
+on a thread pool with BLAS held to one thread; the parts are fixed by the
+shape, so results do not depend on the thread count. What is left above the
+floor is the elementwise work itself (two divisions and a log per entry).
 Threads: the cores this process may use, or fewer with `PARTWISE_NUM_THREADS`.
 The Euclidean loss uses the trace identity with VHᵀ and HHᵀ the iteration
 already has, so it costs no pass over V.

@@ -6,16 +6,17 @@ the loss, Σ V log WH. Done as whole-matrix numpy calls, every one of them
 streams an m × n array through memory, and on a spectrogram the elementwise
 passes cost as much as the products.
 
-Here the columns of V are cut into blocks 16·k frames wide (64 at least, and
-at most 4 MiB), so that a block of V and of WH stays in the core's cache while
-the products on it still run at BLAS speed, and each block is carried through
-the whole iteration before the next is touched:
+Here the columns of V are cut into blocks 16·k frames wide (64 at least),
+wide enough for the products on a block to run at BLAS speed, and each block
+is carried through the whole iteration before the next is touched, in chunks
+of rows small enough (64 KiB of WH) that a chunk is still in the core's cache
+when it is divided and multiplied on:
 
-1. ``A = W H_b`` (BLAS), ``A = V_b / A``, ``N = Wᵀ A`` (BLAS), and the
-   H half-step for the block's columns, which needs nothing from other
-   columns: ``H_b ← H_b ∘ N / (colsum W)`` with the penalties and locks;
-2. ``A = W H_b`` with the new H_b, ``Σ V_b log A`` for the loss of the new
-   factors, ``A = V_b / A`` in the same sweep, ``M += A H_bᵀ`` (BLAS).
+1. per chunk: ``A = W_c H_b`` (BLAS), ``A = V_cb / A``, ``N += W_cᵀ A``
+   (BLAS); then the H half-step for the block's columns, which needs nothing
+   from other columns: ``H_b ← H_b ∘ N / (colsum W)`` with penalties and locks;
+2. per chunk: ``A = W_c H_b`` with the new H_b, ``Σ V_cb log A`` for the loss
+   of the new factors, ``A = V_cb / A``, ``M_c += A H_bᵀ`` (BLAS).
 
 ``M`` is then the numerator of the next W half-step, so an iteration is one
 W update (m × k) and one pass over V, and no m × n buffer exists at all. The
@@ -62,6 +63,9 @@ _WIDTH_PER_COMPONENT = 16
 #: WH's must stay in the core's cache).
 _MIN_WIDTH = 64
 _BLOCK_BYTES = 1 << 22
+#: Bytes of the chunk of a block that is computed, divided and multiplied on
+#: while it stays in the core's L2.
+_CHUNK_BYTES = 1 << 16
 #: Below this many entries of V a thread pool costs more than it saves.
 _PARALLEL_MIN = 1 << 18
 
@@ -129,27 +133,29 @@ def _gemm(trans_a, trans_b, rows, cols, depth, a, lda, b, ldb, beta, c, ldc):
 
 
 @njit(nogil=True, cache=True)
-def _w_times_h(W, H, start, width, out):
-    """out[:, :width] = W @ H[:, start:start + width] (row-major, out's rows of out.shape[1])."""
-    m, k = W.shape
+def _w_times_h(W, row0, rows, H, start, width, out):
+    """out[:rows, :width] = W[row0 : row0 + rows] @ H[:, start : start + width]."""
+    k = W.shape[1]
+    w = _advance(_address(W), 4 * row0 * k)
     h = _advance(_address(H), 4 * start)
-    _gemm("N", "N", width, m, k, h, H.shape[1], _address(W), k, 0.0, _address(out), out.shape[1])
+    _gemm("N", "N", width, rows, k, h, H.shape[1], w, k, 0.0, _address(out), out.shape[1])
 
 
 @njit(nogil=True, cache=True)
-def _wt_times(W, A, width, out):
-    """out[:, :width] = Wᵀ @ A[:, :width]."""
-    m, k = W.shape
-    _gemm("N", "T", width, k, m, _address(A), A.shape[1], _address(W), k, 0.0,
-          _address(out), out.shape[1])  # fmt: skip
+def _add_wt_times(W, row0, rows, A, width, N):
+    """N[:, :width] += W[row0 : row0 + rows]ᵀ @ A[:rows, :width]."""
+    k = W.shape[1]
+    w = _advance(_address(W), 4 * row0 * k)
+    _gemm("N", "T", width, k, rows, _address(A), A.shape[1], w, k, 1.0, _address(N), N.shape[1])
 
 
 @njit(nogil=True, cache=True)
-def _add_times_ht(A, H, start, width, M):
-    """M += A[:, :width] @ H[:, start:start + width]ᵀ."""
-    m, k = M.shape
+def _add_times_ht(A, rows, H, start, width, M, row0):
+    """M[row0 : row0 + rows] += A[:rows, :width] @ H[:, start : start + width]ᵀ."""
+    k = M.shape[1]
     h = _advance(_address(H), 4 * start)
-    _gemm("T", "N", k, m, width, h, H.shape[1], _address(A), A.shape[1], 1.0, _address(M), k)
+    m = _advance(_address(M), 4 * row0 * k)
+    _gemm("T", "N", k, rows, width, h, H.shape[1], _address(A), A.shape[1], 1.0, m, k)
 
 
 # -- a vectorisable float32 log ------------------------------------------------------
@@ -238,37 +244,57 @@ def _update_h(H, N, start, width, denom, positive, negative, alpha, locked):
 
 
 @njit(nogil=True, fastmath=True, error_model="numpy", cache=True)
-def _part(V, W, H, start, stop, update_h, denom, positive, negative, alpha, locked, M, A, N):
+def _ratio(V, A, row0, rows, start, width):
+    """A[:rows, :width] = V[row0 : row0 + rows, start : start + width] / A."""
+    for i in range(rows):
+        v, a = V[row0 + i, start : start + width], A[i, :width]
+        for c in range(width):
+            a[c] = v[c] / a[c]
+
+
+@njit(nogil=True, fastmath=True, error_model="numpy", cache=True)
+def _v_log_and_ratio(V, A, row0, rows, start, width):
+    """Σ V log A over the chunk, then A = V / A."""
+    total = 0.0
+    for i in range(rows):
+        # Row slices and two simple loops: this is the form LLVM vectorises.
+        v, a = V[row0 + i, start : start + width], A[i, :width]
+        row = np.float32(0.0)
+        for c in range(width):
+            row += v[c] * _log(a[c])
+        for c in range(width):
+            a[c] = v[c] / a[c]
+        total += row
+    return total
+
+
+@njit(nogil=True, fastmath=True, error_model="numpy", cache=True)
+def _part(V, W, H, start, stop, width, update_h, denom, positive, negative, alpha, locked, M, A, N):
     """Columns [start, stop) of one pass; returns Σ V log WH over them and leaves M.
 
-    ``A`` (m × width) and ``N`` (k × width) are the part's work buffers; the
-    block width is ``A.shape[1]``.
+    Each block of ``width`` columns is done in chunks of ``A.shape[0]`` rows, so
+    the chunk of WH (the buffer ``A``) is still in cache when it is divided and
+    multiplied on; ``N`` (k × width) gathers Wᵀ(V / WH) for the block.
     """
     m = V.shape[0]
-    block = A.shape[1]
+    chunk = A.shape[0]
     M[:, :] = 0.0
     v_log = 0.0
-    for s in range(start, stop, block):
-        width = min(block, stop - s)
+    for s in range(start, stop, width):
+        w = min(width, stop - s)
         if update_h:
-            _w_times_h(W, H, s, width, A)
-            for i in range(m):
-                v, a = V[i, s : s + width], A[i, :width]
-                for c in range(width):
-                    a[c] = v[c] / a[c]
-            _wt_times(W, A, width, N)
-            _update_h(H, N, s, width, denom, positive, negative, alpha, locked)
-        _w_times_h(W, H, s, width, A)
-        for i in range(m):
-            # Row slices and two simple loops: this is the form LLVM vectorises.
-            v, a = V[i, s : s + width], A[i, :width]
-            row = np.float32(0.0)
-            for c in range(width):
-                row += v[c] * _log(a[c])
-            for c in range(width):
-                a[c] = v[c] / a[c]
-            v_log += row
-        _add_times_ht(A, H, s, width, M)
+            N[:, :] = 0.0
+            for r in range(0, m, chunk):
+                rows = min(chunk, m - r)
+                _w_times_h(W, r, rows, H, s, w, A)
+                _ratio(V, A, r, rows, s, w)
+                _add_wt_times(W, r, rows, A, w, N)
+            _update_h(H, N, s, w, denom, positive, negative, alpha, locked)
+        for r in range(0, m, chunk):
+            rows = min(chunk, m - r)
+            _w_times_h(W, r, rows, H, s, w, A)
+            v_log += _v_log_and_ratio(V, A, r, rows, s, w)
+            _add_times_ht(A, rows, H, s, w, M, r)
     return v_log
 
 
@@ -307,8 +333,10 @@ class KLPass:
         parts = min(_PARTS, blocks)
         edges = (np.linspace(0, blocks, parts + 1).round().astype(int) * width).clip(max=n)
         self._parts = list(zip(edges[:-1].tolist(), edges[1:].tolist()))
+        self._width = width
+        rows = max(8, min(m, _CHUNK_BYTES // (4 * width)))
         self._M = np.empty((parts, m, k), dtype=np.float32)
-        self._A = np.empty((parts, m, width), dtype=np.float32)
+        self._A = np.empty((parts, rows, width), dtype=np.float32)
         self._N = np.empty((parts, k, width), dtype=np.float32)
         self._none = np.zeros((1, 1), dtype=np.float32)
         if threads is None:
@@ -362,7 +390,8 @@ class KLPass:
         def part(p: int) -> float:
             start, stop = self._parts[p]
             return _part(
-                self.V, W, H, start, stop, update_h, denom, positive, negative, alpha, locked,
+                self.V, W, H, start, stop, self._width, update_h, denom, positive, negative,
+                alpha, locked,
                 self._M[p], self._A[p], self._N[p],
             )  # fmt: skip
 
