@@ -50,7 +50,7 @@ from threadpoolctl import ThreadpoolController
 
 from .base import EPS, FLOOR
 
-__all__ = ["KLPass", "log", "n_threads"]
+__all__ = ["KLPass", "log", "multiplicative_step", "n_threads"]
 
 #: Parts of a pass: enough to keep every core of a large machine busy; fixed
 #: so that the summation order, and so the result, never depends on threads.
@@ -296,6 +296,23 @@ def _part(V, W, H, start, stop, width, update_h, denom, positive, negative, alph
             v_log += _v_log_and_ratio(V, A, r, rows, s, w)
             _add_times_ht(A, rows, H, s, w, M, r)
     return v_log
+
+
+@njit(nogil=True, fastmath=True, error_model="numpy", cache=True)
+def _multiplicative_step(X, numer, denom):
+    floor, eps = np.float32(FLOOR), np.float32(EPS)
+    for i in range(X.shape[0]):
+        x, p, q = X[i], numer[i], denom[i]
+        for j in range(x.size):
+            x[j] = max(x[j] * (p[j] / max(q[j], eps)), floor)
+
+
+def multiplicative_step(X: np.ndarray, numer: np.ndarray, denom: np.ndarray) -> None:
+    """X ← max(X ∘ numer / max(denom, EPS), FLOOR) in place, in one pass.
+
+    All three are float32 arrays of the same 2-D shape with contiguous rows.
+    """
+    _multiplicative_step(X, numer, denom)
 
 
 _blas = None

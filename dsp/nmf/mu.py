@@ -29,6 +29,7 @@ import numpy as np
 
 from .base import EPS, FLOOR, Solver, component_mask
 from .divergence import BETAS, beta_divergence, is_floor, sum_squares, sum_v_log
+from .kernels import KLPass, multiplicative_step
 from .penalties import continuity_cost, continuity_terms, normalize_columns
 
 __all__ = ["MUSolver"]
@@ -89,12 +90,10 @@ class MUSolver(Solver):
             H *= normalize_columns(W, free)[:, None]
         if self.beta == 2.0:
             self._kn = np.empty((k, n), dtype=np.float32)
+            self._kn_denom = np.empty((k, n), dtype=np.float32)
             self._mk = np.empty((m, k), dtype=np.float32)
             self._half_V_sq = 0.5 * sum_squares(V)
         elif self.beta == 1.0:
-            # numba compiles on first use; only KL needs it, so import it here.
-            from .kernels import KLPass
-
             self._pass = KLPass(V, k)
             self._V_sum = float(V.sum(dtype=np.float64))
             self._V_log_V = sum_v_log(V, V, floor=EPS)
@@ -118,7 +117,7 @@ class MUSolver(Solver):
         W, H = self._W, self._H
         np.matmul(W.T, self.V, out=self._kn)
         # (WᵀW)H costs k²n, where Wᵀ(WH) would cost 2mnk.
-        self._update_H(self._kn, (W.T @ W) @ H)
+        self._update_H(self._kn, np.matmul(W.T @ W, H, out=self._kn_denom))
         np.matmul(self.V, H.T, out=self._mk)
         HHt = H @ H.T
         self._update_W(self._mk, W @ HHt)
@@ -157,7 +156,7 @@ class MUSolver(Solver):
     # -- the updates shared by every β -----------------------------------------
 
     def _update_H(self, numer: np.ndarray, denom: np.ndarray) -> None:
-        """H ← H ∘ (numer / denom)^γ with the penalties on H; ``numer`` is overwritten."""
+        """H ← H ∘ (numer / denom)^γ with the penalties on H; ``numer`` may be overwritten."""
         H = self._H
         if self.sparsity:
             denom = denom + np.float32(self.sparsity)
@@ -166,11 +165,13 @@ class MUSolver(Solver):
             alpha = np.float32(self.smoothness)
             numer += alpha * negative
             denom = denom + alpha * positive
-        np.divide(numer, np.maximum(denom, EPS), out=numer)
         if self.beta == 0.0:
+            np.divide(numer, np.maximum(denom, EPS), out=numer)
             np.sqrt(numer, out=numer)
-        H *= numer
-        np.maximum(H, FLOOR, out=H)
+            H *= numer
+            np.maximum(H, FLOOR, out=H)
+        else:
+            multiplicative_step(H, numer, denom)
         self._restore_H()
 
     def _update_W(self, numer: np.ndarray, denom: np.ndarray) -> None:
