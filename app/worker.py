@@ -40,25 +40,32 @@ class Snapshot:
 
 
 def _yield_to_the_gui() -> None:
-    """Run the calling thread, and the threads it starts, at the lowest CPU priority.
+    """Keep the calling thread, and the threads it starts, off one core and at low priority.
 
-    The solver may then use every core (its KL pass runs one thread per core)
-    while the GUI and audio threads, at normal priority, take a core back the
-    moment they wake: the scheduler gives a nice-19 thread only the time they
-    leave. On Linux, nice is per thread and inherited by the threads a thread
-    creates; elsewhere this does nothing.
+    On Linux, CPU affinity and nice are per thread and inherited by the threads
+    a thread creates, so the solver's helper threads (the KL pass sizes its pool
+    to the cores this thread may use) stay off that core too, and the GUI thread
+    always finds one free: measured with ``bench/gui_responsiveness.py``, a pass
+    spread over both cores of a 2-core machine made no more iterations a second
+    while the GUI drew them, and doubled the GUI's p99 lateness. At nice 19 the
+    solver also gives way to the GUI, audio and render threads on the cores it
+    shares with them. Elsewhere this does nothing.
     """
-    if sys.platform.startswith("linux"):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    if not sys.platform.startswith("linux"):
+        return
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) > 1:
+        os.sched_setaffinity(0, cores[1:])
+    os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
 
 
 class _SolverThreads:
-    """Solver threads at low priority, and BLAS one core short of the machine.
+    """Solver threads off one core at low priority, and BLAS one core short of the machine.
 
-    OpenBLAS's own threads were started at normal priority, so big products
-    (Euclidean MU, HALS) use one core fewer than the machine has and the GUI
-    keeps one. The count is process-wide, so the limit is counted across
-    workers (one that is retiring overlaps the next) and lifted when the last ends.
+    OpenBLAS's own threads were started by the GUI thread, so big products
+    (Euclidean MU, HALS) are held to one core fewer than the machine has. The
+    count is process-wide, so the limit is counted across workers (one that is
+    retiring overlaps the next) and lifted when the last ends.
     """
 
     def __init__(self) -> None:
@@ -132,7 +139,10 @@ class SolverWorker(QThread):
         max_rate: float = MAX_SNAPSHOT_RATE,
     ) -> None:
         super().__init__()
-        self._make = lambda: nmf.make_solver(V, n_components, W=W, H=H, **options)
+        resumed = W is not None and H is not None
+        self._make = lambda: nmf.make_solver(
+            V, n_components, W=W, H=H, warm_start=resumed, **options
+        )
         self._history = tuple(losses)
         self._interval = 1.0 / max_rate
         self._lock = threading.Condition()

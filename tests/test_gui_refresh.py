@@ -1,5 +1,5 @@
-"""What keeps the window responsive while NMF runs: coalesced snapshots, a low-priority
-solver, and views that draw no more than the screen shows."""
+"""What keeps the window responsive while NMF runs: coalesced snapshots, a solver off one
+core at low priority, and views that draw no more than the screen shows."""
 
 from __future__ import annotations
 
@@ -31,17 +31,18 @@ def test_snapshots_a_busy_gui_has_not_taken_are_replaced_by_newer_ones(qtbot):
     assert [s.n_iter for s in snapshots] == sorted({s.n_iter for s in snapshots})
 
 
-def test_the_solver_thread_and_its_helpers_run_below_the_gui_thread():
-    """Linux (CI's platform): nice is per thread and inherited by the threads it starts."""
-    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+def test_the_solver_thread_and_its_helpers_leave_a_core_to_the_gui_and_run_below_it():
+    """Linux (CI's platform): affinity and nice are per thread and inherited by new threads."""
+    native = threading.get_native_id
+    before = (os.sched_getaffinity(0), os.getpriority(os.PRIO_PROCESS, native()))
     seen = {}
 
     def helper() -> None:
-        seen["helper"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        seen["helper"] = (os.sched_getaffinity(0), os.getpriority(os.PRIO_PROCESS, native()))
 
     def solver_thread() -> None:
         _yield_to_the_gui()
-        seen["solver"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        seen["solver"] = (os.sched_getaffinity(0), os.getpriority(os.PRIO_PROCESS, native()))
         child = threading.Thread(target=helper)
         child.start()
         child.join()
@@ -49,8 +50,13 @@ def test_the_solver_thread_and_its_helpers_run_below_the_gui_thread():
     thread = threading.Thread(target=solver_thread)
     thread.start()
     thread.join()
-    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before
-    assert seen == {"solver": 19, "helper": 19}
+    assert (os.sched_getaffinity(0), os.getpriority(os.PRIO_PROCESS, native())) == before
+    cores = before[0]
+    expected = len(cores) - 1 if len(cores) > 1 else 1
+    for affinity, nice in seen.values():
+        assert len(affinity) == expected and affinity <= cores
+        assert nice == 19
+    assert seen["helper"] == seen["solver"]
 
 
 def test_peak_decimation_keeps_every_peak_and_dip():

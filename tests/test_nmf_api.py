@@ -71,7 +71,7 @@ def test_nndsvda_fills_the_zeros_of_nndsvd():
 def test_warm_start_continues_where_a_run_stopped(loss):
     first = nmf.make_solver(V, 4, loss=loss)
     first.step(10)
-    resumed = nmf.make_solver(V, 4, loss=loss, W=first.W, H=first.H)
+    resumed = nmf.make_solver(V, 4, loss=loss, W=first.W, H=first.H, warm_start=True)
     assert resumed.initial_loss == pytest.approx(first.losses[-1], rel=1e-5)
     straight = nmf.make_solver(V, 4, loss=loss)
     straight.step(20)

@@ -55,6 +55,7 @@ def make_solver(
     seed: int | None = 0,
     W: np.ndarray | None = None,
     H: np.ndarray | None = None,
+    warm_start: bool = False,
     sparsity: float = 0.0,
     sparsity_W: float = 0.0,
     smoothness: float = 0.0,
@@ -89,6 +90,11 @@ def make_solver(
         Seed of the initialisation; the same seed gives bit-identical results.
     W, H : np.ndarray, optional
         Starting factors (warm start), (m, k) and (k, n). Not with 'deep'.
+    warm_start : bool
+        W and H are where an earlier run of the same solver stopped, and the
+        run continues exactly as if it had not stopped. By default they are a
+        start to improve on, and KL multiplicative updates begin with an H step
+        (see :class:`MUSolver`); the other solvers do not depend on it.
     sparsity, sparsity_W : float
         L1 penalty weights on H and on W ('mu' and 'hals'). Either one holds
         the columns of W at unit norm so the penalty cannot be dodged by scale.
@@ -151,9 +157,8 @@ def make_solver(
     if algorithm == "hals":
         del penalties["smoothness"]
         return HALSSolver(V, W0, H0, lock_W=lock_W, lock_H=lock_H, **penalties)
-    warm = W is not None and H is not None
     return MUSolver(
-        V, W0, H0, beta=beta, lock_W=lock_W, lock_H=lock_H, warm_start=warm, **penalties
+        V, W0, H0, beta=beta, lock_W=lock_W, lock_H=lock_H, warm_start=warm_start, **penalties
     )
 
 
@@ -218,7 +223,7 @@ def factorize(
         ``callback(solver)`` after every iteration; returning True stops the run.
     **options
         Those of :func:`make_solver` (loss, algorithm, init, seed, W, H,
-        sparsity, sparsity_W, smoothness, lock_W, lock_H, layers).
+        warm_start, sparsity, sparsity_W, smoothness, lock_W, lock_H, layers).
 
     Returns
     -------

@@ -53,9 +53,9 @@ class MUSolver(Solver):
     lock_W, lock_H : sequence of int or boolean mask, optional
         Components whose template or activation stays fixed.
     warm_start : bool
-        W and H come from an earlier run, which ended with an H step (KL
-        only: a fresh KL run starts with an H step, see :meth:`_iterate_kl`,
-        and a warm one continues with the W step the earlier run would take).
+        W and H are where an earlier KL run stopped (it ended with an H step),
+        so the first iteration continues with the W step that run would take;
+        otherwise a KL run starts with an H step (see :meth:`_iterate_kl`).
     """
 
     def __init__(
