@@ -39,28 +39,35 @@ class Snapshot:
         return len(self.losses)
 
 
-def _yield_to_the_gui() -> None:
-    """Keep the calling thread, and the threads it starts, off one core and at low priority.
+def _lower_priority() -> None:
+    """Run the calling thread, and the threads it starts, at nice 19 (Linux; per thread).
 
-    On Linux, CPU affinity and nice are per thread and inherited by the threads
-    a thread creates, so the solver's helper threads (the KL pass sizes its pool
-    to the cores this thread may use) stay off that core too, and the GUI thread
-    always finds one free: measured with ``bench/gui_responsiveness.py``, a pass
-    spread over both cores of a 2-core machine made no more iterations a second
-    while the GUI drew them, and doubled the GUI's p99 lateness. At nice 19 the
-    solver also gives way to the GUI, audio and render threads on the cores it
-    shares with them. Elsewhere this does nothing.
+    The solver then gives way to the GUI, audio and render threads on any core
+    they share, e.g. while the initialisation uses every core.
+    """
+    if sys.platform.startswith("linux"):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+
+
+def _spare_one_core() -> None:
+    """Keep the calling thread, and the threads it starts from now on, off one core.
+
+    On Linux affinity is per thread and inherited by new threads; the KL pass
+    runs as many threads as the calling thread may use cores at each pass, so
+    after this the iterations leave the GUI thread a core of its own. Measured
+    with ``bench/gui_responsiveness.py`` on 2 cores: iterating on both made no
+    more iterations a second while the GUI drew them, and doubled its p99
+    lateness. Elsewhere this does nothing.
     """
     if not sys.platform.startswith("linux"):
         return
     cores = sorted(os.sched_getaffinity(0))
     if len(cores) > 1:
         os.sched_setaffinity(0, cores[1:])
-    os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
 
 
 class _SolverThreads:
-    """Solver threads off one core at low priority, and BLAS one core short of the machine.
+    """Solver threads at low priority, and BLAS one core short of the machine.
 
     OpenBLAS's own threads were started by the GUI thread, so big products
     (Euclidean MU, HALS) are held to one core fewer than the machine has. The
@@ -74,7 +81,7 @@ class _SolverThreads:
         self._limit: threadpool_limits | None = None
 
     def __enter__(self) -> None:
-        _yield_to_the_gui()
+        _lower_priority()
         with self._lock:
             if self._users == 0:
                 cores = os.cpu_count() or 1
@@ -202,10 +209,13 @@ class SolverWorker(QThread):
 
     def _loop(self) -> None:
         try:
+            # The start (e.g. the comb competition) may use every core, at low priority;
+            # the iterations then leave the GUI thread one.
             solver = self._make()
         except (ValueError, MemoryError) as exc:
             self.failed.emit(str(exc))
             return
+        _spare_one_core()
         self._emit(solver)
         last_emit = time.perf_counter()
         dirty = False

@@ -10,7 +10,7 @@ import time
 import numpy as np
 
 from app.views.activations import MAX_POINTS, peak_decimate
-from app.worker import SolverWorker, _yield_to_the_gui
+from app.worker import SolverWorker, _lower_priority, _spare_one_core
 
 
 def test_snapshots_a_busy_gui_has_not_taken_are_replaced_by_newer_ones(qtbot):
@@ -41,7 +41,8 @@ def test_the_solver_thread_and_its_helpers_leave_a_core_to_the_gui_and_run_below
         seen["helper"] = (os.sched_getaffinity(0), os.getpriority(os.PRIO_PROCESS, native()))
 
     def solver_thread() -> None:
-        _yield_to_the_gui()
+        _lower_priority()
+        _spare_one_core()
         seen["solver"] = (os.sched_getaffinity(0), os.getpriority(os.PRIO_PROCESS, native()))
         child = threading.Thread(target=helper)
         child.start()

@@ -108,3 +108,20 @@ def test_thread_count_respects_the_environment(monkeypatch):
     assert kernels.n_threads() == 1
     monkeypatch.delenv("PARTWISE_NUM_THREADS")
     assert 1 <= kernels.n_threads() <= os.cpu_count()
+
+
+def test_a_pass_runs_no_more_threads_than_the_caller_may_use_now(monkeypatch):
+    V, W, H = problem(np.random.default_rng(4), m=64, n=900)
+    monkeypatch.setattr(kernels, "_PARALLEL_MIN", 0)
+    monkeypatch.setattr(kernels, "_BLOCK_BYTES", 4 * 64 * 32)
+    monkeypatch.setattr(kernels, "_MIN_WIDTH", 32)
+    monkeypatch.setattr(kernels, "n_threads", lambda: 3)
+    kl_pass = KLPass(V, 4)
+    assert kl_pass.threads == 3
+    with_pool = kl_pass.run(W, H, update_h=False)
+    assert set(kl_pass._pools) == {3}
+    # The caller was moved onto one core (as the GUI's solver thread is after its start).
+    monkeypatch.setattr(kernels, "n_threads", lambda: 1)
+    alone = kl_pass.run(W, H, update_h=False)
+    assert set(kl_pass._pools) == {3}
+    assert alone[0] == with_pool[0] and np.array_equal(alone[1], with_pool[1])

@@ -336,8 +336,10 @@ class KLPass:
     V : np.ndarray, float32, C-contiguous (m, n)
     n_components : int
     threads : int, optional
-        Parts run at once; by default :func:`n_threads`, and 1 for small V.
-        The result does not depend on it.
+        Most parts run at once; by default :func:`n_threads`, and 1 for small
+        V. Each pass runs no more than :func:`n_threads` allows the calling
+        thread at that moment (a thread moved off cores after construction
+        runs the parts itself). The result does not depend on it.
     """
 
     def __init__(self, V: np.ndarray, n_components: int, *, threads: int | None = None) -> None:
@@ -359,11 +361,21 @@ class KLPass:
         if threads is None:
             threads = n_threads() if V.size >= _PARALLEL_MIN else 1
         self.threads = max(1, min(int(threads), parts))
-        self._pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
+        self._pools: dict[int, ThreadPoolExecutor] = {}
 
     def __del__(self) -> None:
-        if getattr(self, "_pool", None) is not None:
-            self._pool.shutdown(wait=False)
+        for pool in getattr(self, "_pools", {}).values():
+            pool.shutdown(wait=False)
+
+    def _pool(self) -> ThreadPoolExecutor | None:
+        """Threads for this pass, as many as the calling thread may use now."""
+        threads = min(self.threads, n_threads())
+        if threads == 1:
+            return None
+        if threads not in self._pools:
+            # Started by the calling thread, so they share its affinity and priority.
+            self._pools[threads] = ThreadPoolExecutor(threads)
+        return self._pools[threads]
 
     def run(
         self,
@@ -412,9 +424,10 @@ class KLPass:
                 self._M[p], self._A[p], self._N[p],
             )  # fmt: skip
 
+        pool = self._pool()
         with _single_threaded_blas():
-            if self._pool is None:
+            if pool is None:
                 sums = [part(p) for p in range(len(self._parts))]
             else:
-                sums = list(self._pool.map(part, range(len(self._parts))))
+                sums = list(pool.map(part, range(len(self._parts))))
         return float(sum(sums)), self._M.sum(axis=0)
