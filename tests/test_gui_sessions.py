@@ -53,9 +53,10 @@ def answer_file_dialogs(monkeypatch, *, save_to=None, open_from=None) -> list[st
 
 
 def view_images(qtbot, window) -> dict:
-    """Each view as drawn, once the spectrograms' deferred re-render has run."""
+    """Each view as drawn, once the deferred re-renders and component labels have run."""
     for view in (window.spectrogram, window.reconstruction):
         qtbot.waitUntil(lambda v=view: not v._rerender.isActive(), timeout=WAIT)
+    qtbot.waitUntil(lambda: not window.components._label_timer.isActive(), timeout=WAIT)
     return {name: getattr(window, name).grab().toImage() for name in VIEWS}
 
 
