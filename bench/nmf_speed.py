@@ -57,7 +57,8 @@ def per_iteration_rows(V, k, quick):
     """Per-iteration seconds of every contender, measured in interleaved rounds.
 
     The machine is shared: each round times every contender once, and each
-    keeps its fastest round, so a burst of load hits all of them alike.
+    keeps its fastest round, so a burst of load hits all of them alike. Each
+    timing starts after a pause in which the last one's BLAS threads go idle.
 
     The floors: WᵀV and VHᵀ for Euclidean MU (4mnk flops); for KL with
     alternating updates WH twice, WᵀR and RHᵀ (8mnk), and the issue's 6mnk
@@ -104,6 +105,9 @@ def per_iteration_rows(V, k, quick):
     best = dict.fromkeys(contenders, float("inf"))
     for _ in range(rounds):
         for name, (fn, count) in contenders.items():
+            # OpenBLAS's threads spin ~0.1 s after a call before they sleep: let those of
+            # the last contender go idle, or they take a core from the next one.
+            time.sleep(0.2)
             best[name] = min(best[name], best_time(fn, repeats=1) / count)
     floor_e, floor_kl3, floor_kl = best["floor_e"], best["floor_kl3"], best["floor_kl"]
     e, kl = best["e"], best["kl"]

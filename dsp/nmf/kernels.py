@@ -22,7 +22,8 @@ when it is divided and multiplied on:
 W update (m × k) and one pass over V, and no m × n buffer exists at all. The
 blocks are grouped into a fixed number of parts (from the shape only, never
 from the thread count, so results are bit-identical however many threads
-run); parts run on a thread pool, each with its own M, summed in part order.
+run); the calling thread and helper threads each take the next part not yet
+taken, each part with its own M, and the Ms are summed in part order.
 
 The kernels are compiled with numba (``nogil``, so the parts run in
 parallel); the products call scipy's BLAS ``sgemm`` directly with leading
@@ -35,6 +36,7 @@ exponent from the bits, a degree-9 polynomial on the mantissa in
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -367,15 +369,15 @@ class KLPass:
         for pool in getattr(self, "_pools", {}).values():
             pool.shutdown(wait=False)
 
-    def _pool(self) -> ThreadPoolExecutor | None:
-        """Threads for this pass, as many as the calling thread may use now."""
-        threads = min(self.threads, n_threads())
-        if threads == 1:
-            return None
-        if threads not in self._pools:
+    def _helpers(self) -> tuple[int, ThreadPoolExecutor | None]:
+        """Threads that join the calling thread for this pass, as many as it may use now."""
+        helpers = min(self.threads, n_threads()) - 1
+        if helpers == 0:
+            return 0, None
+        if helpers not in self._pools:
             # Started by the calling thread, so they share its affinity and priority.
-            self._pools[threads] = ThreadPoolExecutor(threads)
-        return self._pools[threads]
+            self._pools[helpers] = ThreadPoolExecutor(helpers)
+        return helpers, self._pools[helpers]
 
     def run(
         self,
@@ -424,10 +426,20 @@ class KLPass:
                 self._M[p], self._A[p], self._N[p],
             )  # fmt: skip
 
-        pool = self._pool()
+        # Every thread takes the next part not yet taken (next() on a count is atomic
+        # under the GIL), so a thread slowed by other work takes fewer parts.
+        parts = len(self._parts)
+        taken = itertools.count()
+        sums = [0.0] * parts
+
+        def drain() -> None:
+            while (p := next(taken)) < parts:
+                sums[p] = part(p)
+
+        count, helpers = self._helpers()
         with _single_threaded_blas():
-            if pool is None:
-                sums = [part(p) for p in range(len(self._parts))]
-            else:
-                sums = list(pool.map(part, range(len(self._parts))))
+            running = [helpers.submit(drain) for _ in range(count)]
+            drain()
+            for future in running:
+                future.result()
         return float(sum(sums)), self._M.sum(axis=0)
