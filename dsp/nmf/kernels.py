@@ -6,8 +6,9 @@ the loss, Σ V log WH. Done as whole-matrix numpy calls, every one of them
 streams an m × n array through memory, and on a spectrogram the elementwise
 passes cost as much as the products.
 
-Here the columns of V are cut into blocks 16·k frames wide (64 at least),
-wide enough for the products on a block to run at BLAS speed, and each block
+Here the columns of V are cut into blocks about 16·k frames wide (64 at least;
+an even number of them when there are few), wide enough for the products on a
+block to run at BLAS speed, and each block
 is carried through the whole iteration before the next is touched, in chunks
 of rows small enough (64 KiB of WH) that a chunk is still in the core's cache
 when it is divided and multiplied on:
@@ -348,8 +349,12 @@ class KLPass:
         m, n = V.shape
         k = n_components
         self.V = V
-        width = max(_MIN_WIDTH, _WIDTH_PER_COMPONENT * k)
-        width = max(8, min(n, width, _BLOCK_BYTES // (4 * m)))
+        wanted = max(_MIN_WIDTH, _WIDTH_PER_COMPONENT * k)
+        wanted = max(8, min(wanted, _BLOCK_BYTES // (4 * m)))
+        blocks = -(-n // wanted)
+        if 1 < blocks < _PARTS and blocks % 2:
+            blocks += 1  # few blocks: an even count shares out evenly over 2, 4, … threads
+        width = min(n, 8 * -(-n // (8 * blocks)))
         blocks = -(-n // width)
         parts = min(_PARTS, blocks)
         edges = (np.linspace(0, blocks, parts + 1).round().astype(int) * width).clip(max=n)
