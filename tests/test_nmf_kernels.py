@@ -125,3 +125,50 @@ def test_a_pass_runs_no_more_threads_than_the_caller_may_use_now(monkeypatch):
     alone = kl_pass.run(W, H, update_h=False)
     assert set(kl_pass._pools) == {2}
     assert alone[0] == with_pool[0] and np.array_equal(alone[1], with_pool[1])
+
+
+def reference_kl(V, W, H, iterations):
+    """Plain float64 multiplicative updates in the solver's order: H, then (W, H) per iteration."""
+    V, W, H = (X.astype(np.float64) for X in (V, W, H))
+
+    def h_step(W, H):
+        return np.maximum(H * (W.T @ (V / (W @ H))) / W.sum(axis=0)[:, None], nmf.FLOOR)
+
+    def w_step(W, H):
+        return np.maximum(W * ((V / (W @ H)) @ H.T) / H.sum(axis=1), nmf.FLOOR)
+
+    H = h_step(W, H)
+    losses = []
+    for _ in range(iterations):
+        W = w_step(W, H)
+        H = h_step(W, H)
+        losses.append(nmf.beta_divergence(V, W @ H, 1.0))
+    return W, H, losses
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(1, 40),
+    st.integers(1, 300),
+    st.integers(1, 6),
+    st.integers(0, 2**31 - 1),
+)
+def test_the_blocked_pass_is_plain_multiplicative_updates_for_any_shape(m, n, k, seed):
+    k = min(k, m, n)
+    rng = np.random.default_rng(seed)
+    V = (rng.random((m, k)) @ rng.random((k, n)) + 0.05 * rng.random((m, n))).astype(np.float32)
+    V[:, rng.random(n) < 0.1] = 0.0  # silent frames
+    W0 = rng.random((m, k)).astype(np.float32) + 0.1
+    H0 = rng.random((k, n)).astype(np.float32) + 0.1
+    with pytest.MonkeyPatch.context() as patch:
+        # Small blocks, chunks and parts, so that every shape crosses their edges.
+        patch.setattr(kernels, "_MIN_WIDTH", 8)
+        patch.setattr(kernels, "_WIDTH_PER_COMPONENT", 2)
+        patch.setattr(kernels, "_CHUNK_BYTES", 4 * 8 * 16)
+        patch.setattr(kernels, "_PARALLEL_MIN", 0)
+        solver = nmf.make_solver(V, k, loss="kl", W=W0, H=H0)
+        solver.step(4)
+    W, H, losses = reference_kl(V, W0, H0, 4)
+    # (an all-silent V has a loss of ~0 that the floors of each side set)
+    np.testing.assert_allclose(solver.losses, losses, rtol=2e-4, atol=1e-6 * float(V.sum()) + 1e-9)
+    np.testing.assert_allclose(solver.W @ solver.H, W @ H, rtol=2e-3, atol=1e-5 * float(V.max()))
