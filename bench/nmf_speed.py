@@ -129,6 +129,18 @@ def per_iteration_rows(V, k, quick):
     ]
 
 
+def each_shape_and_rank(data: dict, ranks, measure) -> tuple[list, list]:
+    """``measure(V, k) -> (value, row)`` for every shape and rank, printing each row."""
+    values, rows = [], []
+    for V in data.values():
+        for k in ranks:
+            value, row = measure(V, k)
+            values.append(value)
+            rows.append(row)
+            print(" | ".join(row), flush=True)
+    return values, rows
+
+
 def span(values, fmt="{:.2f}×") -> str:
     """'lo–hi' of measured values."""
     lo, hi = min(values), max(values)
@@ -262,13 +274,9 @@ def main(argv=None) -> None:
     blas = blas_description()
     print(f"BLAS: {blas}", flush=True)
 
-    rows, ratios = [], []
-    for shape in shapes:
-        for k in ranks:
-            measured, row = per_iteration_rows(data[shape], k, args.quick)
-            rows.append(row)
-            ratios.append(measured)
-            print(" | ".join(row), flush=True)
+    ratios, rows = each_shape_and_rank(
+        data, ranks, lambda V, k: per_iteration_rows(V, k, args.quick)
+    )
     speed = markdown_table(
         [
             "V",
@@ -287,13 +295,9 @@ def main(argv=None) -> None:
         rows,
     )
 
-    rows, outcomes = [], []
-    for shape in shapes:
-        for k in ranks:
-            outcome, row = time_to_loss_row(data[shape], k, 30.0 if args.quick else 60.0)
-            rows.append(row)
-            outcomes.append(outcome)
-            print(" | ".join(row), flush=True)
+    outcomes, rows = each_shape_and_rank(
+        data, ranks, lambda V, k: time_to_loss_row(V, k, 30.0 if args.quick else 60.0)
+    )
     to_loss = markdown_table(
         [
             "V",
