@@ -404,7 +404,8 @@ class KLPass:
             Updated in place when ``update_h``.
         update_h : bool
         denom : np.ndarray (k,), optional
-            Denominator of the H update (column sums of W plus any L1 weight).
+            Denominator of the H update: by default the column sums of W, to
+            which a caller adds any L1 weight.
         continuity : (positive, negative), optional
             Virtanen's continuity terms (k, n), weighted by ``alpha``.
         locked : np.ndarray of bool (k,), optional
@@ -418,7 +419,7 @@ class KLPass:
             (V / WH) Hᵀ for the same factors: the numerator of the next W update.
         """
         k = W.shape[1]
-        denom = np.zeros(k, np.float32) if denom is None else np.asarray(denom, np.float32)
+        denom = W.sum(axis=0) if denom is None else np.asarray(denom, np.float32)
         positive, negative = continuity if continuity is not None else (self._none, self._none)
         locked = np.zeros(k, dtype=np.bool_) if locked is None else locked
         alpha = np.float32(alpha)
