@@ -394,9 +394,19 @@ def run_sweep(argv: list[str]) -> int:
     return 0
 
 
+USAGE = """usage: partwise [FILE]                 open the window (with FILE: audio or .partwise)
+       partwise separate [options] ...  separate audio files without a window
+       partwise sweep FILE [options]    loss against the number of components
+
+'partwise separate --help' and 'partwise sweep --help' list their options."""
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point for ``partwise`` and ``python main.py``."""
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0
     if argv and argv[0] == "separate":
         return run_separate(argv[1:])
     if argv and argv[0] == "sweep":

@@ -358,3 +358,11 @@ def test_impossible_algorithm_options_fail_with_one_line(mix_wav, tmp_path, opti
     assert proc.returncode != 0
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_help_lists_the_window_and_the_commands_without_starting_qt():
+    done = run("--help", check_qt=True)
+    assert done.returncode == 0, done.stderr
+    assert "QT-IMPORTED" not in done.stderr
+    for command in ("partwise [FILE]", "partwise separate", "partwise sweep"):
+        assert command in done.stdout
