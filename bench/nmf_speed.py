@@ -67,7 +67,7 @@ def per_iteration_rows(V, k, quick):
     """
     m, n = V.shape
     W0, H0 = nmf.initialize(V, k, seed=0)
-    n_ours, n_sk, rounds = (10, 5, 3) if quick else (20, 10, 3)
+    n_ours, n_sk, rounds = (10, 5, 3) if quick else (20, 10, 5)
     WH = np.empty_like(V)
     kn = np.empty((k, n), np.float32)
     mk = np.empty((m, k), np.float32)
@@ -363,7 +363,7 @@ shared, noisy 2-core machine). BLAS: {blas}.
 
 **Per iteration.** The floor is the dense products one iteration cannot avoid,
 timed with numpy's BLAS at the same shapes, as the solvers are (the products of
-20 iterations in a row, best of 3 rounds interleaved with the solvers' runs):
+20 iterations in a row, best of 5 rounds interleaved with the solvers' runs):
 WᵀV and VHᵀ for Euclidean MU;
 WH twice, WᵀR and RHᵀ for KL MU with alternating updates (in brackets the
 ratio to the 3-product count of the issue, which leaves out the second WH).
