@@ -449,3 +449,26 @@ class KLPass:
             for future in running:
                 future.result()
         return float(sum(sums)), self._M.sum(axis=0)
+
+
+def _compile() -> None:
+    """Compile every kernel now (or load it from numba's cache), for the types solvers pass.
+
+    Compiling takes seconds and holds the GIL. Left to the first call it would happen in
+    a solver thread in the middle of a run, with the GUI thread starved meanwhile; here
+    it happens once, at import (at start-up in the app), and after the first time the
+    compiled code comes from the cache next to this file.
+    """
+    V = np.ones((2, 4), dtype=np.float32)
+    frozen = V.copy()
+    frozen.flags.writeable = False  # a caller's read-only V gets its own specialisation
+    for data in (V, frozen):
+        KLPass(data, 1, threads=1).run(
+            np.ones((2, 1), np.float32), np.ones((1, 4), np.float32), update_h=True
+        )
+    X = np.ones((1, 4), dtype=np.float32)
+    multiplicative_step(X, X.copy(), X.copy())
+    log(X)
+
+
+_compile()
