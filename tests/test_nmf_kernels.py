@@ -108,6 +108,10 @@ def test_thread_count_respects_the_environment(monkeypatch):
     assert kernels.n_threads() == 1
     monkeypatch.delenv("PARTWISE_NUM_THREADS")
     assert 1 <= kernels.n_threads() <= os.cpu_count()
+    for bad in ("0", "-2", "two", "1.5"):
+        monkeypatch.setenv("PARTWISE_NUM_THREADS", bad)
+        with pytest.raises(ValueError, match="PARTWISE_NUM_THREADS must be a positive integer"):
+            kernels.n_threads()
 
 
 def test_a_pass_runs_no_more_threads_than_the_caller_may_use_now(monkeypatch):

@@ -77,14 +77,21 @@ def n_threads() -> int:
     """Threads for the pass: the cores this thread may use.
 
     ``PARTWISE_NUM_THREADS`` lowers it (e.g. when other work shares the cores).
+
+    Raises
+    ------
+    ValueError
+        If ``PARTWISE_NUM_THREADS`` is set to anything but a positive integer.
     """
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         cores = os.cpu_count() or 1
-    limit = os.environ.get("PARTWISE_NUM_THREADS")
+    limit = os.environ.get("PARTWISE_NUM_THREADS", "").strip()
     if limit:
-        cores = min(cores, max(1, int(limit)))
+        if not limit.isdigit() or int(limit) < 1:
+            raise ValueError(f"PARTWISE_NUM_THREADS must be a positive integer, got {limit!r}")
+        cores = min(cores, int(limit))
     return max(1, cores)
 
 
