@@ -100,7 +100,6 @@ def n_threads() -> int:
 # Registered under a name of our own, so compiled kernels refer to it by name
 # and numba can cache them (a ctypes pointer would be baked into the code).
 llvm.add_symbol("partwise_sgemm", get_cython_function_address("scipy.linalg.cython_blas", "sgemm"))
-_sgemm = types.ExternalFunction("partwise_sgemm", types.void(*[types.voidptr] * 13))
 
 
 @intrinsic
@@ -125,21 +124,48 @@ def _advance(typingctx, pointer, nbytes):
     return types.voidptr(types.voidptr, types.intp), codegen
 
 
-@njit(nogil=True, cache=True)
-def _gemm(trans_a, trans_b, rows, cols, depth, a, lda, b, ldb, beta, c, ldc):
+@intrinsic
+def _gemm(typingctx, trans_a, trans_b, rows, cols, depth, a, lda, b, ldb, beta, c, ldc):
     """Column-major C (rows × cols) = op(A) op(B) + beta C, for float32 pointers.
 
-    A C-ordered matrix is its transpose in column-major terms, which is how the
-    callers below express their row-major products.
+    ``trans_a`` and ``trans_b`` are the literals "N" or "T". A C-ordered matrix
+    is its transpose in column-major terms, which is how the callers below
+    express their row-major products. The arguments BLAS takes by reference
+    live on the caller's stack for the call (never in a heap array, which the
+    compiled code may free before the call).
     """
-    ints = np.array([rows, cols, depth, lda, ldb, ldc], dtype=np.int32)
-    scalars = np.array([1.0, beta], dtype=np.float32)
-    flags = np.array([ord(trans_a), ord(trans_b)], dtype=np.uint8)
-    i, s, f = _address(ints), _address(scalars), _address(flags)
-    _sgemm(
-        f, _advance(f, 1), i, _advance(i, 4), _advance(i, 8), s, a, _advance(i, 12),
-        b, _advance(i, 16), _advance(s, 4), c, _advance(i, 20),
-    )  # fmt: skip
+    flags = [getattr(t, "literal_value", None) for t in (trans_a, trans_b)]
+    if any(flag not in ("N", "T") for flag in flags):
+        return None
+
+    def codegen(context, builder, signature, args):
+        i32, f32 = ir.IntType(32), ir.FloatType()
+
+        def by_reference(llvm_type, value):
+            slot = cgutils.alloca_once(builder, llvm_type)
+            builder.store(value, slot)
+            return builder.bitcast(slot, cgutils.voidptr_t)
+
+        def integer(index):
+            value = context.cast(builder, args[index], signature.args[index], types.int32)
+            return by_reference(i32, value)
+
+        trans = [by_reference(cgutils.int8_t, ir.Constant(cgutils.int8_t, ord(f))) for f in flags]
+        one = by_reference(f32, ir.Constant(f32, 1.0))
+        beta = by_reference(f32, context.cast(builder, args[9], signature.args[9], types.float32))
+        sgemm_type = ir.FunctionType(ir.VoidType(), [cgutils.voidptr_t] * 13)
+        function = cgutils.get_or_insert_function(builder.module, sgemm_type, "partwise_sgemm")
+        builder.call(
+            function,
+            [
+                *trans, integer(2), integer(3), integer(4), one, args[5], integer(6),
+                args[7], integer(8), beta, args[10], integer(11),
+            ],
+        )  # fmt: skip
+        return context.get_dummy_value()
+
+    signature = types.void(trans_a, trans_b, rows, cols, depth, a, lda, b, ldb, beta, c, ldc)
+    return signature, codegen
 
 
 @njit(nogil=True, cache=True)
