@@ -138,3 +138,43 @@ def test_factorize_reports_convergence_and_history():
     assert result.W.flags.writeable and result.W.shape == (30, 5)
     stopped = nmf.factorize(V, 5, max_iter=50, tol=0, callback=lambda s: s.n_iter == 7)
     assert stopped.n_iter == 7 and not stopped.converged
+
+
+def euclidean_h_step(V, W, H):
+    """H ∘ WᵀV / ((WᵀW)H) in float64."""
+    return np.maximum(H * (W.T @ V) / (W.T @ W @ H), nmf.FLOOR)
+
+
+def reference_euclidean(V, W, H, iterations):
+    """Plain float64 multiplicative updates for ½‖V − WH‖²: H, then W, per iteration."""
+    V, W, H = (X.astype(np.float64) for X in (V, W, H))
+    losses = []
+    for _ in range(iterations):
+        H = euclidean_h_step(V, W, H)
+        W = np.maximum(W * (V @ H.T) / (W @ (H @ H.T)), nmf.FLOOR)
+        losses.append(0.5 * float(np.sum((V - W @ H) ** 2)))
+    return W, H, losses
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(1, 40),
+    st.integers(1, 300),
+    st.integers(1, 6),
+    st.integers(0, 2**31 - 1),
+)
+def test_euclidean_mu_is_plain_multiplicative_updates_for_any_shape(m, n, k, seed):
+    k = min(k, m, n)
+    rng = np.random.default_rng(seed)
+    V = (rng.random((m, k)) @ rng.random((k, n)) + 0.05 * rng.random((m, n))).astype(np.float32)
+    V[:, rng.random(n) < 0.1] = 0.0
+    W0 = rng.random((m, k)).astype(np.float32) + 0.1
+    H0 = rng.random((k, n)).astype(np.float32) + 0.1
+    solver = nmf.make_solver(V, k, loss="euclidean", W=W0, H=H0)
+    solver.step(4)
+    W, H, losses = reference_euclidean(V, W0, H0, 4)
+    # The loss comes from the trace identity: ‖V‖² − 2⟨W, VHᵀ⟩ + ⟨WᵀW, HHᵀ⟩ in float32
+    # products, so its error scales with ‖V‖², not with the (possibly tiny) loss.
+    scale = 1e-5 * float(np.sum(V.astype(np.float64) ** 2)) + 1e-9
+    np.testing.assert_allclose(solver.losses, losses, rtol=2e-4, atol=scale)
+    np.testing.assert_allclose(solver.W @ solver.H, W @ H, rtol=2e-3, atol=1e-5 * float(V.max()))

@@ -1,19 +1,17 @@
-"""Fused passes over V, one per multiplicative-update iteration, on every core.
+"""One fused pass over V per KL iteration: column blocks in cache, on every core.
 
-An iteration of multiplicative updates needs products with m × n operands
-(KL: WH, Wᵀ(V/WH), WH again, (V/WH)Hᵀ; Euclidean: WᵀV and VHᵀ) and, for KL,
-two ratios V / WH and Σ V log WH for the loss. Done as whole-matrix numpy
-calls, every one streams an m × n array through memory, the k-sized work in
-between runs on one core, and for KL the elementwise passes cost as much as
-the products.
+A KL multiplicative-update iteration needs four products with m × n results
+or operands (WH, Wᵀ(V/WH), WH again, (V/WH)Hᵀ), two ratios V / WH and, for
+the loss, Σ V log WH. Done as whole-matrix numpy calls, every one of them
+streams an m × n array through memory, and on a spectrogram the elementwise
+passes cost as much as the products.
 
-Here the columns of V are cut into a fixed number of equal parts, and each
-part into blocks of about 16·k frames (64 at least), wide enough for the
-products on a block to run at BLAS speed; each block is carried through the
-whole iteration before the next is touched.
-
-KL (:class:`KLPass`), in chunks of rows small enough (64 KiB of WH) that a
-chunk is still in the core's cache when it is divided and multiplied on:
+Here the columns of V are cut into blocks about 16·k frames wide (64 at least;
+an even number of them when there are few), wide enough for the products on a
+block to run at BLAS speed, and each block
+is carried through the whole iteration before the next is touched, in chunks
+of rows small enough (64 KiB of WH) that a chunk is still in the core's cache
+when it is divided and multiplied on:
 
 1. per chunk: ``A = W_c H_b`` (BLAS), ``A = V_cb / A``, ``N += W_cᵀ A``
    (BLAS); then the H half-step for the block's columns, which needs nothing
@@ -21,27 +19,21 @@ chunk is still in the core's cache when it is divided and multiplied on:
 2. per chunk: ``A = W_c H_b`` with the new H_b, ``Σ V_cb log A`` for the loss
    of the new factors, ``A = V_cb / A``, ``M_c += A H_bᵀ`` (BLAS).
 
-Euclidean (:class:`EuclideanPass`): ``N = Wᵀ V_b``, the H half-step
-``H_b ← H_b ∘ N / ((WᵀW) H_b)``, then ``M += V_b H_bᵀ`` and
-``P += H_b H_bᵀ`` while V_b is still in cache.
-
-``M`` is then the numerator of the next W half-step (and with ``P``, for the
-Euclidean loss by the trace identity), so an iteration is one W update
-(m × k) and one pass over V, and no m × n buffer exists at all. The parts
-depend on the shape only, never on the thread count, so results are
-bit-identical however many threads run: the calling thread and helper
-threads each take the next part not yet taken, each part with its own M, and
-the Ms are summed in part order.
+``M`` is then the numerator of the next W half-step, so an iteration is one
+W update (m × k) and one pass over V, and no m × n buffer exists at all. The
+blocks are grouped into a fixed number of parts (from the shape only, never
+from the thread count, so results are bit-identical however many threads
+run); the calling thread and helper threads each take the next part not yet
+taken, each part with its own M, and the Ms are summed in part order.
 
 The kernels are compiled with numba (``nogil``, so the parts run in
-parallel) and call ``sgemm`` of their own OpenBLAS (scipy-openblas32, kept to
-one thread: the parallelism is across parts) with leading dimensions, so
-blocks of V and H are used in place, never copied. numpy's and scipy's BLAS
-are left alone, and idle: their threads, once woken, would spin on the cores
-the parts run on. The log is a vectorisable float32 polynomial (Cephes'
-``logf`` scheme: the exponent from the bits, a degree-9 polynomial on the
-mantissa in [√½, √2)), accurate to 2 ulp, since numba's ``log`` would be a
-scalar call.
+parallel); the products call ``sgemm`` of an OpenBLAS of their own
+(scipy-openblas32, one thread per call: the parallelism is across parts)
+directly with leading dimensions, so blocks of V and H are used in place,
+never copied.
+The log is a vectorisable float32 polynomial (Cephes' ``logf`` scheme: the
+exponent from the bits, a degree-9 polynomial on the mantissa in
+[√½, √2)), accurate to 2 ulp, since numba's ``log`` would be a scalar call.
 """
 
 from __future__ import annotations
@@ -61,7 +53,7 @@ from numba.extending import intrinsic
 
 from .base import EPS, FLOOR
 
-__all__ = ["EuclideanPass", "KLPass", "blas_description", "gram", "log", "n_threads", "product"]
+__all__ = ["KLPass", "blas_description", "log", "multiplicative_step", "n_threads"]
 
 #: Parts of a pass: enough to keep every core of a large machine busy; fixed
 #: so that the summation order, and so the result, never depends on threads.
@@ -109,8 +101,13 @@ def n_threads() -> int:
 def _open_blas() -> ctypes.CDLL:
     """The OpenBLAS of scipy-openblas32, set to one thread, with its sgemm registered.
 
-    Registered under a name of our own, so compiled kernels refer to it by name
-    and numba can cache them (a ctypes pointer would be baked into the code).
+    The pass calls a BLAS of its own: one thread per call (the parallelism is
+    across parts) without touching the thread count of numpy's and scipy's,
+    which other threads may be using meanwhile; and a recent OpenBLAS (0.3.34
+    here ran the pass's products 5–8% faster at 1025 × 25840 than the 0.3.30 in
+    scipy's wheel). sgemm is registered under a name of our own, so compiled
+    kernels refer to it by name and numba can cache them (a ctypes pointer
+    would be baked into the code).
     """
     scipy_openblas32.get_openblas_config()  # loads the library, portably
     blas = scipy_openblas32.dll
@@ -130,7 +127,7 @@ def _one_blas_thread() -> None:
 
 
 def blas_description() -> str:
-    """The OpenBLAS build the kernels call (version, kernel, thread limit)."""
+    """The OpenBLAS build the pass calls (version, kernel, thread limit)."""
     return _blas.scipy_openblas_get_config().decode()
 
 
@@ -201,75 +198,29 @@ def _gemm(typingctx, trans_a, trans_b, rows, cols, depth, a, lda, b, ldb, beta, 
 
 
 @njit(nogil=True, cache=True)
-def _w_times_h(W, row0, rows, H, start, width, out, beta):
-    """out[:rows, :width] = W[row0 : row0 + rows] @ H[:, start : start + width] + beta out."""
+def _w_times_h(W, row0, rows, H, start, width, out):
+    """out[:rows, :width] = W[row0 : row0 + rows] @ H[:, start : start + width]."""
     k = W.shape[1]
     w = _advance(_address(W), 4 * row0 * k)
     h = _advance(_address(H), 4 * start)
-    _gemm("N", "N", width, rows, k, h, H.shape[1], w, k, beta, _address(out), out.shape[1])
-
-
-@njit(nogil=True, cache=True)
-def _wt_times(W, row0, rows, x, ldx, width, Nt, beta):
-    """Nt[:width] = (W[row0 : row0 + rows]ᵀ @ X[:rows, :width])ᵀ + beta Nt.
-
-    X is given by the address of its first entry and its row stride ``ldx``.
-    The product is kept transposed (width × k): OpenBLAS computes it faster in
-    that layout when k is small (measured: 3.6 ms instead of 4.4 for WᵀV at
-    1025 × 5168, k = 32, one thread).
-    """
-    k = W.shape[1]
-    w = _advance(_address(W), 4 * row0 * k)
-    _gemm("N", "T", k, width, rows, w, k, x, ldx, beta, _address(Nt), k)
+    _gemm("N", "N", width, rows, k, h, H.shape[1], w, k, 0.0, _address(out), out.shape[1])
 
 
 @njit(nogil=True, cache=True)
 def _add_wt_times(W, row0, rows, A, width, N):
-    """N[:, :width] += W[row0 : row0 + rows]ᵀ @ A[:rows, :width] (the KL chunks' layout:
-    faster than the transposed one there at small k, 42 µs instead of 60 a block at k = 8)."""
+    """N[:, :width] += W[row0 : row0 + rows]ᵀ @ A[:rows, :width]."""
     k = W.shape[1]
     w = _advance(_address(W), 4 * row0 * k)
     _gemm("N", "T", width, k, rows, _address(A), A.shape[1], w, k, 1.0, _address(N), N.shape[1])
 
 
 @njit(nogil=True, cache=True)
-def _add_times_ht(x, ldx, rows, H, start, width, M, row0):
-    """M[row0 : row0 + rows] += X[:rows, :width] @ H[:, start : start + width]ᵀ.
-
-    X is given by the address of its first entry and its row stride ``ldx``.
-    """
+def _add_times_ht(A, rows, H, start, width, M, row0):
+    """M[row0 : row0 + rows] += A[:rows, :width] @ H[:, start : start + width]ᵀ."""
     k = M.shape[1]
     h = _advance(_address(H), 4 * start)
     m = _advance(_address(M), 4 * row0 * k)
-    _gemm("T", "N", k, rows, width, h, H.shape[1], x, ldx, 1.0, m, k)
-
-
-@njit(nogil=True, cache=True)
-def _gram(W, out):
-    _wt_times(W, 0, W.shape[0], _address(W), W.shape[1], W.shape[1], out, 0.0)
-
-
-def gram(W: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """out = WᵀW (k × k) for a C-contiguous float32 W, on the calling thread only."""
-    _one_blas_thread()
-    _gram(W, out)
-    return out
-
-
-@njit(nogil=True, cache=True)
-def _product(A, B, out):
-    _w_times_h(A, 0, A.shape[0], B, 0, B.shape[1], out, 0.0)
-
-
-def product(A: np.ndarray, B: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """out = A @ B for C-contiguous float32 arrays, on the calling thread only.
-
-    numpy's BLAS would run a product of this size on every core, and its
-    threads would then spin on them, slowing the next pass.
-    """
-    _one_blas_thread()
-    _product(A, B, out)
-    return out
+    _gemm("T", "N", k, rows, width, h, H.shape[1], _address(A), A.shape[1], 1.0, m, k)
 
 
 # -- a vectorisable float32 log ------------------------------------------------------
@@ -335,65 +286,26 @@ def log(x: np.ndarray) -> np.ndarray:
     return out
 
 
-# -- the passes ---------------------------------------------------------------------
-
-
-@njit(nogil=True, cache=True)
-def _fill_rows(Dt, width, values):
-    """Dt[c] = values for the first ``width`` rows."""
-    for c in range(width):
-        Dt[c, :] = values
+# -- the pass -----------------------------------------------------------------------
 
 
 @njit(nogil=True, fastmath=True, error_model="numpy", cache=True)
-def _update_h_kl(H, N, start, width, denom, positive, negative, alpha, locked):
-    """H_b ← max(H_b ∘ (N + α·negative) / (denom + α·positive), FLOOR); locked rows untouched.
-
-    ``N`` (k × width) is the numerator of the block, ``denom`` (k,) the column
-    sums of W plus any L1 weight.
-    """
+def _update_h(H, N, start, width, denom, positive, negative, alpha, locked):
+    """H_b ← max(H_b ∘ (N + α·negative) / (denom + α·positive), FLOOR); locked rows untouched."""
     floor, eps = np.float32(FLOOR), np.float32(EPS)
     for row in range(H.shape[0]):
         if locked[row]:
             continue
-        h, num, d = H[row, start : start + width], N[row, :width], denom[row]
+        d = denom[row]
         if alpha > 0:
-            p, q = positive[row, start : start + width], negative[row, start : start + width]
             for c in range(width):
-                h[c] = max(h[c] * ((num[c] + alpha * q[c]) / max(d + alpha * p[c], eps)), floor)
+                num = N[row, c] + alpha * negative[row, start + c]
+                den = max(d + alpha * positive[row, start + c], eps)
+                H[row, start + c] = max(H[row, start + c] * (num / den), floor)
         else:
             scale = np.float32(1.0) / max(d, eps)
             for c in range(width):
-                h[c] = max(h[c] * (num[c] * scale), floor)
-
-
-@njit(nogil=True, fastmath=True, error_model="numpy", cache=True)
-def _update_h_euclidean(H, Nt, Dt, start, width, positive, negative, alpha, locked):
-    """H_b ← max(H_b ∘ (N + α·negative) / (D + α·positive), FLOOR); locked rows untouched.
-
-    ``Nt`` and ``Dt`` (width × k) are the numerator and denominator of the
-    block, transposed; ``Nt`` is overwritten. The flags are tested outside the
-    loops (tested inside, with placeholder arrays standing in for absent terms,
-    the compiled loop gave results that varied from run to run).
-    """
-    floor, eps = np.float32(FLOOR), np.float32(EPS)
-    k = H.shape[0]
-    if alpha > 0:
-        for c in range(width):
-            for row in range(k):
-                numer = Nt[c, row] + alpha * negative[row, start + c]
-                denom = Dt[c, row] + alpha * positive[row, start + c]
-                Nt[c, row] = numer / max(denom, eps)
-    else:
-        # One contiguous loop, which vectorises: the divisions are most of the work.
-        ratio, denom = Nt[:width].ravel(), Dt[:width].ravel()
-        for i in range(ratio.size):
-            ratio[i] = ratio[i] / max(denom[i], eps)
-    for row in range(k):
-        if not locked[row]:
-            h = H[row, start : start + width]
-            for c in range(width):
-                h[c] = max(h[c] * Nt[c, row], floor)
+                H[row, start + c] = max(H[row, start + c] * (N[row, c] * scale), floor)
 
 
 @njit(nogil=True, fastmath=True, error_model="numpy", cache=True)
@@ -422,10 +334,8 @@ def _v_log_and_ratio(V, A, row0, rows, start, width):
 
 
 @njit(nogil=True, fastmath=True, error_model="numpy", cache=True)
-def _kl_part(
-    V, W, H, start, stop, width, update_h, denom, positive, negative, alpha, locked, M, A, N
-):
-    """Columns [start, stop) of one KL pass; returns Σ V log WH over them and leaves M.
+def _part(V, W, H, start, stop, width, update_h, denom, positive, negative, alpha, locked, M, A, N):
+    """Columns [start, stop) of one pass; returns Σ V log WH over them and leaves M.
 
     Each block of ``width`` columns is done in chunks of ``A.shape[0]`` rows, so
     the chunk of WH (the buffer ``A``) is still in cache when it is divided and
@@ -441,65 +351,68 @@ def _kl_part(
             N[:, :] = 0.0
             for r in range(0, m, chunk):
                 rows = min(chunk, m - r)
-                _w_times_h(W, r, rows, H, s, w, A, 0.0)
+                _w_times_h(W, r, rows, H, s, w, A)
                 _ratio(V, A, r, rows, s, w)
                 _add_wt_times(W, r, rows, A, w, N)
-            _update_h_kl(H, N, s, w, denom, positive, negative, alpha, locked)
+            _update_h(H, N, s, w, denom, positive, negative, alpha, locked)
         for r in range(0, m, chunk):
             rows = min(chunk, m - r)
-            _w_times_h(W, r, rows, H, s, w, A, 0.0)
+            _w_times_h(W, r, rows, H, s, w, A)
             v_log += _v_log_and_ratio(V, A, r, rows, s, w)
-            _add_times_ht(_address(A), A.shape[1], rows, H, s, w, M, r)
+            _add_times_ht(A, rows, H, s, w, M, r)
     return v_log
 
 
 @njit(nogil=True, fastmath=True, error_model="numpy", cache=True)
-def _euclidean_part(
-    V, W, H, WtW, start, stop, width, denom, positive, negative, alpha, locked, M, P, N, D
-):
-    """Columns [start, stop) of one Euclidean pass: the H half-step, then VHᵀ into M, HHᵀ into P."""
-    m, n = V.shape
-    k = W.shape[1]
-    M[:, :] = 0.0
-    P[:, :] = 0.0
-    for s in range(start, stop, width):
-        w = min(width, stop - s)
-        v, h = _advance(_address(V), 4 * s), _advance(_address(H), 4 * s)
-        _wt_times(W, 0, m, v, n, w, N, 0.0)
-        _fill_rows(D, w, denom)
-        # Dt[:w] += ((WᵀW) H_b)ᵀ, which is column-major (WᵀW) H_b (WᵀW is symmetric)
-        _gemm("N", "T", k, w, k, _address(WtW), k, h, n, 1.0, _address(D), k)
-        _update_h_euclidean(H, N, D, s, w, positive, negative, alpha, locked)
-        _add_times_ht(v, n, m, H, s, w, M, 0)
-        _add_times_ht(h, n, k, H, s, w, P, 0)
+def _multiplicative_step(X, numer, denom):
+    floor, eps = np.float32(FLOOR), np.float32(EPS)
+    for i in range(X.shape[0]):
+        x, p, q = X[i], numer[i], denom[i]
+        for j in range(x.size):
+            x[j] = max(x[j] * (p[j] / max(q[j], eps)), floor)
 
 
-class _Pass:
-    """What a fused pass over one V needs: its parts, their buffers, and threads.
+def multiplicative_step(X: np.ndarray, numer: np.ndarray, denom: np.ndarray) -> None:
+    """X ← max(X ∘ numer / max(denom, EPS), FLOOR) in place, in one pass.
 
-    The columns are cut into at most ``_PARTS`` parts of equal width (so that
-    the parts share out evenly over the threads), each part into blocks of
-    about ``_WIDTH_PER_COMPONENT``·k frames, no wider than ``_BLOCK_BYTES`` of V.
+    All three are float32 arrays of the same 2-D shape with contiguous rows.
+    """
+    _multiplicative_step(X, numer, denom)
+
+
+class KLPass:
+    """The fused pass over one V: its parts, work buffers and threads.
+
+    Parameters
+    ----------
+    V : np.ndarray, float32, C-contiguous (m, n)
+    n_components : int
+    threads : int, optional
+        Most parts run at once; by default :func:`n_threads`, and 1 for small
+        V. Each pass runs no more than :func:`n_threads` allows the calling
+        thread at that moment (a thread moved off cores after construction
+        runs the parts itself). The result does not depend on it.
     """
 
-    def __init__(self, V: np.ndarray, n_components: int, threads: int | None) -> None:
+    def __init__(self, V: np.ndarray, n_components: int, *, threads: int | None = None) -> None:
         m, n = V.shape
         k = n_components
         self.V = V
         wanted = max(_MIN_WIDTH, _WIDTH_PER_COMPONENT * k)
         wanted = max(8, min(wanted, _BLOCK_BYTES // (4 * m)))
-        # No narrower than a block where it can be helped (an even count, for two
-        # or four threads), and at least 8 frames wide, so that none is empty.
-        parts = min(_PARTS, n // wanted)
-        parts = max(1, min(parts - parts % 2 if parts > 1 else parts, n // 8))
-        # Edges on multiples of 8 frames.
-        edges = 8 * np.round(np.arange(parts + 1) * (n / (8 * parts))).astype(int)
-        edges[-1] = n
+        blocks = -(-n // wanted)
+        if 1 < blocks < _PARTS and blocks % 2:
+            blocks += 1  # few blocks: an even count shares out evenly over 2, 4, … threads
+        width = min(n, 8 * -(-n // (8 * blocks)))
+        blocks = -(-n // width)
+        parts = min(_PARTS, blocks)
+        edges = (np.linspace(0, blocks, parts + 1).round().astype(int) * width).clip(max=n)
         self._parts = list(zip(edges[:-1].tolist(), edges[1:].tolist()))
-        widest = max(stop - start for start, stop in self._parts)
-        blocks = -(-widest // wanted)
-        self._width = 8 * -(-widest // (8 * blocks))
+        self._width = width
+        rows = max(8, min(m, _CHUNK_BYTES // (4 * width)))
         self._M = np.empty((parts, m, k), dtype=np.float32)
+        self._A = np.empty((parts, rows, width), dtype=np.float32)
+        self._N = np.empty((parts, k, width), dtype=np.float32)
         self._none = np.zeros((1, 1), dtype=np.float32)
         if threads is None:
             threads = n_threads() if V.size >= _PARALLEL_MIN else 1
@@ -519,53 +432,6 @@ class _Pass:
             # Started by the calling thread, so they share its affinity and priority.
             self._pools[helpers] = ThreadPoolExecutor(helpers)
         return helpers, self._pools[helpers]
-
-    def _run(self, part) -> list:
-        """``part(p)`` for every part, spread over the threads; the results in part order."""
-        # Every thread takes the next part not yet taken (next() on a count is atomic
-        # under the GIL), so a thread slowed by other work takes fewer parts.
-        parts = len(self._parts)
-        taken = itertools.count()
-        results = [None] * parts
-
-        def drain() -> None:
-            while (p := next(taken)) < parts:
-                results[p] = part(p)
-
-        _one_blas_thread()
-        count, helpers = self._helpers()
-        running = [helpers.submit(drain) for _ in range(count)]
-        drain()
-        for future in running:
-            future.result()
-        return results
-
-    def _h_terms(self, n_components, continuity, locked):
-        positive, negative = continuity if continuity is not None else (self._none, self._none)
-        locked = np.zeros(n_components, dtype=np.bool_) if locked is None else locked
-        return positive, negative, locked
-
-
-class KLPass(_Pass):
-    """The fused KL pass over one V.
-
-    Parameters
-    ----------
-    V : np.ndarray, float32, C-contiguous (m, n)
-    n_components : int
-    threads : int, optional
-        Most parts run at once; by default :func:`n_threads`, and 1 for small
-        V. Each pass runs no more than :func:`n_threads` allows the calling
-        thread at that moment (a thread moved off cores after construction
-        runs the parts itself). The result does not depend on it.
-    """
-
-    def __init__(self, V: np.ndarray, n_components: int, *, threads: int | None = None) -> None:
-        super().__init__(V, n_components, threads)
-        parts, width = len(self._parts), self._width
-        rows = max(8, min(V.shape[0], _CHUNK_BYTES // (4 * width)))
-        self._A = np.empty((parts, rows, width), dtype=np.float32)
-        self._N = np.empty((parts, n_components, width), dtype=np.float32)
 
     def run(
         self,
@@ -603,78 +469,35 @@ class KLPass(_Pass):
         """
         k = W.shape[1]
         denom = W.sum(axis=0) if denom is None else np.asarray(denom, np.float32)
-        positive, negative, locked = self._h_terms(k, continuity, locked)
+        positive, negative = continuity if continuity is not None else (self._none, self._none)
+        locked = np.zeros(k, dtype=np.bool_) if locked is None else locked
         alpha = np.float32(alpha)
 
         def part(p: int) -> float:
             start, stop = self._parts[p]
-            return _kl_part(
+            return _part(
                 self.V, W, H, start, stop, self._width, update_h, denom, positive, negative,
-                alpha, locked, self._M[p], self._A[p], self._N[p],
+                alpha, locked,
+                self._M[p], self._A[p], self._N[p],
             )  # fmt: skip
 
-        return float(sum(self._run(part))), self._M.sum(axis=0)
+        # Every thread takes the next part not yet taken (next() on a count is atomic
+        # under the GIL), so a thread slowed by other work takes fewer parts.
+        parts = len(self._parts)
+        taken = itertools.count()
+        sums = [0.0] * parts
 
+        def drain() -> None:
+            while (p := next(taken)) < parts:
+                sums[p] = part(p)
 
-class EuclideanPass(_Pass):
-    """The fused Euclidean pass over one V: the H half-step, VHᵀ and HHᵀ.
-
-    Parameters are those of :class:`KLPass`.
-    """
-
-    def __init__(self, V: np.ndarray, n_components: int, *, threads: int | None = None) -> None:
-        super().__init__(V, n_components, threads)
-        k, parts = n_components, len(self._parts)
-        self._P = np.empty((parts, k, k), dtype=np.float32)
-        # The numerator and denominator of a block's H update, transposed.
-        self._N = np.empty((parts, self._width, k), dtype=np.float32)
-        self._D = np.empty((parts, self._width, k), dtype=np.float32)
-
-    def run(
-        self,
-        W: np.ndarray,
-        H: np.ndarray,
-        WtW: np.ndarray,
-        *,
-        denom: np.ndarray | None = None,
-        continuity: tuple[np.ndarray, np.ndarray] | None = None,
-        alpha: float = 0.0,
-        locked: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """One pass: the H half-step ``H ← H ∘ WᵀV / ((WᵀW)H + denom)``, then VHᵀ and HHᵀ.
-
-        Parameters
-        ----------
-        W : np.ndarray, float32, C-contiguous (m, k)
-        H : np.ndarray, float32, C-contiguous (k, n)
-            Updated in place.
-        WtW : np.ndarray, float32, C-contiguous (k, k)
-            WᵀW of this W (see :func:`gram`).
-        denom : np.ndarray (k,), optional
-            Added to the denominator of the H update (an L1 weight); zero by default.
-        continuity, alpha, locked
-            As for :meth:`KLPass.run`.
-
-        Returns
-        -------
-        VHt, HHt : np.ndarray, float32 (m, k) and (k, k)
-            For the new H: the numerator of the W update and the factor of its
-            denominator W(HHᵀ).
-        """
-        k = W.shape[1]
-        denom = np.zeros(k, np.float32) if denom is None else np.asarray(denom, np.float32)
-        positive, negative, locked = self._h_terms(k, continuity, locked)
-        alpha = np.float32(alpha)
-
-        def part(p: int) -> None:
-            start, stop = self._parts[p]
-            _euclidean_part(
-                self.V, W, H, WtW, start, stop, self._width, denom, positive, negative,
-                alpha, locked, self._M[p], self._P[p], self._N[p], self._D[p],
-            )  # fmt: skip
-
-        self._run(part)
-        return self._M.sum(axis=0), self._P.sum(axis=0)
+        _one_blas_thread()
+        count, helpers = self._helpers()
+        running = [helpers.submit(drain) for _ in range(count)]
+        drain()
+        for future in running:
+            future.result()
+        return float(sum(sums)), self._M.sum(axis=0)
 
 
 def _compile() -> None:
@@ -688,13 +511,13 @@ def _compile() -> None:
     V = np.ones((2, 4), dtype=np.float32)
     frozen = V.copy()
     frozen.flags.writeable = False  # a caller's read-only V gets its own specialisation
-    W, WtW = np.ones((2, 1), np.float32), np.ones((1, 1), np.float32)
     for data in (V, frozen):
-        KLPass(data, 1, threads=1).run(W, np.ones((1, 4), np.float32), update_h=True)
-        EuclideanPass(data, 1, threads=1).run(W, np.ones((1, 4), np.float32), WtW)
-    gram(W, WtW)
-    product(W, WtW, W.copy())
-    log(V)
+        KLPass(data, 1, threads=1).run(
+            np.ones((2, 1), np.float32), np.ones((1, 4), np.float32), update_h=True
+        )
+    X = np.ones((1, 4), dtype=np.float32)
+    multiplicative_step(X, X.copy(), X.copy())
+    log(X)
 
 
 _compile()

@@ -2,11 +2,10 @@
 
 Cost per iteration, m × n data and rank k:
 
-- Euclidean: one fused pass over V (:mod:`.kernels`) does the H half-step
-  from WᵀV and (WᵀW)H and gives VHᵀ and HHᵀ for the new H; the W half-step
-  and the rest are m × k or k × k. The loss comes from the trace identity
+- Euclidean: two products with V (WᵀV and VHᵀ); everything else is k × k,
+  k × n or m × k. The loss comes from the trace identity
   ‖V − WH‖² = ‖V‖² − 2⟨W, VHᵀ⟩ + ⟨WᵀW, HHᵀ⟩, reusing VHᵀ and HHᵀ, so it
-  costs no pass over V; the WᵀW it computes is the next H half-step's.
+  costs no pass over V.
 - KL: the W half-step (m × k, from the (V / WH)Hᵀ the last pass left), then
   one fused pass over V in cache-sized column blocks (:mod:`.kernels`,
   multi-threaded, no m × n buffer) that does the H half-step, which is
@@ -30,7 +29,7 @@ import numpy as np
 
 from .base import EPS, FLOOR, Solver, component_mask
 from .divergence import BETAS, beta_divergence, is_floor, sum_squares, sum_v_log
-from .kernels import EuclideanPass, KLPass, gram, product
+from .kernels import KLPass, multiplicative_step
 from .penalties import continuity_cost, continuity_terms, normalize_columns
 
 __all__ = ["MUSolver"]
@@ -90,8 +89,8 @@ class MUSolver(Solver):
             free = ~component_mask(lock_W, k, "lock_W")
             H *= normalize_columns(W, free)[:, None]
         if self.beta == 2.0:
-            self._pass = EuclideanPass(V, k)
-            self._WtW = np.empty((k, k), dtype=np.float32)
+            self._kn = np.empty((k, n), dtype=np.float32)
+            self._kn_denom = np.empty((k, n), dtype=np.float32)
             self._mk = np.empty((m, k), dtype=np.float32)
             self._half_V_sq = 0.5 * sum_squares(V)
         elif self.beta == 1.0:
@@ -116,19 +115,13 @@ class MUSolver(Solver):
 
     def _iterate_euclidean(self) -> float:
         W, H = self._W, self._H
-        # The last loss (at first the initial one) left WᵀW of this W. The H
-        # step's denominator (WᵀW)H costs k²n, where Wᵀ(WH) would cost 2mnk.
-        VHt, HHt = self._pass.run(
-            W,
-            H,
-            self._WtW,
-            denom=np.full(W.shape[1], self.sparsity, dtype=np.float32),
-            continuity=continuity_terms(H) if self.smoothness else None,
-            alpha=self.smoothness,
-            locked=self._lock_H,
-        )
-        self._update_W(VHt, product(W, HHt, self._mk))
-        return self._euclidean_loss(VHt, HHt)
+        np.matmul(W.T, self.V, out=self._kn)
+        # (WᵀW)H costs k²n, where Wᵀ(WH) would cost 2mnk.
+        self._update_H(self._kn, np.matmul(W.T @ W, H, out=self._kn_denom))
+        np.matmul(self.V, H.T, out=self._mk)
+        HHt = H @ H.T
+        self._update_W(self._mk, W @ HHt)
+        return self._euclidean_loss(self._mk, HHt)
 
     def _iterate_kl(self) -> float:
         # An iteration is cut W | H, so that the pass doing the H step also
@@ -163,10 +156,7 @@ class MUSolver(Solver):
     # -- the updates shared by every β -----------------------------------------
 
     def _update_H(self, numer: np.ndarray, denom: np.ndarray) -> None:
-        """H ← H ∘ √(numer / denom) with the penalties on H (IS; the passes do the others).
-
-        ``numer`` may be overwritten.
-        """
+        """H ← H ∘ (numer / denom)^γ with the penalties on H; ``numer`` may be overwritten."""
         H = self._H
         if self.sparsity:
             denom = denom + np.float32(self.sparsity)
@@ -175,10 +165,13 @@ class MUSolver(Solver):
             alpha = np.float32(self.smoothness)
             numer += alpha * negative
             denom = denom + alpha * positive
-        np.divide(numer, np.maximum(denom, EPS), out=numer)
-        np.sqrt(numer, out=numer)
-        H *= numer
-        np.maximum(H, FLOOR, out=H)
+        if self.beta == 0.0:
+            np.divide(numer, np.maximum(denom, EPS), out=numer)
+            np.sqrt(numer, out=numer)
+            H *= numer
+            np.maximum(H, FLOOR, out=H)
+        else:
+            multiplicative_step(H, numer, denom)
         self._restore_H()
 
     def _update_W(self, numer: np.ndarray, denom: np.ndarray) -> None:
@@ -214,10 +207,9 @@ class MUSolver(Solver):
         return total
 
     def _euclidean_loss(self, VHt: np.ndarray, HHt: np.ndarray) -> float:
-        """½‖V − WH‖² (plus penalties) from VHᵀ and HHᵀ; leaves WᵀW of this W."""
-        W = self._W
-        cross = float(np.sum(W * VHt, dtype=np.float64))
-        quad = float(np.sum(gram(W, self._WtW) * HHt, dtype=np.float64))
+        W = self._W.astype(np.float64)
+        cross = float(np.sum(W * VHt))
+        quad = float(np.sum((W.T @ W) * HHt))
         return max(self._half_V_sq - cross + 0.5 * quad, 0.0) + self._penalty()
 
     def _kl_loss(self, *, update_h: bool = False) -> float:
