@@ -9,6 +9,8 @@ from collections.abc import Callable
 import numpy as np
 from threadpoolctl import threadpool_info
 
+from dsp.nmf import kernels
+
 SECTION = "## NMF engine speed"
 
 
@@ -50,7 +52,10 @@ def blas_description() -> str:
             )
     coretype = os.environ.get("OPENBLAS_CORETYPE")
     env = f"OPENBLAS_CORETYPE={coretype}" if coretype else "OPENBLAS_CORETYPE unset"
-    return f"{', '.join(parts) or 'unknown BLAS'}; {env}; {os.cpu_count()} CPUs"
+    return (
+        f"numpy: {', '.join(parts) or 'unknown BLAS'}; KL pass: {kernels.blas_description()};"
+        f" {env}; {os.cpu_count()} CPUs"
+    )
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:

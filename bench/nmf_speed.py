@@ -397,7 +397,8 @@ block's columns, WH again, Σ V log WH for the loss and V / WH, and
 (V / WH)Hᵀ added into the next W update's numerator. So V is read once per
 iteration, no m × n buffer exists, and the returned loss costs one log per
 entry (a vectorised float32 polynomial, numba) and no product. The blocks run
-on a thread pool with BLAS held to one thread; the parts are fixed by the
+on a thread pool, each product on one thread of the pass's own OpenBLAS
+(scipy-openblas32; numpy's is left alone); the parts are fixed by the
 shape, so results do not depend on the thread count.
 
 What is left above the floors. KL: the elementwise work itself (two divisions
@@ -408,6 +409,16 @@ reading V once per iteration saves nothing. Euclidean MU at k = 32: the
 k-sized products MU needs besides the two with V — (WᵀW)H, HHᵀ, W(HHᵀ) — and
 the loss, ~0.4 ms an iteration at 1025 × 5168. Run-to-run spread of a ratio on
 this shared machine is about ±0.1.
+
+Measured and not kept: a fused Euclidean pass like the KL one (per block
+WᵀV_b, the H update with (WᵀW)H_b, V_bH_bᵀ and H_bH_bᵀ, every product on one
+thread, parts in parallel). In interleaved runs against these products it was
+no faster at 1 minute (1.08–1.13× against 1.07–1.10× at k = 8; 1.14–1.22×
+against 1.15–1.20× at k = 32), 2–4% faster at 5 minutes, and slower alone on
+one core, as the GUI's solver thread runs (24 ms against 19–22 ms an
+iteration at 1025 × 15503, k = 16): single-threaded sgemm on blocks loses to
+one whole-matrix call when k is small, and which operand layout is faster
+changed with k (8 and 32 against 16).
 Threads: the cores this process may use, or fewer with `PARTWISE_NUM_THREADS`.
 The Euclidean loss uses the trace identity with VHᵀ and HHᵀ the iteration
 already has, so it costs no pass over V.
