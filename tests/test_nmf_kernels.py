@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from dsp import nmf
 from dsp.nmf import kernels
 from dsp.nmf.kernels import KLPass
+from tests.nmf_problems import any_small_shape, forty_examples, small_problem
 
 
 def problem(rng, m=300, n=700, k=4):
@@ -150,20 +151,10 @@ def reference_kl(V, W, H, iterations):
     return W, H, losses
 
 
-@settings(max_examples=40, deadline=None)
-@given(
-    st.integers(1, 40),
-    st.integers(1, 300),
-    st.integers(1, 6),
-    st.integers(0, 2**31 - 1),
-)
+@forty_examples
+@any_small_shape
 def test_the_blocked_pass_is_plain_multiplicative_updates_for_any_shape(m, n, k, seed):
-    k = min(k, m, n)
-    rng = np.random.default_rng(seed)
-    V = (rng.random((m, k)) @ rng.random((k, n)) + 0.05 * rng.random((m, n))).astype(np.float32)
-    V[:, rng.random(n) < 0.1] = 0.0  # silent frames
-    W0 = rng.random((m, k)).astype(np.float32) + 0.1
-    H0 = rng.random((k, n)).astype(np.float32) + 0.1
+    V, W0, H0, k = small_problem(m, n, k, seed)
     with pytest.MonkeyPatch.context() as patch:
         # Small blocks, chunks and parts, so that every shape crosses their edges.
         patch.setattr(kernels, "_MIN_WIDTH", 8)

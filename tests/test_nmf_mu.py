@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from dsp import nmf
 from dsp.nmf.divergence import is_floor
+from tests.nmf_problems import any_small_shape, forty_examples, small_problem
 
 SETTINGS = settings(max_examples=15, deadline=None)
 
@@ -156,20 +157,10 @@ def reference_euclidean(V, W, H, iterations):
     return W, H, losses
 
 
-@settings(max_examples=40, deadline=None)
-@given(
-    st.integers(1, 40),
-    st.integers(1, 300),
-    st.integers(1, 6),
-    st.integers(0, 2**31 - 1),
-)
+@forty_examples
+@any_small_shape
 def test_euclidean_mu_is_plain_multiplicative_updates_for_any_shape(m, n, k, seed):
-    k = min(k, m, n)
-    rng = np.random.default_rng(seed)
-    V = (rng.random((m, k)) @ rng.random((k, n)) + 0.05 * rng.random((m, n))).astype(np.float32)
-    V[:, rng.random(n) < 0.1] = 0.0
-    W0 = rng.random((m, k)).astype(np.float32) + 0.1
-    H0 = rng.random((k, n)).astype(np.float32) + 0.1
+    V, W0, H0, k = small_problem(m, n, k, seed)
     solver = nmf.make_solver(V, k, loss="euclidean", W=W0, H=H0)
     solver.step(4)
     W, H, losses = reference_euclidean(V, W0, H0, 4)
