@@ -408,11 +408,11 @@ machine's cache, so that the floor's products run from cache as well and
 reading V once per iteration saves nothing. Euclidean MU at k = 32: the
 k-sized products MU needs besides the two with V — (WᵀW)H, HHᵀ, W(HHᵀ) — and
 the loss. `python bench/euclidean_steps.py` adds them one at a time to
-iterations of WᵀV and VHᵀ at 1025 × 5168 (3.8–4.0 ms an iteration, three
-runs): (WᵀW)H +0–0.17 ms, the H update +0.05–0.27, HHᵀ and the W update
-+0.22–0.4, the loss +0–0.14; 4.5–4.8 ms in all. HHᵀ, a 32 × 32 result
-summed over 5168 frames, runs at ~30 GFlop/s, a fifth of the big products'
-rate. Run-to-run spread of a ratio on this shared machine is about ±0.1.
+iterations of WᵀV and VHᵀ at 1025 × 5168 (3.8–4.0 ms an iteration, over a
+few runs): (WᵀW)H +0–0.17 ms, the H update +0.05–0.27, HHᵀ and the W update
++0.22–0.4, the loss +0–0.14; 4.5–4.8 ms in all. HHᵀ alone (a 32 × 32 result
+summed over 5168 frames) takes 0.19 ms: ~5% of the floor's time for ~1.6% of
+its flops. Run-to-run spread of a ratio on this shared machine is about ±0.1.
 
 Measured and not kept: a fused Euclidean pass like the KL one (per block
 WᵀV_b, the H update with (WᵀW)H_b, V_bH_bᵀ and H_bH_bᵀ, every product on one
