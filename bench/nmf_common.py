@@ -9,8 +9,6 @@ from collections.abc import Callable
 import numpy as np
 from threadpoolctl import threadpool_info
 
-from dsp.nmf import kernels
-
 SECTION = "## NMF engine speed"
 
 
@@ -50,6 +48,8 @@ def blas_description() -> str:
                 f"{lib.get('internal_api')} {lib.get('version')} "
                 f"({lib.get('architecture')} kernel, {lib.get('num_threads')} threads)"
             )
+    from dsp.nmf import kernels  # here: the other benchmarks using this module need no kernels
+
     coretype = os.environ.get("OPENBLAS_CORETYPE")
     env = f"OPENBLAS_CORETYPE={coretype}" if coretype else "OPENBLAS_CORETYPE unset"
     return (
