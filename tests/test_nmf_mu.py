@@ -141,17 +141,12 @@ def test_factorize_reports_convergence_and_history():
     assert stopped.n_iter == 7 and not stopped.converged
 
 
-def euclidean_h_step(V, W, H):
-    """H ∘ WᵀV / ((WᵀW)H) in float64."""
-    return np.maximum(H * (W.T @ V) / (W.T @ W @ H), nmf.FLOOR)
-
-
 def reference_euclidean(V, W, H, iterations):
     """Plain float64 multiplicative updates for ½‖V − WH‖²: H, then W, per iteration."""
     V, W, H = (X.astype(np.float64) for X in (V, W, H))
     losses = []
     for _ in range(iterations):
-        H = euclidean_h_step(V, W, H)
+        H = np.maximum(H * (W.T @ V) / (W.T @ W @ H), nmf.FLOOR)
         W = np.maximum(W * (V @ H.T) / (W @ (H @ H.T)), nmf.FLOOR)
         losses.append(0.5 * float(np.sum((V - W @ H) ** 2)))
     return W, H, losses
