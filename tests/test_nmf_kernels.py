@@ -1,4 +1,5 @@
-"""The fused KL pass: what one pass computes, its log, and independence from threads."""
+"""The NMF kernels: the fused KL pass (what it computes, its log, independence from
+threads) and Euclidean MU's k-sized products."""
 
 import os
 
@@ -180,3 +181,26 @@ def test_a_process_wide_blas_limit_leaves_the_pass_on_one_thread_per_part():
         assert kernels._blas.scipy_openblas_get_num_threads() == 1
     assert got[0] == expected[0] and np.array_equal(got[1], expected[1])
     assert "OpenBLAS" in kernels.blas_description()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 13), st.integers(1, 5000), st.integers(0, 2**31 - 1))
+def test_gram_is_h_times_its_transpose_for_any_shape(k, n, seed):
+    """Any k (blocks of four rows and the rows left over), n across column chunks."""
+    H = np.random.default_rng(seed).random((k, n), dtype=np.float32)
+    H[:, ::7] *= 1e-6  # a wide range of magnitudes, as activations have
+    exact = H.astype(np.float64) @ H.T.astype(np.float64)
+    G = kernels.gram(H)
+    assert G.dtype == np.float32 and G.shape == (k, k)
+    assert np.array_equal(G, G.T)
+    np.testing.assert_allclose(G, exact, rtol=2e-6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 50), st.integers(1, 50), st.integers(0, 2**31 - 1))
+def test_inner_sums_the_elementwise_product_in_float64(m, k, seed):
+    rng = np.random.default_rng(seed)
+    X = (rng.random((m, k)) * 10.0 ** rng.integers(-8, 8, (m, k))).astype(np.float32)
+    Y = rng.standard_normal((m, k)).astype(np.float32)
+    exact = float(np.sum(X.astype(np.float64) * Y.astype(np.float64)))
+    assert kernels.inner(X, Y) == pytest.approx(exact, rel=1e-12, abs=1e-300)

@@ -53,7 +53,15 @@ from numba.extending import intrinsic
 
 from .base import EPS, FLOOR
 
-__all__ = ["KLPass", "blas_description", "log", "multiplicative_step", "n_threads"]
+__all__ = [
+    "KLPass",
+    "blas_description",
+    "gram",
+    "inner",
+    "log",
+    "multiplicative_step",
+    "n_threads",
+]
 
 #: Parts of a pass: enough to keep every core of a large machine busy; fixed
 #: so that the summation order, and so the result, never depends on threads.
@@ -380,6 +388,104 @@ def multiplicative_step(X: np.ndarray, numer: np.ndarray, denom: np.ndarray) -> 
     _multiplicative_step(X, numer, denom)
 
 
+# -- the k-sized products of Euclidean MU -------------------------------------------------
+
+#: Columns of H per chunk of :func:`gram`, so that a chunk (k × 2048 float32,
+#: 256 KiB at k = 32) is read from the core's L2 by every block of rows.
+_GRAM_CHUNK = 2048
+
+
+@njit(nogil=True, fastmath=True, error_model="numpy", cache=True)
+def _gram_block(H, a, b, start, stop, G):
+    """G[a : a + 4, b : b + 4] += H[a : a + 4] H[b : b + 4]ᵀ over columns [start, stop).
+
+    Sixteen scalar sums in one loop over the columns, which LLVM turns into
+    sixteen vector accumulators: eight rows loaded for sixteen multiply-adds.
+    """
+    x0, x1 = H[a, start:stop], H[a + 1, start:stop]
+    x2, x3 = H[a + 2, start:stop], H[a + 3, start:stop]
+    y0, y1 = H[b, start:stop], H[b + 1, start:stop]
+    y2, y3 = H[b + 2, start:stop], H[b + 3, start:stop]
+    s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = np.float32(0.0)
+    s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = np.float32(0.0)
+    for j in range(stop - start):
+        p0, p1, p2, p3 = x0[j], x1[j], x2[j], x3[j]
+        q0, q1, q2, q3 = y0[j], y1[j], y2[j], y3[j]
+        s00 += p0 * q0
+        s01 += p0 * q1
+        s02 += p0 * q2
+        s03 += p0 * q3
+        s10 += p1 * q0
+        s11 += p1 * q1
+        s12 += p1 * q2
+        s13 += p1 * q3
+        s20 += p2 * q0
+        s21 += p2 * q1
+        s22 += p2 * q2
+        s23 += p2 * q3
+        s30 += p3 * q0
+        s31 += p3 * q1
+        s32 += p3 * q2
+        s33 += p3 * q3
+    sums = ((s00, s01, s02, s03), (s10, s11, s12, s13), (s20, s21, s22, s23), (s30, s31, s32, s33))
+    for i in range(4):
+        for j in range(4):
+            G[a + i, b + j] += sums[i][j]
+
+
+@njit(nogil=True, fastmath=True, error_model="numpy", cache=True)
+def _gram(H, G):
+    k, n = H.shape
+    whole = k - k % 4
+    G[:, :] = 0.0
+    for start in range(0, n, _GRAM_CHUNK):
+        stop = min(n, start + _GRAM_CHUNK)
+        for a in range(0, whole, 4):
+            for b in range(0, a + 1, 4):
+                _gram_block(H, a, b, start, stop, G)
+        for a in range(whole, k):  # the rows left over when 4 does not divide k
+            x = H[a, start:stop]
+            for b in range(a + 1):
+                y = H[b, start:stop]
+                total = np.float32(0.0)
+                for j in range(stop - start):
+                    total += x[j] * y[j]
+                G[a, b] += total
+    for a in range(k):
+        for b in range(a + 1, k):
+            G[a, b] = G[b, a]
+
+
+def gram(H: np.ndarray) -> np.ndarray:
+    """H Hᵀ of a float32 k × n matrix with contiguous rows, as float32 (k, k).
+
+    For Euclidean MU's HHᵀ: k × k summed over every frame. OpenBLAS spends
+    longer on this shape than on a product of the same size with a large
+    result (measured at k = 32, n = 5168: 0.17 ms whether on one thread or
+    two); blocks of four rows by four, with sixteen running sums in registers,
+    take about half of that. Each chunk's sums are added up in float64.
+    """
+    k = H.shape[0]
+    G = np.empty((k, k), dtype=np.float64)
+    _gram(H, G)
+    return G.astype(np.float32)
+
+
+@njit(nogil=True, fastmath=True, error_model="numpy", cache=True)
+def _inner(X, Y):
+    total = 0.0
+    for i in range(X.shape[0]):
+        x, y = X[i], Y[i]
+        for j in range(x.size):
+            total += np.float64(x[j]) * np.float64(y[j])
+    return total
+
+
+def inner(X: np.ndarray, Y: np.ndarray) -> float:
+    """Σ X ∘ Y of two float32 matrices of one shape with contiguous rows, summed in float64."""
+    return float(_inner(X, Y))
+
+
 class KLPass:
     """The fused pass over one V: its parts, work buffers and threads.
 
@@ -517,6 +623,8 @@ def _compile() -> None:
         )
     X = np.ones((1, 4), dtype=np.float32)
     multiplicative_step(X, X.copy(), X.copy())
+    gram(X)
+    inner(X, X)
     log(X)
 
 

@@ -29,7 +29,7 @@ import numpy as np
 
 from .base import EPS, FLOOR, Solver, component_mask
 from .divergence import BETAS, beta_divergence, is_floor, sum_squares, sum_v_log
-from .kernels import KLPass, multiplicative_step
+from .kernels import KLPass, gram, inner, multiplicative_step
 from .penalties import continuity_cost, continuity_terms, normalize_columns
 
 __all__ = ["MUSolver"]
@@ -92,6 +92,7 @@ class MUSolver(Solver):
             self._kn = np.empty((k, n), dtype=np.float32)
             self._kn_denom = np.empty((k, n), dtype=np.float32)
             self._mk = np.empty((m, k), dtype=np.float32)
+            self._WtW = np.empty((k, k), dtype=np.float32)
             self._half_V_sq = 0.5 * sum_squares(V)
         elif self.beta == 1.0:
             self._pass = KLPass(V, k)
@@ -116,10 +117,10 @@ class MUSolver(Solver):
     def _iterate_euclidean(self) -> float:
         W, H = self._W, self._H
         np.matmul(W.T, self.V, out=self._kn)
-        # (WᵀW)H costs k²n, where Wᵀ(WH) would cost 2mnk.
-        self._update_H(self._kn, np.matmul(W.T @ W, H, out=self._kn_denom))
+        # (WᵀW)H costs k²n, where Wᵀ(WH) would cost 2mnk; WᵀW is the last loss's.
+        self._update_H(self._kn, np.matmul(self._WtW, H, out=self._kn_denom))
         np.matmul(self.V, H.T, out=self._mk)
-        HHt = H @ H.T
+        HHt = gram(H)
         self._update_W(self._mk, W @ HHt)
         return self._euclidean_loss(self._mk, HHt)
 
@@ -185,11 +186,12 @@ class MUSolver(Solver):
             numer, denom = numer + grow, denom + shrink
         if self.sparsity_W:
             denom = denom + np.float32(self.sparsity_W)
-        ratio = numer / np.maximum(denom, EPS)
         if self.beta == 0.0:
-            np.sqrt(ratio, out=ratio)
-        W *= ratio
-        np.maximum(W, FLOOR, out=W)
+            ratio = np.sqrt(numer / np.maximum(denom, EPS))
+            W *= ratio
+            np.maximum(W, FLOOR, out=W)
+        else:
+            multiplicative_step(W, numer, np.ascontiguousarray(denom))
         if self._normalize:
             normalize_columns(W, ~self._lock_W)
         self._restore_W()
@@ -207,10 +209,12 @@ class MUSolver(Solver):
         return total
 
     def _euclidean_loss(self, VHt: np.ndarray, HHt: np.ndarray) -> float:
-        W = self._W.astype(np.float64)
-        cross = float(np.sum(W * VHt))
-        quad = float(np.sum((W.T @ W) * HHt))
-        return max(self._half_V_sq - cross + 0.5 * quad, 0.0) + self._penalty()
+        """The loss by the trace identity; keeps WᵀW for the next H half-step."""
+        W = self._W
+        np.matmul(W.T, W, out=self._WtW)
+        # ⟨WᵀW, HHᵀ⟩ as Σ W ∘ (W HHᵀ): float32 sums over k terms, not over m.
+        quad = inner(W, W @ HHt)
+        return max(self._half_V_sq - inner(W, VHt) + 0.5 * quad, 0.0) + self._penalty()
 
     def _kl_loss(self, *, update_h: bool = False) -> float:
         """KL after one fused pass, which first does the H half-step if ``update_h``.
@@ -235,7 +239,7 @@ class MUSolver(Solver):
     def _loss(self) -> float:
         if self.beta == 2.0:
             H = self._H
-            return self._euclidean_loss(self.V @ H.T, H @ H.T)
+            return self._euclidean_loss(self.V @ H.T, gram(H))
         if self.beta == 1.0:
             return self._kl_loss()
         np.matmul(self._W, self._H, out=self._WH)
