@@ -26,8 +26,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 from nmf_common import spectrogram_like  # noqa: E402
 
 from dsp import nmf  # noqa: E402
+from dsp.nmf.kernels import gram  # noqa: E402
 
-STEPS = ["floor (WᵀV, VHᵀ)", "+ (WᵀW)H", "+ H update", "+ HHᵀ, W(HHᵀ), W update", "+ loss"]
+STEPS = ["floor (WᵀV, VHᵀ)", "+ (WᵀW)H", "+ H update", "+ HHᵀ, W(HHᵀ), W update", "+ loss, WᵀW"]
 ITERATIONS = 20
 
 
@@ -56,12 +57,12 @@ def figures_for_rank(V: np.ndarray, k: int) -> list[float]:
             for _ in range(ITERATIONS):
                 np.matmul(W.T, V, out=WtV)
                 if level >= 1:
-                    np.matmul(W.T @ W, H, out=denom)
+                    np.matmul(solver._WtW, H, out=denom)
                 if level >= 2:
                     solver._update_H(WtV, denom)
                 np.matmul(V, H.T, out=VHt)
                 if level >= 3:
-                    HHt = H @ H.T
+                    HHt = gram(H)
                     solver._update_W(VHt, W @ HHt)
                 if level >= 4:
                     solver._euclidean_loss(VHt, HHt)
