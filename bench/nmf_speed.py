@@ -405,24 +405,45 @@ What is left above the floors. KL: the elementwise work itself (two divisions
 and a log per entry, ~0.8 ns per entry per core here), which the products do not
 have; it weighs most at the 1-minute shape, whose V (21 MB) stays in this
 machine's cache, so that the floor's products run from cache as well and
-reading V once per iteration saves nothing. Euclidean MU at k = 32: the
-k-sized products MU needs besides the two with V — (WᵀW)H, HHᵀ, W(HHᵀ) — and
-the loss. `python bench/euclidean_steps.py` adds them one at a time to
-iterations of WᵀV and VHᵀ at 1025 × 5168 (3.8–4.0 ms an iteration, over a
-few runs): (WᵀW)H +0–0.17 ms, the H update +0.05–0.27, HHᵀ and the W update
-+0.22–0.4, the loss +0–0.14; 4.5–4.8 ms in all. HHᵀ alone (a 32 × 32 result
-summed over 5168 frames) takes 0.19 ms: ~5% of the floor's time for ~1.6% of
-its flops. Run-to-run spread of a ratio on this shared machine is about ±0.1.
+reading V once per iteration saves nothing. Euclidean MU: the k-sized work
+besides the two products with V — (WᵀW)H and the H update (k × n), HHᵀ,
+W(HHᵀ) and the W update (m × k), and the loss. HHᵀ (k × k summed over every
+frame) is a numba kernel (`gram`: blocks of 4 × 4 rows, sixteen running sums
+in registers), which takes 73–83 µs at k = 32, 1025 × 5168, where OpenBLAS
+takes 0.17 ms on one thread or two; the loss's WᵀW serves the next H step.
+`python bench/euclidean_steps.py` adds the steps one at a time to iterations
+of WᵀV and VHᵀ at 1025 × 5168, k = 32 (three runs: the floor 3.86–3.90 ms an
+iteration; (WᵀW)H +0.08–0.20 ms, the H update +0.04–0.23, HHᵀ and the W update
++0.20–0.31, the loss ±0.04; 4.27–4.51 ms in all). Each small step reads what
+the two BLAS threads have just written, half of it from the other core's cache:
+there the W update (33 k entries) takes 44–69 µs and HHᵀ 70–133 µs, against
+17–20 and 73–83 µs on data already in the core's cache. Run-to-run spread of a
+ratio on this shared machine is about ±0.1; at times a run is 10–15% slower
+throughout, as if the two virtual cores shared one physical core.
 
-Measured and not kept: a fused Euclidean pass like the KL one (per block
-WᵀV_b, the H update with (WᵀW)H_b, V_bH_bᵀ and H_bH_bᵀ, every product on one
-thread, parts in parallel). In interleaved runs against these products it was
-no faster at 1 minute (1.08–1.13× against 1.07–1.10× at k = 8; 1.14–1.22×
-against 1.15–1.20× at k = 32), 2–4% faster at 5 minutes, and slower alone on
-one core, as the GUI's solver thread runs (24 ms against 19–22 ms an
-iteration at 1025 × 15503, k = 16): single-threaded sgemm on blocks loses to
-one whole-matrix call when k is small, and which operand layout is faster
-changed with k (8 and 32 against 16).
+Measured and not kept:
+- A fused Euclidean pass like the KL one (per block WᵀV_b, the H update with
+  (WᵀW)H_b, V_bH_bᵀ and H_bH_bᵀ, every product on one thread, parts in
+  parallel). In interleaved runs it was no faster at 1 minute (1.08–1.13×
+  against 1.07–1.10× at k = 8; 1.14–1.22× against 1.15–1.20× at k = 32), 2–4%
+  faster at 5 minutes, and slower alone on one core, as the GUI's solver thread
+  runs (24 ms against 19–22 ms an iteration at 1025 × 15503, k = 16):
+  single-threaded sgemm on blocks loses to one whole-matrix call when k is
+  small.
+- The H step in one sweep over H by column chunks ((WᵀW)H_c by one-thread
+  sgemm, the update, then HHᵀ of the chunk while it is in cache): 1.09–1.10×
+  against 1.08× at 5 minutes, k = 32, and no better at 1 minute; run in two
+  parallel parts it was slower still (1.15–1.17× against 1.12× at 1 minute,
+  k = 32): the hand-over to a helper thread costs as much as it saves.
+- HHᵀ from the VHᵀ call, by keeping H as k extra rows under a copy of V:
+  slower (1.19× against 1.13×), and a second copy of V.
+- ⟨WᵀW, HHᵀ⟩ of the loss from the float32 WᵀW: saves one m × k × k product,
+  but the loss after 100 iterations was 3.9e-5 and 1.0e-4 off the exact
+  float64 value (k = 8, 32) against 1.2e-5 and 4.9e-5 with Σ W ∘ (W HHᵀ).
+- 512-bit vectors in the numba kernels (LLVM prefers 256-bit ones on these
+  cores; `NUMBA_CPU_FEATURES=…,-prefer-256-bit`): the KL pass's log and
+  ratio ran 13% faster on a chunk in cache, but whole iterations did not
+  differ beyond this machine's noise, so the compiler's default stays.
 Threads: the cores this process may use, or fewer with `PARTWISE_NUM_THREADS`.
 The Euclidean loss uses the trace identity with VHᵀ and HHᵀ the iteration
 already has, so it costs no pass over V.
