@@ -204,3 +204,13 @@ def test_inner_sums_the_elementwise_product_in_float64(m, k, seed):
     Y = rng.standard_normal((m, k)).astype(np.float32)
     exact = float(np.sum(X.astype(np.float64) * Y.astype(np.float64)))
     assert kernels.inner(X, Y) == pytest.approx(exact, rel=1e-12, abs=1e-300)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 600), st.integers(0, 1), st.integers(0, 2**31 - 1))
+def test_sums_along_either_axis_are_float64_sums(m, n, axis, seed):
+    rng = np.random.default_rng(seed)
+    X = (rng.random((m, n)) * 10.0 ** rng.integers(-8, 8, (m, n))).astype(np.float32)
+    got = kernels.sums(X, axis)
+    assert got.dtype == np.float64 and got.shape == (X.shape[1 - axis],)
+    np.testing.assert_allclose(got, X.astype(np.float64).sum(axis=axis), rtol=1e-12)

@@ -61,6 +61,7 @@ __all__ = [
     "log",
     "multiplicative_step",
     "n_threads",
+    "sums",
 ]
 
 #: Parts of a pass: enough to keep every core of a large machine busy; fixed
@@ -486,6 +487,37 @@ def inner(X: np.ndarray, Y: np.ndarray) -> float:
     return float(_inner(X, Y))
 
 
+@njit(nogil=True, fastmath=True, error_model="numpy", cache=True)
+def _row_sums(X, out):
+    for i in range(X.shape[0]):
+        x = X[i]
+        total = 0.0
+        for j in range(x.size):
+            total += np.float64(x[j])
+        out[i] = total
+
+
+@njit(nogil=True, fastmath=True, error_model="numpy", cache=True)
+def _column_sums(X, out):
+    out[:] = 0.0
+    for i in range(X.shape[0]):
+        x = X[i]
+        for j in range(x.size):
+            out[j] += np.float64(x[j])
+
+
+def sums(X: np.ndarray, axis: int) -> np.ndarray:
+    """Sums of a float32 matrix with contiguous rows along ``axis`` (0 or 1), in float64.
+
+    For the k-sized sums every KL iteration takes (colsum W, rowsum H): a
+    third of the time of ``X.sum(axis, dtype=np.float64)``, which converts in
+    buffered steps.
+    """
+    out = np.empty(X.shape[1 - axis], dtype=np.float64)
+    (_column_sums if axis == 0 else _row_sums)(X, out)
+    return out
+
+
 class KLPass:
     """The fused pass over one V: its parts, work buffers and threads.
 
@@ -625,6 +657,8 @@ def _compile() -> None:
     multiplicative_step(X, X.copy(), X.copy())
     gram(X)
     inner(X, X)
+    sums(X, 0)
+    sums(X, 1)
     log(X)
 
 

@@ -29,7 +29,7 @@ import numpy as np
 
 from .base import EPS, FLOOR, Solver, component_mask
 from .divergence import BETAS, beta_divergence, is_floor, sum_squares, sum_v_log
-from .kernels import KLPass, gram, inner, multiplicative_step
+from .kernels import KLPass, gram, inner, multiplicative_step, sums
 from .penalties import continuity_cost, continuity_terms, normalize_columns
 
 __all__ = ["MUSolver"]
@@ -133,7 +133,7 @@ class MUSolver(Solver):
         # H, not yet fitted to W, is a poor first move: measured on the demo).
         if not self.losses and not self._warm_start:
             self._kl_loss(update_h=True)
-        self._update_W(self._VHt, np.broadcast_to(self._H.sum(axis=1), self._W.shape))
+        self._update_W(self._VHt, np.broadcast_to(self._H_sums, self._W.shape))
         return self._kl_loss(update_h=True)
 
     def _iterate_is(self) -> float:
@@ -219,20 +219,23 @@ class MUSolver(Solver):
     def _kl_loss(self, *, update_h: bool = False) -> float:
         """KL after one fused pass, which first does the H half-step if ``update_h``.
 
-        Keeps the pass's (V / WH)Hᵀ for the next W half-step.
+        Keeps the pass's (V / WH)Hᵀ and the row sums of H for the next W half-step.
         """
         W, H = self._W, self._H
+        W_sums = sums(W, axis=0)
         continuity = continuity_terms(H) if update_h and self.smoothness else None
         v_log_wh, self._VHt = self._pass.run(
             W,
             H,
             update_h=update_h,
-            denom=W.sum(axis=0) + np.float32(self.sparsity),
+            denom=(W_sums + self.sparsity).astype(np.float32),
             continuity=continuity,
             alpha=self.smoothness,
             locked=self._lock_H,
         )
-        model_sum = float(W.sum(axis=0, dtype=np.float64) @ H.sum(axis=1, dtype=np.float64))
+        H_sums = sums(H, axis=1)
+        self._H_sums = H_sums.astype(np.float32)
+        model_sum = float(W_sums @ H_sums)  # Σ WH
         divergence = self._V_log_V - v_log_wh - self._V_sum + model_sum
         return max(divergence, 0.0) + self._penalty()
 
