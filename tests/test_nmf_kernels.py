@@ -214,3 +214,17 @@ def test_sums_along_either_axis_are_float64_sums(m, n, axis, seed):
     got = kernels.sums(X, axis)
     assert got.dtype == np.float64 and got.shape == (X.shape[1 - axis],)
     np.testing.assert_allclose(got, X.astype(np.float64).sum(axis=axis), rtol=1e-12)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 400), st.integers(1, 16))
+def test_parts_cover_every_block_largest_first_and_end_with_single_blocks(blocks, parts):
+    parts = min(parts, blocks)
+    sizes = kernels._part_sizes(blocks, parts)
+    assert len(sizes) == parts and sizes.sum() == blocks
+    assert sizes.min() >= 1 and np.all(np.diff(sizes) <= 0)
+    # the last part is no bigger than an equal share, and smaller than the first when
+    # there is room to differ
+    assert sizes[-1] <= max(1, blocks // parts)
+    if parts > 1 and blocks >= 2 * parts:
+        assert sizes[-1] < sizes[0]

@@ -518,6 +518,21 @@ def sums(X: np.ndarray, axis: int) -> np.ndarray:
     return out
 
 
+def _part_sizes(blocks: int, parts: int) -> np.ndarray:
+    """Blocks per part: largest first, shrinking to one block at the end.
+
+    Threads take the parts in order, each the next one not yet taken, so the
+    last parts decide how far apart the threads finish; equal parts of several
+    blocks left one thread idle for up to a part (measured at 1025 × 25840,
+    k = 32, 4 blocks a part: the threads ended 3.9 ms apart at the median, in
+    a 55 ms pass).
+    """
+    weights = np.arange(parts, 0, -1)
+    sizes = 1 + (blocks - parts) * weights // weights.sum()
+    sizes[: blocks - sizes.sum()] += 1
+    return sizes
+
+
 class KLPass:
     """The fused pass over one V: its parts, work buffers and threads.
 
@@ -543,11 +558,12 @@ class KLPass:
             blocks += 1  # few blocks: an even count shares out evenly over 2, 4, … threads
         width = min(n, 8 * -(-n // (8 * blocks)))
         blocks = -(-n // width)
-        parts = min(_PARTS, blocks)
-        edges = (np.linspace(0, blocks, parts + 1).round().astype(int) * width).clip(max=n)
+        sizes = _part_sizes(blocks, min(_PARTS, blocks))
+        edges = (np.concatenate([[0], np.cumsum(sizes)]) * width).clip(max=n)
         self._parts = list(zip(edges[:-1].tolist(), edges[1:].tolist()))
         self._width = width
         rows = max(8, min(m, _CHUNK_BYTES // (4 * width)))
+        parts = len(sizes)
         self._M = np.empty((parts, m, k), dtype=np.float32)
         self._A = np.empty((parts, rows, width), dtype=np.float32)
         self._N = np.empty((parts, k, width), dtype=np.float32)
