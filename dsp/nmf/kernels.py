@@ -23,8 +23,9 @@ when it is divided and multiplied on:
 W update (m × k) and one pass over V, and no m × n buffer exists at all. The
 blocks are grouped into a fixed number of parts (from the shape only, never
 from the thread count, so results are bit-identical however many threads
-run); the calling thread and helper threads each take the next part not yet
-taken, each part with its own M, and the Ms are summed in part order.
+run), largest first and a block each at the end, so the threads finish
+together; the calling thread and helper threads each take the next part not
+yet taken, each part with its own M, and the Ms are summed in part order.
 
 The kernels are compiled with numba (``nogil``, so the parts run in
 parallel); the products call ``sgemm`` of an OpenBLAS of their own
