@@ -133,15 +133,20 @@ def test_a_pass_runs_no_more_threads_than_the_caller_may_use_now(monkeypatch):
     assert alone[0] == with_pool[0] and np.array_equal(alone[1], with_pool[1])
 
 
-def reference_kl(V, W, H, iterations):
-    """Plain float64 multiplicative updates in the solver's order: H, then (W, H) per iteration."""
+def reference_kl(V, W, H, iterations, locked_W=None):
+    """Plain float64 multiplicative updates in the solver's order: H, then (W, H) per iteration.
+
+    The templates in ``locked_W`` (a boolean mask) keep their start.
+    """
     V, W, H = (X.astype(np.float64) for X in (V, W, H))
+    locked_W = np.zeros(W.shape[1], dtype=bool) if locked_W is None else locked_W
 
     def h_step(W, H):
         return np.maximum(H * (W.T @ (V / (W @ H))) / W.sum(axis=0)[:, None], nmf.FLOOR)
 
     def w_step(W, H):
-        return np.maximum(W * ((V / (W @ H)) @ H.T) / H.sum(axis=1), nmf.FLOOR)
+        updated = np.maximum(W * ((V / (W @ H)) @ H.T) / H.sum(axis=1), nmf.FLOOR)
+        return np.where(locked_W, W, updated)
 
     H = h_step(W, H)
     losses = []
@@ -152,22 +157,52 @@ def reference_kl(V, W, H, iterations):
     return W, H, losses
 
 
-@forty_examples
-@any_small_shape
-def test_the_blocked_pass_is_plain_multiplicative_updates_for_any_shape(m, n, k, seed):
-    V, W0, H0, k = small_problem(m, n, k, seed)
+def kl_in_small_blocks(V, W0, H0, iterations, lock_W=None):
+    """A KL solver after ``iterations``, its pass cut into blocks, chunks and parts so
+    small that every shape crosses their edges."""
     with pytest.MonkeyPatch.context() as patch:
-        # Small blocks, chunks and parts, so that every shape crosses their edges.
         patch.setattr(kernels, "_MIN_WIDTH", 8)
         patch.setattr(kernels, "_WIDTH_PER_COMPONENT", 2)
         patch.setattr(kernels, "_CHUNK_BYTES", 4 * 8 * 16)
         patch.setattr(kernels, "_PARALLEL_MIN", 0)
-        solver = nmf.make_solver(V, k, loss="kl", W=W0, H=H0)
-        solver.step(4)
-    W, H, losses = reference_kl(V, W0, H0, 4)
+        solver = nmf.make_solver(V, W0.shape[1], loss="kl", W=W0, H=H0, lock_W=lock_W)
+        solver.step(iterations)
+    return solver
+
+
+def assert_matches_reference(solver, V, W, H, losses):
     # (an all-silent V has a loss of ~0 that the floors of each side set)
     np.testing.assert_allclose(solver.losses, losses, rtol=2e-4, atol=1e-6 * float(V.sum()) + 1e-9)
     np.testing.assert_allclose(solver.W @ solver.H, W @ H, rtol=2e-3, atol=1e-5 * float(V.max()))
+
+
+@forty_examples
+@any_small_shape
+def test_the_blocked_pass_is_plain_multiplicative_updates_for_any_shape(m, n, k, seed):
+    V, W0, H0, k = small_problem(m, n, k, seed)
+    solver = kl_in_small_blocks(V, W0, H0, 4)
+    assert_matches_reference(solver, V, *reference_kl(V, W0, H0, 4))
+
+
+@forty_examples
+@any_small_shape
+def test_with_locked_templates_the_free_ones_follow_plain_updates_for_any_shape(m, n, k, seed):
+    """The pass leaves out the W numerator of locked templates: none, some or all of them."""
+    V, W0, H0, k = small_problem(m, n, k, seed)
+    locked = np.random.default_rng(seed).random(k) < 0.5
+    solver = kl_in_small_blocks(V, W0, H0, 4, lock_W=locked)
+    assert np.array_equal(solver.W[:, locked], W0[:, locked])
+    assert_matches_reference(solver, V, *reference_kl(V, W0, H0, 4, locked_W=locked))
+
+
+@pytest.mark.parametrize("free", [[0, 1, 2, 3], [1, 3], [2], []])
+def test_the_pass_makes_the_w_numerator_of_the_free_templates_only(free):
+    V, W, H = problem(np.random.default_rng(3), n=500)
+    exact_v_log, exact_VHt = exact_terms(V, W, H)
+    v_log, VHt = KLPass(V, 4, threads=2).run(W, H, update_h=False, free=np.array(free, int))
+    assert v_log == pytest.approx(exact_v_log, rel=1e-6)
+    np.testing.assert_allclose(VHt[:, free], exact_VHt[:, free], rtol=1e-4)
+    assert not VHt[:, np.setdiff1d(np.arange(4), free)].any()
 
 
 def test_a_process_wide_blas_limit_leaves_the_pass_on_one_thread_per_part():

@@ -328,8 +328,8 @@ def _ratio(V, A, row0, rows, start, width):
 
 
 @njit(nogil=True, fastmath=True, error_model="numpy", cache=True)
-def _v_log_and_ratio(V, A, row0, rows, start, width):
-    """Σ V log A over the chunk, then A = V / A."""
+def _v_log_and_ratio(V, A, row0, rows, start, width, ratio):
+    """Σ V log A over the chunk, then A = V / A if ``ratio``."""
     total = 0.0
     for i in range(rows):
         # Row slices and two simple loops: this is the form LLVM vectorises.
@@ -337,22 +337,31 @@ def _v_log_and_ratio(V, A, row0, rows, start, width):
         row = np.float32(0.0)
         for c in range(width):
             row += v[c] * _log(a[c])
-        for c in range(width):
-            a[c] = v[c] / a[c]
+        if ratio:
+            for c in range(width):
+                a[c] = v[c] / a[c]
         total += row
     return total
 
 
 @njit(nogil=True, fastmath=True, error_model="numpy", cache=True)
-def _part(V, W, H, start, stop, width, update_h, denom, positive, negative, alpha, locked, M, A, N):
+def _part(
+    V, W, H, start, stop, width, update_h, denom, positive, negative, alpha, locked, free,
+    M, A, N, F,
+):  # fmt: skip
     """Columns [start, stop) of one pass; returns Σ V log WH over them and leaves M.
 
     Each block of ``width`` columns is done in chunks of ``A.shape[0]`` rows, so
     the chunk of WH (the buffer ``A``) is still in cache when it is divided and
-    multiplied on; ``N`` (k × width) gathers Wᵀ(V / WH) for the block.
+    multiplied on; ``N`` (k × width) gathers Wᵀ(V / WH) for the block. ``M``
+    (m × len(free)) gathers (V / WH)Hᵀ for the templates in ``free`` only, the
+    ones a W step will change: their rows of the block of H are copied to
+    ``F`` when they are not all of H, and with no free template the second
+    ratio and product are not made at all.
     """
-    m = V.shape[0]
+    m, k = V.shape[0], H.shape[0]
     chunk = A.shape[0]
+    n_free = free.size
     M[:, :] = 0.0
     v_log = 0.0
     for s in range(start, stop, width):
@@ -365,11 +374,16 @@ def _part(V, W, H, start, stop, width, update_h, denom, positive, negative, alph
                 _ratio(V, A, r, rows, s, w)
                 _add_wt_times(W, r, rows, A, w, N)
             _update_h(H, N, s, w, denom, positive, negative, alpha, locked)
+        for i in range(n_free if n_free < k else 0):
+            F[i, :w] = H[free[i], s : s + w]
         for r in range(0, m, chunk):
             rows = min(chunk, m - r)
             _w_times_h(W, r, rows, H, s, w, A)
-            v_log += _v_log_and_ratio(V, A, r, rows, s, w)
-            _add_times_ht(A, rows, H, s, w, M, r)
+            v_log += _v_log_and_ratio(V, A, r, rows, s, w, n_free > 0)
+            if n_free == k:
+                _add_times_ht(A, rows, H, s, w, M, r)
+            elif n_free > 0:
+                _add_times_ht(A, rows, F, 0, w, M, r)
     return v_log
 
 
@@ -568,6 +582,7 @@ class KLPass:
         self._M = np.empty((parts, m, k), dtype=np.float32)
         self._A = np.empty((parts, rows, width), dtype=np.float32)
         self._N = np.empty((parts, k, width), dtype=np.float32)
+        self._F = np.empty((parts, k, width), dtype=np.float32)
         self._none = np.zeros((1, 1), dtype=np.float32)
         if threads is None:
             threads = n_threads() if V.size >= _PARALLEL_MIN else 1
@@ -598,6 +613,7 @@ class KLPass:
         continuity: tuple[np.ndarray, np.ndarray] | None = None,
         alpha: float = 0.0,
         locked: np.ndarray | None = None,
+        free: np.ndarray | None = None,
     ) -> tuple[float, np.ndarray]:
         """One pass: optionally the H half-step, then Σ V log WH and (V / WH) Hᵀ.
 
@@ -614,31 +630,39 @@ class KLPass:
             Virtanen's continuity terms (k, n), weighted by ``alpha``.
         locked : np.ndarray of bool (k,), optional
             Rows of H that stay bit-identical.
+        free : np.ndarray of int, optional
+            The templates (columns of W) the next W update will change, in
+            increasing order; by default all of them. Locked templates need no
+            numerator, so their columns of (V / WH) Hᵀ are not computed.
 
         Returns
         -------
         v_log : float
             Σ V log WH for the factors after the pass.
         VHt : np.ndarray, float32 (m, k)
-            (V / WH) Hᵀ for the same factors: the numerator of the next W update.
+            (V / WH) Hᵀ for the same factors: the numerator of the next W
+            update, in the ``free`` columns (zero in the others).
         """
-        k = W.shape[1]
+        m, k = W.shape
         denom = W.sum(axis=0) if denom is None else np.asarray(denom, np.float32)
         positive, negative = continuity if continuity is not None else (self._none, self._none)
         locked = np.zeros(k, dtype=np.bool_) if locked is None else locked
+        free = np.arange(k) if free is None else np.asarray(free, dtype=np.intp)
         alpha = np.float32(alpha)
+        parts = len(self._parts)
+        # Each part's numerator, m × len(free), contiguous at the start of its buffer.
+        M = self._M.reshape(parts, -1)[:, : m * free.size].reshape(parts, m, free.size)
 
         def part(p: int) -> float:
             start, stop = self._parts[p]
             return _part(
                 self.V, W, H, start, stop, self._width, update_h, denom, positive, negative,
-                alpha, locked,
-                self._M[p], self._A[p], self._N[p],
+                alpha, locked, free,
+                M[p], self._A[p], self._N[p], self._F[p],
             )  # fmt: skip
 
         # Every thread takes the next part not yet taken (next() on a count is atomic
         # under the GIL), so a thread slowed by other work takes fewer parts.
-        parts = len(self._parts)
         taken = itertools.count()
         sums = [0.0] * parts
 
@@ -652,7 +676,11 @@ class KLPass:
         drain()
         for future in running:
             future.result()
-        return float(sum(sums)), self._M.sum(axis=0)
+        if free.size == k:
+            return float(sum(sums)), M.sum(axis=0)
+        VHt = np.zeros((m, k), dtype=np.float32)
+        VHt[:, free] = M.sum(axis=0)
+        return float(sum(sums)), VHt
 
 
 def _compile() -> None:

@@ -232,6 +232,7 @@ class MUSolver(Solver):
             continuity=continuity,
             alpha=self.smoothness,
             locked=self._lock_H,
+            free=np.flatnonzero(~self._lock_W),
         )
         H_sums = sums(H, axis=1)
         self._H_sums = H_sums.astype(np.float32)
