@@ -394,7 +394,9 @@ whole iteration in chunks of rows whose WH (64 KiB) stays in cache between
 the product that makes it and the ones that use it: WH of the chunk (BLAS
 sgemm), V / WH, Wᵀ(V / WH) added up over the chunks, the H update of the
 block's columns, WH again, Σ V log WH for the loss and V / WH, and
-(V / WH)Hᵀ added into the next W update's numerator. So V is read once per
+(V / WH)Hᵀ added into the next W update's numerator (for the templates that
+are not locked only; with all of them locked, as in supervised separation,
+neither it nor the second V / WH is made). So V is read once per
 iteration, no m × n buffer exists, and the returned loss costs one log per
 entry (a vectorised float32 polynomial, numba) and no product. The blocks run
 on a thread pool, each product on one thread of the pass's own OpenBLAS

@@ -20,7 +20,11 @@ when it is divided and multiplied on:
    of the new factors, ``A = V_cb / A``, ``M_c += A H_bᵀ`` (BLAS).
 
 ``M`` is then the numerator of the next W half-step, so an iteration is one
-W update (m × k) and one pass over V, and no m × n buffer exists at all. The
+W update (m × k) and one pass over V, and no m × n buffer exists at all. Only
+the templates the W step will change need their columns of ``M``: locked ones
+are left out (and with every template locked, so are step 2's ratio and
+product), which is what makes supervised separation and the comb start
+cheaper. The
 blocks are grouped into a fixed number of parts (from the shape only, never
 from the thread count, so results are bit-identical however many threads
 run), largest first and a block each at the end, so the threads finish
