@@ -69,7 +69,8 @@ def test_smoothness_terms_enter_the_h_update():
     np.testing.assert_allclose(H, expected, rtol=1e-4)
 
 
-def test_results_are_bit_identical_whatever_the_thread_count(monkeypatch):
+@pytest.mark.parametrize("lock_W", [None, [1, 3]])
+def test_results_are_bit_identical_whatever_the_thread_count(monkeypatch, lock_W):
     V, _, _ = problem(np.random.default_rng(3), m=64, n=900)
     monkeypatch.setattr(kernels, "_PARALLEL_MIN", 0)
     monkeypatch.setattr(kernels, "_BLOCK_BYTES", 4 * 64 * 32)  # 32-column blocks, 16 parts
@@ -77,7 +78,7 @@ def test_results_are_bit_identical_whatever_the_thread_count(monkeypatch):
     runs = {}
     for threads in (1, 2, 3):
         monkeypatch.setattr(kernels, "n_threads", lambda threads=threads: threads)
-        solver = nmf.make_solver(V, 5, loss="kl", seed=0)
+        solver = nmf.make_solver(V, 5, loss="kl", seed=0, lock_W=lock_W)
         assert solver._pass.threads == threads
         solver.step(20)
         runs[threads] = solver
