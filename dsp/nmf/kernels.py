@@ -20,7 +20,11 @@ when it is divided and multiplied on:
    of the new factors, ``A = V_cb / A``, ``M_c += A H_bᵀ`` (BLAS).
 
 ``M`` is then the numerator of the next W half-step, so an iteration is one
-W update (m × k) and one pass over V, and no m × n buffer exists at all. Only
+W update (m × k) and one pass over V, with no m × n work buffer. The pass
+keeps its own copy of V, block by block (each block's m × width entries
+contiguous), since the elementwise steps read V's rows of a block faster as
+one run than as m short pieces of its rows (measured at 1025 × 5168, k = 32:
+a pass 7–13% faster on two threads, 10% on one). Only
 the templates the W step will change need their columns of ``M``: locked ones
 are left out (and with every template locked, so are step 2's ratio and
 product), which is what makes supervised separation and the comb start
@@ -323,21 +327,21 @@ def _update_h(H, N, start, width, denom, positive, negative, alpha, locked):
 
 
 @njit(nogil=True, fastmath=True, error_model="numpy", cache=True)
-def _ratio(V, A, row0, rows, start, width):
-    """A[:rows, :width] = V[row0 : row0 + rows, start : start + width] / A."""
+def _ratio(V, A, row0, rows, width):
+    """A[:rows, :width] = V[row0 : row0 + rows, :width] / A."""
     for i in range(rows):
-        v, a = V[row0 + i, start : start + width], A[i, :width]
+        v, a = V[row0 + i, :width], A[i, :width]
         for c in range(width):
             a[c] = v[c] / a[c]
 
 
 @njit(nogil=True, fastmath=True, error_model="numpy", cache=True)
-def _v_log_and_ratio(V, A, row0, rows, start, width, ratio):
+def _v_log_and_ratio(V, A, row0, rows, width, ratio):
     """Σ V log A over the chunk, then A = V / A if ``ratio``."""
     total = 0.0
     for i in range(rows):
         # Row slices and two simple loops: this is the form LLVM vectorises.
-        v, a = V[row0 + i, start : start + width], A[i, :width]
+        v, a = V[row0 + i, :width], A[i, :width]
         row = np.float32(0.0)
         for c in range(width):
             row += v[c] * _log(a[c])
@@ -350,10 +354,12 @@ def _v_log_and_ratio(V, A, row0, rows, start, width, ratio):
 
 @njit(nogil=True, fastmath=True, error_model="numpy", cache=True)
 def _part(
-    V, W, H, start, stop, width, update_h, denom, positive, negative, alpha, locked, free,
+    V_blocks, W, H, start, stop, width, update_h, denom, positive, negative, alpha, locked, free,
     M, A, N, F,
 ):  # fmt: skip
     """Columns [start, stop) of one pass; returns Σ V log WH over them and leaves M.
+
+    ``V_blocks`` is V block by block (see :class:`KLPass`).
 
     Each block of ``width`` columns is done in chunks of ``A.shape[0]`` rows, so
     the chunk of WH (the buffer ``A``) is still in cache when it is divided and
@@ -363,19 +369,20 @@ def _part(
     ``F`` when they are not all of H, and with no free template the second
     ratio and product are not made at all.
     """
-    m, k = V.shape[0], H.shape[0]
+    m, k = W.shape[0], H.shape[0]
     chunk = A.shape[0]
     n_free = free.size
     M[:, :] = 0.0
     v_log = 0.0
     for s in range(start, stop, width):
         w = min(width, stop - s)
+        V = V_blocks[m * s : m * (s + w)].reshape((m, w))
         if update_h:
             N[:, :] = 0.0
             for r in range(0, m, chunk):
                 rows = min(chunk, m - r)
                 _w_times_h(W, r, rows, H, s, w, A)
-                _ratio(V, A, r, rows, s, w)
+                _ratio(V, A, r, rows, w)
                 _add_wt_times(W, r, rows, A, w, N)
             _update_h(H, N, s, w, denom, positive, negative, alpha, locked)
         for i in range(n_free if n_free < k else 0):
@@ -383,7 +390,7 @@ def _part(
         for r in range(0, m, chunk):
             rows = min(chunk, m - r)
             _w_times_h(W, r, rows, H, s, w, A)
-            v_log += _v_log_and_ratio(V, A, r, rows, s, w, n_free > 0)
+            v_log += _v_log_and_ratio(V, A, r, rows, w, n_free > 0)
             if n_free == k:
                 _add_times_ht(A, rows, H, s, w, M, r)
             elif n_free > 0:
@@ -569,7 +576,6 @@ class KLPass:
     def __init__(self, V: np.ndarray, n_components: int, *, threads: int | None = None) -> None:
         m, n = V.shape
         k = n_components
-        self.V = V
         wanted = max(_MIN_WIDTH, _WIDTH_PER_COMPONENT * k)
         wanted = max(8, min(wanted, _BLOCK_BYTES // (4 * m)))
         blocks = -(-n // wanted)
@@ -581,6 +587,11 @@ class KLPass:
         edges = (np.concatenate([[0], np.cumsum(sizes)]) * width).clip(max=n)
         self._parts = list(zip(edges[:-1].tolist(), edges[1:].tolist()))
         self._width = width
+        # V block by block: block [s, s + w) is m × w entries from m · s on.
+        self._V_blocks = np.empty(V.size, dtype=np.float32)
+        for s in range(0, n, width):
+            w = min(width, n - s)
+            self._V_blocks[m * s : m * (s + w)].reshape(m, w)[...] = V[:, s : s + w]
         rows = max(8, min(m, _CHUNK_BYTES // (4 * width)))
         parts = len(sizes)
         self._M = np.empty((parts, m, k), dtype=np.float32)
@@ -660,7 +671,8 @@ class KLPass:
         def part(p: int) -> float:
             start, stop = self._parts[p]
             return _part(
-                self.V, W, H, start, stop, self._width, update_h, denom, positive, negative,
+                self._V_blocks, W, H, start, stop, self._width, update_h, denom, positive,
+                negative,
                 alpha, locked, free,
                 M[p], self._A[p], self._N[p], self._F[p],
             )  # fmt: skip
@@ -695,13 +707,9 @@ def _compile() -> None:
     it happens once, at import (at start-up in the app), and after the first time the
     compiled code comes from the cache next to this file.
     """
-    V = np.ones((2, 4), dtype=np.float32)
-    frozen = V.copy()
-    frozen.flags.writeable = False  # a caller's read-only V gets its own specialisation
-    for data in (V, frozen):
-        KLPass(data, 1, threads=1).run(
-            np.ones((2, 1), np.float32), np.ones((1, 4), np.float32), update_h=True
-        )
+    KLPass(np.ones((2, 4), np.float32), 1, threads=1).run(
+        np.ones((2, 1), np.float32), np.ones((1, 4), np.float32), update_h=True
+    )
     X = np.ones((1, 4), dtype=np.float32)
     multiplicative_step(X, X.copy(), X.copy())
     gram(X)
