@@ -560,7 +560,10 @@ def _part_sizes(blocks: int, parts: int) -> np.ndarray:
 
 
 class KLPass:
-    """The fused pass over one V: its parts, work buffers and threads.
+    """The fused pass over one V: its parts, its copy of V, work buffers and threads.
+
+    The copy of V, block by block, is V's size; the other buffers are k-sized
+    or a chunk per part.
 
     Parameters
     ----------

@@ -8,7 +8,8 @@ Cost per iteration, m × n data and rank k:
   costs no pass over V.
 - KL: the W half-step (m × k, from the (V / WH)Hᵀ the last pass left), then
   one fused pass over V in cache-sized column blocks (:mod:`.kernels`,
-  multi-threaded, no m × n buffer) that does the H half-step, which is
+  multi-threaded; no m × n work buffer, a copy of V stored block by block)
+  that does the H half-step, which is
   independent per column, and, for the new factors, Σ V log WH for the loss
   and (V / WH)Hᵀ for the next W half-step. The other terms of the loss are
   constants or k-sized (Σ WH = colsum(W) · rowsum(H)).
