@@ -2,10 +2,12 @@
 
 Cost per iteration, m × n data and rank k:
 
-- Euclidean: two products with V (WᵀV and VHᵀ); everything else is k × k,
-  k × n or m × k. The loss comes from the trace identity
+- Euclidean: one pass over V in column blocks (:class:`.kernels.EuclideanPass`,
+  multi-threaded) that makes WᵀV and (WᵀW)H for a block, its H update, and
+  for the new H the block's HHᵀ and VHᵀ; then the W half-step (m × k, its
+  products on one BLAS thread). The loss comes from the trace identity
   ‖V − WH‖² = ‖V‖² − 2⟨W, VHᵀ⟩ + ⟨WᵀW, HHᵀ⟩, reusing VHᵀ and HHᵀ, so it
-  costs no pass over V.
+  costs no pass over V; its WᵀW is the next H half-step's.
 - KL: the W half-step (m × k, from the (V / WH)Hᵀ the last pass left), then
   one fused pass over V in cache-sized column blocks (:mod:`.kernels`,
   multi-threaded; no m × n work buffer, a copy of V stored block by block)
@@ -30,7 +32,16 @@ import numpy as np
 
 from .base import EPS, FLOOR, Solver, component_mask
 from .divergence import BETAS, beta_divergence, is_floor, sum_squares, sum_v_log
-from .kernels import KLPass, gram, inner, multiplicative_step, sums
+from .kernels import (
+    EuclideanPass,
+    KLPass,
+    cross_product,
+    gram,
+    inner,
+    multiplicative_step,
+    product,
+    sums,
+)
 from .penalties import continuity_cost, continuity_terms, normalize_columns
 
 __all__ = ["MUSolver"]
@@ -90,9 +101,7 @@ class MUSolver(Solver):
             free = ~component_mask(lock_W, k, "lock_W")
             H *= normalize_columns(W, free)[:, None]
         if self.beta == 2.0:
-            self._kn = np.empty((k, n), dtype=np.float32)
-            self._kn_denom = np.empty((k, n), dtype=np.float32)
-            self._mk = np.empty((m, k), dtype=np.float32)
+            self._pass = EuclideanPass(V, k)
             self._WtW = np.empty((k, k), dtype=np.float32)
             self._half_V_sq = 0.5 * sum_squares(V)
         elif self.beta == 1.0:
@@ -117,13 +126,18 @@ class MUSolver(Solver):
 
     def _iterate_euclidean(self) -> float:
         W, H = self._W, self._H
-        np.matmul(W.T, self.V, out=self._kn)
         # (WᵀW)H costs k²n, where Wᵀ(WH) would cost 2mnk; WᵀW is the last loss's.
-        self._update_H(self._kn, np.matmul(self._WtW, H, out=self._kn_denom))
-        np.matmul(self.V, H.T, out=self._mk)
-        HHt = gram(H)
-        self._update_W(self._mk, W @ HHt)
-        return self._euclidean_loss(self._mk, HHt)
+        VHt, HHt = self._pass.run(
+            W,
+            H,
+            self._WtW,
+            sparsity=self.sparsity,
+            continuity=continuity_terms(H) if self.smoothness else None,
+            alpha=self.smoothness,
+            locked=self._lock_H,
+        )
+        self._update_W(VHt, product(W, HHt))
+        return self._euclidean_loss(VHt, HHt)
 
     def _iterate_kl(self) -> float:
         # An iteration is cut W | H, so that the pass doing the H step also
@@ -155,10 +169,12 @@ class MUSolver(Solver):
         np.reciprocal(WH, out=WH)
         return R, WH
 
-    # -- the updates shared by every β -----------------------------------------
-
     def _update_H(self, numer: np.ndarray, denom: np.ndarray) -> None:
-        """H ← H ∘ (numer / denom)^γ with the penalties on H; ``numer`` may be overwritten."""
+        """The Itakura–Saito H half-step, H ← H ∘ (numer / denom)^½, with the penalties on H.
+
+        ``numer`` is overwritten. Euclidean and KL make their H half-steps in
+        their passes over V (:mod:`.kernels`).
+        """
         H = self._H
         if self.sparsity:
             denom = denom + np.float32(self.sparsity)
@@ -167,14 +183,13 @@ class MUSolver(Solver):
             alpha = np.float32(self.smoothness)
             numer += alpha * negative
             denom = denom + alpha * positive
-        if self.beta == 0.0:
-            np.divide(numer, np.maximum(denom, EPS), out=numer)
-            np.sqrt(numer, out=numer)
-            H *= numer
-            np.maximum(H, FLOOR, out=H)
-        else:
-            multiplicative_step(H, numer, denom)
+        np.divide(numer, np.maximum(denom, EPS), out=numer)
+        np.sqrt(numer, out=numer)
+        H *= numer
+        np.maximum(H, FLOOR, out=H)
         self._restore_H()
+
+    # -- the W half-step, shared by every β ---------------------------------------
 
     def _update_W(self, numer: np.ndarray, denom: np.ndarray) -> None:
         """W ← W ∘ (numer / denom)^γ with the penalties on W; ``numer`` is kept."""
@@ -212,9 +227,9 @@ class MUSolver(Solver):
     def _euclidean_loss(self, VHt: np.ndarray, HHt: np.ndarray) -> float:
         """The loss by the trace identity; keeps WᵀW for the next H half-step."""
         W = self._W
-        np.matmul(W.T, W, out=self._WtW)
+        cross_product(W, self._WtW)
         # ⟨WᵀW, HHᵀ⟩ as Σ W ∘ (W HHᵀ): float32 sums over k terms, not over m.
-        quad = inner(W, W @ HHt)
+        quad = inner(W, product(W, HHt))
         return max(self._half_V_sq - inner(W, VHt) + 0.5 * quad, 0.0) + self._penalty()
 
     def _kl_loss(self, *, update_h: bool = False) -> float:
