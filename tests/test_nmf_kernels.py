@@ -1,5 +1,5 @@
-"""The NMF kernels: the fused KL pass (what it computes, its log, independence from
-threads) and Euclidean MU's k-sized products."""
+"""The NMF kernels: the fused KL and Euclidean passes (what they compute, the KL log,
+independence from threads) and the k-sized products and sums."""
 
 import os
 
@@ -69,8 +69,9 @@ def test_smoothness_terms_enter_the_h_update():
     np.testing.assert_allclose(H, expected, rtol=1e-4)
 
 
+@pytest.mark.parametrize("loss", ["kl", "euclidean"])
 @pytest.mark.parametrize("lock_W", [None, [1, 3]])
-def test_results_are_bit_identical_whatever_the_thread_count(monkeypatch, lock_W):
+def test_results_are_bit_identical_whatever_the_thread_count(monkeypatch, lock_W, loss):
     V, _, _ = problem(np.random.default_rng(3), m=64, n=900)
     monkeypatch.setattr(kernels, "_PARALLEL_MIN", 0)
     monkeypatch.setattr(kernels, "_BLOCK_BYTES", 4 * 64 * 32)  # 32-column blocks, 16 parts
@@ -78,7 +79,7 @@ def test_results_are_bit_identical_whatever_the_thread_count(monkeypatch, lock_W
     runs = {}
     for threads in (1, 2, 3):
         monkeypatch.setattr(kernels, "n_threads", lambda threads=threads: threads)
-        solver = nmf.make_solver(V, 5, loss="kl", seed=0, lock_W=lock_W)
+        solver = nmf.make_solver(V, 5, loss=loss, seed=0, lock_W=lock_W)
         assert solver._pass.threads == threads
         solver.step(20)
         runs[threads] = solver
@@ -264,3 +265,31 @@ def test_parts_cover_every_block_largest_first_and_end_with_single_blocks(blocks
     assert sizes[-1] <= max(1, blocks // parts)
     if parts > 1 and blocks >= 2 * parts:
         assert sizes[-1] < sizes[0]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_euclidean_pass_is_the_h_half_step_then_vht_and_hht_of_the_new_h(threads):
+    V, W, H = problem(np.random.default_rng(4), n=700)
+    W64, H64 = W.astype(np.float64), H.astype(np.float64)
+    sparsity = 0.2
+    expected = H64 * (W64.T @ V) / (W64.T @ W64 @ H64 + sparsity)
+    expected = np.maximum(expected, nmf.FLOOR)
+    locked = np.array([False, False, True, False])
+    expected[locked] = H[locked]
+    VHt, HHt = kernels.EuclideanPass(V, 4, threads=threads).run(
+        W, H, W.T @ W, sparsity=sparsity, locked=locked
+    )
+    np.testing.assert_allclose(H, expected, rtol=1e-4)
+    assert np.array_equal(H[locked], expected[locked])
+    np.testing.assert_allclose(VHt, V.astype(np.float64) @ H.T.astype(np.float64), rtol=1e-4)
+    np.testing.assert_allclose(HHt, H.astype(np.float64) @ H.T.astype(np.float64), rtol=1e-5)
+    assert np.array_equal(HHt, HHt.T)
+
+
+def test_small_products_are_the_products():
+    rng = np.random.default_rng(5)
+    A, B = rng.random((70, 6), dtype=np.float32), rng.random((6, 6), dtype=np.float32)
+    np.testing.assert_allclose(kernels.product(A, B), A.astype(np.float64) @ B, rtol=1e-5)
+    AtA = np.empty((6, 6), np.float32)
+    kernels.cross_product(A, AtA)
+    np.testing.assert_allclose(AtA, A.T.astype(np.float64) @ A, rtol=1e-5)
