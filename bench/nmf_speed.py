@@ -441,40 +441,34 @@ on a thread pool, each product on one thread of the pass's own OpenBLAS
 (scipy-openblas32; numpy's is left alone); the parts are fixed by the
 shape, so results do not depend on the thread count.
 
+How a Euclidean iteration is done: one pass over the same blocks of the same
+copy of V, on the same threads. Per block, WᵀV_b and (WᵀW)H_b, the H update of
+the block's columns, then H_bH_bᵀ (a numba kernel: 4 × 4 row blocks with
+sixteen running sums in registers) and V_bH_bᵀ of the new H_b while the block
+is in cache; the W update (m × k) follows, its products on one thread of the
+pass's OpenBLAS. The products with V are made 32 rows of the block at a time,
+under OpenBLAS's small-matrix threshold (10⁶ multiply-adds a call, no
+packing), whose kernels ran them fastest at 32 rows (k = 32, one thread: VHᵀ
+3.2 ms in 32-row chunks, 4.4–5.0 ms in 37- to 48-row ones, 3.5 ms as one numpy
+call). That is why the pass can beat the floor, which is numpy's whole-matrix
+products.
+
 What is left above the floors. KL: the elementwise work itself (two divisions
-and a log per entry, ~0.8 ns per entry per core here), which the products do not
-have; it weighs most at the 1-minute shape, whose V (21 MB) stays in this
-machine's cache, so that the floor's products run from cache as well and
-reading V once per iteration saves nothing. Euclidean MU: the k-sized work
-besides the two products with V — (WᵀW)H and the H update (k × n), HHᵀ,
-W(HHᵀ) and the W update (m × k), and the loss. HHᵀ (k × k summed over every
-frame) is a numba kernel (`gram`: blocks of 4 × 4 rows, sixteen running sums
-in registers), which takes 73–83 µs at k = 32, 1025 × 5168, where OpenBLAS
-takes 0.17 ms on one thread or two; the loss's WᵀW serves the next H step.
-`python bench/euclidean_steps.py` adds the steps one at a time to iterations
-of WᵀV and VHᵀ at 1025 × 5168, k = 32 (three runs: the floor 3.86–3.90 ms an
-iteration; (WᵀW)H +0.08–0.20 ms, the H update +0.04–0.23, HHᵀ and the W update
-+0.20–0.31, the loss ±0.04; 4.27–4.51 ms in all). Each small step reads what
-the two BLAS threads have just written, half of it from the other core's cache:
-there the W update (33 k entries) takes 44–69 µs and HHᵀ 70–133 µs, against
-17–20 and 73–83 µs on data already in the core's cache. Run-to-run spread of a
-ratio on this shared machine is about ±0.1; at times a run is 10–15% slower
-throughout, as if the two virtual cores shared one physical core.
+and a log per entry), which the products do not have; the divisions run at
+the divider's throughput. Euclidean at 1 minute, k = 32: the k-sized work
+((WᵀW)H, HHᵀ, the W step and the loss). Run-to-run spread of a ratio on this
+shared machine is about ±0.1; at times a whole process runs 10–15% slower, as
+if the two virtual cores shared one physical core.
 
 Measured and not kept:
-- A fused Euclidean pass like the KL one (per block WᵀV_b, the H update with
-  (WᵀW)H_b, V_bH_bᵀ and H_bH_bᵀ, every product on one thread, parts in
-  parallel). In interleaved runs it was no faster at 1 minute (1.08–1.13×
-  against 1.07–1.10× at k = 8; 1.14–1.22× against 1.15–1.20× at k = 32), 2–4%
-  faster at 5 minutes, and slower alone on one core, as the GUI's solver thread
-  runs (24 ms against 19–22 ms an iteration at 1025 × 15503, k = 16):
-  single-threaded sgemm on blocks loses to one whole-matrix call when k is
-  small.
-- The H step in one sweep over H by column chunks ((WᵀW)H_c by one-thread
-  sgemm, the update, then HHᵀ of the chunk while it is in cache): 1.09–1.10×
-  against 1.08× at 5 minutes, k = 32, and no better at 1 minute; run in two
-  parallel parts it was slower still (1.15–1.17× against 1.12× at 1 minute,
-  k = 32): the hand-over to a helper thread costs as much as it saves.
+- An earlier fused Euclidean pass made its products on whole blocks (1025 ×
+  ~430 frames × k a call, above the small-matrix threshold) from V itself;
+  it was no faster than numpy's products (1.14–1.22× against 1.15–1.20× at
+  1 minute, k = 32). Its successor above differs in the 32-row chunks, the
+  blocked copy of V, and W-step products that never wake numpy's BLAS
+  threads: those spin for a while after each call, on the cores the next
+  pass's threads need (1.77× the floor with numpy's W HHᵀ and WᵀW, 1.05×
+  without).
 - HHᵀ from the VHᵀ call, by keeping H as k extra rows under a copy of V:
   slower (1.19× against 1.13×), and a second copy of V.
 - ⟨WᵀW, HHᵀ⟩ of the loss from the float32 WᵀW: saves one m × k × k product,
@@ -485,8 +479,8 @@ Measured and not kept:
   ratio ran 13% faster on a chunk in cache, but whole iterations did not
   differ beyond this machine's noise, so the compiler's default stays.
 Threads: the cores this process may use, or fewer with `PARTWISE_NUM_THREADS`.
-The Euclidean loss uses the trace identity with VHᵀ and HHᵀ the iteration
-already has, so it costs no pass over V.
+The Euclidean loss uses the trace identity with VHᵀ and HHᵀ the pass
+made, so it costs no pass over V.
 """
     print(body)
     if not args.no_write:

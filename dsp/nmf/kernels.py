@@ -1,4 +1,4 @@
-"""One fused pass over V per KL iteration: column blocks in cache, on every core.
+"""One fused pass over V per KL or Euclidean iteration: column blocks in cache, on every core.
 
 A KL multiplicative-update iteration needs four products with m × n results
 or operands (WH, Wᵀ(V/WH), WH again, (V/WH)Hᵀ), two ratios V / WH and, for
@@ -40,6 +40,11 @@ parallel); the products call ``sgemm`` of an OpenBLAS of their own
 (scipy-openblas32, one thread per call: the parallelism is across parts)
 directly with leading dimensions, so blocks of V and H are used in place,
 never copied.
+Euclidean MU (:class:`EuclideanPass`) takes the same blocks, copy of V and
+parts: per block ``N = Wᵀ V_b`` and ``D = (WᵀW) H_b``, the H update, then
+``G += H_b H_bᵀ`` and ``M += V_b H_bᵀ`` of the new H_b; its products with V
+are made 32 rows at a time (see ``_EUCLIDEAN_ROWS``).
+
 The log is a vectorisable float32 polynomial (Cephes' ``logf`` scheme: the
 exponent from the bits, a degree-9 polynomial on the mantissa in
 [√½, √2)), accurate to 2 ulp, since numba's ``log`` would be a scalar call.
