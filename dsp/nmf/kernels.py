@@ -661,8 +661,10 @@ def _euclidean_part(
 class _Pass:
     """A pass over one V: its column blocks, its copy of V, its parts and threads.
 
-    The copy of V, block by block, is V's size; the buffers of a subclass are
-    k-sized or a chunk per part.
+    The copy of V, block by block, is V's size. Each part has its own
+    numerators: ``_M`` (m × k, summed over the part's blocks) and ``_N``
+    (k × width, one block's); a subclass's other buffers are k-sized too, or a
+    chunk per part.
 
     Parameters
     ----------
@@ -694,10 +696,13 @@ class _Pass:
         for s in range(0, n, width):
             w = min(width, n - s)
             self._V_blocks[m * s : m * (s + w)].reshape(m, w)[...] = V[:, s : s + w]
+        parts = len(sizes)
+        self._M = np.empty((parts, m, k), dtype=np.float32)
+        self._N = np.empty((parts, k, width), dtype=np.float32)
         self._none = np.zeros((1, 1), dtype=np.float32)
         if threads is None:
             threads = n_threads() if V.size >= _PARALLEL_MIN else 1
-        self.threads = max(1, min(int(threads), len(sizes)))
+        self.threads = max(1, min(int(threads), parts))
         self._pools: dict[int, ThreadPoolExecutor] = {}
 
     def __del__(self) -> None:
@@ -713,6 +718,11 @@ class _Pass:
             # Started by the calling thread, so they share its affinity and priority.
             self._pools[helpers] = ThreadPoolExecutor(helpers)
         return helpers, self._pools[helpers]
+
+    def _h_step_terms(self, k: int, continuity, locked) -> tuple:
+        """The continuity terms (or placeholders) and the lock mask the H update takes."""
+        positive, negative = continuity if continuity is not None else (self._none, self._none)
+        return positive, negative, np.zeros(k, dtype=np.bool_) if locked is None else locked
 
     def _run_parts(self, part) -> list:
         """``part(p)`` for every part, on the calling thread and the helpers; results in order.
@@ -744,9 +754,7 @@ class KLPass(_Pass):
         super().__init__(V, n_components, threads=threads)
         m, k, width, parts = V.shape[0], n_components, self._width, len(self._parts)
         rows = max(8, min(m, _CHUNK_BYTES // (4 * width)))
-        self._M = np.empty((parts, m, k), dtype=np.float32)
         self._A = np.empty((parts, rows, width), dtype=np.float32)
-        self._N = np.empty((parts, k, width), dtype=np.float32)
         self._F = np.empty((parts, k, width), dtype=np.float32)
 
     def run(
@@ -791,8 +799,7 @@ class KLPass(_Pass):
         """
         m, k = W.shape
         denom = W.sum(axis=0) if denom is None else np.asarray(denom, np.float32)
-        positive, negative = continuity if continuity is not None else (self._none, self._none)
-        locked = np.zeros(k, dtype=np.bool_) if locked is None else locked
+        positive, negative, locked = self._h_step_terms(k, continuity, locked)
         free = np.arange(k) if free is None else np.asarray(free, dtype=np.intp)
         alpha = np.float32(alpha)
         parts = len(self._parts)
@@ -803,8 +810,7 @@ class KLPass(_Pass):
             start, stop = self._parts[p]
             return _part(
                 self._V_blocks, W, H, start, stop, self._width, update_h, denom, positive,
-                negative,
-                alpha, locked, free,
+                negative, alpha, locked, free,
                 M[p], self._A[p], self._N[p], self._F[p],
             )  # fmt: skip
 
@@ -829,8 +835,6 @@ class EuclideanPass(_Pass):
         super().__init__(V, n_components, threads=threads)
         m, k, width, parts = V.shape[0], n_components, self._width, len(self._parts)
         self._chunk = min(m, _EUCLIDEAN_ROWS)
-        self._M = np.empty((parts, m, k), dtype=np.float32)
-        self._N = np.empty((parts, k, width), dtype=np.float32)
         self._D = np.empty((parts, k, width), dtype=np.float32)
         self._G = np.empty((parts, k, k), dtype=np.float64)
 
@@ -866,9 +870,7 @@ class EuclideanPass(_Pass):
         VHt : np.ndarray, float32 (m, k)
         HHt : np.ndarray, float32 (k, k)
         """
-        k = W.shape[1]
-        positive, negative = continuity if continuity is not None else (self._none, self._none)
-        locked = np.zeros(k, dtype=np.bool_) if locked is None else locked
+        positive, negative, locked = self._h_step_terms(W.shape[1], continuity, locked)
         sparsity, alpha = np.float32(sparsity), np.float32(alpha)
 
         def part(p: int) -> None:
