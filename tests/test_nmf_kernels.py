@@ -267,6 +267,18 @@ def test_parts_cover_every_block_largest_first_and_end_with_single_blocks(blocks
         assert sizes[-1] < sizes[0]
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 4000), st.integers(1, 1024), st.integers(1, 256))
+def test_euclidean_products_stay_under_the_small_matrix_threshold(m, width, k):
+    rows = kernels._euclidean_rows(m, width, k)
+    assert 1 <= rows <= min(m, kernels._EUCLIDEAN_ROWS)
+    # under the threshold, unless even one row would cross it
+    assert rows * width * k <= max(kernels._SMALL_PRODUCT, width * k)
+    # and no smaller than it must be: the next multiple of 8 would cross it or the cap
+    if 8 <= rows < min(m, kernels._EUCLIDEAN_ROWS) - 8:
+        assert (rows + 8) * width * k > kernels._SMALL_PRODUCT
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 def test_euclidean_pass_is_the_h_half_step_then_vht_and_hht_of_the_new_h(threads):
     V, W, H = problem(np.random.default_rng(4), n=700)

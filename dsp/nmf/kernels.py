@@ -43,7 +43,8 @@ never copied.
 Euclidean MU (:class:`EuclideanPass`) takes the same blocks, copy of V and
 parts: per block ``N = Wᵀ V_b`` and ``D = (WᵀW) H_b``, the H update, then
 ``G += H_b H_bᵀ`` and ``M += V_b H_bᵀ`` of the new H_b; its products with V
-are made 32 rows at a time (see ``_EUCLIDEAN_ROWS``).
+are made up to 64 rows at a time, under OpenBLAS's small-matrix threshold
+(see ``_euclidean_rows``).
 
 The log is a vectorisable float32 polynomial (Cephes' ``logf`` scheme: the
 exponent from the bits, a degree-9 polynomial on the mantissa in
@@ -241,12 +242,27 @@ def _add_wt_times(W, row0, rows, A, width, N):
 
 
 @njit(nogil=True, cache=True)
-def _add_times_ht(A, rows, H, start, width, M, row0):
-    """M[row0 : row0 + rows] += A[:rows, :width] @ H[:, start : start + width]ᵀ."""
+def _add_times(A, rows, B, width, M, row0):
+    """M[row0 : row0 + rows] += A[:rows, :width] @ B[:width].
+
+    B is a block of H transposed (:func:`_transposed`). OpenBLAS's small-matrix
+    kernels ran this layout faster than the product with H's own rows, which
+    the passes made before (1025 × 5168, k = 32, interleaved runs against
+    numpy's floor: Euclidean MU 1.02–1.05× the floor, against 1.11–1.19×;
+    KL 1.06–1.08×, against 1.10–1.23×).
+    """
     k = M.shape[1]
-    h = _advance(_address(H), 4 * start)
     m = _advance(_address(M), 4 * row0 * k)
-    _gemm("T", "N", k, rows, width, h, H.shape[1], _address(A), A.shape[1], 1.0, m, k)
+    _gemm("N", "N", k, rows, width, _address(B), B.shape[1], _address(A), A.shape[1], 1.0, m, k)
+
+
+@njit(nogil=True, fastmath=True, cache=True)
+def _transposed(H, index, start, width, out):
+    """out[c, i] = H[index[i], start + c] for the ``width`` columns from ``start``."""
+    for i in range(index.size):
+        h = H[index[i], start : start + width]
+        for c in range(width):
+            out[c, i] = h[c]
 
 
 # -- a vectorisable float32 log ------------------------------------------------------
@@ -373,11 +389,11 @@ def _part(
     the chunk of WH (the buffer ``A``) is still in cache when it is divided and
     multiplied on; ``N`` (k × width) gathers Wᵀ(V / WH) for the block. ``M``
     (m × len(free)) gathers (V / WH)Hᵀ for the templates in ``free`` only, the
-    ones a W step will change: their rows of the block of H are copied to
-    ``F`` when they are not all of H, and with no free template the second
-    ratio and product are not made at all.
+    ones a W step will change: their rows of the block of H, transposed, are
+    ``F`` (width × len(free)), and with no free template the second ratio and
+    product are not made at all.
     """
-    m, k = W.shape[0], H.shape[0]
+    m = W.shape[0]
     chunk = A.shape[0]
     n_free = free.size
     M[:, :] = 0.0
@@ -393,16 +409,13 @@ def _part(
                 _ratio(V, A, r, rows, w)
                 _add_wt_times(W, r, rows, A, w, N)
             _update_h(H, N, s, w, denom, positive, negative, alpha, locked)
-        for i in range(n_free if n_free < k else 0):
-            F[i, :w] = H[free[i], s : s + w]
+        _transposed(H, free, s, w, F)
         for r in range(0, m, chunk):
             rows = min(chunk, m - r)
             _w_times_h(W, r, rows, H, s, w, A)
             v_log += _v_log_and_ratio(V, A, r, rows, w, n_free > 0)
-            if n_free == k:
-                _add_times_ht(A, rows, H, s, w, M, r)
-            elif n_free > 0:
-                _add_times_ht(A, rows, F, 0, w, M, r)
+            if n_free > 0:
+                _add_times(A, rows, F, w, M, r)
     return v_log
 
 
@@ -606,18 +619,25 @@ def _part_sizes(blocks: int, parts: int) -> np.ndarray:
     return sizes
 
 
-#: Rows of V per product in the Euclidean pass. These products stay under
-#: OpenBLAS's small-matrix threshold (10⁶ multiply-adds a call: no packing),
-#: whose kernels ran them fastest with 32 rows (1025 × 5168, k = 32, one
-#: thread: VHᵀ 3.2 ms in 32-row chunks, 4.4–5.0 ms in 37- to 48-row ones,
-#: 3.5 ms as one numpy call).
-_EUCLIDEAN_ROWS = 32
+#: Multiply-adds of one product with V in the Euclidean pass: OpenBLAS's
+#: small-matrix threshold. Below it, no packing; above it a pass ran 1.3–1.5×
+#: slower (1025 × 5168, k = 64, one thread: rows of 32 against 16).
+_SMALL_PRODUCT = 10**6
+#: Most rows of V per product; more did not help (k = 8, one thread: 96 or
+#: 128 rows 6–8% slower than 48 or 64).
+_EUCLIDEAN_ROWS = 64
+
+
+def _euclidean_rows(m: int, width: int, k: int) -> int:
+    """Rows of V per product: as many as stay under the small-matrix threshold, a multiple of 8."""
+    rows = min(_EUCLIDEAN_ROWS, _SMALL_PRODUCT // (width * k))
+    return max(1, min(m, rows - rows % 8 if rows >= 8 else rows))
 
 
 @njit(nogil=True, fastmath=True, error_model="numpy", cache=True)
 def _euclidean_part(
     V_blocks, W, WtW, H, start, stop, width, chunk, sparsity, positive, negative, alpha, locked,
-    M, N, D, G,
+    M, N, D, G, T, rows_of_h,
 ):  # fmt: skip
     """Columns [start, stop) of one Euclidean pass: the H half-step, then M and G.
 
@@ -625,7 +645,8 @@ def _euclidean_part(
     ``chunk`` rows), ``D = (WᵀW) H_b`` (BLAS), the update
     ``H_b ← max(H_b ∘ (N + α·negative) / max(D + λ + α·positive, EPS), FLOOR)``
     (locked rows kept), then for the new H_b ``G += H_b H_bᵀ`` (lower triangle,
-    float64) and ``M += V_b H_bᵀ`` (BLAS, in chunks of rows).
+    float64), ``T = H_bᵀ`` (``rows_of_h`` is 0 … k − 1) and ``M += V_b T``
+    (BLAS, in chunks of rows).
     """
     m, k = W.shape
     n = H.shape[1]
@@ -653,9 +674,9 @@ def _euclidean_part(
                 for c in range(w):
                     x[c] = max(x[c] * (p[c] / max(q[c] + sparsity, eps)), floor)
         _gram_columns(H, s, s + w, G)
+        _transposed(H, rows_of_h, s, w, T)
         for r in range(0, m, chunk):
-            rows = min(chunk, m - r)
-            _add_times_ht(V[r : r + rows], rows, H, s, w, M, r)
+            _add_times(V[r:], min(chunk, m - r), T, w, M, r)
 
 
 class _Pass:
@@ -755,7 +776,7 @@ class KLPass(_Pass):
         m, k, width, parts = V.shape[0], n_components, self._width, len(self._parts)
         rows = max(8, min(m, _CHUNK_BYTES // (4 * width)))
         self._A = np.empty((parts, rows, width), dtype=np.float32)
-        self._F = np.empty((parts, k, width), dtype=np.float32)
+        self._F = np.empty((parts, width, k), dtype=np.float32)
 
     def run(
         self,
@@ -803,15 +824,18 @@ class KLPass(_Pass):
         free = np.arange(k) if free is None else np.asarray(free, dtype=np.intp)
         alpha = np.float32(alpha)
         parts = len(self._parts)
-        # Each part's numerator, m × len(free), contiguous at the start of its buffer.
+        # Each part's numerator, m × len(free), and block of Hᵀ, width × len(free),
+        # contiguous at the start of its buffer.
         M = self._M.reshape(parts, -1)[:, : m * free.size].reshape(parts, m, free.size)
+        F = self._F.reshape(parts, -1)[:, : self._width * free.size]
+        F = F.reshape(parts, self._width, free.size)
 
         def part(p: int) -> float:
             start, stop = self._parts[p]
             return _part(
                 self._V_blocks, W, H, start, stop, self._width, update_h, denom, positive,
                 negative, alpha, locked, free,
-                M[p], self._A[p], self._N[p], self._F[p],
+                M[p], self._A[p], self._N[p], F[p],
             )  # fmt: skip
 
         sums = self._run_parts(part)
@@ -834,9 +858,11 @@ class EuclideanPass(_Pass):
     def __init__(self, V: np.ndarray, n_components: int, *, threads: int | None = None) -> None:
         super().__init__(V, n_components, threads=threads)
         m, k, width, parts = V.shape[0], n_components, self._width, len(self._parts)
-        self._chunk = min(m, _EUCLIDEAN_ROWS)
+        self._chunk = _euclidean_rows(m, width, k)
         self._D = np.empty((parts, k, width), dtype=np.float32)
         self._G = np.empty((parts, k, k), dtype=np.float64)
+        self._T = np.empty((parts, width, k), dtype=np.float32)
+        self._rows_of_h = np.arange(k)
 
     def run(
         self,
@@ -878,7 +904,7 @@ class EuclideanPass(_Pass):
             _euclidean_part(
                 self._V_blocks, W, WtW, H, start, stop, self._width, self._chunk, sparsity,
                 positive, negative, alpha, locked,
-                self._M[p], self._N[p], self._D[p], self._G[p],
+                self._M[p], self._N[p], self._D[p], self._G[p], self._T[p], self._rows_of_h,
             )  # fmt: skip
 
         self._run_parts(part)
