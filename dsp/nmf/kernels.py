@@ -234,16 +234,16 @@ def _w_times_h(W, row0, rows, H, start, width, out):
 
 
 @njit(nogil=True, cache=True)
-def _add_wt_times(W, row0, rows, A, width, N):
-    """N[:, :width] += W[row0 : row0 + rows]ᵀ @ A[:rows, :width]."""
+def _add_wt_times(W, row0, rows, A, width, N, beta):
+    """N[:, :width] = W[row0 : row0 + rows]ᵀ @ A[:rows, :width] + beta · N[:, :width]."""
     k = W.shape[1]
     w = _advance(_address(W), 4 * row0 * k)
-    _gemm("N", "T", width, k, rows, _address(A), A.shape[1], w, k, 1.0, _address(N), N.shape[1])
+    _gemm("N", "T", width, k, rows, _address(A), A.shape[1], w, k, beta, _address(N), N.shape[1])
 
 
 @njit(nogil=True, cache=True)
-def _add_times(A, rows, B, width, M, row0):
-    """M[row0 : row0 + rows] += A[:rows, :width] @ B[:width].
+def _add_times(A, rows, B, width, M, row0, beta):
+    """M[row0 : row0 + rows] = A[:rows, :width] @ B[:width] + beta · M[row0 : row0 + rows].
 
     B is a block of H transposed (:func:`_transposed`). OpenBLAS's small-matrix
     kernels ran this layout faster than the product with H's own rows, which
@@ -253,16 +253,19 @@ def _add_times(A, rows, B, width, M, row0):
     """
     k = M.shape[1]
     m = _advance(_address(M), 4 * row0 * k)
-    _gemm("N", "N", k, rows, width, _address(B), B.shape[1], _address(A), A.shape[1], 1.0, m, k)
+    _gemm("N", "N", k, rows, width, _address(B), B.shape[1], _address(A), A.shape[1], beta, m, k)
 
 
 @njit(nogil=True, fastmath=True, cache=True)
 def _transposed(H, index, start, width, out):
-    """out[c, i] = H[index[i], start + c] for the ``width`` columns from ``start``."""
-    for i in range(index.size):
-        h = H[index[i], start : start + width]
-        for c in range(width):
-            out[c, i] = h[c]
+    """out[c, i] = H[index[i], start + c] for the ``width`` columns from ``start``.
+
+    Row by row of ``out`` (k = 32, 432 columns: 5.8 µs; 13.6 µs column by column).
+    """
+    for c in range(width):
+        row = out[c]
+        for i in range(index.size):
+            row[i] = H[index[i], start + c]
 
 
 # -- a vectorisable float32 log ------------------------------------------------------
@@ -396,18 +399,16 @@ def _part(
     m = W.shape[0]
     chunk = A.shape[0]
     n_free = free.size
-    M[:, :] = 0.0
     v_log = 0.0
     for s in range(start, stop, width):
         w = min(width, stop - s)
         V = V_blocks[m * s : m * (s + w)].reshape((m, w))
         if update_h:
-            N[:, :] = 0.0
             for r in range(0, m, chunk):
                 rows = min(chunk, m - r)
                 _w_times_h(W, r, rows, H, s, w, A)
                 _ratio(V, A, r, rows, w)
-                _add_wt_times(W, r, rows, A, w, N)
+                _add_wt_times(W, r, rows, A, w, N, 1.0 if r else 0.0)
             _update_h(H, N, s, w, denom, positive, negative, alpha, locked)
         _transposed(H, free, s, w, F)
         for r in range(0, m, chunk):
@@ -415,7 +416,7 @@ def _part(
             _w_times_h(W, r, rows, H, s, w, A)
             v_log += _v_log_and_ratio(V, A, r, rows, w, n_free > 0)
             if n_free > 0:
-                _add_times(A, rows, F, w, M, r)
+                _add_times(A, rows, F, w, M, r, 1.0 if s > start else 0.0)
     return v_log
 
 
@@ -651,14 +652,12 @@ def _euclidean_part(
     m, k = W.shape
     n = H.shape[1]
     floor, eps = np.float32(FLOOR), np.float32(EPS)
-    M[:, :] = 0.0
     G[:, :] = 0.0
     for s in range(start, stop, width):
         w = min(width, stop - s)
         V = V_blocks[m * s : m * (s + w)].reshape((m, w))
-        N[:, :] = 0.0
         for r in range(0, m, chunk):
-            _add_wt_times(W, r, min(chunk, m - r), V[r : r + chunk], w, N)
+            _add_wt_times(W, r, min(chunk, m - r), V[r : r + chunk], w, N, 1.0 if r else 0.0)
         h = _advance(_address(H), 4 * s)
         _gemm("N", "N", w, k, k, h, n, _address(WtW), k, 0.0, _address(D), D.shape[1])
         for row in range(k):
@@ -676,7 +675,7 @@ def _euclidean_part(
         _gram_columns(H, s, s + w, G)
         _transposed(H, rows_of_h, s, w, T)
         for r in range(0, m, chunk):
-            _add_times(V[r:], min(chunk, m - r), T, w, M, r)
+            _add_times(V[r:], min(chunk, m - r), T, w, M, r, 1.0 if s > start else 0.0)
 
 
 class _Pass:
