@@ -10,8 +10,9 @@ Here the columns of V are cut into blocks about 16·k frames wide (64 at least;
 an even number of them when there are few), wide enough for the products on a
 block to run at BLAS speed, and each block
 is carried through the whole iteration before the next is touched, in chunks
-of rows small enough (64 KiB of WH) that a chunk is still in the core's cache
-when it is divided and multiplied on:
+of up to 64 rows, so that a chunk is still in the core's cache when it is
+divided and multiplied on, and each product on it stays under OpenBLAS's
+small-matrix threshold (see :func:`_chunk_rows`):
 
 1. per chunk: ``A = W_c H_b`` (BLAS), ``A = V_cb / A``, ``N += W_cᵀ A``
    (BLAS); then the H half-step for the block's columns, which needs nothing
@@ -42,9 +43,8 @@ directly with leading dimensions, so blocks of V and H are used in place,
 never copied.
 Euclidean MU (:class:`EuclideanPass`) takes the same blocks, copy of V and
 parts: per block ``N = Wᵀ V_b`` and ``D = (WᵀW) H_b``, the H update, then
-``G += H_b H_bᵀ`` and ``M += V_b H_bᵀ`` of the new H_b; its products with V
-are made up to 64 rows at a time, under OpenBLAS's small-matrix threshold
-(see ``_euclidean_rows``).
+``G += H_b H_bᵀ`` and ``M += V_b H_bᵀ`` of the new H_b, in the same chunks
+of rows.
 
 The log is a vectorisable float32 polynomial (Cephes' ``logf`` scheme: the
 exponent from the bits, a degree-9 polynomial on the mantissa in
@@ -93,9 +93,17 @@ _WIDTH_PER_COMPONENT = 16
 #: chunks, not the whole block, are what must stay in cache).
 _MIN_WIDTH = 64
 _BLOCK_BYTES = 1 << 22
-#: Bytes of the chunk of a block that is computed, divided and multiplied on
-#: while it stays in the core's L2.
-_CHUNK_BYTES = 1 << 16
+#: Multiply-adds of one product on a chunk of a block: OpenBLAS's small-matrix
+#: threshold, below which it multiplies without packing. The passes' products
+#: stay under it: above it a pass ran 1.3–1.5× slower (1025 × 5168, k = 64,
+#: Euclidean, one thread: rows of 32 against 16; KL at k = 32, 75 rows: 1.42×
+#: the floor against 1.05× at 64).
+_SMALL_PRODUCT = 10**6
+#: Most rows of a chunk, which is computed, divided and multiplied on while it
+#: stays in the core's cache. More did not help: Euclidean at k = 8, one
+#: thread, 96 or 128 rows 6–8% slower than 48 or 64; KL at k = 8, 128 and 192
+#: rows no faster than 64.
+_CHUNK_ROWS = 64
 #: Below this many entries of V a thread pool costs more than it saves.
 _PARALLEL_MIN = 1 << 18
 
@@ -620,18 +628,15 @@ def _part_sizes(blocks: int, parts: int) -> np.ndarray:
     return sizes
 
 
-#: Multiply-adds of one product with V in the Euclidean pass: OpenBLAS's
-#: small-matrix threshold. Below it, no packing; above it a pass ran 1.3–1.5×
-#: slower (1025 × 5168, k = 64, one thread: rows of 32 against 16).
-_SMALL_PRODUCT = 10**6
-#: Most rows of V per product; more did not help (k = 8, one thread: 96 or
-#: 128 rows 6–8% slower than 48 or 64).
-_EUCLIDEAN_ROWS = 64
+def _chunk_rows(m: int, width: int, k: int) -> int:
+    """Rows of a chunk: as many as keep its products under the small-matrix threshold.
 
-
-def _euclidean_rows(m: int, width: int, k: int) -> int:
-    """Rows of V per product: as many as stay under the small-matrix threshold, a multiple of 8."""
-    rows = min(_EUCLIDEAN_ROWS, _SMALL_PRODUCT // (width * k))
+    A multiple of 8 when it can be, and at most :data:`_CHUNK_ROWS`. The
+    largest chunks did best in both passes (1025 × 5168, KL: k = 16, 66 rows
+    1.01× the floor, 33 rows 1.08×; k = 32, 56–64 rows 1.05×, 37 rows 1.11×;
+    1025 × 25840, k = 32, 56 rows 0.77×, 32 rows 0.84×).
+    """
+    rows = min(_CHUNK_ROWS, _SMALL_PRODUCT // (width * k))
     return max(1, min(m, rows - rows % 8 if rows >= 8 else rows))
 
 
@@ -773,8 +778,7 @@ class KLPass(_Pass):
     def __init__(self, V: np.ndarray, n_components: int, *, threads: int | None = None) -> None:
         super().__init__(V, n_components, threads=threads)
         m, k, width, parts = V.shape[0], n_components, self._width, len(self._parts)
-        rows = max(8, min(m, _CHUNK_BYTES // (4 * width)))
-        self._A = np.empty((parts, rows, width), dtype=np.float32)
+        self._A = np.empty((parts, _chunk_rows(m, width, k), width), dtype=np.float32)
         self._F = np.empty((parts, width, k), dtype=np.float32)
 
     def run(
@@ -857,7 +861,7 @@ class EuclideanPass(_Pass):
     def __init__(self, V: np.ndarray, n_components: int, *, threads: int | None = None) -> None:
         super().__init__(V, n_components, threads=threads)
         m, k, width, parts = V.shape[0], n_components, self._width, len(self._parts)
-        self._chunk = _euclidean_rows(m, width, k)
+        self._chunk = _chunk_rows(m, width, k)
         self._D = np.empty((parts, k, width), dtype=np.float32)
         self._G = np.empty((parts, k, k), dtype=np.float64)
         self._T = np.empty((parts, width, k), dtype=np.float32)
