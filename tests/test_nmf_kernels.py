@@ -2,6 +2,8 @@
 independence from threads) and the k-sized products and sums."""
 
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -143,6 +145,26 @@ def test_a_pass_runs_no_more_threads_than_the_caller_may_use_now(monkeypatch):
     alone = kl_pass.run(W, H, update_h=False)
     assert set(kl_pass._ran_on) == {0}
     assert alone[0] == with_two[0] and np.array_equal(alone[1], with_two[1])
+
+
+def test_without_a_threading_layer_the_passes_run_on_one_thread_with_the_same_results():
+    script = (
+        "import numpy as np; from dsp import nmf; from dsp.nmf import kernels;"
+        "V = np.random.default_rng(0).random((300, 4000), dtype=np.float32);"
+        "s = nmf.make_solver(V, 4, loss='kl', seed=0); s.step(3);"
+        "print(kernels._THREADS, sorted(set(s._pass._ran_on.tolist())), repr(s.losses[-1]))"
+    )
+    env = dict(os.environ, NUMBA_THREADING_LAYER="no-such-layer")
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    threads, ran_on, loss = done.stdout.split(maxsplit=2)
+    assert threads == "1" and ran_on == "[0]"
+    V = np.random.default_rng(0).random((300, 4000), dtype=np.float32)
+    solver = nmf.make_solver(V, 4, loss="kl", seed=0)
+    solver.step(3)
+    assert float(loss) == solver.losses[-1]
 
 
 def reference_kl(V, W, H, iterations, locked_W=None):
