@@ -424,39 +424,50 @@ them locked the second V / WH as well.
 
 How a KL iteration is done (`dsp/nmf/kernels.py`): one W update (m × k) and
 one pass over V in column blocks 16·k frames wide, each carried through the
-whole iteration in chunks of rows whose WH (64 KiB) stays in cache between
-the product that makes it and the ones that use it: WH of the chunk (BLAS
-sgemm), V / WH, Wᵀ(V / WH) added up over the chunks, the H update of the
+whole iteration in chunks of up to 64 rows, whose WH stays in cache between
+the product that makes it and the ones that use it, and whose products stay
+under OpenBLAS's small-matrix threshold (10⁶ multiply-adds a call, no packing;
+75 rows at k = 32 crossed it: 1.42× the floor, against 1.05× with 64): WH of
+the chunk (BLAS sgemm), V / WH, Wᵀ(V / WH) added up over the chunks, the H update of the
 block's columns, WH again, Σ V log WH for the loss and V / WH, and
-(V / WH)Hᵀ added into the next W update's numerator (for the templates that
-are not locked only; with all of them locked, as in supervised separation,
-neither it nor the second V / WH is made). So V is read once per
+(V / WH)Hᵀ, made as (V / WH) times the block of H transposed, added into the
+next W update's numerator (for the templates that are not locked only; with
+all of them locked, as in supervised separation, neither it nor the second
+V / WH is made). So V is read once per
 iteration and no m × n work buffer exists; the pass keeps a copy of V block by
 block (each block's entries contiguous), which the elementwise steps read as
 one run rather than as a thousand short pieces of V's rows (7–13% faster
 passes at 1 minute, k = 32; it is the extra memory in the table above). The
 returned loss costs one log per
 entry (a vectorised float32 polynomial, numba) and no product. The blocks run
-on a thread pool, each product on one thread of the pass's own OpenBLAS
-(scipy-openblas32; numpy's is left alone); the parts are fixed by the
-shape, so results do not depend on the thread count.
+on numba's threads (OpenMP), each thread taking the next part not yet taken,
+each product on one thread of the pass's own OpenBLAS (scipy-openblas32;
+numpy's is left alone); the parts are fixed by the shape, so results do not
+depend on the thread count. Between passes numba's threads wait spinning for
+a moment, as OpenBLAS's do; a Python thread pool, which the passes used
+before, woke its helper 80–110 µs into each pass and the caller 90 µs after
+the helper's last part (Euclidean at 1 minute: iterations 5–6% faster without
+it at k = 32, 10–20% at k = 8; median of 350).
 
 How a Euclidean iteration is done: one pass over the same blocks of the same
 copy of V, on the same threads. Per block, WᵀV_b and (WᵀW)H_b, the H update of
 the block's columns, then H_bH_bᵀ (a numba kernel: 4 × 4 row blocks with
 sixteen running sums in registers) and V_bH_bᵀ of the new H_b while the block
 is in cache; the W update (m × k) follows, its products on one thread of the
-pass's OpenBLAS. The products with V are made 32 rows of the block at a time,
-under OpenBLAS's small-matrix threshold (10⁶ multiply-adds a call, no
-packing), whose kernels ran them fastest at 32 rows (k = 32, one thread: VHᵀ
-3.2 ms in 32-row chunks, 4.4–5.0 ms in 37- to 48-row ones, 3.5 ms as one numpy
-call). That is why the pass can beat the floor, which is numpy's whole-matrix
-products.
+pass's OpenBLAS. The products with V are made on the same chunks of rows,
+under the small-matrix threshold, and VHᵀ as V_b times H_bᵀ, a transposed copy
+of the block's H: with that operand OpenBLAS's small-matrix kernels ran 10–20%
+faster than with H's own rows at k = 16 to 64, and as fast at k = 8 (1 minute,
+k = 32: 1.02–1.05× the floor, against 1.11–1.19×, before the change of
+threads). That is why the pass can beat the
+floor, which is numpy's whole-matrix products (one thread, 1 minute, k = 32:
+WᵀV 3.25 ms against numpy's 3.32 ms, VHᵀ 3.07 against 3.55).
 
 What is left above the floors. KL: the elementwise work itself (two divisions
-and a log per entry), which the products do not have; the divisions run at
-the divider's throughput. Euclidean at 1 minute, k = 32: the k-sized work
-((WᵀW)H, HHᵀ, the W step and the loss). Run-to-run spread of a ratio on this
+and a log per entry, about a third of a pass on one thread), which the
+products do not have; it is bound by moving V and WH through the caches.
+Euclidean at 1 minute, k = 32: the k-sized work ((WᵀW)H, HHᵀ, the W step and
+the loss). Run-to-run spread of a ratio on this
 shared machine is about ±0.1; at times a whole process runs 10–15% slower, as
 if the two virtual cores shared one physical core.
 
@@ -464,7 +475,7 @@ Measured and not kept:
 - An earlier fused Euclidean pass made its products on whole blocks (1025 ×
   ~430 frames × k a call, above the small-matrix threshold) from V itself;
   it was no faster than numpy's products (1.14–1.22× against 1.15–1.20× at
-  1 minute, k = 32). Its successor above differs in the 32-row chunks, the
+  1 minute, k = 32). Its successor above differs in the row chunks, the
   blocked copy of V, and W-step products that never wake numpy's BLAS
   threads: those spin for a while after each call, on the cores the next
   pass's threads need (1.77× the floor with numpy's W HHᵀ and WᵀW, 1.05×
@@ -478,6 +489,12 @@ Measured and not kept:
   cores; `NUMBA_CPU_FEATURES=…,-prefer-256-bit`): the KL pass's log and
   ratio ran 13% faster on a chunk in cache, but whole iterations did not
   differ beyond this machine's noise, so the compiler's default stays.
+- Narrower blocks (4·k to 12·k frames) at 1 minute, k = 32: no difference
+  beyond this machine's noise, for either pass.
+- The ratio V / WH by a reciprocal (bit-trick estimate and three Newton steps)
+  times V: slower than the division on a chunk in cache (5.1 µs against 4.3 µs
+  for 64 × 432 entries); the elementwise steps are bound by moving the data,
+  not by the divider (a multiplication in its place took 3.3 µs).
 Threads: the cores this process may use, or fewer with `PARTWISE_NUM_THREADS`.
 The Euclidean loss uses the trace identity with VHᵀ and HHᵀ the pass
 made, so it costs no pass over V.
