@@ -130,12 +130,14 @@ def test_thread_count_respects_the_environment(monkeypatch):
 
 
 def test_a_pass_runs_no_more_threads_than_the_caller_may_use_now(monkeypatch):
-    V, W, H = problem(np.random.default_rng(4), m=300, n=4000)
+    # Parts of ~1 ms, so that the second thread, woken as the pass starts, is in time
+    # to take some (however late a loaded machine runs it, in one pass of ten).
+    V, W, H = problem(np.random.default_rng(4), m=1025, n=8000)
     monkeypatch.setattr(kernels, "n_threads", lambda: 2)
     kl_pass = KLPass(V, 4)
     assert kl_pass.threads == 2 and kl_pass._ran_on.size > 2
     shared = []
-    for _ in range(5):
+    for _ in range(10):
         with_two = kl_pass.run(W, H, update_h=False)
         assert set(kl_pass._ran_on) <= {0, 1}
         shared.append(set(kl_pass._ran_on) == {0, 1})
