@@ -4,6 +4,7 @@ independence from threads) and the k-sized products and sums."""
 import os
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -147,6 +148,45 @@ def test_a_pass_runs_no_more_threads_than_the_caller_may_use_now(monkeypatch):
     alone = kl_pass.run(W, H, update_h=False)
     assert set(kl_pass._ran_on) == {0}
     assert alone[0] == with_two[0] and np.array_equal(alone[1], with_two[1])
+
+
+def test_the_pass_threads_take_the_calling_threads_priority_and_cores():
+    """Linux (CI's platform): the GUI's solver thread runs at nice 19, and so must its helpers."""
+
+    def tasks() -> dict[int, tuple[int, set]]:
+        found = {}
+        for tid in map(int, os.listdir("/proc/self/task")):
+            try:
+                with open(f"/proc/self/task/{tid}/stat") as stat:
+                    nice = int(stat.read().rsplit(")", 1)[1].split()[16])
+                found[tid] = (nice, os.sched_getaffinity(tid))
+            except (FileNotFoundError, ProcessLookupError):  # a thread that has just ended
+                pass
+        return found
+
+    V, W, H = problem(np.random.default_rng(4), m=1025, n=8000)
+    before = set(tasks())
+    seen = {}
+
+    def solver_thread() -> None:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        kl_pass = KLPass(V, 4, threads=2)
+        for _ in range(10):  # until the second thread has taken a part
+            kl_pass.run(W, H, update_h=False)
+            seen["ran_on"] = set(kl_pass._ran_on.tolist())
+            if seen["ran_on"] == {0, 1}:
+                break
+        seen["threads"] = {t: v for t, v in tasks().items() if t not in before}
+
+    thread = threading.Thread(target=solver_thread)
+    thread.start()
+    thread.join()
+    assert seen["ran_on"] == {0, 1}
+    assert len(seen["threads"]) >= 2  # the solver thread and the pass's other thread
+    assert {nice for nice, _ in seen["threads"].values()} == {19}
+    assert {frozenset(cores) for _, cores in seen["threads"].values()} == {
+        frozenset(os.sched_getaffinity(0))
+    }
 
 
 def test_without_a_threading_layer_the_passes_run_on_one_thread_with_the_same_results():
