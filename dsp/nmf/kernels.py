@@ -830,7 +830,9 @@ class _Pass:
         another while any is left (an atomic count), so a thread slowed by
         other work takes fewer; ``threads_kernel`` runs it on several threads
         at once, one call per thread (prange's static schedule). ``_ran_on``
-        keeps the thread (0, 1, …) that ran each part.
+        keeps the thread (0, 1, …) that ran each part. The other threads are
+        started by the calling thread (OpenMP keeps a team per thread that
+        starts parallel work), so they share its cores and priority.
         """
         threads = min(self.threads, n_threads(), _THREADS)
         taken = np.zeros(1, dtype=np.int64)
