@@ -239,6 +239,7 @@ def kl_in_small_blocks(V, W0, H0, iterations, lock_W=None):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(kernels, "_MIN_WIDTH", 8)
         patch.setattr(kernels, "_WIDTH_PER_COMPONENT", 2)
+        patch.setattr(kernels, "_SMALL_KERNELS", True)  # chunks of _CHUNK_ROWS on any CPU
         patch.setattr(kernels, "_CHUNK_ROWS", 3)
         patch.setattr(kernels, "_PARALLEL_MIN", 0)
         solver = nmf.make_solver(V, W0.shape[1], loss="kl", W=W0, H=H0, lock_W=lock_W)
@@ -342,15 +343,26 @@ def test_parts_cover_every_block_largest_first_and_end_with_single_blocks(blocks
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.integers(1, 4000), st.integers(1, 1024), st.integers(1, 256))
-def test_chunk_products_stay_under_the_small_matrix_threshold(m, width, k):
-    rows = kernels._chunk_rows(m, width, k)
+@given(st.integers(1, 4000), st.integers(1, 1024), st.integers(1, 256), st.booleans())
+def test_chunk_products_stay_under_the_small_matrix_threshold(m, width, k, products_only):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(kernels, "_SMALL_KERNELS", True)
+        rows = kernels._chunk_rows(m, width, k, products_only=products_only)
     assert 1 <= rows <= min(m, kernels._CHUNK_ROWS)
     # under the threshold, unless even one row would cross it
     assert rows * width * k <= max(kernels._SMALL_PRODUCT, width * k)
     # and no smaller than it must be: the next multiple of 8 would cross it or the cap
     if 8 <= rows < min(m, kernels._CHUNK_ROWS) - 8:
         assert (rows + 8) * width * k > kernels._SMALL_PRODUCT
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(1, 4000), st.integers(1, 1024), st.integers(1, 256))
+def test_without_small_matrix_kernels_chunks_are_larger_and_euclideans_whole_blocks(m, width, k):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(kernels, "_SMALL_KERNELS", False)
+        assert kernels._chunk_rows(m, width, k, products_only=True) == m
+        assert kernels._chunk_rows(m, width, k) == min(m, kernels._PACKED_ROWS)
 
 
 @pytest.mark.parametrize("threads", [1, 2])

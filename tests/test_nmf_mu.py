@@ -161,6 +161,7 @@ def test_euclidean_mu_is_plain_multiplicative_updates_for_any_shape(m, n, k, see
         # Blocks, row chunks and parts so small that every shape crosses their edges.
         patch.setattr(kernels, "_MIN_WIDTH", 8)
         patch.setattr(kernels, "_WIDTH_PER_COMPONENT", 2)
+        patch.setattr(kernels, "_SMALL_KERNELS", True)  # chunks of _CHUNK_ROWS on any CPU
         patch.setattr(kernels, "_CHUNK_ROWS", 3)
         patch.setattr(kernels, "_PARALLEL_MIN", 0)
         solver = nmf.make_solver(V, k, loss="euclidean", W=W0, H=H0)

@@ -107,6 +107,12 @@ _SMALL_PRODUCT = 10**6
 #: thread, 96 or 128 rows 6–8% slower than 48 or 64; KL at k = 8, 128 and 192
 #: rows no faster than 64.
 _CHUNK_ROWS = 64
+#: Rows of a KL chunk when OpenBLAS has no small-matrix kernels (see
+#: :data:`_SMALL_KERNELS`) and packs every operand: fewer, larger products pay
+#: less packing. With Haswell's or Zen's kernels (``OPENBLAS_CORETYPE``, on this
+#: machine), 1025 × 5168, k = 32: 128 rows 1.11–1.13× the floor, 256 rows
+#: 1.09–1.15×, 64 rows 1.17–1.20×; 128 rows keep a chunk in a 256 KiB L2.
+_PACKED_ROWS = 128
 #: Below this many entries of V more threads cost more than they save.
 _PARALLEL_MIN = 1 << 18
 
@@ -159,12 +165,24 @@ def _open_blas() -> ctypes.CDLL:
     scipy_openblas32.get_openblas_config()  # loads the library, portably
     blas = scipy_openblas32.dll
     blas.scipy_openblas_get_config.restype = ctypes.c_char_p
+    blas.scipy_openblas_get_corename.restype = ctypes.c_char_p
     blas.scipy_openblas_set_num_threads(1)
     llvm.add_symbol("partwise_sgemm", ctypes.cast(blas.scipy_sgemm_, ctypes.c_void_p).value)
     return blas
 
 
 _blas = _open_blas()
+#: Whether the OpenBLAS kernels for this CPU multiply small matrices without
+#: packing them: those of AVX-512 cores (SkylakeX, and Cooperlake and
+#: SapphireRapids, which share them). With AVX2's (Haswell, Zen) every product
+#: packs its operands, and the passes make fewer, larger ones (see
+#: :func:`_chunk_rows`). From the kernels' name, so that the chunks, and so the
+#: results, are the same in every run on a machine.
+_SMALL_KERNELS = _blas.scipy_openblas_get_corename().decode().lower() in {
+    "skylakex",
+    "cooperlake",
+    "sapphirerapids",
+}
 
 
 def _one_blas_thread() -> None:
@@ -652,14 +670,21 @@ def _part_sizes(blocks: int, parts: int) -> np.ndarray:
     return sizes
 
 
-def _chunk_rows(m: int, width: int, k: int) -> int:
+def _chunk_rows(m: int, width: int, k: int, *, products_only: bool = False) -> int:
     """Rows of a chunk: as many as keep its products under the small-matrix threshold.
 
     A multiple of 8 when it can be, and at most :data:`_CHUNK_ROWS`. The
     largest chunks did best in both passes (1025 × 5168, KL: k = 16, 66 rows
     1.01× the floor, 33 rows 1.08×; k = 32, 56–64 rows 1.05×, 37 rows 1.11×;
     1025 × 25840, k = 32, 56 rows 0.77×, 32 rows 0.84×).
+
+    Without small-matrix kernels: :data:`_PACKED_ROWS`, or the whole block for
+    a pass whose chunks are ``products_only`` (Euclidean: with Haswell's or
+    Zen's kernels, 1025 × 5168, whole blocks 1.04–1.07× the floor at k = 8 and
+    1.11–1.13× at k = 32, against 1.22–1.26× and 1.15–1.19× in 64-row chunks).
     """
+    if not _SMALL_KERNELS:
+        return m if products_only else min(m, _PACKED_ROWS)
     rows = min(_CHUNK_ROWS, _SMALL_PRODUCT // (width * k))
     return max(1, min(m, rows - rows % 8 if rows >= 8 else rows))
 
@@ -934,7 +959,7 @@ class EuclideanPass(_Pass):
     def __init__(self, V: np.ndarray, n_components: int, *, threads: int | None = None) -> None:
         super().__init__(V, n_components, threads=threads)
         m, k, width, parts = V.shape[0], n_components, self._width, self._ran_on.size
-        self._chunk = _chunk_rows(m, width, k)
+        self._chunk = _chunk_rows(m, width, k, products_only=True)
         self._D = np.empty((parts, k, width), dtype=np.float32)
         self._G = np.empty((parts, k, k), dtype=np.float64)
         self._T = np.empty((parts, width, k), dtype=np.float32)
