@@ -463,6 +463,20 @@ threads). That is why the pass can beat the
 floor, which is numpy's whole-matrix products (one thread, 1 minute, k = 32:
 WᵀV 3.25 ms against numpy's 3.32 ms, VHᵀ 3.07 against 3.55).
 
+On CPUs without AVX-512 OpenBLAS multiplies with its Haswell or Zen
+kernels, which have no small-matrix path: every product packs its operands.
+The passes then make fewer, larger products (KL chunks of 128 rows, Euclidean
+products on whole blocks; the kernels' name decides, see `_SMALL_KERNELS`).
+Emulated here with `OPENBLAS_CORETYPE=Haswell` for both libraries (a full
+run, 2026-11-22): Euclidean 1.09×, 1.12× the floor at 1 minute (k = 8, 32),
+0.96×, 1.02× at 5 minutes; KL 1.24×, 1.16× at 1 minute, 0.87×, 0.94× at 5
+minutes. So on such a machine the 1-minute ratios sit at or just above the
+targets (1.1× and 1.2×): with packing, a product on a block of V is 11–16%
+slower than numpy's one call on all of V (one thread, k = 32), which the
+small-matrix kernels more than make up for here. In 64-row chunks, as on
+this machine, they were 1.22–1.36× and 1.21–1.32×; blocks 2–8 times wider
+made no difference beyond the noise.
+
 What is left above the floors. KL: the elementwise work itself (two divisions
 and a log per entry, about a third of a pass on one thread), which the
 products do not have; it is bound by moving V and WH through the caches.
