@@ -759,9 +759,10 @@ def _kl_threads(
 ):  # fmt: skip
     """:func:`_kl_parts` on ``threads`` threads at once."""
     for thread in prange(threads):
+        # the thread an int64, as the calling thread passes it: one compiled version
         _kl_parts(
-            thread, taken, edges, ran_on, V_blocks, W, H, width, update_h, denom, positive,
-            negative, alpha, locked, free, M, A, N, F, v_logs,
+            np.int64(thread), taken, edges, ran_on, V_blocks, W, H, width, update_h, denom,
+            positive, negative, alpha, locked, free, M, A, N, F, v_logs,
         )  # fmt: skip
 
 
@@ -789,9 +790,10 @@ def _euclidean_threads(
 ):  # fmt: skip
     """:func:`_euclidean_parts` on ``threads`` threads at once."""
     for thread in prange(threads):
+        # the thread an int64, as the calling thread passes it: one compiled version
         _euclidean_parts(
-            thread, taken, edges, ran_on, V_blocks, W, WtW, H, width, chunk, sparsity, positive,
-            negative, alpha, locked, M, N, D, G, T, rows_of_h,
+            np.int64(thread), taken, edges, ran_on, V_blocks, W, WtW, H, width, chunk, sparsity,
+            positive, negative, alpha, locked, M, N, D, G, T, rows_of_h,
         )  # fmt: skip
 
 
