@@ -1030,7 +1030,9 @@ def _compile() -> None:
                 EuclideanPass(V, 1, threads=threads).run(
                     W, H, np.ones((1, 1), np.float32), continuity=continuity, alpha=1.0
                 )
-        except ValueError:  # numba: "No threading layer could be loaded"
+        except ValueError as error:  # numba: "No threading layer could be loaded", …
+            if "threading layer" not in str(error):
+                raise
             _THREADS = 1
     cross_product(W, np.empty((1, 1), np.float32))
     product(W, np.ones((1, 1), np.float32))
