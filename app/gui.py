@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import sys
 
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QPixmap
+from PySide6.QtWidgets import QApplication, QSplashScreen
 
-from .main_window import MainWindow
-from .theme import apply_theme
+from .theme import BACKGROUND, FOREGROUND, apply_theme
 
-__all__ = ["run", "create_application", "make_player"]
+__all__ = ["run", "create_application", "make_player", "show_starting"]
+
+#: What the start-up screen says while the window's modules load.
+STARTING = (
+    "Starting Partwise…\n"
+    "The first start after an install compiles the NMF engine (some seconds);\n"
+    "later starts take about a second."
+)
 
 
 def create_application(argv: list[str]) -> QApplication:
@@ -19,6 +27,22 @@ def create_application(argv: list[str]) -> QApplication:
     app.setApplicationName("Partwise")
     apply_theme(app)
     return app
+
+
+def show_starting(app: QApplication) -> QSplashScreen:
+    """A start-up screen, painted now, to stay up while the window's modules load.
+
+    Importing the window imports the NMF engine, whose numba kernels compile on
+    the first start after an install (about ten seconds here) and load from
+    numba's cache after that; without this the user would see nothing meanwhile.
+    """
+    pixmap = QPixmap(520, 110)
+    pixmap.fill(QColor(BACKGROUND))
+    splash = QSplashScreen(pixmap)
+    splash.showMessage(STARTING, Qt.AlignCenter, QColor(FOREGROUND))
+    splash.show()
+    app.processEvents()  # painted before the imports hold the GIL
+    return splash
 
 
 def make_player():
@@ -37,8 +61,12 @@ def run(argv: list[str]) -> int:
     first; the file or the demo opens only if the user declines.
     """
     app = create_application(argv)
+    splash = show_starting(app)
+    from .main_window import MainWindow  # here: the engine may compile meanwhile
+
     window = MainWindow(player=make_player())
     window.show()
+    splash.finish(window)
     files = [arg for arg in argv if not arg.startswith("-")]
     window.files.offer_recovery(
         otherwise=(lambda: window.open_file(files[0])) if files else window.open_demo
