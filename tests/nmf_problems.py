@@ -1,8 +1,14 @@
 """Random NMF problems of any small shape, for property tests against plain float64 updates."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from dsp.nmf import kernels
 
 #: m, n, k and a seed: shapes small enough for float64 references, crossing every edge.
 any_small_shape = given(
@@ -23,3 +29,16 @@ def small_problem(m: int, n: int, k: int, seed: int):
     W0 = rng.random((m, k)).astype(np.float32) + 0.1
     H0 = rng.random((k, n)).astype(np.float32) + 0.1
     return V, W0, H0, k
+
+
+@contextmanager
+def tiny_passes() -> Iterator[None]:
+    """Passes made inside cut into blocks, row chunks and parts so small that every
+    shape crosses their edges."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(kernels, "_MIN_WIDTH", 8)
+        patch.setattr(kernels, "_WIDTH_PER_COMPONENT", 2)
+        patch.setattr(kernels, "_SMALL_KERNELS", True)  # chunks of _CHUNK_ROWS on any CPU
+        patch.setattr(kernels, "_CHUNK_ROWS", 3)
+        patch.setattr(kernels, "_PARALLEL_MIN", 0)
+        yield

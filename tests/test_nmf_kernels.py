@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from dsp import nmf
 from dsp.nmf import kernels
 from dsp.nmf.kernels import KLPass
-from tests.nmf_problems import any_small_shape, forty_examples, small_problem
+from tests.nmf_problems import any_small_shape, forty_examples, small_problem, tiny_passes
 
 
 def problem(rng, m=300, n=700, k=4):
@@ -236,12 +236,7 @@ def reference_kl(V, W, H, iterations, locked_W=None):
 def kl_in_small_blocks(V, W0, H0, iterations, lock_W=None):
     """A KL solver after ``iterations``, its pass cut into blocks, chunks and parts so
     small that every shape crosses their edges."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(kernels, "_MIN_WIDTH", 8)
-        patch.setattr(kernels, "_WIDTH_PER_COMPONENT", 2)
-        patch.setattr(kernels, "_SMALL_KERNELS", True)  # chunks of _CHUNK_ROWS on any CPU
-        patch.setattr(kernels, "_CHUNK_ROWS", 3)
-        patch.setattr(kernels, "_PARALLEL_MIN", 0)
+    with tiny_passes():
         solver = nmf.make_solver(V, W0.shape[1], loss="kl", W=W0, H=H0, lock_W=lock_W)
         solver.step(iterations)
     return solver

@@ -6,9 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dsp import nmf
-from dsp.nmf import kernels
 from dsp.nmf.divergence import is_floor
-from tests.nmf_problems import any_small_shape, forty_examples, small_problem
+from tests.nmf_problems import any_small_shape, forty_examples, small_problem, tiny_passes
 
 SETTINGS = settings(max_examples=15, deadline=None)
 
@@ -157,13 +156,7 @@ def reference_euclidean(V, W, H, iterations):
 @any_small_shape
 def test_euclidean_mu_is_plain_multiplicative_updates_for_any_shape(m, n, k, seed):
     V, W0, H0, k = small_problem(m, n, k, seed)
-    with pytest.MonkeyPatch.context() as patch:
-        # Blocks, row chunks and parts so small that every shape crosses their edges.
-        patch.setattr(kernels, "_MIN_WIDTH", 8)
-        patch.setattr(kernels, "_WIDTH_PER_COMPONENT", 2)
-        patch.setattr(kernels, "_SMALL_KERNELS", True)  # chunks of _CHUNK_ROWS on any CPU
-        patch.setattr(kernels, "_CHUNK_ROWS", 3)
-        patch.setattr(kernels, "_PARALLEL_MIN", 0)
+    with tiny_passes():
         solver = nmf.make_solver(V, k, loss="euclidean", W=W0, H=H0)
         solver.step(4)
     W, H, losses = reference_euclidean(V, W0, H0, 4)
