@@ -53,7 +53,7 @@ def blas_description() -> str:
     coretype = os.environ.get("OPENBLAS_CORETYPE")
     env = f"OPENBLAS_CORETYPE={coretype}" if coretype else "OPENBLAS_CORETYPE unset"
     return (
-        f"numpy: {', '.join(parts) or 'unknown BLAS'}; KL pass: {kernels.blas_description()};"
+        f"numpy: {', '.join(parts) or 'unknown BLAS'}; NMF passes: {kernels.blas_description()};"
         f" {env}; {os.cpu_count()} CPUs"
     )
 
