@@ -1,12 +1,13 @@
 """Streaming mixer: the mixture re-weighted by live per-component gains, block by block.
 
-For every STFT frame ``t`` the mask is ``Σ_k g_k W_k h_{k,t} / (W h_t)``, with
-the same EPS floor and the same empty-frame convention as
-:func:`dsp.separation.group_mask`. It multiplies frame ``t`` of every channel's
-complex STFT; the frame is inverted, windowed and overlap-added, and the sum is
-divided by the overlap-added squared window exactly as :func:`dsp.stft.istft`
-does. So with every gain at 1 the output is the mixture, and with a one-hot
-gain vector it is that component's stem from :func:`dsp.separation.separate`.
+For every STFT frame ``t`` the mask is :class:`dsp.separation.SoftMask`'s,
+``Σ_k g_k (W_k h_{k,t})^α / Σ_j (W_j h_{j,t})^α``: the same masks, computed by
+the same code, as :func:`dsp.separation.render` and so the export. It
+multiplies frame ``t`` of every channel's complex STFT; the frame is inverted,
+windowed and overlap-added, and the sum is divided by the overlap-added squared
+window exactly as :func:`dsp.stft.istft` does. So with every gain at 1 the
+output is the mixture, and with any constant gains it is what
+:func:`dsp.separation.render` gives for them.
 
 Only the frames that overlap the block being rendered are ever transformed:
 memory is a few frames' worth of buffers, whatever the number of components or
@@ -19,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.fft
 
-from .nmf import EPS
+from .separation import SoftMask
 from .stft import Spectrogram, overlap_add, window
 
 __all__ = ["Mixer"]
@@ -40,6 +41,8 @@ class Mixer:
         Activations.
     gains : np.ndarray, shape (k,), optional
         Initial gains (default: all 1, the mixture).
+    power : float
+        Mask exponent α, as :func:`dsp.separation.separate`'s (1 = ratio mask).
     ramp : int
         Samples over which a gain change is spread (rounded to whole STFT
         frames, at least one). The overlap-add of windowed frames smooths the
@@ -59,6 +62,7 @@ class Mixer:
         H: np.ndarray,
         *,
         gains: np.ndarray | None = None,
+        power: float = 1.0,
         ramp: int = 512,
     ) -> None:
         self._spec = spectrogram
@@ -69,8 +73,8 @@ class Mixer:
         self._window = window(self._n_fft)
         self._window_sq = self._window * self._window
         self._ramp_frames = max(1, round(ramp / self._hop))
-        self._W: np.ndarray | None = None
-        self.set_factors(W, H)
+        self._masks: SoftMask | None = None
+        self.set_factors(W, H, power=power)
         # Overlap-add accumulators, in padded-signal coordinates starting at
         # _acc_start: after a seek the first frames start up to n_fft before it.
         size = _CHUNK + 2 * self._n_fft
@@ -100,7 +104,12 @@ class Mixer:
     @property
     def n_components(self) -> int:
         """Number of components k."""
-        return self._W.shape[1]
+        return self._masks.n_components
+
+    @property
+    def power(self) -> float:
+        """The mask exponent α."""
+        return self._masks.power
 
     @property
     def position(self) -> int:
@@ -112,8 +121,8 @@ class Mixer:
         """The newest gains (the target of any ramp in progress), float32 (k,)."""
         return self._g_to.copy()
 
-    def set_factors(self, W: np.ndarray, H: np.ndarray) -> None:
-        """Use new factors from the next transformed frame on.
+    def set_factors(self, W: np.ndarray, H: np.ndarray, *, power: float | None = None) -> None:
+        """Use new factors (and mask exponent, if given) from the next transformed frame on.
 
         A change of the number of components resets the gains to 1.
 
@@ -122,8 +131,7 @@ class Mixer:
         ValueError
             If the shapes do not match the spectrogram or each other.
         """
-        W = np.ascontiguousarray(W, dtype=np.float32)
-        H = np.ascontiguousarray(H, dtype=np.float32)
+        W, H = np.asarray(W), np.asarray(H)
         bins, frames = self._spec.shape
         if W.ndim != 2 or H.ndim != 2 or W.shape[0] != bins or H.shape[1] != frames:
             raise ValueError(
@@ -131,11 +139,13 @@ class Mixer:
             )
         if W.shape[1] != H.shape[0]:
             raise ValueError(f"W has {W.shape[1]} components but H has {H.shape[0]}")
-        if self._W is None or W.shape[1] != self._W.shape[1]:
+        if power is None:
+            power = self._masks.power
+        if self._masks is None or W.shape[1] != self._masks.n_components:
             self._g_from = np.ones(W.shape[1], dtype=np.float32)
             self._g_to = self._g_from.copy()
             self._ramp_start = 0
-        self._W, self._H = W, H
+        self._masks = SoftMask(W, H, power=power)
 
     def set_gains(self, gains: np.ndarray) -> None:
         """Ramp to new gains, starting with the next transformed frame.
@@ -210,20 +220,8 @@ class Mixer:
 
     def _add_frames(self, first: int, last: int) -> None:
         """Mask, invert, window and overlap-add frames ``first … last-1``."""
-        gains = self._gains_at(np.arange(first, last))
-        h = self._H[:, first:last]
-        weighted = gains * h
-        # One product gives both W h_t and Σ g_k W_k h_{k,t}.
-        both = self._W @ np.concatenate([h, weighted], axis=1)
         count = last - first
-        denom, mask = both[:, :count], both[:, count:]
-        empty = denom <= EPS
-        np.divide(mask, np.maximum(denom, EPS), out=mask)
-        if empty.any():
-            # As group_mask: a silent model shares the mixture out equally, so
-            # the component shares still sum to one there.
-            share = gains.sum(axis=0) / np.float32(self.n_components)
-            mask[empty] = np.broadcast_to(share, mask.shape)[empty]
+        mask = self._masks.mask(self._gains_at(np.arange(first, last)), slice(first, last))
         spectra = self._spec.data[:, :, first:last] * mask
         blocks = scipy.fft.irfft(spectra, n=self._n_fft, axis=1).astype(np.float32, copy=False)
         offset = first * self._hop - self._acc_start

@@ -1,22 +1,42 @@
-"""Soft-mask separation: each component's (or group's) share of W H applied to the STFT.
+"""The one render path: soft masks of W H applied to the STFT, for any gains.
 
-The mask of a set of components G is ``(Σ_{k∈G} W_k H_k)^α / Σ_j (W_j H_j)^α``
-(α = 1: the classic ratio mask; α = 2: Wiener-like). Masks of disjoint sets
-that cover every component sum to one, so the stems sum to the mixture.
-Stems are rendered one at a time: memory holds one mask and one masked
-spectrogram, whatever the number of components.
+For gains ``g`` (one per component, or one per component and frame) and a mask
+exponent α the mask is
+
+    M = Σ_k g_k (W_k H_k)^α / Σ_j (W_j H_j)^α
+
+(α = 1: the classic ratio mask; α = 2: Wiener-like). A group of components is
+the gain vector that is 1 on its members and 0 elsewhere; solo, mute, source
+gains and the audible mix are other gain vectors. Because (W_k H_k)^α is the
+outer product of W_k^α and H_k^α, both sums are matrix products of the powered
+factors, whatever α is: :class:`SoftMask` holds those factors once and every
+renderer — :func:`render`, :func:`separate`, the streaming
+:class:`dsp.mixer.Mixer`, the export, the scores — takes its masks from it, so
+what the player plays is what the export writes.
+
+Masks of disjoint groups that cover every component sum to one, so the stems
+sum to the mixture. Stems are rendered one at a time: memory holds one mask
+and one masked spectrogram, whatever the number of components.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
 from .nmf import EPS
 from .stft import Spectrogram
 
-__all__ = ["mask_denominator", "group_mask", "separate", "each_component"]
+__all__ = [
+    "SoftMask",
+    "each_component",
+    "group_gains",
+    "group_mask",
+    "mask_denominator",
+    "render",
+    "separate",
+]
 
 
 def each_component(n_components: int) -> list[list[int]]:
@@ -24,21 +44,110 @@ def each_component(n_components: int) -> list[list[int]]:
     return [[k] for k in range(n_components)]
 
 
-def _share(W: np.ndarray, H: np.ndarray, members: Sequence[int], power: float) -> np.ndarray:
-    """(Σ_{k∈members} (W_k H_k)^α), float32 (m, n)."""
-    members = list(members)
-    if power == 1.0:
-        return np.ascontiguousarray(W[:, members] @ H[members], dtype=np.float32)
-    out = np.zeros((W.shape[0], H.shape[1]), dtype=np.float32)
-    for k in members:
-        out += np.outer(W[:, k], H[k]) ** power
-    return out
+def group_gains(n_components: int, members: Iterable[int]) -> np.ndarray:
+    """The gain vector of a group: 1 on its members, 0 elsewhere, float32 (k,)."""
+    gains = np.zeros(n_components, dtype=np.float32)
+    gains[list(members)] = 1.0
+    return gains
+
+
+class SoftMask:
+    """The factors' soft masks for any gains and mask exponent α.
+
+    Parameters
+    ----------
+    W : np.ndarray, (bins, k)
+    H : np.ndarray, (k, frames)
+        Nonnegative factors of the mixture's magnitude.
+    power : float
+        Mask exponent α > 0.
+
+    Raises
+    ------
+    ValueError
+        If the factors do not fit each other or α is not a positive number.
+    """
+
+    def __init__(self, W: np.ndarray, H: np.ndarray, *, power: float = 1.0) -> None:
+        power = float(power)
+        if not np.isfinite(power) or power <= 0:
+            raise ValueError(f"the mask exponent must be a positive number, got {power}")
+        if W.ndim != 2 or H.ndim != 2 or W.shape[1] != H.shape[0]:
+            raise ValueError(f"factors {W.shape} x {H.shape} do not fit each other")
+        self.power = power
+        self._W = _powered(W, power)
+        self._H = _powered(H, power)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(bins, frames) of every mask."""
+        return self._W.shape[0], self._H.shape[1]
+
+    @property
+    def n_components(self) -> int:
+        """Number of components k."""
+        return self._W.shape[1]
+
+    def denominator(self, frames: slice = slice(None)) -> np.ndarray:
+        """Σ_j (W_j H_j)^α over every component, floored at EPS, float32 (bins, frames)."""
+        denominator = self._W @ self._H[:, frames]
+        return np.maximum(denominator, EPS, out=denominator)
+
+    def mask(
+        self,
+        gains: np.ndarray,
+        frames: slice = slice(None),
+        *,
+        denominator: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """The mask of ``gains`` on ``frames``, float32 (bins, frames).
+
+        Parameters
+        ----------
+        gains : np.ndarray, (k,) or (k, frames)
+            Nonnegative gain of each component, constant or per frame.
+        frames : slice
+            The frames (columns) wanted.
+        denominator : np.ndarray, optional
+            :meth:`denominator` of the same frames, when several masks share it.
+
+        Notes
+        -----
+        Where the model is silent (every component zero) the mixture is shared
+        out equally, ``Σ g_k / k``, so masks of a partition still sum to one
+        and nothing divides by zero. The mask never exceeds the largest gain,
+        which it is a weighted average of (this absorbs float rounding).
+        """
+        gains = np.asarray(gains, dtype=np.float32)
+        if gains.shape[0] != self.n_components:
+            raise ValueError(f"expected {self.n_components} gains, got {gains.shape[0]}")
+        if gains.ndim == 1:
+            gains = gains[:, None]
+        H = self._H[:, frames]
+        if denominator is None:
+            # One product gives both sums: W^α [H^α, g H^α].
+            count = H.shape[1]
+            both = self._W @ np.concatenate([H, gains * H], axis=1)
+            denominator, mask = both[:, :count], both[:, count:]
+            np.maximum(denominator, EPS, out=denominator)
+        else:
+            mask = self._W @ (gains * H)
+        empty = denominator <= EPS
+        np.divide(mask, denominator, out=mask)
+        if empty.any():
+            share = gains.sum(axis=0) / np.float32(self.n_components)
+            mask[empty] = np.broadcast_to(share, mask.shape)[empty]
+        return np.minimum(mask, gains.max(axis=0), out=mask)
+
+
+def _powered(X: np.ndarray, power: float) -> np.ndarray:
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    return X.copy() if power == 1.0 else np.power(X, np.float32(power))
 
 
 def mask_denominator(W: np.ndarray, H: np.ndarray, *, power: float = 1.0) -> np.ndarray:
     """Σ_j (W_j H_j)^α over all components, floored at EPS, float32 (m, n)."""
-    denom = _share(W, H, range(W.shape[1]), power)
-    return np.maximum(denom, EPS, out=denom)
+    return SoftMask(W, H, power=power).denominator()
 
 
 def group_mask(
@@ -49,18 +158,47 @@ def group_mask(
     power: float = 1.0,
     denominator: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Soft mask in [0, 1] of the components in ``members``, float32 (m, n).
+    """Soft mask in [0, 1] of the components in ``members``, float32 (m, n)."""
+    masks = SoftMask(W, H, power=power)
+    return masks.mask(group_gains(W.shape[1], members), denominator=denominator)
 
-    Where every component is exactly zero the mixture is shared out equally,
-    so masks of a partition still sum to one and nothing divides by zero.
+
+def render(
+    spec: Spectrogram,
+    W: np.ndarray,
+    H: np.ndarray,
+    gains: Iterable[np.ndarray],
+    *,
+    power: float = 1.0,
+) -> Iterator[np.ndarray]:
+    """Yield the audio of each gain vector, one at a time: the one offline renderer.
+
+    Parameters
+    ----------
+    spec : Spectrogram
+        Complex STFT of the mixture, every channel.
+    W : np.ndarray, (bins, k)
+    H : np.ndarray, (k, frames)
+        Factors of the mixture's magnitude.
+    gains : iterable of np.ndarray, each (k,)
+        Gain of each component in each rendering (a group is 1 on its members).
+    power : float
+        Mask exponent α (1 = ratio mask, 2 = Wiener-like).
+
+    Yields
+    ------
+    np.ndarray, float32, shape (length, channels)
+        A rendering with the mixture's length and channel count.
     """
-    denom = mask_denominator(W, H, power=power) if denominator is None else denominator
-    mask = _share(W, H, members, power)
-    empty = denom <= EPS
-    np.divide(mask, denom, out=mask)
-    if empty.any():
-        mask[empty] = len(list(members)) / W.shape[1]
-    return np.clip(mask, 0.0, 1.0, out=mask)
+    bins, frames = spec.shape
+    if W.shape[0] != bins or H.shape[1] != frames or W.shape[1] != H.shape[0]:
+        raise ValueError(
+            f"factors {W.shape} x {H.shape} do not match the spectrogram ({bins} x {frames})"
+        )
+    masks = SoftMask(W, H, power=power)
+    denominator = masks.denominator()
+    for g in gains:
+        yield spec.invert(spec.data * masks.mask(g, denominator=denominator))
 
 
 def separate(
@@ -72,6 +210,8 @@ def separate(
     power: float = 1.0,
 ) -> Iterator[np.ndarray]:
     """Yield the audio of each group (default: each component), one at a time.
+
+    The stems :func:`render` gives for the groups' gain vectors.
 
     Parameters
     ----------
@@ -90,13 +230,6 @@ def separate(
     np.ndarray, float32, shape (length, channels)
         A stem with the mixture's length and channel count.
     """
-    bins, frames = spec.shape
-    if W.shape[0] != bins or H.shape[1] != frames or W.shape[1] != H.shape[0]:
-        raise ValueError(
-            f"factors {W.shape} x {H.shape} do not match the spectrogram ({bins} x {frames})"
-        )
-    groups = each_component(W.shape[1]) if groups is None else groups
-    denom = mask_denominator(W, H, power=power)
-    for members in groups:
-        mask = group_mask(W, H, members, power=power, denominator=denom)
-        yield spec.invert(spec.data * mask)
+    k = W.shape[1]
+    groups = each_component(k) if groups is None else groups
+    return render(spec, W, H, (group_gains(k, members) for members in groups), power=power)

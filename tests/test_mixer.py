@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dsp.mixer import Mixer
-from dsp.separation import separate
+from dsp.separation import render, separate
 from dsp.stft import analyse
 
 RATE = 8000
@@ -25,9 +27,9 @@ def _material(channels: int, k: int = 4, length: int = 6000, seed: int = 0):
     return samples, spec, W, H
 
 
-def _offline(spec, W, H, gains):
+def _offline(spec, W, H, gains, power=1.0):
     """Σ g_k · stem_k from dsp.separation, the reference the mixer must match."""
-    return sum(g * stem for g, stem in zip(gains, separate(spec, W, H)))
+    return sum(g * stem for g, stem in zip(gains, separate(spec, W, H, power=power)))
 
 
 @pytest.mark.parametrize("channels", [1, 2])
@@ -43,22 +45,59 @@ def test_unit_gains_give_back_the_mixture(channels):
     "gains", [[0, 0, 1, 0], [1, 0, 0, 0], [0.3, 0.0, 1.0, 0.7], [0, 0, 0, 0], [2.0, 1, 0.5, 1]]
 )
 @pytest.mark.parametrize("start", [0, 1, 333, 4097, 5990])
-def test_matches_offline_separation_from_any_start(channels, gains, start):
+@pytest.mark.parametrize("power", [1.0, 1.5, 2.0])
+def test_matches_offline_separation_from_any_start(channels, gains, start, power):
     _, spec, W, H = _material(channels)
-    expected = _offline(spec, W, H, gains)[start:]
-    mixer = Mixer(spec, W, H, gains=np.array(gains))
+    expected = _offline(spec, W, H, gains, power)[start:]
+    mixer = Mixer(spec, W, H, gains=np.array(gains), power=power)
     mixer.seek(start)
     out = mixer.render(spec.length)
     assert out.shape == expected.shape
     np.testing.assert_allclose(out, expected, atol=2e-6)
 
 
-def test_one_hot_gain_is_the_offline_stem_of_that_component():
+@pytest.mark.parametrize("power", [1.0, 1.5, 2.0])
+def test_one_hot_gain_is_the_offline_stem_of_that_component(power):
     _, spec, W, H = _material(2)
-    stems = list(separate(spec, W, H))
+    stems = list(separate(spec, W, H, power=power))
     for k in range(W.shape[1]):
-        out = Mixer(spec, W, H, gains=np.eye(W.shape[1])[k]).render(spec.length)
-        np.testing.assert_allclose(out, stems[k], atol=1e-6)
+        mixer = Mixer(spec, W, H, gains=np.eye(W.shape[1])[k], power=power)
+        np.testing.assert_allclose(mixer.render(spec.length), stems[k], atol=1e-6)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    k=st.integers(1, 6),
+    power=st.sampled_from([1.0, 1.5, 2.0]),
+    start=st.integers(0, 5999),
+    data=st.data(),
+)
+def test_any_solo_mute_and_gains_render_live_as_offline(seed, k, power, start, data):
+    """Solo, mute and gains resolve to one gain vector; the mixer plays what render writes."""
+    _, spec, W, H = _material(1 + seed % 2, k=k, seed=seed)
+    gains = np.array(data.draw(st.lists(st.floats(0, 2), min_size=k, max_size=k)), np.float32)
+    muted = np.array(data.draw(st.lists(st.booleans(), min_size=k, max_size=k)))
+    soloed = np.array(data.draw(st.lists(st.booleans(), min_size=k, max_size=k)))
+    audible = soloed if soloed.any() else ~muted
+    effective = np.where(audible, gains, 0).astype(np.float32)
+    expected = next(render(spec, W, H, [effective], power=power))[start:]
+    mixer = Mixer(spec, W, H, gains=effective, power=power)
+    mixer.seek(start)
+    np.testing.assert_allclose(mixer.render(spec.length), expected, atol=2e-6)
+
+
+def test_a_new_mask_exponent_is_heard_from_the_next_block():
+    _, spec, W, H = _material(2)
+    gains = np.array([0, 1.0, 0, 0])
+    mixer = Mixer(spec, W, H, gains=gains)
+    mixer.render(3000)
+    mixer.set_factors(W, H, power=2.0)
+    assert mixer.power == 2.0
+    tail = mixer.render(spec.length)
+    settled = 3000 + N_FFT
+    np.testing.assert_allclose(tail[N_FFT:], _offline(spec, W, H, gains, 2.0)[settled:], atol=1e-6)
+    assert not np.allclose(tail[N_FFT:], _offline(spec, W, H, gains, 1.0)[settled:], atol=1e-3)
 
 
 def test_blockwise_rendering_concatenates_to_one_shot_rendering():

@@ -8,7 +8,7 @@ from dsp.bss import match_sources
 from dsp.demo import make_demo
 from dsp.grouping import group_components
 from dsp.metrics import sdr
-from dsp.separation import group_mask, mask_denominator, separate
+from dsp.separation import SoftMask, group_mask, mask_denominator, render, separate
 from dsp.stft import analyse
 
 
@@ -50,6 +50,35 @@ def test_masks_lie_in_unit_interval_and_partition_one():
     assert all(m.min() >= 0 and m.max() <= 1 for m in masks)
     assert np.allclose(np.sum(masks, axis=0), 1, atol=1e-6)
     assert np.all(masks[1] == 0)
+
+
+@pytest.mark.parametrize("power", [1.0, 1.5, 2.0])
+def test_power_masks_are_the_ratio_of_powered_component_spectrograms(power):
+    rng = np.random.default_rng(5)
+    W, H = rng.random((12, 3)).astype(np.float32), rng.random((3, 9)).astype(np.float32)
+    parts = np.stack([np.outer(W[:, k], H[k]) ** power for k in range(3)])
+    expected = (0.5 * parts[0] + 2.0 * parts[2]) / parts.sum(axis=0)
+    mask = SoftMask(W, H, power=power).mask(np.array([0.5, 0.0, 2.0]))
+    np.testing.assert_allclose(mask, expected, rtol=2e-5)
+
+
+@pytest.mark.parametrize("power", [1.0, 1.5, 2.0])
+def test_rendering_gains_is_the_gain_weighted_sum_of_the_stems(power):
+    x = np.random.default_rng(4).standard_normal((9000, 2)).astype(np.float32)
+    spec = analyse(x, 16000, n_fft=512, hop=128)
+    solver = nmf.make_solver(spec.magnitude(), 3, seed=0)
+    solver.step(5)
+    gains = np.array([0.25, 0.0, 1.5], np.float32)
+    stems = list(separate(spec, solver.W, solver.H, power=power))
+    (mix,) = render(spec, solver.W, solver.H, [gains], power=power)
+    np.testing.assert_allclose(mix, sum(g * s for g, s in zip(gains, stems)), atol=1e-5)
+
+
+@pytest.mark.parametrize("power", [0.0, -1.0, float("nan")])
+def test_a_mask_exponent_that_is_not_positive_is_refused(power):
+    W, H = np.ones((4, 2), np.float32), np.ones((2, 3), np.float32)
+    with pytest.raises(ValueError, match="exponent"):
+        SoftMask(W, H, power=power)
 
 
 def test_all_zero_factors_share_the_mixture_equally():
