@@ -116,7 +116,7 @@ class Engine:
                 changed = False
                 if self.factors is not factors and self.factors[0] is mixer:
                     factors = self.factors
-                    mixer.set_factors(*factors[1:])
+                    mixer.set_factors(*factors[1:3], power=factors[3])
                     changed = True
                 # Gains for another number of components wait for their factors.
                 if (

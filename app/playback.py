@@ -101,6 +101,7 @@ class PlaybackControl(QObject):
         player.underruns_changed.connect(self._on_underruns)
         player.error_occurred.connect(self.failed)
         session.factors_changed.connect(self._send_factors)
+        session.settings_changed.connect(self._on_settings_changed)
         session.component_changed.connect(lambda _: self._send_gains())
         session.components_changed.connect(self._send_gains)
 
@@ -210,15 +211,21 @@ class PlaybackControl(QObject):
 
     def _send_material(self) -> None:
         W, H = self._factors()  # noqa: N806
-        self._player.set_material(self._session.spectrogram, W, H)
+        power = self._session.settings.mask_power
+        self._player.set_material(self._session.spectrogram, W, H, power=power)
         self._send_gains()
 
     def _send_factors(self) -> None:
         if self._session.spectrogram is None:
             return
         W, H = self._factors()  # noqa: N806
-        self._player.set_factors(W, H)
+        self._player.set_factors(W, H, power=self._session.settings.mask_power)
         self._send_gains()
+
+    def _on_settings_changed(self, settings) -> None:
+        # The export renders with the session's mask exponent: so does the player.
+        if settings.mask_power != self._player.power:
+            self._send_factors()
 
     def _send_gains(self) -> None:
         if self._session.spectrogram is None:

@@ -69,6 +69,7 @@ class Player(QObject):
         self._stream = None
         self._state = "stopped"
         self._mixer: Mixer | None = None
+        self._power: float | None = None
         self._ring: Ring | None = None
         self._generation = 0
         self._loop: tuple[float, float] | None = None
@@ -113,6 +114,11 @@ class Player(QObject):
         return self._mixer.length / self._mixer.rate if self._mixer else 0.0
 
     @property
+    def power(self) -> float | None:
+        """The mask exponent last handed to the engine (None without material)."""
+        return self._power
+
+    @property
     def position(self) -> float:
         """Playback position in seconds, from the frames the device has consumed."""
         if self._mixer is None:
@@ -122,19 +128,26 @@ class Player(QObject):
             return engine.position / self._mixer.rate
         return engine.request[3] / self._mixer.rate  # nothing played since the seek
 
-    def set_material(self, spectrogram, W: np.ndarray, H: np.ndarray) -> None:
-        """New audio and factors: stops playback and rewinds to the start."""
+    def set_material(
+        self, spectrogram, W: np.ndarray, H: np.ndarray, *, power: float = 1.0
+    ) -> None:
+        """New audio and factors, masks with exponent ``power``: stops and rewinds."""
         if not self.available:
             return
         self.stop()
-        self._mixer = Mixer(spectrogram, W, H, ramp=BLOCK)
+        self._mixer = Mixer(spectrogram, W, H, power=power, ramp=BLOCK)
+        self._power = power
         self._ring = Ring(spectrogram.channels)
         self._send(0)
 
-    def set_factors(self, W: np.ndarray, H: np.ndarray) -> None:
-        """Newest factor snapshot (not mutated afterwards); heard without a restart."""
+    def set_factors(self, W: np.ndarray, H: np.ndarray, *, power: float | None = None) -> None:
+        """Newest factor snapshot (not mutated afterwards) and, if given, mask exponent.
+
+        Heard without a restart, from the next block the engine renders.
+        """
         if self.available and self._mixer is not None:
-            self._engine.factors = (self._mixer, W, H)
+            self._engine.factors = (self._mixer, W, H, power)
+            self._power = self._power if power is None else power
 
     def set_gains(self, gains: np.ndarray) -> None:
         """Effective per-component gains; ramped over one block, heard within ~50 ms."""

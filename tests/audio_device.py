@@ -173,7 +173,8 @@ def _play(material: Path, scenario: str) -> dict:
     report = {"available": player.available, "reason": player.unavailable_reason}
     if not player.available:
         return report
-    player.set_material(spec, W, H)
+    power = float(saved["power"])
+    player.set_material(spec, W, H, power=power)
     k = W.shape[1]
     report.update(rate=spec.rate, channels=spec.channels, errors=[], toggle=None)
     player.error_occurred.connect(report["errors"].append)
@@ -199,7 +200,9 @@ def _play(material: Path, scenario: str) -> dict:
         # Start on a one-component model (the mixture), as before the solver runs;
         # then the solver's factors arrive mid-playback, with component 2 soloed.
         bins, frames = spec.shape
-        player.set_material(spec, np.ones((bins, 1), np.float32), np.ones((1, frames), np.float32))
+        player.set_material(
+            spec, np.ones((bins, 1), np.float32), np.ones((1, frames), np.float32), power=power
+        )
 
         def arrive() -> None:
             report["toggle"] = round(player.position * spec.rate)

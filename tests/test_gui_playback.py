@@ -1,10 +1,13 @@
 """Playback wiring: the window drives a player through the documented interface."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QObject, Signal
 
 from app.main_window import MainWindow
+from dsp.pipeline import Settings
 
 
 class FakePlayer(QObject):
@@ -23,6 +26,7 @@ class FakePlayer(QObject):
         self.gains = None
         self.loop = None
         self.device = None
+        self.power = None
 
     @staticmethod
     def output_devices():
@@ -37,11 +41,13 @@ class FakePlayer(QObject):
     def set_loop(self, start, end):
         self.loop = None if start is None else (start, end)
 
-    def set_material(self, spectrogram, W, H):  # noqa: N803
+    def set_material(self, spectrogram, W, H, *, power=1.0):  # noqa: N803
         self.calls.append(("material", W.shape[1]))
+        self.power = power
 
-    def set_factors(self, W, H):  # noqa: N803
+    def set_factors(self, W, H, *, power=None):  # noqa: N803
         self.calls.append(("factors", W.shape[1]))
+        self.power = self.power if power is None else power
 
     def set_gains(self, gains):
         self.gains = np.array(gains)
@@ -101,6 +107,14 @@ def test_gains_follow_solo_and_mute(played):
     expected = np.zeros(k, np.float32)
     expected[1] = 1.0
     np.testing.assert_array_equal(player.gains, expected)
+
+
+def test_the_player_masks_with_the_sessions_exponent_as_the_export_does(played):
+    window, player = played
+    session = window.session
+    assert player.power == session.settings.mask_power == Settings().mask_power
+    session.set_settings(replace(session.settings, mask_power=2.0))
+    assert player.power == 2.0
 
 
 def test_space_plays_and_pauses_and_the_playhead_follows(played):

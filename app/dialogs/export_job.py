@@ -25,7 +25,7 @@ from PySide6.QtGui import QImage
 
 from dsp import __version__
 from dsp.audio import Audio, AudioError
-from dsp.separation import group_mask, mask_denominator, separate
+from dsp.separation import group_gains, render
 from dsp.stems import StemSet, write_json_atomic
 
 from ..session import Session
@@ -247,21 +247,19 @@ class ExportJob(QThread):
         return written
 
     def _render(self) -> Iterator[np.ndarray]:
-        """Each stem's samples, one at a time (memory: one mask, one spectrogram)."""
-        power = self._settings.mask_power
-        plain = [s.members for s in self.plan.stems if s.gains is None]
-        rendered = separate(self._spec, self._W, self._H, plain, power=power)
+        """Each stem's samples, one at a time (memory: one mask, one spectrogram).
+
+        A stem is a gain vector — 1 on a group's members, or the audible mix's
+        effective gains — rendered by the player's own render path.
+        """
+        k = self._W.shape[1]
+        gains = []
         for stem in self.plan.stems:
-            if stem.gains is None:
-                yield next(rendered)
-                continue
-            denominator = mask_denominator(self._W, self._H, power=power)
-            mask = np.zeros_like(denominator)
-            for k, gain in zip(stem.members, stem.gains):
-                self._check()
-                mask += gain * group_mask(self._W, self._H, [k], power=power,
-                                          denominator=denominator)
-            yield self._spec.invert(self._spec.data * mask)
+            vector = group_gains(k, stem.members)
+            if stem.gains is not None:
+                vector[list(stem.members)] = stem.gains
+            gains.append(vector)
+        yield from render(self._spec, self._W, self._H, gains, power=self._settings.mask_power)
 
     def _extra_writers(self) -> Iterator[Callable[[Path], None]]:
         """One writer per extra file, in the order of ``plan.extras``."""
