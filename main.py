@@ -281,7 +281,8 @@ def run_separate(argv: list[str]) -> int:
             _fail(text if text.startswith("'") or label == "demo" else f"'{label}': {text}")
             continue
         if not args.quiet:
-            print(f"{label}: wrote {len(written)} stems to {folder}", file=sys.stderr)
+            stems = len(written) - 1  # and manifest.json
+            print(f"{label}: wrote {stems} stems to {folder}", file=sys.stderr)
             for name, score in extra.get("demo_sdr_db", {}).items():
                 print(f"  {name}: SDR {score:.1f} dB", file=sys.stderr)
     return 1 if failures else 0

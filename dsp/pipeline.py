@@ -7,16 +7,16 @@ the stems one at a time and writes them as one transaction with a manifest.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from . import __version__, nmf
+from . import nmf
 from .audio import Audio
 from .grouping import group_components
 from .separation import each_component, separate
-from .stems import StemSet
+from .stems import StemSet, manifest
 from .stft import Spectrogram, analyse
 
 __all__ = ["Settings", "Separation", "separate_audio", "export_stems", "stem_names"]
@@ -134,6 +134,7 @@ def export_stems(
     """Render every stem and write them, with ``manifest.json``, into ``folder``.
 
     All stems appear together or none do (see :class:`dsp.stems.StemSet`).
+    Returns the stems' paths, then the manifest's.
     """
     by_source = separation.settings.n_sources is not None
     names = stem_names(separation.groups, by_source=by_source)
@@ -148,21 +149,11 @@ def export_stems(
         )
         for name, samples in zip(names, rendered):
             stems.add(name, Audio(samples, audio.rate))
-        manifest = {
-            "partwise": __version__,
-            "input": str(audio.path) if audio.path else None,
-            "sample_rate": audio.rate,
-            "channels": audio.channels,
-            "frames": audio.frames,
-            "format": file_format,
-            "sample_format": subtype,
-            "parameters": asdict(separation.settings),
-            "iterations": separation.n_iter,
-            "final_loss": separation.losses[-1] if separation.losses else None,
-            "stems": [
-                {"file": f"{name}.{file_format}", "components": [k + 1 for k in group]}
-                for name, group in zip(names, separation.groups)
-            ],
-            **(extra or {}),
-        }
-        return stems.commit(manifest)
+        entries = [
+            {"file": f"{name}.{file_format}", "components": [k + 1 for k in group]}
+            for name, group in zip(names, separation.groups)
+        ]
+        return stems.commit(
+            manifest(audio, separation.settings, separation.losses, entries,
+                     file_format=file_format, subtype=subtype, **(extra or {}))
+        )

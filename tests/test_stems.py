@@ -23,7 +23,7 @@ def test_commit_publishes_every_stem_and_the_manifest(tmp_path):
         written = stems.commit({"stems": ["a.wav", "b.wav"]})
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert names == ["a.wav", "b.wav", "manifest.json"]
-    assert [p.name for p in written] == ["a.wav", "b.wav"]
+    assert [p.name for p in written] == ["a.wav", "b.wav", "manifest.json"]
     assert np.allclose(load(tmp_path / "out" / "b.wav").samples, 0.2)
     assert json.loads((tmp_path / "out" / "manifest.json").read_text()) == {
         "stems": ["a.wav", "b.wav"]
@@ -43,6 +43,31 @@ def test_failure_midway_leaves_the_folder_as_it_was(tmp_path):
         stems.commit()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.wav"]
     assert (tmp_path / "a.wav").read_bytes() == b"an older take"
+
+
+def test_extra_files_are_published_with_the_stems_and_the_manifest_last(tmp_path):
+    with StemSet(tmp_path, subtype="float") as stems:
+        stems.add("a", stem(0.1))
+        stems.add_file("notes.csv", lambda path: path.write_text("x,y\n"))
+        assert [p.name for p in tmp_path.iterdir() if not p.name.startswith(".")] == []
+        written = stems.commit({"files": ["notes.csv"]})
+    assert [p.name for p in written] == ["a.wav", "notes.csv", "manifest.json"]
+    assert (tmp_path / "notes.csv").read_text() == "x,y\n"
+
+
+def test_a_manifest_that_cannot_be_written_leaves_no_stem_and_no_extra_file(tmp_path):
+    (tmp_path / "a.wav").write_bytes(b"an older take")
+    with pytest.raises(ValueError), StemSet(tmp_path) as stems:
+        stems.add("a", stem(0.1))
+        stems.add_file("notes.csv", lambda path: path.write_text("x,y\n"))
+        stems.commit({"final_loss": float("nan")})  # JSON cannot store NaN
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.wav"]
+    assert (tmp_path / "a.wav").read_bytes() == b"an older take"
+
+
+def test_the_manifest_is_not_an_extra_file(tmp_path):
+    with StemSet(tmp_path) as stems, pytest.raises(AudioError, match="commit"):
+        stems.add_file("manifest.json", lambda path: path.write_text("{}"))
 
 
 def test_two_stems_with_one_name_are_refused(tmp_path):

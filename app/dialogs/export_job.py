@@ -11,9 +11,7 @@ everything staged, leaving the folder as it was.
 from __future__ import annotations
 
 import csv
-import os
 import re
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
@@ -23,10 +21,9 @@ import numpy as np
 from PySide6.QtCore import QThread, Signal
 from PySide6.QtGui import QImage
 
-from dsp import __version__
 from dsp.audio import Audio, AudioError
 from dsp.separation import group_gains, render
-from dsp.stems import StemSet, write_json_atomic
+from dsp.stems import StemSet, manifest
 
 from ..session import Session
 
@@ -222,29 +219,19 @@ class ExportJob(QThread):
     def _write(self) -> list[Path]:
         options, plan = self.options, self.plan
         total = len(plan.files) - 1
-        staged: list[tuple[Path, Path]] = []
         with StemSet(options.folder, file_format=options.file_format,
                      subtype=options.subtype) as stems:
-            try:
-                for done, (stem, samples) in enumerate(zip(plan.stems, self._render()), 1):
-                    self._check()
-                    stems.add(stem.name, Audio(samples, self._audio.rate))
-                    self.progressed.emit(done, total)
-                for name, write in zip(plan.extras, self._extra_writers()):
-                    self._check()
-                    staged.append(_stage(stems.folder / name, write))
-                    self.progressed.emit(len(plan.stems) + len(staged), total)
+            for done, (stem, samples) in enumerate(zip(plan.stems, self._render()), 1):
                 self._check()
-                written = stems.commit()
-                for tmp, final in staged:
-                    os.replace(tmp, final)
-                    written.append(final)
-                staged.clear()
-                written.append(write_json_atomic(self._manifest(), stems.folder / "manifest.json"))
-            finally:
-                for tmp, _ in staged:
-                    tmp.unlink(missing_ok=True)
-        return written
+                stems.add(stem.name, Audio(samples, self._audio.rate))
+                self.progressed.emit(done, total)
+            extras = zip(plan.extras, self._extra_writers())
+            for done, (name, write) in enumerate(extras, len(plan.stems) + 1):
+                self._check()
+                stems.add_file(name, write)
+                self.progressed.emit(done, total)
+            self._check()
+            return stems.commit(self._manifest())
 
     def _render(self) -> Iterator[np.ndarray]:
         """Each stem's samples, one at a time (memory: one mask, one spectrogram).
@@ -279,42 +266,21 @@ class ExportJob(QThread):
             yield lambda path, image=image: _write_png(path, image)
 
     def _manifest(self) -> dict:
-        """The CLI's manifest (same keys), plus what the GUI export chose."""
-        audio, settings, plan = self._audio, self._settings, self.plan
-        stems = []
+        """The CLI's manifest, plus what the GUI export chose."""
+        plan = self.plan
+        entries = []
         for stem in plan.stems:
             entry = {"file": f"{stem.name}.{plan.file_format}",
                      "components": [k + 1 for k in stem.members]}
             if stem.gains is not None:
                 entry["gains"] = list(stem.gains)
-            stems.append(entry)
-        return {
-            "partwise": __version__,
-            "input": str(audio.path) if audio.path else None,
-            "sample_rate": audio.rate,
-            "channels": audio.channels,
-            "frames": audio.frames,
-            "format": self.options.file_format,
-            "sample_format": self.options.subtype,
-            "parameters": asdict(settings),
-            "iterations": len(self._losses),
-            "final_loss": self._losses[-1] if self._losses else None,
-            "stems": stems,
-            "export": {"what": self.options.what, "pattern": self.options.pattern},
-            "files": list(plan.extras),
-        }
-
-
-def _stage(final: Path, write: Callable[[Path], None]) -> tuple[Path, Path]:
-    """Write a file to a hidden temporary beside ``final``; returns (temporary, final)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".stage", dir=final.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return Path(tmp), final
+            entries.append(entry)
+        return manifest(
+            self._audio, self._settings, self._losses, entries,
+            file_format=self.options.file_format, subtype=self.options.subtype,
+            export={"what": self.options.what, "pattern": self.options.pattern},
+            files=list(plan.extras),
+        )
 
 
 def _write_npz(path: Path, W, H, names, rate: int, settings) -> None:  # noqa: N803
