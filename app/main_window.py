@@ -77,7 +77,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("main_window")
         self.setAcceptDrops(True)
         self._store = store if store is not None else QSettings()
-        self.session = Session(preferences.load_parameters(self._store), self)
+        self.session = Session(preferences.load_parameters(self._store))
         self.control = SolverControl(self.session, self)
         self.loader = Loader(self.session, self)
         self.error_box: QMessageBox | None = None

@@ -1,7 +1,11 @@
 """The single source of truth of the workstation: audio, parameters, factors, components.
 
+Plain Python with evented fields (psygnal, as napari's models): it never imports
+Qt, so the GUI, the session file and the CLI's ``--session`` replay share it.
 Views observe a :class:`Session` through its signals; controls change it through
-its methods. Every setter emits only when the value really changes.
+its methods. Every setter emits only when the value really changes. What mute,
+solo and sources mean for what sounds (:meth:`Session.effective_gains`,
+:meth:`Session.groups`) is defined here and nowhere else.
 """
 
 from __future__ import annotations
@@ -9,14 +13,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from psygnal import Signal
 
 from dsp.audio import Audio
 from dsp.pipeline import Settings
 from dsp.project_file import ComponentState, SourceState
 from dsp.stft import Spectrogram
 
-from .theme import component_colour
+from .colours import component_colour
 
 __all__ = ["ComponentState", "Session", "SourceState"]
 
@@ -25,7 +29,7 @@ def _default_component(index: int) -> ComponentState:
     return ComponentState(f"Part {index + 1}", component_colour(index), source=index)
 
 
-class Session(QObject):
+class Session:
     """The open mixture, its spectrogram, the solver parameters and the current factors.
 
     Signals
@@ -57,8 +61,7 @@ class Session(QObject):
     #: Reference stems of the mixture were loaded or cleared.
     references_changed = Signal()
 
-    def __init__(self, settings: Settings | None = None, parent: QObject | None = None) -> None:
-        super().__init__(parent)
+    def __init__(self, settings: Settings | None = None) -> None:
         self._settings = settings or Settings()
         self._audio: Audio | None = None
         self._spectrogram: Spectrogram | None = None

@@ -12,6 +12,8 @@ from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle
 
+from .colours import component_colour
+
 __all__ = [
     "BACKGROUND", "COLOUR_MAP", "ICONS", "IconStyle", "apply_theme", "component_colour", "icon",
     "resource",
@@ -22,11 +24,6 @@ FOREGROUND = "#c9ccd1"
 #: Perceptually uniform, dark at silence: quiet detail stays visible, loud partials glow.
 COLOUR_MAP = "inferno"
 
-# Distinct, bright on dark (Tableau 10 order, lifted for a dark background).
-_PALETTE = (
-    "#4e9eea", "#f28e2b", "#59c14f", "#e15759", "#b07aa1",
-    "#76d7c4", "#edc948", "#ff9da7", "#9c755f", "#bab0ac",
-)
 
 _RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 _DISABLED = "#5d6168"
@@ -49,13 +46,6 @@ _STANDARD_ICONS = {
 def resource(name: str) -> Path:
     """Path of a shipped resource file (icons, style sheet)."""
     return _RESOURCES / name
-
-
-def component_colour(index: int) -> str:
-    """Colour of component ``index``: the palette, then evenly spaced hues."""
-    if index < len(_PALETTE):
-        return _PALETTE[index]
-    return pg.intColor(index - len(_PALETTE), hues=9, values=1, minValue=220).name()
 
 
 @cache

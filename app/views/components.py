@@ -153,7 +153,7 @@ class ComponentsView(QWidget):
         session.component_changed.connect(self._update_row)
         session.selection_changed.connect(self._show_selection)
         session.factors_changed.connect(self._update_group_button)
-        session.factors_changed.connect(self._label_timer.start)
+        session.factors_changed.connect(self._schedule_labels)
         session.sources_changed.connect(self._update_source_choices)
         self._rebuild()
 
@@ -271,6 +271,9 @@ class ComponentsView(QWidget):
             return
         with QSignalBlocker(source):
             source.setCurrentIndex(state.source)
+
+    def _schedule_labels(self) -> None:
+        self._label_timer.start()
 
     def update_labels(self) -> None:
         """Pitch and percussiveness of every component from the current factors."""
