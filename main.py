@@ -161,34 +161,32 @@ def _demo_scores(separation, demo) -> dict:
 def _from_session(project, audio, progress):
     """Separation of ``audio`` as the saved session ``project`` describes it.
 
-    On the session's own audio (same content hash) the stored factors and groups
-    are used, so the stems are exactly those the GUI exported; on any other file,
-    or when the session was saved before any run, its settings and seed are run
-    afresh.
+    On the session's own audio (same content hash) the session is restored into
+    the document model the GUI uses, so its stored factors, its sources and
+    their names give exactly the stems the GUI exports; on any other file, or
+    when the session was saved before any run, its settings and seed are run
+    afresh and its number of sources grouped automatically.
     """
     from dataclasses import replace
 
+    from app.session import Session
     from dsp import pipeline
     from dsp.project_file import file_sha256
-    from dsp.separation import each_component
+    from dsp.stft import analyse
 
-    groups = project.groups()
-    settings = replace(project.settings, n_sources=len(groups) if groups else None)
+    settings = project.settings
+    spec = analyse(audio.samples, audio.rate, n_fft=settings.n_fft, hop=settings.hop)
+    document = Session()
+    document.restore(audio, spec, settings, components=project.components,
+                     sources=project.sources)
+    groups = document.groups()
+    grouped = len(groups) < settings.n_components
+    settings = replace(settings, n_sources=len(groups) if grouped else None)
     same_audio = audio.path is not None and file_sha256(audio.path) == project.audio_sha256
-    if same_audio and project.W.size:
-        from dsp.stft import analyse
-
-        spec = analyse(audio.samples, audio.rate, n_fft=settings.n_fft, hop=settings.hop)
-        return pipeline.Separation(
-            audio,
-            spec,
-            settings,
-            project.W,
-            project.H,
-            list(project.losses),
-            groups or each_component(settings.n_components),
-        )
-    return pipeline.separate_audio(audio, settings, progress=progress)
+    if not (same_audio and project.W.size):
+        return pipeline.separate_audio(audio, settings, progress=progress)
+    return pipeline.Separation(audio, spec, settings, project.W, project.H,
+                               list(project.losses), groups, document.group_names())
 
 
 def run_separate(argv: list[str]) -> int:

@@ -108,6 +108,9 @@ class ExportDialog(QDialog):
             self.what_combo.addItem(label, key)
         selected_row = list(WHATS).index("selected")
         self.what_combo.model().item(selected_row).setEnabled(bool(self._selected))
+        # Once the user has grouped components into sources, sources are what they want.
+        if len(self._session.groups()) < len(self._session.components):
+            self.what_combo.setCurrentIndex(self.what_combo.findData("sources"))
         self.format_combo = QComboBox()
         self.format_combo.addItems(list(FORMAT_CHOICES))
         self.format_combo.setCurrentText("WAV, 24-bit")

@@ -220,6 +220,7 @@ class MainWindow(QMainWindow):
         self.control.restart_offered.connect(self._offer_restart)
         self.control.state_changed.connect(lambda _: self._update_solver_label())
         session.factors_changed.connect(self._update_solver_label)
+        session.noticed.connect(self._show_notice)
         for view in (self.spectrogram, self.reconstruction):
             view.hovered.connect(self.readout.setText)
         for view in (self.spectrogram, self.reconstruction, self.activations):
@@ -305,6 +306,10 @@ class MainWindow(QMainWindow):
         self.error_box.setAttribute(Qt.WA_DeleteOnClose)
         self.error_box.open()
         self.error_reported.emit(message)
+
+    def _show_notice(self, message: str) -> None:
+        """Something the model did to the user's edits (locks cleared…), said in the status bar."""
+        self.statusBar().showMessage(message, 15_000)
 
     def _offer_restart(self, changed: str) -> None:
         self.restart_box = QMessageBox(

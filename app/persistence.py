@@ -212,10 +212,9 @@ def apply_project(
     """Restore ``project`` into ``session`` with the audio at ``audio_path``.
 
     ``prepared`` is :func:`read_audio`'s result if it already ran (in a
-    worker); otherwise the audio is read here. The audio goes in first with the
-    project's STFT, so no listener sees a spectrogram that does not match the
-    settings; then the settings (which rebuild the components if their number
-    changed), factors and states.
+    worker); otherwise the audio is read here. Everything goes in at once
+    (:meth:`Session.restore`), so no listener sees a spectrogram that does not
+    match the settings or factors that do not match the components.
 
     Raises
     ------
@@ -223,30 +222,21 @@ def apply_project(
         If the audio cannot be read or does not fit the stored factors; the
         session is then unchanged.
     """
-    settings = project.settings
     audio, spec = prepared if prepared is not None else read_audio(project, audio_path)
     has_factors = project.W.size > 0 and project.H.size > 0
-    if has_factors and (project.W.shape[0], project.H.shape[1]) != spec.shape:
-        raise ProjectError(
-            f"the factors {project.W.shape} x {project.H.shape} do not fit "
-            f"'{audio.name}' ({spec.shape[0]} bins x {spec.shape[1]} frames)"
+    try:
+        session.restore(
+            audio,
+            spec,
+            project.settings,
+            W=project.W if has_factors else None,
+            H=project.H if has_factors else None,
+            losses=tuple(project.losses),
+            components=project.components or None,
+            sources=project.sources,
         )
-    session.set_audio(audio, spec)
-    session.set_settings(replace(settings, n_fft=spec.n_fft, hop=spec.hop))
-    if has_factors:
-        session.set_factors(project.W, project.H, tuple(float(x) for x in project.losses))
-    for k, state in enumerate(project.components):
-        session.set_component_name(k, state.name)
-        session.set_component_colour(k, state.colour)
-        session.set_gain(k, state.gain)
-        session.set_mute(k, state.mute)
-        session.set_solo(k, state.solo)
-        session.set_source(k, state.source if state.source is not None else k)
-        session.set_locked(k, state.locked)
-    for source, state in enumerate(project.sources):
-        session.rename_source(source, state.name)
-        session.set_source_mute(source, state.mute)
-        session.set_source_solo(source, state.solo)
+    except ValueError as exc:
+        raise ProjectError(f"'{audio.name}' does not fit this session: {exc}") from None
 
 
 def open_session(

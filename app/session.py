@@ -60,6 +60,8 @@ class Session:
     locks_changed = Signal()
     #: Reference stems of the mixture were loaded or cleared.
     references_changed = Signal()
+    #: Something the user did not ask for happened to their edits (locks cleared…): say so.
+    noticed = Signal(str)
 
     def __init__(self, settings: Settings | None = None) -> None:
         self._settings = settings or Settings()
@@ -74,6 +76,8 @@ class Session:
         self._source_states: tuple[SourceState, ...] = ()
         self._references: tuple[np.ndarray, ...] = ()
         self._reference_names: tuple[str, ...] = ()
+        # Locked templates kept through a change of k, until the next run starts from them.
+        self._kept_templates: np.ndarray | None = None
 
     # -- read access -------------------------------------------------------------------------
 
@@ -158,17 +162,48 @@ class Session:
         gains = np.array([c.gain if on else 0.0 for c, on in zip(states, audible)], np.float32)
         return gains * self._source_audibility()
 
-    def sources(self) -> list[list[int]]:
-        """Component indices of each non-empty source, ordered by source index."""
-        groups: dict[int, list[int]] = {}
+    def groups(self) -> list[list[int]]:
+        """Component indices of each source that has components, ordered by source index.
+
+        The one rule for what a source is when rendering, exporting, scoring or
+        replaying a session; :meth:`group_names` names the same groups.
+        """
+        members: dict[int, list[int]] = {}
         for k, c in enumerate(self._components):
-            groups.setdefault(c.source, []).append(k)
-        return [groups[s] for s in sorted(groups)]
+            members.setdefault(c.source, []).append(k)
+        return [members[s] for s in sorted(members)]
+
+    def group_names(self) -> list[str]:
+        """The name of each source in :meth:`groups`, in the same order."""
+        used = sorted({c.source for c in self._components})
+        return [self.source_state(s).name for s in used]
+
+    def locked_templates(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(mask (k,), templates (bins, locked)) a fresh run keeps, or None.
+
+        From the current factors or, after a change of k cleared them, the
+        templates kept for the locked components (the first columns).
+        """
+        locked = self.locked_mask()
+        if not locked.any():
+            return None
+        if self._W is not None:
+            return locked, self._W[:, locked]
+        if self._kept_templates is not None:
+            return locked, self._kept_templates
+        return None
 
     # -- changes -----------------------------------------------------------------------------
 
     def set_audio(self, audio: Audio, spectrogram: Spectrogram) -> None:
-        """Replace the mixture; clears the factors, keeps the component states."""
+        """Open a mixture, or analyse the open one again; clears the factors.
+
+        Other audio starts a new document: the parameters stay, but component
+        names, colours, gains, sources, locks and references go back to their
+        defaults. The same audio with another STFT keeps every component state,
+        but locked templates no longer fit and are unlocked, with a notice.
+        """
+        new_document = audio is not self._audio
         self._audio = audio
         self._spectrogram = spectrogram
         self._magnitude = np.ascontiguousarray(spectrogram.magnitude(), dtype=np.float32)
@@ -177,8 +212,59 @@ class Session:
             self._settings = settings
             self.settings_changed.emit(settings)
         self.audio_changed.emit()
-        self.set_references((), ())
         self.clear_factors()
+        if new_document:
+            self._start_new_document()
+        else:
+            self._clear_locks("the FFT size or hop changed, so the templates no longer fit")
+
+    def restore(
+        self,
+        audio: Audio,
+        spectrogram: Spectrogram,
+        settings: Settings,
+        *,
+        W: np.ndarray | None = None,  # noqa: N803 - the domain's names
+        H: np.ndarray | None = None,  # noqa: N803
+        losses: tuple[float, ...] = (),
+        components: list[ComponentState] | None = None,
+        sources: list[SourceState] | None = None,
+    ) -> None:
+        """Replace the whole document at once (a session file), then tell every observer.
+
+        Raises
+        ------
+        ValueError
+            If the factors or the component states do not fit; nothing changes.
+        """
+        magnitude = np.ascontiguousarray(spectrogram.magnitude(), dtype=np.float32)
+        settings = replace(settings, n_fft=spectrogram.n_fft, hop=spectrogram.hop)
+        k = settings.n_components
+        if components is not None and len(components) != k:
+            raise ValueError(f"{len(components)} component states for {k} components")
+        if W is not None and (W.shape != (magnitude.shape[0], k) or H is None
+                              or H.shape != (k, magnitude.shape[1])):
+            raise ValueError(
+                f"the factors {W.shape} x {getattr(H, 'shape', None)} do not fit "
+                f"{k} components of a {magnitude.shape[0]} x {magnitude.shape[1]} spectrogram"
+            )
+        self._audio, self._spectrogram, self._magnitude = audio, spectrogram, magnitude
+        self._settings = settings
+        self._W, self._H = W, H
+        self._losses = tuple(float(x) for x in losses) if W is not None else ()
+        self._components = tuple(
+            replace(c, source=i if c.source is None else c.source)
+            for i, c in enumerate(components)
+        ) if components is not None else tuple(_default_component(i) for i in range(k))
+        self._source_states = tuple(sources or ())
+        self._references, self._reference_names = (), ()
+        self._kept_templates = None
+        self._selected = -1
+        for signal in (self.audio_changed, self.components_changed, self.sources_changed,
+                       self.locks_changed, self.factors_changed, self.references_changed):
+            signal.emit()
+        self.settings_changed.emit(settings)
+        self.selection_changed.emit(-1)
 
     def set_references(self, stems, names) -> None:
         """Use ``stems`` (one per source, the mixture's length) as the truth to score against."""
@@ -189,22 +275,75 @@ class Session:
         self.references_changed.emit()
 
     def set_settings(self, settings: Settings) -> None:
-        """Change the parameters; a new number of components rebuilds the components."""
+        """Change the parameters; a new number of components rebuilds the components.
+
+        With a new k, locked components come first, keeping their states,
+        sources and templates (the next run starts from them); the others keep
+        their names and settings in order, each in a source of its own, since
+        grouping made for other components no longer holds (a notice says to
+        group again). If the new k cannot hold every locked template, the
+        locks are cleared with a notice.
+        """
         if settings == self._settings:
             return
         rank_changed = settings.n_components != self._settings.n_components
         self._settings = settings
         self.settings_changed.emit(settings)
         if rank_changed:
-            self.clear_factors()
-            old = self._components
-            self._components = tuple(
-                old[i] if i < len(old) else _default_component(i)
-                for i in range(settings.n_components)
-            )
-            if self._selected >= settings.n_components:
-                self.select_component(-1)
-            self.components_changed.emit()
+            self._change_rank(settings.n_components)
+
+    def _change_rank(self, k: int) -> None:
+        locked = self.locked_mask()
+        kept = self.locked_templates()
+        if locked.sum() > k:
+            kept = None
+            self._clear_locks(f"{k} components cannot hold {int(locked.sum())} locked templates")
+            locked = self.locked_mask()
+        self._kept_templates = None if kept is None else kept[1].copy()
+        first = [c for c in self._components if c.locked]
+        rest = [c for c in self._components if not c.locked]
+        rest += [_default_component(i) for i in range(len(self._components), k)]
+        # Locked components keep their sources, first; grouping made for other
+        # components no longer holds, so every other component gets a source of its own.
+        used = sorted({c.source for c in first})
+        first = [replace(c, source=used.index(c.source)) for c in first]
+        rest = [replace(c, source=len(used) + j) for j, c in enumerate(rest[: k - len(first)])]
+        grouped = len(self.groups()) < len(self._components)
+        self._source_states = tuple(self.source_state(s) for s in used)
+        self._components = tuple(first + rest)
+        self.clear_factors()
+        if self._selected >= k:
+            self.select_component(-1)
+        self.components_changed.emit()
+        self.sources_changed.emit()
+        self.locks_changed.emit()
+        if grouped:
+            self.noticed.emit(f"Now {k} components, each in a source of its own: "
+                              "group them again once they are learned.")
+
+    def _start_new_document(self) -> None:
+        """Component and source states, locks and references back to their defaults."""
+        self._components = tuple(
+            _default_component(i) for i in range(self._settings.n_components)
+        )
+        self._source_states = ()
+        self._kept_templates = None
+        self._references, self._reference_names = (), ()
+        self._selected = -1
+        for signal in (self.components_changed, self.sources_changed, self.locks_changed,
+                       self.references_changed):
+            signal.emit()
+        self.selection_changed.emit(-1)
+
+    def _clear_locks(self, reason: str) -> None:
+        names = [c.name for c in self._components if c.locked]
+        self._kept_templates = None
+        if not names:
+            return
+        self._components = tuple(replace(c, locked=False) for c in self._components)
+        self.components_changed.emit()
+        self.locks_changed.emit()
+        self.noticed.emit(f"Unlocked {', '.join(names)}: {reason}.")
 
     def set_factors(self, W: np.ndarray, H: np.ndarray, losses: tuple[float, ...]) -> None:  # noqa: N803
         """Store a snapshot of the factors and the loss history.
@@ -218,6 +357,7 @@ class Session:
         if V is None or W.shape != (V.shape[0], k) or H.shape != (k, V.shape[1]):
             raise ValueError(f"factors {W.shape} x {H.shape} do not fit this session")
         self._W, self._H, self._losses = W, H, tuple(losses)
+        self._kept_templates = None
         self.factors_changed.emit()
 
     def clear_factors(self) -> None:

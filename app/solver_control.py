@@ -220,21 +220,23 @@ class SolverControl(QObject):
     def _locked_start(self):
         """Starting factors for a fresh run that keeps the locked templates, or None.
 
-        Locked columns come from the current factors; the other templates and
+        Locked columns come from the current factors (or those kept through a
+        change of k, :meth:`Session.locked_templates`); the other templates and
         all activations start from seeded random values at the scale of the
         data (cheap enough for the GUI thread, unlike an SVD-based start).
         """
         session = self._session
-        locked = session.locked_mask()
-        if session.W is None or not locked.any():
+        kept = session.locked_templates()
+        if kept is None:
             return None
+        locked, templates = kept
         V = session.magnitude  # noqa: N806
         k = session.settings.n_components
         rng = np.random.default_rng(session.settings.seed)
         scale = np.sqrt(max(float(V.mean(dtype=np.float64)), 1e-12) / k)
         W = (scale * rng.random((V.shape[0], k))).astype(np.float32)  # noqa: N806
         H = (scale * rng.random((k, V.shape[1]))).astype(np.float32)  # noqa: N806
-        W[:, locked] = session.W[:, locked]
+        W[:, locked] = templates
         return W, H
 
     def _on_locks_changed(self) -> None:

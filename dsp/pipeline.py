@@ -16,7 +16,7 @@ from . import nmf
 from .audio import Audio
 from .grouping import group_components
 from .separation import each_component, separate
-from .stems import StemSet, manifest
+from .stems import StemSet, manifest, safe_name
 from .stft import Spectrogram, analyse
 
 __all__ = ["Settings", "Separation", "separate_audio", "export_stems", "stem_names"]
@@ -78,6 +78,8 @@ class Separation:
     H: np.ndarray
     losses: list[float] = field(default_factory=list)
     groups: list[list[int]] = field(default_factory=list)
+    #: The sources' names, one per group, when the user named them (a replayed session).
+    source_names: list[str] = field(default_factory=list)
 
     @property
     def n_iter(self) -> int:
@@ -86,7 +88,7 @@ class Separation:
 
 
 def stem_names(groups: list[list[int]], *, by_source: bool) -> list[str]:
-    """File stems: ``source_1`` … for sources, ``component_01`` … for components."""
+    """File stems of unnamed groups: ``source_1`` … for sources, ``component_01`` … else."""
     if by_source:
         return [f"source_{i + 1}" for i in range(len(groups))]
     width = max(2, len(str(len(groups))))
@@ -137,7 +139,9 @@ def export_stems(
     Returns the stems' paths, then the manifest's.
     """
     by_source = separation.settings.n_sources is not None
-    names = stem_names(separation.groups, by_source=by_source)
+    names = [safe_name(n) for n in separation.source_names] or stem_names(
+        separation.groups, by_source=by_source
+    )
     audio = separation.audio
     with StemSet(folder, file_format=file_format, subtype=subtype) as stems:
         rendered = separate(
@@ -153,6 +157,8 @@ def export_stems(
             {"file": f"{name}.{file_format}", "components": [k + 1 for k in group]}
             for name, group in zip(names, separation.groups)
         ]
+        for entry, source in zip(entries, separation.source_names):
+            entry["source"] = source
         return stems.commit(
             manifest(audio, separation.settings, separation.losses, entries,
                      file_format=file_format, subtype=subtype, **(extra or {}))

@@ -121,14 +121,6 @@ class Project:
     components: list[ComponentState] = field(default_factory=list)
     sources: list[SourceState] = field(default_factory=list)
 
-    def groups(self) -> list[list[int]]:
-        """Component indices of each source (sources with no component are left out)."""
-        members = [
-            [k for k, c in enumerate(self.components) if c.source == s]
-            for s in range(len(self.sources))
-        ]
-        return [g for g in members if g]
-
 
 def file_sha256(path: str | os.PathLike) -> str:
     """Hex SHA-256 of a file's bytes."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict
@@ -21,7 +22,14 @@ from . import __version__
 from .atomic import atomic_path
 from .audio import FORMATS, SUBTYPES, Audio, AudioError, save
 
-__all__ = ["StemSet", "check_writable_folder", "manifest", "write_json_atomic"]
+__all__ = ["StemSet", "check_writable_folder", "manifest", "safe_name", "write_json_atomic"]
+
+_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
+
+
+def safe_name(text: str) -> str:
+    """``text`` usable as (part of) a file name on every platform (``/`` → ``_``)."""
+    return _UNSAFE.sub("_", text).strip().strip(".")
 
 
 def check_writable_folder(folder: str | os.PathLike) -> Path:

@@ -259,8 +259,11 @@ def test_session_replay_on_its_own_audio_uses_its_exact_factors(mix_wav, tmp_pat
             power=separation.settings.mask_power,
         )
     )
-    for i, stem in enumerate(expected, 1):
-        assert np.array_equal(load(tmp_path / "o" / f"source_{i}.wav").samples, stem)
+    # The stems carry the sources' names, as the GUI's export of the session does.
+    for name, stem in zip(["left", "right"], expected):
+        assert np.array_equal(load(tmp_path / "o" / f"{name}.wav").samples, stem)
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert [s["source"] for s in manifest["stems"]] == ["left", "right"]
 
 
 def test_session_replays_its_settings_on_a_batch(mix_wav, tmp_path):
@@ -278,10 +281,12 @@ def test_session_replays_its_settings_on_a_batch(mix_wav, tmp_path):
         "--quiet",
     )
     assert proc.returncode == 0, proc.stderr
-    for folder in ("other", "mix"):
+    # Other audio is grouped afresh (sources by number); the session's own keeps its sources.
+    expected = {"other": ["source_1.wav", "source_2.wav"], "mix": ["left.wav", "right.wav"]}
+    for folder, files in expected.items():
         manifest = json.loads((tmp_path / "o" / folder / "manifest.json").read_text())
         assert manifest["parameters"]["seed"] == 3 and manifest["parameters"]["n_sources"] == 2
-        assert [s["file"] for s in manifest["stems"]] == ["source_1.wav", "source_2.wav"]
+        assert [s["file"] for s in manifest["stems"]] == files
 
 
 def test_corrupt_session_fails_cleanly(mix_wav, tmp_path):

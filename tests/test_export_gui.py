@@ -88,12 +88,30 @@ def test_components_match_the_separation_and_sum_to_the_mixture(qtbot, session, 
 
 
 def test_sources_match_the_separation_of_the_session_groups(qtbot, session, tmp_path):
+    session.rename_source(0, "Drums")
+    session.rename_source(1, "Bass/Synth")
     dialog = make_dialog(qtbot, session, tmp_path, what="sources")
     dialog.pattern_edit.setText("{file}_{index}_{source}.wav")
-    assert preview(dialog)[:2] == ["mix_1_source_1.wav", "mix_2_source_2.wav"]
+    # The sources' names, made safe for every file system.
+    assert preview(dialog)[:2] == ["mix_1_Drums.wav", "mix_2_Bass_Synth.wav"]
     run_export(qtbot, dialog)
-    for name, expected in zip(preview(dialog), expected_stems(session, session.sources())):
+    for name, expected in zip(preview(dialog), expected_stems(session, session.groups())):
         np.testing.assert_array_equal(sf.read(tmp_path / name, dtype="float32")[0], expected)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert [s["source"] for s in manifest["stems"]] == ["Drums", "Bass/Synth"]
+    assert [s["components"] for s in manifest["stems"]] == [[1], [2, 3]]
+
+
+def test_the_dialog_offers_sources_once_the_user_has_made_them(qtbot, session, tmp_path):
+    assert make_dialog_default(qtbot, session).what_combo.currentData() == "sources"
+    session.assign_sources([[0], [1], [2]])
+    assert make_dialog_default(qtbot, session).what_combo.currentData() == "components"
+
+
+def make_dialog_default(qtbot, session):
+    dialog = ExportDialog(session)
+    qtbot.addWidget(dialog)
+    return dialog
 
 
 def test_audible_mix_applies_gain_mute_and_solo(qtbot, session, tmp_path):
@@ -101,11 +119,13 @@ def test_audible_mix_applies_gain_mute_and_solo(qtbot, session, tmp_path):
     session.set_mute(2, True)
     dialog = make_dialog(qtbot, session, tmp_path / "out", what="mix")
     run_export(qtbot, dialog)
-    mix = sf.read(tmp_path / "out" / "mix_mix.wav", dtype="float32")[0]
+    mix = sf.read(tmp_path / "out" / "mix_audible_mix.wav", dtype="float32")[0]
     components = expected_stems(session, [[0], [1], [2]])
     np.testing.assert_allclose(mix, 0.5 * components[0] + components[1], atol=1e-5)
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
-    assert manifest["stems"] == [{"file": "mix_mix.wav", "components": [1, 2], "gains": [0.5, 1.0]}]
+    assert manifest["stems"] == [
+        {"file": "mix_audible_mix.wav", "components": [1, 2], "gains": [0.5, 1.0]}
+    ]
 
 
 def test_selected_components_only(qtbot, session, tmp_path):
@@ -289,7 +309,7 @@ def test_gui_export_equals_the_cli_replay_of_the_saved_session(qtbot, session, t
     run_export(qtbot, dialog)
     cli = sorted(p.name for p in (tmp_path / "cli").glob("*.wav"))
     assert cli == sorted(p.name for p in (tmp_path / "gui").glob("*.wav"))
-    assert cli == ["source_1.wav", "source_2.wav"]
+    assert cli == ["Source 1.wav", "Source 2.wav"]  # the sources' names, as in the GUI
     for name in cli:
         np.testing.assert_array_equal(
             sf.read(tmp_path / "gui" / name)[0], sf.read(tmp_path / "cli" / name)[0]

@@ -47,7 +47,6 @@ def test_round_trip_is_exact(tmp_path):
     assert back.settings == project.settings
     assert back.components == project.components and back.sources == project.sources
     assert back.audio_sha256 == project.audio_sha256 and back.audio_path == project.audio_path
-    assert back.groups() == [[0], [1, 2]]
 
 
 def test_version_1_files_with_source_names_still_open(tmp_path):
@@ -55,7 +54,7 @@ def test_version_1_files_with_source_names_still_open(tmp_path):
     rewrite(path, {"version": 1, "sources": ["drums", "vocals"]})
     back = load_project(path)
     assert back.sources == [SourceState("drums"), SourceState("vocals")]
-    assert back.groups() == [[0], [1, 2]]
+    assert [c.source for c in back.components] == [0, 1, 1]
 
 
 def test_hash_changes_with_content(tmp_path):

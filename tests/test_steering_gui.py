@@ -100,9 +100,9 @@ def test_scores_shown_match_dsp_metrics(qtbot, window, tmp_path):
         paths.append(tmp_path / f"{name}.wav")
         save(stem, paths[-1], subtype="float")
     panel.load_references(paths)
-    qtbot.waitUntil(lambda: len(panel.rows) == len(session.sources())
+    qtbot.waitUntil(lambda: len(panel.rows) == len(session.groups())
                     and bool(panel.rows[0].reference), timeout=60_000)
-    stems = list(separate(session.spectrogram, session.W, session.H, session.sources(),
+    stems = list(separate(session.spectrogram, session.W, session.H, session.groups(),
                           power=session.settings.mask_power))
     references = [s.samples for s in demo.stems]
     for row, stem in zip(panel.rows, stems):

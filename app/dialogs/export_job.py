@@ -14,7 +14,7 @@ import csv
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +23,7 @@ from PySide6.QtGui import QImage
 
 from dsp.audio import Audio, AudioError
 from dsp.separation import group_gains, render
-from dsp.stems import StemSet, manifest
+from dsp.stems import StemSet, manifest, safe_name
 
 from ..session import Session
 
@@ -38,7 +38,6 @@ WHATS = {
 }
 DEFAULT_PATTERN = "{file}_{name}"
 PATTERN_FIELDS = ("file", "name", "component", "source", "index")
-_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
 
 
 class ExportError(Exception):
@@ -63,11 +62,12 @@ class ExportOptions:
 
 @dataclass(frozen=True)
 class Stem:
-    """One audio file: the components it holds and, for the audible mix, their gains."""
+    """One audio file: its components, the audible mix's gains, the source it renders."""
 
     name: str
     members: tuple[int, ...]
     gains: tuple[float, ...] | None = None
+    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,26 +85,22 @@ class ExportPlan:
         return [*stems, *self.extras, "manifest.json"]
 
 
-def _safe(text: str) -> str:
-    """``text`` usable as (part of) a file name on every platform."""
-    return _UNSAFE.sub("_", text).strip().strip(".")
-
-
-def _stems(session: Session, options: ExportOptions) -> list[tuple[str, tuple[int, ...], tuple]]:
-    """(label, members, gains) of each stem before naming."""
+def _stems(session: Session, options: ExportOptions) -> list[tuple[str, Stem]]:
+    """(label, stem before naming) of each stem."""
     names = [c.name for c in session.components]
     if options.what == "components":
-        return [(names[k], (k,), None) for k in range(len(names))]
+        return [(names[k], Stem("", (k,))) for k in range(len(names))]
     if options.what == "sources":
-        return [(f"source_{i + 1}", tuple(g), None) for i, g in enumerate(session.sources())]
+        return [(name, Stem("", tuple(g), source=name))
+                for name, g in zip(session.group_names(), session.groups())]
     if options.what == "selected":
-        return [(names[k], (k,), None) for k in options.selected]
+        return [(names[k], Stem("", (k,))) for k in options.selected]
     if options.what == "mix":
         gains = session.effective_gains()
         audible = tuple(int(k) for k in np.flatnonzero(gains))
         if not audible:
             raise ExportError("the mix is silent: every component is muted or at zero gain")
-        return [("mix", audible, tuple(float(gains[k]) for k in audible))]
+        return [("audible_mix", Stem("", audible, tuple(float(gains[k]) for k in audible)))]
     raise ExportError(f"unknown export choice {options.what!r}; use one of {list(WHATS)}")
 
 
@@ -119,14 +115,14 @@ def plan_export(session: Session, options: ExportOptions) -> ExportPlan:
     """
     if session.audio is None or session.W is None:
         raise ExportError("nothing to export yet: open audio and run the factorization")
-    file = _safe(session.audio.path.stem) if session.audio.path else "mixture"
+    file = safe_name(session.audio.path.stem) if session.audio.path else "mixture"
     pattern = re.sub(r"\.(wav|flac)$", "", options.pattern.strip(), flags=re.IGNORECASE)
     stems = []
-    for index, (label, members, gains) in enumerate(_stems(session, options), start=1):
-        label = _safe(label)
+    for index, (label, stem) in enumerate(_stems(session, options), start=1):
+        label = safe_name(label)
         fields = dict(file=file, name=label, component=label, source=label, index=index)
         try:
-            name = _safe(pattern.format(**fields))
+            name = safe_name(pattern.format(**fields))
         except KeyError as exc:
             known = ", ".join(f"{{{f}}}" for f in PATTERN_FIELDS)
             raise ExportError(
@@ -136,7 +132,7 @@ def plan_export(session: Session, options: ExportOptions) -> ExportPlan:
             raise ExportError(f"the pattern {options.pattern!r} is not valid ({exc})") from None
         if not name:
             raise ExportError(f"the pattern {options.pattern!r} gives an empty file name")
-        stems.append(Stem(name, members, gains))
+        stems.append(replace(stem, name=name))
     if not stems:
         raise ExportError("nothing selected to export")
     counts = Counter(s.name for s in stems)
@@ -147,7 +143,7 @@ def plan_export(session: Session, options: ExportOptions) -> ExportPlan:
         *([f"{file}_factors.npz"] if options.factors_npz else []),
         *([f"{file}_templates.csv", f"{file}_activations.csv"] if options.factors_csv else []),
         *([f"{file}_losses.csv"] if options.losses_csv else []),
-        *(f"{file}_{_safe(plot)}.png" for plot in options.plot_names),
+        *(f"{file}_{safe_name(plot)}.png" for plot in options.plot_names),
     ]
     return ExportPlan(tuple(stems), tuple(extras), options.file_format)
 
@@ -274,6 +270,8 @@ class ExportJob(QThread):
                      "components": [k + 1 for k in stem.members]}
             if stem.gains is not None:
                 entry["gains"] = list(stem.gains)
+            if stem.source is not None:
+                entry["source"] = stem.source
             entries.append(entry)
         return manifest(
             self._audio, self._settings, self._losses, entries,

@@ -145,8 +145,7 @@ class ScoresPanel(QWidget):
         session = self._session
         if session.W is None or session.spectrogram is None or self._job is not None:
             return
-        groups = session.sources()
-        names = [session.source_state(session.components[g[0]].source).name for g in groups]
+        groups, names = session.groups(), session.group_names()
         args = (session.spectrogram, session.W, session.H, groups, names,
                 session.references, session.reference_names)
         power = session.settings.mask_power
