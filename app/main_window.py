@@ -221,6 +221,7 @@ class MainWindow(QMainWindow):
         self.control.state_changed.connect(lambda _: self._update_solver_label())
         session.factors_changed.connect(self._update_solver_label)
         session.noticed.connect(self._show_notice)
+        self.parameters.refused.connect(self._show_notice)
         for view in (self.spectrogram, self.reconstruction):
             view.hovered.connect(self.readout.setText)
         for view in (self.spectrogram, self.reconstruction, self.activations):

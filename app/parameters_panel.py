@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from PySide6.QtCore import QSignalBlocker
+from PySide6.QtCore import QSignalBlocker, Signal
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QSpinBox, QWidget
 
 from dsp import nmf
@@ -40,7 +40,14 @@ class ParametersPanel(QWidget):
     Edits call :meth:`Session.set_settings`; the session's changes (for
     example restored settings) come back to the controls. The choices of loss,
     algorithm and initialisation are read from ``dsp.nmf`` at run time.
+
+    Signals
+    -------
+    refused(str)
+        A typed value was out of its control's range; the message says what was used.
     """
+
+    refused = Signal(str)
 
     def __init__(self, session: Session, parent=None) -> None:
         super().__init__(parent)
@@ -86,6 +93,7 @@ class ParametersPanel(QWidget):
         )
         for spin in (self.components, self.iterations, self.sparsity, self.seed, self.hop):
             spin.setKeyboardTracking(False)
+            spin.refused.connect(self.refused)
 
         form = QFormLayout(self)
         form.addRow("Components", self.components)

@@ -3,6 +3,8 @@
 from dataclasses import replace
 
 import numpy as np
+import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 WAIT = 30_000  # ms; a condition wait, not a timing assertion
@@ -142,3 +144,20 @@ def test_layout_and_parameters_are_remembered(qtbot, window, store):
     qtbot.addWidget(again)
     assert again.session.settings.n_components == 5
     assert again.parameters.components.value() == 5
+
+
+@pytest.mark.parametrize(
+    "control, typed, used",
+    [("components", "500", 64), ("hop", "1", 16), ("iterations", "0", 1)],
+)
+def test_an_out_of_range_value_is_clamped_and_the_user_told(qtbot, window, control, typed, used):
+    box = getattr(window.parameters, control)
+    box.setFocus()
+    box.lineEdit().selectAll()
+    with qtbot.waitSignal(window.parameters.refused) as refused:
+        qtbot.keyClicks(box, typed)
+        qtbot.keyClick(box, Qt.Key_Return)
+    assert typed in refused.args[0] and f"{used} is used" in refused.args[0]
+    assert box.value() == used
+    if control != "hop":  # a new hop then says that the spectrogram is being recomputed
+        assert window.statusBar().currentMessage() == refused.args[0]
