@@ -75,8 +75,10 @@ class SoftMask:
         if W.ndim != 2 or H.ndim != 2 or W.shape[1] != H.shape[0]:
             raise ValueError(f"factors {W.shape} x {H.shape} do not fit each other")
         self.power = power
+        # W^α once (bins × k, whatever the length); H^α per request, on the frames
+        # asked for, so a streaming caller holds no copy of H.
         self._W = _powered(W, power)
-        self._H = _powered(H, power)
+        self._H = np.ascontiguousarray(H, dtype=np.float32)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -90,8 +92,11 @@ class SoftMask:
 
     def denominator(self, frames: slice = slice(None)) -> np.ndarray:
         """Σ_j (W_j H_j)^α over every component, floored at EPS, float32 (bins, frames)."""
-        denominator = self._W @ self._H[:, frames]
+        denominator = self._W @ self._activations(frames)
         return np.maximum(denominator, EPS, out=denominator)
+
+    def _activations(self, frames: slice) -> np.ndarray:
+        return _powered(self._H[:, frames], self.power)
 
     def mask(
         self,
@@ -123,7 +128,7 @@ class SoftMask:
             raise ValueError(f"expected {self.n_components} gains, got {gains.shape[0]}")
         if gains.ndim == 1:
             gains = gains[:, None]
-        H = self._H[:, frames]
+        H = self._activations(frames)
         if denominator is None:
             # One product gives both sums: W^α [H^α, g H^α].
             count = H.shape[1]
@@ -141,8 +146,8 @@ class SoftMask:
 
 
 def _powered(X: np.ndarray, power: float) -> np.ndarray:
-    X = np.ascontiguousarray(X, dtype=np.float32)
-    return X.copy() if power == 1.0 else np.power(X, np.float32(power))
+    X = np.asarray(X, dtype=np.float32)
+    return X if power == 1.0 else np.power(X, np.float32(power))
 
 
 def mask_denominator(W: np.ndarray, H: np.ndarray, *, power: float = 1.0) -> np.ndarray:
