@@ -222,20 +222,16 @@ class SolverControl(QObject):
 
         Locked columns come from the current factors; the other templates and
         all activations start from seeded random values at the scale of the
-        data (cheap enough for the GUI thread, unlike an SVD-based start).
+        data (``nmf.start``'s ``keep``; cheap enough for the GUI thread, unlike
+        an SVD-based start).
         """
         session = self._session
         locked = session.locked_mask()
         if session.W is None or not locked.any():
             return None
-        V = session.magnitude  # noqa: N806
-        k = session.settings.n_components
-        rng = np.random.default_rng(session.settings.seed)
-        scale = np.sqrt(max(float(V.mean(dtype=np.float64)), 1e-12) / k)
-        W = (scale * rng.random((V.shape[0], k))).astype(np.float32)  # noqa: N806
-        H = (scale * rng.random((k, V.shape[1]))).astype(np.float32)  # noqa: N806
-        W[:, locked] = session.W[:, locked]
-        return W, H
+        first = nmf.start(session.magnitude, session.settings.n_components, init="random",
+                          seed=session.settings.seed, W=session.W, keep=locked)
+        return first.W, first.H
 
     def _on_locks_changed(self) -> None:
         """Locks take effect on the next run: a paused or finished solver is replaced."""

@@ -41,7 +41,6 @@ from dsp.grouping import group_components  # noqa: E402
 from dsp.scores import bss_eval, match, match_estimates, sdr  # noqa: E402
 from dsp.separation import separate  # noqa: E402
 from dsp.stft import analyse, stft  # noqa: E402
-from dsp.templates import comb_init  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -54,7 +53,7 @@ class Config:
     loss: str = "kl"
     power: float = 1.5  # mask exponent α
     max_iter: int = 200
-    init: str = "comb"  # "comb": dsp.templates.comb_init; else an init of dsp.nmf
+    init: str = "comb"  # "comb": dsp.nmf.comb_init; else an init of dsp.nmf
     comb_free: float = 0.25  # share of k competing with the combs as free components
     smoothness: float = 10.0  # temporal continuity weight, relative to the mean of V
     sparsity: float = 0.0  # L1 weight on H, relative to the mean of V
@@ -151,7 +150,7 @@ def factor_partwise(V: np.ndarray, k: int, config: Config) -> tuple[np.ndarray, 
     if config.sparsity:
         penalties["sparsity"] = config.sparsity * scale
     if config.init == "comb":
-        W0, H0 = comb_init(V, k, rate=RATE, n_free=round(config.comb_free * k))
+        W0, H0 = nmf.comb_init(V, k, rate=RATE, n_free=round(config.comb_free * k))
         start = {"W": W0, "H": H0}
     else:
         start = {"init": config.init, "seed": 0}
