@@ -21,7 +21,7 @@ from functools import reduce
 import numpy as np
 
 from ..templates import comb_dictionary
-from .base import FLOOR, component_mask
+from .base import FLOOR, check_rank, component_mask
 from .divergence import BETAS
 from .mu import MUSolver
 
@@ -241,13 +241,7 @@ def initialize_layers(
     layers = []
     X = V
     for depth, rank in enumerate(ranks, start=1):
-        if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)):
-            raise ValueError(f"layer {depth} rank must be an integer, got {rank!r}")
-        if not 1 <= rank <= min(X.shape):
-            raise ValueError(
-                f"layer {depth} rank must be between 1 and {min(X.shape)} "
-                f"(it factorizes a {X.shape[0]} x {X.shape[1]} matrix), got {rank}"
-            )
+        check_rank(rank, X.shape, f"layer {depth} rank", "matrix (what the layer factorizes)")
         W, X = initialize(X, rank, method=method, seed=seed)
         np.maximum(W, FLOOR, out=W)
         np.maximum(X, FLOOR, out=X)
