@@ -134,11 +134,8 @@ def _progress(label: str, total: int, quiet: bool):
 
 
 def _demo_scores(separation, demo) -> dict:
-    """SDR of each true demo source against its best-matching stem (dB)."""
-    import numpy as np
-
-    from dsp.bss import match_sources
-    from dsp.metrics import sdr
+    """SDR of each true demo source against the stem matched to it (dB)."""
+    from dsp.scores import match_estimates, sdr
     from dsp.separation import separate
 
     stems = list(
@@ -153,9 +150,10 @@ def _demo_scores(separation, demo) -> dict:
     truth = [s.samples for s in demo.stems]
     if len(stems) < len(truth):
         return {}
-    scores = np.array([[sdr(t, stem) for stem in stems] for t in truth])
-    best = match_sources(scores)
-    return {name: round(float(scores[i, best[i]]), 2) for i, name in enumerate(demo.names)}
+    return {
+        demo.names[r]: round(float(sdr(truth[r], stems[e])), 2)
+        for r, e in match_estimates(truth, stems)
+    }
 
 
 def _from_session(project, audio, progress):

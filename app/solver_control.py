@@ -223,7 +223,8 @@ class SolverControl(QObject):
         Locked columns come from the current factors (or those kept through a
         change of k, :meth:`Session.locked_templates`); the other templates and
         all activations start from seeded random values at the scale of the
-        data (cheap enough for the GUI thread, unlike an SVD-based start).
+        data (``nmf.start``'s ``keep``; cheap enough for the GUI thread, unlike
+        an SVD-based start).
         """
         session = self._session
         kept = session.locked_templates()
@@ -231,13 +232,11 @@ class SolverControl(QObject):
             return None
         locked, templates = kept
         V = session.magnitude  # noqa: N806
-        k = session.settings.n_components
-        rng = np.random.default_rng(session.settings.seed)
-        scale = np.sqrt(max(float(V.mean(dtype=np.float64)), 1e-12) / k)
-        W = (scale * rng.random((V.shape[0], k))).astype(np.float32)  # noqa: N806
-        H = (scale * rng.random((k, V.shape[1]))).astype(np.float32)  # noqa: N806
+        W = np.zeros((V.shape[0], locked.size), np.float32)  # noqa: N806
         W[:, locked] = templates
-        return W, H
+        first = nmf.start(V, session.settings.n_components, init="random",
+                          seed=session.settings.seed, W=W, keep=locked)
+        return first.W, first.H
 
     def _on_locks_changed(self) -> None:
         """Locks take effect on the next run: a paused or finished solver is replaced."""

@@ -11,9 +11,9 @@ For every case of :mod:`bench.quality_corpus`, side by side in one run:
 The oracle assignment is the same procedure for both factorizations: each
 component goes to the source whose energy its mask captures most, then single
 components move between sources while that raises the mean SDR against the
-true stems. Automatically found groups are matched to the stems by the best
-permutation. Scores are ``mir_eval.separation.bss_eval_sources`` (SDR, SIR,
-SAR in dB, 512-tap distortion filters).
+true stems. Automatically found groups are matched to the stems by
+:func:`dsp.scores.match_estimates`. Scores are :func:`dsp.scores.bss_eval` (SDR,
+SIR, SAR in dB, 512-tap distortion filters; ``mir_eval``'s BSS Eval v3 to 1e-6 dB).
 
     .venv/bin/python bench/separation_quality.py              # the main table
     .venv/bin/python bench/separation_quality.py --sweep      # measured choices
@@ -37,12 +37,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.quality_corpus import CASES, RATE, Case, build_case  # noqa: E402
 from dsp import nmf  # noqa: E402
-from dsp.bss import match_sources  # noqa: E402
 from dsp.grouping import group_components  # noqa: E402
-from dsp.metrics import sdr  # noqa: E402
+from dsp.scores import bss_eval, match, match_estimates, sdr  # noqa: E402
 from dsp.separation import separate  # noqa: E402
 from dsp.stft import analyse, stft  # noqa: E402
-from dsp.templates import comb_init  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -55,7 +53,7 @@ class Config:
     loss: str = "kl"
     power: float = 1.5  # mask exponent α
     max_iter: int = 200
-    init: str = "comb"  # "comb": dsp.templates.comb_init; else an init of dsp.nmf
+    init: str = "comb"  # "comb": dsp.nmf.comb_init; else an init of dsp.nmf
     comb_free: float = 0.25  # share of k competing with the combs as free components
     smoothness: float = 10.0  # temporal continuity weight, relative to the mean of V
     sparsity: float = 0.0  # L1 weight on H, relative to the mean of V
@@ -81,22 +79,14 @@ DEFAULT = Config()
 # --------------------------------------------------------------------------- scoring
 
 
-def bss_eval(refs: np.ndarray, ests: np.ndarray) -> np.ndarray:
+def score_table(refs: np.ndarray, ests: np.ndarray) -> np.ndarray:
     """SDR, SIR, SAR per source, shape (3, n_sources), stems in matching order."""
-    import mir_eval
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        scores = mir_eval.separation.bss_eval_sources(
-            refs.astype(np.float64), ests.astype(np.float64), compute_permutation=False
-        )
-    return np.stack(scores[:3])
+    return np.array([[s.sdr, s.sir, s.sar] for s in bss_eval(list(refs), list(ests))]).T
 
 
-def best_permutation(refs: np.ndarray, ests: np.ndarray) -> np.ndarray:
-    """Estimates reordered to match the references (best total plain SDR)."""
-    scores = np.array([[sdr(ref, est) for est in ests] for ref in refs])
-    return ests[match_sources(scores)]
+def matched(refs: np.ndarray, ests: np.ndarray) -> np.ndarray:
+    """Estimates reordered to match the references (:func:`dsp.scores.match_estimates`)."""
+    return ests[[e for _, e in match_estimates(refs, ests)]]
 
 
 def oracle_groups(components: np.ndarray, refs: np.ndarray) -> list[list[int]]:
@@ -107,16 +97,14 @@ def oracle_groups(components: np.ndarray, refs: np.ndarray) -> list[list[int]]:
     Component stems are additive (masks of groups are sums of component
     masks), so a group's stem is the sum of its components' signals.
     """
-    from scipy.optimize import linear_sum_assignment
-
     k, n_src = len(components), len(refs)
     fit = components @ refs.T
     labels = np.argmax(fit, axis=1)
     # No source may be left empty: first give each source its best component.
-    rows, cols = linear_sum_assignment(-fit)
-    labels[rows] = cols
+    for j, s in match(fit):
+        labels[j] = s
     sums = np.stack([components[labels == s].sum(axis=0) for s in range(n_src)])
-    scores = np.array([sdr(refs[s], sums[s]) for s in range(n_src)])
+    sdrs = np.array([sdr(refs[s], sums[s]) for s in range(n_src)])
     improved = True
     while improved:
         improved = False
@@ -129,10 +117,10 @@ def oracle_groups(components: np.ndarray, refs: np.ndarray) -> list[list[int]]:
                     continue
                 new_a = sdr(refs[a], sums[a] - components[j])
                 new_b = sdr(refs[b], sums[b] + components[j])
-                if new_a + new_b > scores[a] + scores[b] + 1e-6:
+                if new_a + new_b > sdrs[a] + sdrs[b] + 1e-6:
                     sums[a] -= components[j]
                     sums[b] += components[j]
-                    scores[a], scores[b] = new_a, new_b
+                    sdrs[a], sdrs[b] = new_a, new_b
                     labels[j] = b
                     a = b
                     improved = True
@@ -162,7 +150,7 @@ def factor_partwise(V: np.ndarray, k: int, config: Config) -> tuple[np.ndarray, 
     if config.sparsity:
         penalties["sparsity"] = config.sparsity * scale
     if config.init == "comb":
-        W0, H0 = comb_init(V, k, rate=RATE, n_free=round(config.comb_free * k))
+        W0, H0 = nmf.comb_init(V, k, rate=RATE, n_free=round(config.comb_free * k))
         start = {"W": W0, "H": H0}
     else:
         start = {"init": config.init, "seed": 0}
@@ -196,19 +184,19 @@ def run_case(case: Case, config: Config, methods=("sklearn", "oracle", "auto", "
         W, H = factor_sklearn(V, k)
         comps = component_signals(spec, W, H, 1.0)
         groups = oracle_groups(comps, refs)
-        out["sklearn"] = bss_eval(refs, np.stack([comps[g].sum(axis=0) for g in groups]))
+        out["sklearn"] = score_table(refs, np.stack([comps[g].sum(axis=0) for g in groups]))
     if "oracle" in methods or "auto" in methods:
         W, H = factor_partwise(V, k, config)
         comps = component_signals(spec, W, H, config.power)
         if "oracle" in methods:
             groups = oracle_groups(comps, refs)
-            out["oracle"] = bss_eval(refs, np.stack([comps[g].sum(axis=0) for g in groups]))
+            out["oracle"] = score_table(refs, np.stack([comps[g].sum(axis=0) for g in groups]))
         if "auto" in methods:
             groups = group_components(W, H, n_src, **config.grouping)
-            ests = best_permutation(refs, np.stack([comps[g].sum(axis=0) for g in groups]))
-            out["auto"] = bss_eval(refs, ests)
+            ests = matched(refs, np.stack([comps[g].sum(axis=0) for g in groups]))
+            out["auto"] = score_table(refs, ests)
     if "irm" in methods:
-        out["irm"] = bss_eval(refs, ideal_ratio_mask(case, spec, config))
+        out["irm"] = score_table(refs, ideal_ratio_mask(case, spec, config))
     return out
 
 

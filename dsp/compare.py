@@ -7,7 +7,8 @@ Three kinds of question, all on one magnitude spectrogram V:
   :func:`truncated_svd` is the unconstrained baseline (PCA without centring),
   and :func:`summarize` measures error, sparsity of H (Hoyer) and negativity;
 - how good is a separation when the true sources are known?
-  :func:`assign_components` and :func:`score_separation` (SDR per source);
+  :func:`separate_demo` factors a demo mixture and scores it with
+  :func:`dsp.scores.score_separation` (SDR per source);
 - when can NMF not tell two harmonic sources apart?
   :func:`harmonic_overlaps` on the designer's :class:`~dsp.demo.ToneSpec`.
 """
@@ -19,26 +20,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from . import nmf
 from .demo import DemoMixture, ToneSpec
-from .metrics import sdr
-from .separation import group_mask, mask_denominator
-from .stft import Spectrogram, analyse, stft
+from .scores import score_separation
+from .stft import Spectrogram, analyse
 
 __all__ = [
     "METHODS",
     "Overlap",
     "Summary",
-    "assign_components",
     "DemoSeparation",
     "compare",
     "harmonic_overlaps",
     "hoyer_sparsity",
     "method_options",
     "negative_energy",
-    "score_separation",
     "separate_demo",
     "summarize",
     "truncated_svd",
@@ -205,51 +202,7 @@ def compare(V: np.ndarray, n_components: int, *, methods: Sequence[str] = tuple(
     return results
 
 
-# -- scoring against known sources ------------------------------------------------------------
-
-
-def assign_components(spec: Spectrogram, W: np.ndarray, H: np.ndarray,
-                      references: Sequence[np.ndarray]) -> list[list[int]]:
-    """Oracle grouping: the components of each true source.
-
-    A component belongs to the source that holds most of its magnitude under the
-    sources' ideal ratio masks. Each source first gets its best component
-    (a one-to-one assignment), so no source is left empty while k ≥ sources.
-
-    Parameters
-    ----------
-    spec : Spectrogram
-        STFT of the mixture the references sum to.
-    W, H : np.ndarray
-        Factors of its magnitude.
-    references : sequence of np.ndarray, float32 (length, channels)
-        The true sources.
-
-    Returns
-    -------
-    list of list of int
-        One (possibly empty) list of component indices per reference.
-    """
-    # The mixture's V is the mean of the channels' magnitudes: measure the sources alike.
-    magnitudes = [np.abs(stft(r, n_fft=spec.n_fft, hop=spec.hop)).mean(axis=0)
-                  for r in references]
-    total = np.maximum(np.sum(magnitudes, axis=0), nmf.EPS)
-    k = W.shape[1]
-    fit = np.empty((len(references), k))
-    for s, magnitude in enumerate(magnitudes):
-        share = magnitude / total
-        # Σ_f,t (W_k h_k ∘ share) = w_kᵀ share h_k, without forming W_k h_k.
-        fit[s] = np.einsum("fk,ft,kt->k", W, share, H, optimize=True)
-    groups: list[list[int]] = [[] for _ in references]
-    rows, cols = linear_sum_assignment(-fit)
-    taken = set()
-    for s, j in zip(rows, cols):
-        groups[s].append(int(j))
-        taken.add(int(j))
-    for j in range(k):
-        if j not in taken:
-            groups[int(np.argmax(fit[:, j]))].append(j)
-    return [sorted(g) for g in groups]
+# -- a demo mixture separated and scored ---------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -282,25 +235,6 @@ def separate_demo(demo: DemoMixture, *, n_components: int | None = None, loss: s
                            seed=seed)
     scores = score_separation(spec, result.W, result.H, [s.samples for s in demo.stems])
     return DemoSeparation(demo, spec, result.W, result.H, tuple(scores))
-
-
-def score_separation(spec: Spectrogram, W: np.ndarray, H: np.ndarray,
-                     references: Sequence[np.ndarray], *, power: float = 1.0) -> list[float]:
-    """SDR in dB of each true source against the stem of its oracle group.
-
-    A source that no component was assigned to is estimated as silence (0 dB).
-    """
-    groups = assign_components(spec, W, H, references)
-    scores = []
-    denominator = mask_denominator(W, H, power=power)
-    for reference, members in zip(references, groups):
-        if members:
-            mask = group_mask(W, H, members, power=power, denominator=denominator)
-            estimate = spec.invert(spec.data * mask)
-        else:
-            estimate = np.zeros_like(reference)
-        scores.append(sdr(reference, estimate))
-    return scores
 
 
 # -- when NMF cannot tell sources apart --------------------------------------------------------

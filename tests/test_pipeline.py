@@ -56,13 +56,3 @@ def test_default_settings_start_from_harmonic_combs_at_the_audio_rate():
     V = analyse(audio.samples, audio.rate).magnitude()
     expected = make_solver(V, 3, init="comb", rate=audio.rate, seed=0)
     assert np.array_equal(separation.W, expected.W)
-
-
-def test_comb_start_on_a_clip_shorter_than_its_dictionary_is_nndsvda():
-    from dsp import nmf
-    from dsp.templates import comb_init
-
-    V = np.abs(np.random.default_rng(1).standard_normal((1025, 12))).astype(np.float32)
-    W, H = comb_init(V, 3, rate=44100)
-    W0, H0 = nmf.initialize(V, 3, method="nndsvda", seed=0)
-    assert np.array_equal(W, W0) and np.array_equal(H, H0)

@@ -12,8 +12,6 @@ import pytest
 from bench.quality_corpus import build_case, tools_available
 from bench.separation_quality import DEFAULT, run_case
 
-pytest.importorskip("mir_eval")
-
 # Measured (mean BSS Eval SDR over sources, dB): three_tones oracle 19.03, auto 18.99;
 # voice_drums oracle 16.66; pluck_bowed oracle 17.57, scikit-learn 6.70.
 ORACLE_FLOOR_TONES = 18.0

@@ -7,9 +7,8 @@ from PySide6.QtWidgets import QApplication
 
 from app.steering import library
 from dsp.audio import save
-from dsp.bss import score_estimate
 from dsp.demo import make_demo
-from dsp.metrics import si_sdr
+from dsp.scores import score_estimate, si_sdr
 from dsp.separation import separate
 
 

@@ -5,8 +5,8 @@ import numpy as np
 from dsp import nmf
 from dsp.demo import ToneSpec, make_demo
 from dsp.grouping import group_components
-from dsp.metrics import sdr
 from dsp.refine import learn_templates, semi_supervised_start
+from dsp.scores import sdr
 from dsp.separation import separate
 from dsp.stft import analyse
 

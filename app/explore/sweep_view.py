@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dsp.compare import score_separation
+from dsp.scores import score_separation
 from dsp.sweep import SweepPoint, elbow, parse_range, sweep
 
 from ..session import Session

@@ -1,8 +1,8 @@
 """Scores in the app: BSS Eval against loaded reference stems, or reference-free figures.
 
 With references, every source's stem is rendered (the export's masks), paired
-with the reference it matches best (SI-SDR, Hungarian method) and scored with
-``dsp.bss`` (SDR, SIR, SAR; channel means) and ``dsp.metrics.si_sdr``. Without
+with a reference by ``dsp.scores.match_estimates`` (the one matching rule) and
+scored with ``dsp.scores`` (BSS Eval SDR, SIR, SAR on channel means; SI-SDR). Without
 references the panel shows the relative reconstruction error ‖V − WH‖ / ‖V‖
 and each source's share of the mixture's energy (masked magnitudes).
 """
@@ -25,8 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from dsp.audio import AudioError, load
-from dsp.bss import match_sources, score_estimate
-from dsp.metrics import si_sdr
+from dsp.scores import match_estimates, score_estimate, si_sdr
 from dsp.separation import group_mask, mask_denominator, separate
 
 from ..session import Session
@@ -66,11 +65,11 @@ def compute_scores(spec, W, H, groups, names, references=(), reference_names=(),
     if not references:
         return [SourceRow(n, "", nan, nan, nan, nan, s) for n, s in zip(names, shares)], error
     stems = list(separate(spec, W, H, groups, power=power))
-    pair = match_sources(np.array([[si_sdr(r, e) for r in references] for e in stems]))
+    reference_of = {e: r for r, e in match_estimates(references, stems)}
     rows = []
     for i, (name, stem) in enumerate(zip(names, stems)):
-        j = pair[i]
-        if j < 0:
+        j = reference_of.get(i)
+        if j is None:
             rows.append(SourceRow(name, "", nan, nan, nan, nan, shares[i]))
             continue
         scores = score_estimate(references, stem, j, filter_length=filter_length)

@@ -13,10 +13,10 @@ from collections.abc import Callable
 import numpy as np
 
 from .base import EPS, FLOOR, Result, Solver, check_data, component_mask
-from .deep import DeepSolver, initialize_layers
+from .deep import DeepSolver
 from .divergence import BETAS, beta_divergence
 from .hals import HALSSolver
-from .init import INITS, SOLVER_INITS, initialize
+from .init import INITS, SOLVER_INITS, Start, comb_init, initialize, start
 from .kmeans import KMeansSolver
 from .mu import MUSolver
 from .penalties import check_weight
@@ -35,10 +35,13 @@ __all__ = [
     "MUSolver",
     "Result",
     "Solver",
+    "Start",
     "beta_divergence",
+    "comb_init",
     "factorize",
     "initialize",
     "make_solver",
+    "start",
 ]
 
 LOSSES = tuple(BETAS)
@@ -84,8 +87,8 @@ def make_solver(
     init : {'random', 'nndsvd', 'nndsvda', 'comb'}
         Initialisation of whatever W or H is not given. 'comb' starts from the
         harmonic combs (and a few free components) that explain V best
-        (:func:`dsp.templates.comb_init`; needs ``rate``); deep NMF starts its
-        layers from NNDSVDa instead.
+        (:func:`comb_init`; needs ``rate``); deep NMF starts its layers from
+        NNDSVDa instead. Every start is made by :func:`dsp.nmf.init.start`.
     seed : int or None
         Seed of the initialisation; the same seed gives bit-identical results.
     W, H : np.ndarray, optional
@@ -125,10 +128,6 @@ def make_solver(
         raise ValueError(f"unknown loss {loss!r}; choose one of {LOSSES}")
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {ALGORITHMS}")
-    if init not in SOLVER_INITS:
-        raise ValueError(f"unknown init {init!r}; choose one of {SOLVER_INITS}")
-    if init == "comb" and algorithm != "deep" and (W is None or H is None) and not rate:
-        raise ValueError("init 'comb' needs the sample rate of the spectrogram: pass rate=")
     penalties = {
         "sparsity": check_weight(sparsity, "sparsity"),
         "sparsity_W": check_weight(sparsity_W, "sparsity_W"),
@@ -136,22 +135,10 @@ def make_solver(
     }
     beta = BETAS[loss]
     _check_support(algorithm, loss, n_components, penalties, lock_W, lock_H, layers, W, H)
+    first = start(V, n_components, init=init, seed=seed, rate=rate, W=W, H=H, layers=layers)
     if algorithm == "deep":
-        ranks = [*layers, n_components]
-        # Combs are notes, not the parts of a factor chain: layers start from NNDSVDa.
-        layer_init = "nndsvda" if init == "comb" else init
-        factors, H0 = initialize_layers(V, ranks, method=layer_init, seed=seed)
-        return DeepSolver(V, factors, H0, beta=beta)
-    m, n = V.shape
-    if W is None or H is None:
-        if init == "comb":
-            from ..templates import comb_init  # templates uses this package: import late
-
-            W0, H0 = comb_init(V, n_components, rate=rate, seed=seed)
-        else:
-            W0, H0 = initialize(V, n_components, method=init, seed=seed)
-    W0 = W0 if W is None else _checked_factor(W, (m, n_components), "W")
-    H0 = H0 if H is None else _checked_factor(H, (n_components, n), "H")
+        return DeepSolver(V, list(first.layers), first.H, beta=beta)
+    W0, H0 = first.W, first.H
     if algorithm == "kmeans":
         return KMeansSolver(V, W0, None if H is None else H0, beta=beta, lock_W=lock_W)
     if algorithm == "hals":
@@ -186,15 +173,6 @@ def _check_support(algorithm, loss, n_components, penalties, lock_W, lock_H, lay
             raise ValueError("algorithm 'deep' does not support locks")
     elif layers is not None:
         raise ValueError(f"layers= is for algorithm 'deep', not {algorithm!r}")
-
-
-def _checked_factor(X: np.ndarray, shape: tuple[int, int], name: str) -> np.ndarray:
-    X = np.array(X, dtype=np.float32)
-    if X.shape != shape:
-        raise ValueError(f"{name} must have shape {shape}, got {X.shape}")
-    if not np.isfinite(X).all() or X.min() < 0:
-        raise ValueError(f"{name} must be finite and nonnegative")
-    return X
 
 
 def factorize(

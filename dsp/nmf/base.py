@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Solver", "Result", "EPS", "FLOOR", "check_data", "component_mask"]
+__all__ = ["Solver", "Result", "EPS", "FLOOR", "check_data", "check_rank", "component_mask"]
 
 #: Floor on denominators that can vanish (sums over a zero template, the model
 #: WH for Itakura–Saito, which divides by its square).
@@ -46,14 +46,25 @@ def check_data(V: np.ndarray, n_components: int) -> np.ndarray:
         raise ValueError("V contains NaN or infinite values")
     if V.min() < 0:
         raise ValueError(f"V must be nonnegative; its minimum is {float(V.min()):g}")
-    if isinstance(n_components, bool) or not isinstance(n_components, (int, np.integer)):
-        raise ValueError(f"n_components must be an integer, got {n_components!r}")
-    if not 1 <= n_components <= min(V.shape):
-        raise ValueError(
-            f"n_components must be between 1 and {min(V.shape)} for a "
-            f"{V.shape[0]} x {V.shape[1]} spectrogram, got {n_components}"
-        )
+    check_rank(n_components, V.shape, "n_components", "spectrogram")
     return V
+
+
+def check_rank(rank, shape: tuple[int, int], name: str, what: str) -> None:
+    """Refuse a ``rank`` that is not an integer in 1..min(shape) for an m × n ``what``.
+
+    Raises
+    ------
+    ValueError
+        Naming ``name``, the bound and the shape.
+    """
+    if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer, got {rank!r}")
+    if not 1 <= rank <= min(shape):
+        raise ValueError(
+            f"{name} must be between 1 and {min(shape)} for a {shape[0]} x {shape[1]} {what}, "
+            f"got {rank}"
+        )
 
 
 def component_mask(lock, n_components: int, name: str) -> np.ndarray:

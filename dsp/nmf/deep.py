@@ -5,7 +5,8 @@ multiplicative update of one factor with the others fixed is the usual
 majorise-minimise step (Févotte & Idier 2011): writing the model as A Wₗ B,
 Wₗ ← Wₗ ∘ (Aᵀ(V ∘ Λ^(β−2))Bᵀ / Aᵀ Λ^(β−1) Bᵀ)^γ. Updating every layer and
 then H in turn never increases the loss. The layers are pre-trained one at a
-time (V ≈ W₁H₁, H₁ ≈ W₂H₂, …), as in Cichocki & Zdunek's multilayer NMF.
+time (V ≈ W₁H₁, H₁ ≈ W₂H₂, …), as in Cichocki & Zdunek's multilayer NMF
+(:func:`dsp.nmf.init.initialize_layers`).
 """
 
 from __future__ import annotations
@@ -16,48 +17,8 @@ import numpy as np
 
 from .base import EPS, FLOOR, Solver, read_only
 from .divergence import BETAS, beta_divergence, is_floor
-from .init import initialize
 
-__all__ = ["DeepSolver", "initialize_layers"]
-
-
-def initialize_layers(
-    V: np.ndarray, ranks: list[int], *, method: str, seed: int | None
-) -> tuple[list[np.ndarray], np.ndarray]:
-    """Layer-wise initial factors: V ≈ W₁H₁, then H₁ ≈ W₂H₂, and so on.
-
-    Parameters
-    ----------
-    V : np.ndarray, float32, (m, n)
-    ranks : list of int
-        Inner dimension after each layer, the last being the rank k of H.
-
-    Returns
-    -------
-    layers : list of np.ndarray, float32
-        W₁ (m × r₁), W₂ (r₁ × r₂), …
-    H : np.ndarray, float32, (k, n)
-
-    Raises
-    ------
-    ValueError
-        If a rank is below 1 or above the size of what its layer factorizes.
-    """
-    layers = []
-    X = V
-    for depth, rank in enumerate(ranks, start=1):
-        if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)):
-            raise ValueError(f"layer {depth} rank must be an integer, got {rank!r}")
-        if not 1 <= rank <= min(X.shape):
-            raise ValueError(
-                f"layer {depth} rank must be between 1 and {min(X.shape)} "
-                f"(it factorizes a {X.shape[0]} x {X.shape[1]} matrix), got {rank}"
-            )
-        W, X = initialize(X, rank, method=method, seed=seed)
-        np.maximum(W, FLOOR, out=W)
-        np.maximum(X, FLOOR, out=X)
-        layers.append(W)
-    return layers, X
+__all__ = ["DeepSolver"]
 
 
 class DeepSolver(Solver):

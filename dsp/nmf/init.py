@@ -1,15 +1,140 @@
-"""Initial factors for NMF: seeded random and NNDSVD / NNDSVDa."""
+"""Every start of a factorization, behind one entry point, :func:`start`.
+
+- seeded random, NNDSVD and NNDSVDa (:func:`initialize`);
+- harmonic combs (:func:`comb_init`): the templates of
+  :func:`dsp.templates.comb_dictionary` that explain V best, in competition
+  with a few free components;
+- given factors, whole or in part, and a fresh start that keeps the locked
+  templates of an earlier run (``keep``);
+- the layer-wise start of deep NMF (:func:`initialize_layers`).
+
+:func:`dsp.nmf.make_solver` calls :func:`start` and nothing else to get its
+starting factors. The comb start runs multiplicative updates itself, so this
+module sits above the solvers it starts (an import-linter contract).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import reduce
+
 import numpy as np
 
-__all__ = ["INITS", "initialize", "randomized_svd"]
+from ..templates import comb_dictionary
+from .base import FLOOR, check_rank, component_mask
+from .divergence import BETAS
+from .mu import MUSolver
 
-#: Starts :func:`initialize` computes; ``make_solver`` also takes 'comb'
-#: (harmonic combs, :mod:`dsp.templates`), which needs the sample rate.
+__all__ = [
+    "INITS",
+    "SOLVER_INITS",
+    "Start",
+    "comb_init",
+    "initialize",
+    "initialize_layers",
+    "randomized_svd",
+    "start",
+]
+
+#: Starts :func:`initialize` computes from V alone; :func:`start` also takes
+#: 'comb' (harmonic combs, :func:`comb_init`), which needs the sample rate.
 INITS = ("random", "nndsvd", "nndsvda")
 SOLVER_INITS = (*INITS, "comb")
+
+
+@dataclass(frozen=True)
+class Start:
+    """Starting factors of a solver.
+
+    Attributes
+    ----------
+    W : np.ndarray, float32, (m, k)
+        Templates; for deep NMF the product of the layers.
+    H : np.ndarray, float32, (k, n)
+    layers : tuple of np.ndarray
+        W₁ … W_L of deep NMF, empty otherwise.
+    """
+
+    W: np.ndarray
+    H: np.ndarray
+    layers: tuple[np.ndarray, ...] = ()
+
+
+def start(
+    V: np.ndarray,
+    n_components: int,
+    *,
+    init: str = "nndsvda",
+    seed: int | None = 0,
+    rate: float | None = None,
+    W: np.ndarray | None = None,
+    H: np.ndarray | None = None,
+    keep=None,
+    layers: tuple[int, ...] | None = None,
+) -> Start:
+    """The starting factors of a factorization of V at rank k.
+
+    Parameters
+    ----------
+    V : np.ndarray, float32, (m, n)
+        Nonnegative data, already checked (:func:`dsp.nmf.base.check_data`).
+    n_components : int
+        Rank k.
+    init : {'random', 'nndsvd', 'nndsvda', 'comb'}
+        How to start whatever W or H is not given. Deep NMF starts its layers
+        from NNDSVDa when asked for 'comb' (combs are notes, not the parts of a
+        factor chain).
+    seed : int or None
+        Seed of the start; the same seed gives bit-identical factors.
+    rate : float, optional
+        Sample rate of the audio V was computed from, Hz ('comb' only).
+    W, H : np.ndarray, optional
+        Given factors, (m, k) and (k, n): they replace the computed ones.
+    keep : sequence of int or boolean mask of length k, optional
+        Only these columns of ``W`` are taken (a fresh run around locked
+        templates); the others start from ``init``. Default: all of W.
+    layers : sequence of int, optional
+        Inner ranks of deep NMF: the start is :func:`initialize_layers`.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``init``, 'comb' without ``rate``, a given factor of the
+        wrong shape or with negative or non-finite entries, or a bad layer rank.
+    """
+    if init not in SOLVER_INITS:
+        raise ValueError(f"unknown init {init!r}; choose one of {SOLVER_INITS}")
+    if layers is not None:
+        factors, H0 = initialize_layers(
+            V, [*layers, n_components], method="nndsvda" if init == "comb" else init, seed=seed
+        )
+        return Start(reduce(np.matmul, factors), H0, tuple(factors))
+    m, n = V.shape
+    given_W = None if W is None else _checked_factor(W, (m, n_components), "W")
+    given_H = None if H is None else _checked_factor(H, (n_components, n), "H")
+    kept = None if given_W is None or keep is None else component_mask(keep, n_components, "keep")
+    if given_W is not None and kept is None and given_H is not None:
+        return Start(given_W, given_H)
+    if init == "comb":
+        if not rate:
+            raise ValueError("init 'comb' needs the sample rate of the spectrogram: pass rate=")
+        W0, H0 = comb_init(V, n_components, rate=rate, seed=seed)
+    else:
+        W0, H0 = initialize(V, n_components, method=init, seed=seed)
+    if kept is not None:
+        W0[:, kept] = given_W[:, kept]
+    elif given_W is not None:
+        W0 = given_W
+    return Start(W0, H0 if given_H is None else given_H)
+
+
+def _checked_factor(X: np.ndarray, shape: tuple[int, int], name: str) -> np.ndarray:
+    X = np.array(X, dtype=np.float32)
+    if X.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {X.shape}")
+    if not np.isfinite(X).all() or X.min() < 0:
+        raise ValueError(f"{name} must be finite and nonnegative")
+    return X
 
 
 def randomized_svd(
@@ -88,4 +213,146 @@ def initialize(
     if method == "nndsvda":
         W[W < 1e-12] = mean
         H[H < 1e-12] = mean
+    return W.astype(np.float32), H.astype(np.float32)
+
+
+def initialize_layers(
+    V: np.ndarray, ranks: list[int], *, method: str, seed: int | None
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Layer-wise initial factors: V ≈ W₁H₁, then H₁ ≈ W₂H₂, and so on.
+
+    Parameters
+    ----------
+    V : np.ndarray, float32, (m, n)
+    ranks : list of int
+        Inner dimension after each layer, the last being the rank k of H.
+
+    Returns
+    -------
+    layers : list of np.ndarray, float32
+        W₁ (m × r₁), W₂ (r₁ × r₂), …
+    H : np.ndarray, float32, (k, n)
+
+    Raises
+    ------
+    ValueError
+        If a rank is below 1 or above the size of what its layer factorizes.
+    """
+    layers = []
+    X = V
+    for depth, rank in enumerate(ranks, start=1):
+        check_rank(rank, X.shape, f"layer {depth} rank", "matrix (what the layer factorizes)")
+        W, X = initialize(X, rank, method=method, seed=seed)
+        np.maximum(W, FLOOR, out=W)
+        np.maximum(X, FLOOR, out=X)
+        layers.append(W)
+    return layers, X
+
+
+def comb_init(
+    V: np.ndarray,
+    n_components: int,
+    *,
+    rate: float,
+    fmin: float = 50.0,
+    fmax: float = 1600.0,
+    n_bands: int = 0,
+    iterations: int = 30,
+    n_free: int | None = None,
+    n_harmonics: int | None = 20,
+    seed: int | None = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Start factors W (m, k) and H (k, n) from the harmonic combs that explain V.
+
+    Multiplicative updates settle in the basin of their start: a start whose
+    templates already look like notes (a fundamental and its harmonics) leads to
+    components that are notes, which masks then separate cleanly, where an SVD
+    start (NNDSVDa) mixes the partials of several notes into each template.
+    Measured on the quality corpus (docs/quality.md): +1.7 dB mean SDR over
+    NNDSVDa, up to +10 dB on mixtures of pitched instruments.
+
+    The combs compete with ``n_free`` free components (NNDSVDa start): combs
+    and free components together explain V for ``iterations`` KL
+    multiplicative updates with the combs locked, and the k atoms that
+    explain most of V's energy are kept. Notes are taken by combs, drums and
+    speech by free components, in whatever proportion the material asks for.
+
+    Parameters
+    ----------
+    V : np.ndarray, (m, n)
+        Nonnegative magnitude spectrogram, bins from 0 Hz to ``rate / 2``.
+    n_components : int
+        Rank k of the factorization to start.
+    rate : float
+        Sample rate of the analysed audio, Hz.
+    fmin, fmax : float
+        Range of the fundamentals of the combs.
+    n_bands : int
+        Broadband atoms in the dictionary beside the combs.
+    iterations : int
+        KL multiplicative updates of the competition.
+    n_free : int, optional
+        Free components in the competition, 0..k (default k // 4, measured
+        best on the corpus among 0, k/8, k/4, k/2, 3k/4: with many free
+        components the adaptable free ones win nearly every place, with none
+        drums and speech are forced into combs).
+    n_harmonics : int, optional
+        Partials per comb (see :func:`comb_dictionary`).
+    seed : int or None
+        Seed of the NNDSVDa start of the free components.
+
+    Returns
+    -------
+    W, H : np.ndarray, float32
+        At most one comb is kept per semitone neighbourhood (a comb and its
+        neighbours overlap at the low harmonics: the same note, smeared)
+        unless k asks for more atoms than that leaves. When V has fewer frames
+        (or bins) than the competition has atoms, the NNDSVDa start is returned.
+
+    Raises
+    ------
+    ValueError
+        If ``n_free`` is not between 0 and ``n_components``.
+    """
+    V = np.ascontiguousarray(V, dtype=np.float32)
+    m, n = V.shape
+    atoms, pitches = comb_dictionary(
+        m, rate=rate, fmin=fmin, fmax=fmax, n_bands=n_bands, n_harmonics=n_harmonics
+    )
+    n_atoms = atoms.shape[1]
+    n_free = n_components // 4 if n_free is None else int(n_free)
+    if not 0 <= n_free <= n_components:
+        raise ValueError(f"n_free must be between 0 and {n_components}, got {n_free}")
+    W_free, H_free = initialize(V, n_components, method="nndsvda", seed=seed)
+    if n_atoms + n_free > min(m, n):
+        # Fewer frames than atoms (a clip of a second or so): the competition
+        # would be a rank beyond what V holds, so the NNDSVDa start stands.
+        return W_free, H_free
+    # Start every comb at the level that explains the mean frame.
+    H_atoms = np.full((n_atoms, n), float(V.sum(axis=0).mean()) / n_atoms, dtype=np.float32)
+    W0 = np.hstack([atoms, W_free[:, :n_free]])
+    H0 = np.vstack([H_atoms, H_free[:n_free]])
+    locked = np.arange(n_atoms + n_free) < n_atoms
+    fit = MUSolver(V, W0, H0, beta=BETAS["kl"], lock_W=locked)
+    fit.step(iterations)
+    explained = fit.W.sum(axis=0) * fit.H.sum(axis=1)
+    pitches = np.concatenate([pitches, np.full(n_free, np.nan)])
+    order = np.argsort(-explained, kind="stable")
+    chosen: list[int] = []
+    for j in order:
+        if len(chosen) == n_components:
+            break
+        if np.isfinite(pitches[j]) and any(
+            np.isfinite(pitches[c]) and abs(12 * np.log2(pitches[j] / pitches[c])) < 1.5
+            for c in chosen
+        ):
+            continue
+        chosen.append(int(j))
+    # More components than distinct notes: the next atoms, neighbours or not.
+    chosen += [int(j) for j in order if j not in chosen][: n_components - len(chosen)]
+    W = fit.W[:, chosen]
+    H = fit.H[chosen]
+    # Multiplicative updates cannot grow an exact zero: lift the gaps between partials.
+    W = np.maximum(W, 1e-6 * max(float(W.max()), 1e-30))
+    H = np.maximum(H, 1e-6 * max(float(H.max()), 1e-30))
     return W.astype(np.float32), H.astype(np.float32)

@@ -1,7 +1,11 @@
-"""BSS Eval source scores (SDR, SIR, SAR) by least-squares projections, numpy and scipy only.
+"""Separation scores against reference stems: the metrics and the one matching rule.
 
-The decomposition of Vincent, Gribonval and Févotte (2006) as BSS Eval v3
-(``mir_eval.separation.bss_eval_sources``) computes it: an estimate ŝ of
+Metrics
+-------
+:func:`sdr` and :func:`si_sdr` compare one estimate with one reference, every
+channel counted. :func:`bss_eval` and :func:`score_estimate` are the BSS Eval
+source scores of Vincent, Gribonval and Févotte (2006), as BSS Eval v3
+(``mir_eval.separation.bss_eval_sources``) computes them: an estimate ŝ of
 source j is split into
 
 - ``s_target``: the reference sⱼ itself,
@@ -16,10 +20,25 @@ SAR = ‖s_target + e_spatial + e_interf‖² / ‖e_artif‖², all in dB.
 Here the projections are solved from the references' correlations (Toeplitz
 blocks computed by FFT), so the cost grows with the signal length only
 through the FFTs.
+
+Matching
+--------
+Estimates come in no particular order, so they are paired with references by
+one rule, :func:`match`: the one-to-one pairing with the largest total score
+(the Hungarian method, ``scipy.optimize.linear_sum_assignment``). Greedy
+pairing (best pair first) can take a pair that forces a bad one on another
+source; the optimum never does. BSS Eval's own permutation search maximises
+the mean SIR the same way, over all n! permutations; this takes O(n³).
+:func:`match_estimates` scores every pair by SI-SDR before matching: it is
+blind to gain (a stem rendered at another level still finds its reference), a
+monotone function of the correlation, and costs one dot product per pair where
+BSS Eval's SIR would cost a projection. :func:`assign_components` uses the same
+:func:`match` to give each true source its best component first.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,7 +46,47 @@ import scipy.linalg
 import scipy.optimize
 import scipy.signal
 
-__all__ = ["SourceScores", "bss_eval", "match_sources", "score_estimate"]
+from .nmf import EPS
+from .separation import separate
+from .stft import Spectrogram, stft
+
+__all__ = [
+    "SourceScores",
+    "assign_components",
+    "bss_eval",
+    "match",
+    "match_estimates",
+    "score_estimate",
+    "score_separation",
+    "sdr",
+    "si_sdr",
+]
+
+
+def _pair(reference: np.ndarray, estimate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    ref = np.asarray(reference, dtype=np.float64).ravel()
+    est = np.asarray(estimate, dtype=np.float64).ravel()
+    if ref.shape != est.shape:
+        raise ValueError(f"reference and estimate differ in shape: {ref.shape} vs {est.shape}")
+    return ref, est
+
+
+def sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
+    """Signal-to-distortion ratio in dB: 10 log10(‖s‖² / ‖s − ŝ‖²).
+
+    Every channel counts; a perfect estimate gives ``inf``.
+    """
+    ref, est = _pair(reference, estimate)
+    error = float(np.sum((ref - est) ** 2))
+    return float("inf") if error == 0 else 10 * np.log10(float(np.sum(ref**2)) / error)
+
+
+def si_sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
+    """Scale-invariant SDR in dB: the estimate is first projected onto the reference."""
+    ref, est = _pair(reference, estimate)
+    scale = float(ref @ est) / max(float(ref @ ref), 1e-30)
+    target = scale * ref
+    return sdr(target, est) if np.any(target) else float("-inf")
 
 
 @dataclass(frozen=True)
@@ -158,24 +217,100 @@ def _score(refs: np.ndarray, estimate: np.ndarray, j: int, filter_length: int) -
     )
 
 
-def match_sources(score_matrix: np.ndarray) -> list[int]:
-    """Reference index for each estimate that maximises the total score (Hungarian method).
+def match(score_matrix: np.ndarray) -> list[tuple[int, int]]:
+    """The one-to-one pairs of rows and columns with the largest total score.
+
+    The one matching rule of Partwise (the Hungarian method; see the module's
+    docstring for why).
 
     Parameters
     ----------
-    score_matrix : np.ndarray, (n_estimates, n_references)
-        A score (higher is better, e.g. SI-SDR) for every pair.
+    score_matrix : np.ndarray, (n_rows, n_columns)
+        A score (higher is better) for every pair; NaN counts as the worst.
 
     Returns
     -------
-    list of int
-        ``result[e]`` is the reference of estimate ``e``, or -1 when there are
-        more estimates than references and ``e`` got none.
+    list of (int, int)
+        ``(row, column)`` pairs in increasing row order, ``min(n_rows,
+        n_columns)`` of them: with more rows than columns some rows get none.
     """
+    # The assignment needs finite numbers: ±inf (a perfect or a silent estimate) and
+    # NaN become scores beyond any real one.
     scores = np.nan_to_num(np.asarray(score_matrix, dtype=np.float64), nan=-1e9, neginf=-1e9,
                            posinf=1e9)
     rows, cols = scipy.optimize.linear_sum_assignment(scores, maximize=True)
-    result = [-1] * scores.shape[0]
-    for r, c in zip(rows, cols):
-        result[int(r)] = int(c)
-    return result
+    return [(int(r), int(c)) for r, c in zip(rows, cols)]
+
+
+def match_estimates(references, estimates) -> list[tuple[int, int]]:
+    """``(reference, estimate)`` pairs: the estimates matched to references by SI-SDR.
+
+    Parameters
+    ----------
+    references, estimates : sequence of np.ndarray, each (T,) or (T, channels)
+        In any order, all of one shape.
+
+    Returns
+    -------
+    list of (int, int)
+        In reference order; a reference is missing when there are fewer
+        estimates than references.
+    """
+    return match(np.array([[si_sdr(r, e) for e in estimates] for r in references]))
+
+
+# -- scoring a factorization against known sources --------------------------------------------
+
+
+def assign_components(spec: Spectrogram, W: np.ndarray, H: np.ndarray,
+                      references: Sequence[np.ndarray]) -> list[list[int]]:
+    """Oracle grouping: the components of each true source.
+
+    A component belongs to the source that holds most of its magnitude under the
+    sources' ideal ratio masks. Each source first gets its best component
+    (:func:`match` on those shares), so no source is left empty while k ≥ sources.
+
+    Parameters
+    ----------
+    spec : Spectrogram
+        STFT of the mixture the references sum to.
+    W, H : np.ndarray
+        Factors of its magnitude.
+    references : sequence of np.ndarray, float32 (length, channels)
+        The true sources.
+
+    Returns
+    -------
+    list of list of int
+        One (possibly empty) list of component indices per reference.
+    """
+    # The mixture's V is the mean of the channels' magnitudes: measure the sources alike.
+    magnitudes = [np.abs(stft(r, n_fft=spec.n_fft, hop=spec.hop)).mean(axis=0)
+                  for r in references]
+    total = np.maximum(np.sum(magnitudes, axis=0), EPS)
+    k = W.shape[1]
+    fit = np.empty((len(references), k))
+    for s, magnitude in enumerate(magnitudes):
+        share = magnitude / total
+        # Σ_f,t (W_k h_k ∘ share) = w_kᵀ share h_k, without forming W_k h_k.
+        fit[s] = np.einsum("fk,ft,kt->k", W, share, H, optimize=True)
+    groups: list[list[int]] = [[] for _ in references]
+    for s, j in match(fit):
+        groups[s].append(j)
+    taken = {j for group in groups for j in group}
+    for j in range(k):
+        if j not in taken:
+            groups[int(np.argmax(fit[:, j]))].append(j)
+    return [sorted(g) for g in groups]
+
+
+def score_separation(spec: Spectrogram, W: np.ndarray, H: np.ndarray,
+                     references: Sequence[np.ndarray], *, power: float = 1.0) -> list[float]:
+    """SDR in dB of each true source against the stem of its oracle group.
+
+    A source that no component was assigned to is estimated as silence (0 dB).
+    """
+    groups = assign_components(spec, W, H, references)
+    stems = separate(spec, W, H, [g for g in groups if g], power=power)
+    return [sdr(reference, next(stems) if members else np.zeros_like(reference))
+            for reference, members in zip(references, groups)]
