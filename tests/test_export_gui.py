@@ -290,8 +290,8 @@ def test_failure_part_way_removes_staged_stems_and_reports_the_cause(
 
 
 def test_gui_export_equals_the_cli_replay_of_the_saved_session(qtbot, session, tmp_path):
+    from app.cli.separate import run_separate
     from app.persistence import save_session
-    from main import run_separate
 
     save_session(session, tmp_path / "work.partwise")
     argv = [

@@ -1,0 +1,259 @@
+"""``partwise separate``: separate audio files into stems without a window (never imports Qt)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .common import fail, progress_printer
+
+__all__ = ["build_parser", "run_separate"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``separate`` command line (see docs/architecture.md, Command line)."""
+    from dsp import nmf
+    from dsp.audio import SUBTYPES
+    from dsp.pipeline import Settings
+
+    d = Settings()  # one set of defaults for the CLI, the GUI and the library
+    p = argparse.ArgumentParser(
+        prog="partwise separate",
+        description="Separate audio files into NMF components or sources and write the stems.",
+    )
+    p.add_argument("inputs", nargs="*", type=Path, metavar="FILE", help="audio file(s) to separate")
+    p.add_argument("--demo", action="store_true", help="separate the built-in synthetic mixture")
+    p.add_argument(
+        "--session",
+        type=Path,
+        metavar="FILE.partwise",
+        help="replay a saved session: its settings and seed (and, on its own audio file, its "
+        "exact factors and source groups); the other separation options are then ignored",
+    )
+    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
+    p.add_argument(
+        "--components",
+        "-k",
+        type=int,
+        default=d.n_components,
+        help=f"NMF rank (default {d.n_components})",
+    )
+    p.add_argument("--sources", type=int, default=None, help="group components into N sources")
+    p.add_argument(
+        "--loss",
+        choices=nmf.LOSSES,
+        default=None,
+        help="divergence (default kl; euclidean for --algorithm hals)",
+    )
+    p.add_argument(
+        "--algorithm",
+        choices=nmf.ALGORITHMS,
+        default="mu",
+        help="mu: multiplicative updates; hals: fast Euclidean; kmeans: one template per "
+        "frame; deep: multi-layer NMF (with --layers)",
+    )
+    p.add_argument(
+        "--layers",
+        type=_ranks,
+        default=None,
+        metavar="R1,R2,…",
+        help="inner ranks of deep NMF, V ≈ W1…WL·H (e.g. 32,16 with --components 8)",
+    )
+    p.add_argument(
+        "--init",
+        choices=nmf.SOLVER_INITS,
+        default="comb",
+        help="initialisation (default comb: harmonic combs plus free components)",
+    )
+    p.add_argument(
+        "--iterations",
+        type=int,
+        default=d.iterations,
+        help=f"maximum iterations (default {d.iterations})",
+    )
+    p.add_argument("--tol", type=float, default=d.tol, help="relative convergence tolerance")
+    p.add_argument("--seed", type=int, default=d.seed, help="random seed (default 0)")
+    p.add_argument("--sparsity", type=float, default=d.sparsity, help="L1 penalty on activations")
+    p.add_argument(
+        "--smoothness",
+        type=float,
+        default=d.smoothness,
+        help="temporal continuity of activations, relative to the mean magnitude (e.g. 10)",
+    )
+    p.add_argument("--n-fft", type=int, default=d.n_fft, help="STFT frame length (default 2048)")
+    p.add_argument("--hop", type=int, default=d.hop, help="STFT hop in samples (default 512)")
+    p.add_argument(
+        "--mask-power",
+        type=float,
+        default=d.mask_power,
+        help=f"soft-mask exponent α (default {d.mask_power}; 1 = ratio mask, 2 = Wiener)",
+    )
+    p.add_argument("--format", choices=("wav", "flac"), default="wav", help="stem file format")
+    p.add_argument(
+        "--sample-format", choices=tuple(SUBTYPES), default="pcm24", help="stem sample format"
+    )
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    return p
+
+
+def _ranks(text: str) -> tuple[int, ...]:
+    """Parse ``'32,16'`` into positive ranks for ``--layers``."""
+    try:
+        ranks = tuple(int(r) for r in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected ranks like 32,16, got {text!r}") from None
+    if not ranks or min(ranks) < 1:
+        raise argparse.ArgumentTypeError(f"ranks must be positive, got {text!r}")
+    return ranks
+
+
+def _demo_scores(separation, demo) -> dict:
+    """SDR of each true demo source against the stem matched to it (dB)."""
+    from dsp.scores import match_estimates, sdr
+    from dsp.separation import separate
+
+    stems = list(
+        separate(
+            separation.spectrogram,
+            separation.W,
+            separation.H,
+            separation.groups,
+            power=separation.settings.mask_power,
+        )
+    )
+    truth = [s.samples for s in demo.stems]
+    if len(stems) < len(truth):
+        return {}
+    return {
+        demo.names[r]: round(float(sdr(truth[r], stems[e])), 2)
+        for r, e in match_estimates(truth, stems)
+    }
+
+
+def _from_session(project, audio, progress):
+    """Separation of ``audio`` as the saved session ``project`` describes it.
+
+    On the session's own audio (same content hash) the session is restored into
+    the document model the GUI uses, so its stored factors, its sources and
+    their names give exactly the stems the GUI exports; on any other file, or
+    when the session was saved before any run, its settings and seed are run
+    afresh and its number of sources grouped automatically.
+    """
+    from dataclasses import replace
+
+    from app.session import Session
+    from dsp import pipeline
+    from dsp.project_file import file_sha256
+    from dsp.stft import analyse
+
+    settings = project.settings
+    spec = analyse(audio.samples, audio.rate, n_fft=settings.n_fft, hop=settings.hop)
+    document = Session()
+    document.restore(audio, spec, settings, components=project.components,
+                     sources=project.sources)
+    groups = document.groups()
+    grouped = len(groups) < settings.n_components
+    settings = replace(settings, n_sources=len(groups) if grouped else None)
+    same_audio = audio.path is not None and file_sha256(audio.path) == project.audio_sha256
+    if not (same_audio and project.W.size):
+        return pipeline.separate_audio(audio, settings, progress=progress)
+    return pipeline.Separation(audio, spec, settings, project.W, project.H,
+                               list(project.losses), groups, document.group_names())
+
+
+def run_separate(argv: list[str]) -> int:
+    """``partwise separate``: returns the process exit code."""
+    from dsp import pipeline
+    from dsp.audio import Audio, AudioError, load, save
+    from dsp.demo import make_demo
+    from dsp.project_file import ProjectError, load_project
+    from dsp.stems import check_writable_folder
+    from dsp.stft import StftError
+
+    args = build_parser().parse_args(argv)
+    project = None
+    if args.session is not None:
+        try:
+            project = load_project(args.session)
+        except ProjectError as exc:
+            fail(str(exc))
+            return 1
+        if not args.inputs and not args.demo:
+            args.inputs = [Path(project.audio_path)]
+    if not args.inputs and not args.demo:
+        fail("give at least one audio FILE, or --demo")
+        return 2
+    if args.components < 1:
+        fail(f"--components must be at least 1, got {args.components}")
+        return 2
+    if args.sources is not None and not 1 <= args.sources <= args.components:
+        fail(f"--sources must be between 1 and --components ({args.components})")
+        return 2
+    if args.iterations < 0:
+        fail(f"--iterations must be at least 0, got {args.iterations}")
+        return 2
+    if (args.algorithm == "deep") != (args.layers is not None):
+        fail("--layers goes with --algorithm deep, and deep NMF needs --layers")
+        return 2
+    settings = pipeline.Settings(
+        n_components=args.components,
+        n_sources=args.sources,
+        loss=args.loss or ("euclidean" if args.algorithm == "hals" else "kl"),
+        algorithm=args.algorithm,
+        layers=args.layers,
+        init=args.init,
+        iterations=args.iterations,
+        tol=args.tol,
+        seed=args.seed,
+        sparsity=args.sparsity,
+        smoothness=args.smoothness,
+        n_fft=args.n_fft,
+        hop=args.hop,
+        mask_power=args.mask_power,
+    )
+    if project is not None:
+        settings = project.settings
+    try:
+        check_writable_folder(args.out)
+    except AudioError as exc:
+        fail(str(exc))
+        return 1
+
+    jobs: list[tuple[str, Path | None]] = [("demo", None)] if args.demo else []
+    jobs += [(path.name, path) for path in args.inputs]
+    several = len(jobs) > 1
+    failures = 0
+    for label, path in jobs:
+        folder = args.out / (Path(label).stem if several else "")
+        progress = progress_printer(label, settings.iterations, args.quiet)
+        try:
+            demo = make_demo() if path is None else None
+            audio = demo.mixture if demo else load(path)
+            if project is not None:
+                separation = _from_session(project, audio, progress)
+            else:
+                separation = pipeline.separate_audio(audio, settings, progress=progress)
+            extra = {"session": str(args.session)} if project is not None else {}
+            if demo:
+                check_writable_folder(folder)
+                save(Audio(audio.samples, audio.rate), folder / "mixture.wav", subtype="float")
+                extra |= {"mixture": "mixture.wav", "demo_sdr_db": _demo_scores(separation, demo)}
+            written = pipeline.export_stems(
+                separation,
+                folder,
+                file_format=args.format,
+                subtype=args.sample_format,
+                extra=extra,
+            )
+        except (AudioError, StftError, ValueError) as exc:
+            failures += 1
+            text = str(exc)
+            fail(text if text.startswith("'") or label == "demo" else f"'{label}': {text}")
+            continue
+        if not args.quiet:
+            stems = len(written) - 1  # and manifest.json
+            print(f"{label}: wrote {stems} stems to {folder}", file=sys.stderr)
+            for name, score in extra.get("demo_sdr_db", {}).items():
+                print(f"  {name}: SDR {score:.1f} dB", file=sys.stderr)
+    return 1 if failures else 0

@@ -1,0 +1,85 @@
+"""``partwise sweep``: loss and explained variance against the number of components."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .common import fail
+
+__all__ = ["build_sweep_parser", "run_sweep"]
+
+
+def build_sweep_parser() -> argparse.ArgumentParser:
+    """The ``sweep`` command line: loss and explained variance against k."""
+    from dsp import nmf
+
+    p = argparse.ArgumentParser(
+        prog="partwise sweep",
+        description="Factorize a file at a range of ranks k and tabulate loss and explained "
+        "variance, marking the elbow, to help choose the number of components.",
+    )
+    p.add_argument("input", type=Path, metavar="FILE", help="audio file")
+    p.add_argument("--components", "-k", default="1:16", help="ranks: START:STOP[:STEP] or K1,K2")
+    p.add_argument("--loss", choices=nmf.LOSSES, default="kl", help="divergence (default kl)")
+    p.add_argument("--iterations", type=int, default=200, help="maximum iterations per rank")
+    p.add_argument("--tol", type=float, default=1e-4, help="relative convergence tolerance")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--independent",
+        action="store_true",
+        help="initialise every rank afresh instead of growing the previous one",
+    )
+    p.add_argument("--n-fft", type=int, default=2048, help="STFT frame length (default 2048)")
+    p.add_argument("--hop", type=int, default=512, help="STFT hop in samples (default 512)")
+    p.add_argument("--plot", type=Path, metavar="OUT.png", help="also draw the curves to a PNG")
+    return p
+
+
+def run_sweep(argv: list[str]) -> int:
+    """``partwise sweep``: returns the process exit code."""
+    from dsp.audio import AudioError, load
+    from dsp.stft import StftError, analyse
+    from dsp.sweep import elbow, parse_range, sweep
+
+    args = build_sweep_parser().parse_args(argv)
+    try:
+        ks = parse_range(args.components)
+        audio = load(args.input)
+        V = analyse(audio.samples, audio.rate, n_fft=args.n_fft, hop=args.hop).magnitude()
+
+        def report(point) -> None:
+            print(
+                f"k={point.k}: loss {point.loss:.6g} ({point.n_iter} iterations, "
+                f"{point.seconds:.1f} s)",
+                file=sys.stderr,
+            )
+
+        points = sweep(
+            V,
+            ks,
+            loss=args.loss,
+            max_iter=args.iterations,
+            tol=args.tol,
+            seed=args.seed,
+            nested=not args.independent,
+            progress=report,
+        )
+    except (AudioError, StftError, ValueError) as exc:
+        text = str(exc)
+        fail(text if text.startswith("'") else f"'{args.input.name}': {text}")
+        return 1
+    best = elbow([p.k for p in points], [p.loss for p in points])
+    print(f"{'k':>4}  {'loss':>14}  {'explained':>9}  {'iterations':>10}  {'seconds':>8}")
+    for p in points:
+        mark = "  <- elbow" if p.k == best else ""
+        print(
+            f"{p.k:>4}  {p.loss:>14.6g}  {p.explained_variance:>9.4f}  {p.n_iter:>10}  "
+            f"{p.seconds:>8.2f}{mark}"
+        )
+    if args.plot is not None:
+        from .sweep_plot import plot_sweep
+
+        plot_sweep(points, best, args.plot)
+    return 0
