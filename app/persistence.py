@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +46,8 @@ __all__ = [
     "pending_recovery",
     "project_from_session",
     "read_audio",
+    "read_references",
+    "References",
     "save_session",
 ]
 
@@ -142,6 +144,7 @@ def project_from_session(session: Session, path: str | os.PathLike) -> Project:
         losses=np.asarray(session.losses, np.float64),
         components=list(session.components),
         sources=[session.source_state(s) for s in range(session.n_sources)],
+        references=[str(Path(p).resolve()) for p in session.reference_paths],
     )
 
 
@@ -178,8 +181,42 @@ def audio_has_changed(project: Project, audio_path: str | os.PathLike) -> bool:
     return file_sha256(audio_path) != project.audio_sha256
 
 
-def read_audio(project: Project, audio_path: str | os.PathLike) -> tuple[Audio, Spectrogram]:
-    """Load the audio at ``audio_path`` and analyse it with the project's STFT.
+@dataclass(frozen=True)
+class References:
+    """Reference stems read from files, and why any file could not be used."""
+
+    stems: tuple[np.ndarray, ...] = ()
+    names: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()
+
+
+def read_references(paths, audio: Audio | None) -> References:
+    """Load reference stems; a file that is unreadable or does not fit ``audio`` is a problem.
+
+    Free of Qt and slow for long files: run it in a worker.
+    """
+    stems, names, kept, problems = [], [], [], []
+    for path in paths:
+        try:
+            ref = load(path)
+        except AudioError as exc:
+            problems.append(str(exc))
+            continue
+        if audio is not None and (ref.rate, ref.frames) != (audio.rate, audio.frames):
+            problems.append(f"'{ref.name}' does not match the mixture's rate and "
+                            f"length ({audio.rate} Hz, {audio.frames} frames)")
+            continue
+        stems.append(ref.samples)
+        names.append(ref.name)
+        kept.append(str(path))
+    return References(tuple(stems), tuple(names), tuple(kept), tuple(problems))
+
+
+def read_audio(
+    project: Project, audio_path: str | os.PathLike
+) -> tuple[Audio, Spectrogram, References]:
+    """Load the audio at ``audio_path``, analyse it with the project's STFT, read its references.
 
     The slow half of opening a session, and free of Qt: run it in a worker,
     then pass the result to :func:`apply_project` as ``prepared``.
@@ -187,7 +224,8 @@ def read_audio(project: Project, audio_path: str | os.PathLike) -> tuple[Audio, 
     Raises
     ------
     ProjectError
-        If the audio cannot be read or analysed.
+        If the audio cannot be read or analysed (references that cannot be
+        read are left out, and said so when the project is applied).
     """
     settings = project.settings
     try:
@@ -199,7 +237,7 @@ def read_audio(project: Project, audio_path: str | os.PathLike) -> tuple[Audio, 
         # The autosave's copy of a mixture without a file goes on the next clean close:
         # restored, the mixture has no file of its own again, and saving copies it.
         audio = replace(audio, path=None)
-    return audio, spec
+    return audio, spec, read_references(project.references, audio)
 
 
 def apply_project(
@@ -207,7 +245,7 @@ def apply_project(
     audio_path: str | os.PathLike,
     session: Session,
     *,
-    prepared: tuple[Audio, Spectrogram] | None = None,
+    prepared: tuple[Audio, Spectrogram, References] | None = None,
 ) -> None:
     """Restore ``project`` into ``session`` with the audio at ``audio_path``.
 
@@ -222,7 +260,9 @@ def apply_project(
         If the audio cannot be read or does not fit the stored factors; the
         session is then unchanged.
     """
-    audio, spec = prepared if prepared is not None else read_audio(project, audio_path)
+    audio, spec, references = (
+        prepared if prepared is not None else read_audio(project, audio_path)
+    )
     has_factors = project.W.size > 0 and project.H.size > 0
     try:
         session.restore(
@@ -234,9 +274,12 @@ def apply_project(
             losses=tuple(project.losses),
             components=project.components or None,
             sources=project.sources,
+            references=(references.stems, references.names, references.paths),
         )
     except ValueError as exc:
         raise ProjectError(f"'{audio.name}' does not fit this session: {exc}") from None
+    for problem in references.problems:
+        session.noticed.emit(f"Reference left out: {problem}")
 
 
 def open_session(
@@ -349,7 +392,7 @@ class SessionDocument(QObject):
         audio_path: str | os.PathLike,
         path: str | os.PathLike | None = None,
         *,
-        prepared: tuple[Audio, Spectrogram] | None = None,
+        prepared: tuple[Audio, Spectrogram, References] | None = None,
     ) -> None:
         """Restore a project already read (:func:`load_project`, :func:`locate_audio`).
 

@@ -76,6 +76,7 @@ class Session:
         self._source_states: tuple[SourceState, ...] = ()
         self._references: tuple[np.ndarray, ...] = ()
         self._reference_names: tuple[str, ...] = ()
+        self._reference_paths: tuple[str, ...] = ()
         # Locked templates kept through a change of k, until the next run starts from them.
         self._kept_templates: np.ndarray | None = None
 
@@ -140,6 +141,11 @@ class Session:
     def reference_names(self) -> tuple[str, ...]:
         """File names of :attr:`references`."""
         return self._reference_names
+
+    @property
+    def reference_paths(self) -> tuple[str, ...]:
+        """Files :attr:`references` were read from (none for stems that have no file)."""
+        return self._reference_paths
 
     def spectrogram_is_current(self) -> bool:
         """Whether the spectrogram was computed with the current STFT parameters."""
@@ -229,8 +235,11 @@ class Session:
         losses: tuple[float, ...] = (),
         components: list[ComponentState] | None = None,
         sources: list[SourceState] | None = None,
+        references: tuple[tuple, tuple, tuple] = ((), (), ()),
     ) -> None:
         """Replace the whole document at once (a session file), then tell every observer.
+
+        ``references`` are (stems, names, paths), as :meth:`set_references` takes them.
 
         Raises
         ------
@@ -257,7 +266,9 @@ class Session:
             for i, c in enumerate(components)
         ) if components is not None else tuple(_default_component(i) for i in range(k))
         self._source_states = tuple(sources or ())
-        self._references, self._reference_names = (), ()
+        self._references, self._reference_names, self._reference_paths = (
+            tuple(tuple(part) for part in references)
+        )
         self._kept_templates = None
         self._selected = -1
         for signal in (self.audio_changed, self.components_changed, self.sources_changed,
@@ -266,12 +277,17 @@ class Session:
         self.settings_changed.emit(settings)
         self.selection_changed.emit(-1)
 
-    def set_references(self, stems, names) -> None:
-        """Use ``stems`` (one per source, the mixture's length) as the truth to score against."""
-        stems, names = tuple(stems), tuple(names)
+    def set_references(self, stems, names, paths=()) -> None:
+        """Use ``stems`` (one per source, the mixture's length) as the truth to score against.
+
+        ``paths`` are the files they came from: the session file stores those,
+        so the references come back with the session.
+        """
+        stems, names, paths = tuple(stems), tuple(names), tuple(str(p) for p in paths)
         if not stems and not self._references:
             return
         self._references, self._reference_names = stems, names
+        self._reference_paths = paths if len(paths) == len(stems) else ()
         self.references_changed.emit()
 
     def set_settings(self, settings: Settings) -> None:
@@ -328,7 +344,7 @@ class Session:
         )
         self._source_states = ()
         self._kept_templates = None
-        self._references, self._reference_names = (), ()
+        self._references, self._reference_names, self._reference_paths = (), (), ()
         self._selected = -1
         for signal in (self.components_changed, self.sources_changed, self.locks_changed,
                        self.references_changed):

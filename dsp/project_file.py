@@ -37,9 +37,9 @@ __all__ = [
 ]
 
 FORMAT = "partwise-session"
-#: Version 2 stores each source's mute and solo beside its name; version 1
-#: files (names only) still open.
-VERSION = 2
+#: Version 3 stores the reference stems' files; version 2 each source's mute
+#: and solo beside its name; version 1 and 2 files still open.
+VERSION = 3
 
 
 class ProjectError(Exception):
@@ -110,6 +110,8 @@ class Project:
     components : list of ComponentState
     sources : list of SourceState
         ``ComponentState.source`` indexes this list.
+    references : list of str
+        Files of the reference stems the separation is scored against.
     """
 
     audio_path: str
@@ -120,6 +122,7 @@ class Project:
     losses: np.ndarray = field(default_factory=lambda: np.zeros(0))
     components: list[ComponentState] = field(default_factory=list)
     sources: list[SourceState] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -154,6 +157,7 @@ def save_project(project: Project, path: str | os.PathLike) -> Path:
         "settings": dataclasses.asdict(project.settings),
         "components": [dataclasses.asdict(c) for c in project.components],
         "sources": [dataclasses.asdict(source) for source in project.sources],
+        "references": [str(path) for path in project.references],
     }
     try:
         with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -197,6 +201,7 @@ def load_project(path: str | os.PathLike) -> Project:
         settings = Settings(**header["settings"])
         components = [ComponentState(**c) for c in header["components"]]
         sources = [SourceState.from_json(item) for item in header.get("sources", [])]
+        references = [str(path) for path in header.get("references", [])]
         audio = header["audio"]
     except ProjectError:
         raise
@@ -217,4 +222,5 @@ def load_project(path: str | os.PathLike) -> Project:
         losses=arrays["losses"],
         components=components,
         sources=sources,
+        references=references,
     )

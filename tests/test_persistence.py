@@ -219,3 +219,27 @@ def test_document_is_dirty_after_a_source_is_renamed(qtbot, audio_file, tmp_path
     assert document.dirty
     document.save(tmp_path / "doc.partwise")
     assert load_project(tmp_path / "doc.partwise").sources[1].name == "Keys"
+
+
+def test_reference_stems_come_back_with_the_session(audio_file, tmp_path, qtbot):
+    session = make_session(audio_file)
+    rng = np.random.default_rng(5)
+    paths = []
+    for name in ("drums.wav", "bass.wav"):
+        paths.append(tmp_path / name)
+        save(Audio(rng.uniform(-0.1, 0.1, (4000, 2)).astype(np.float32), 8000), paths[-1],
+             subtype="float")
+    session.set_references([load(p).samples for p in paths], ["drums.wav", "bass.wav"], paths)
+    save_session(session, tmp_path / "s.partwise")
+    reopened = Session()
+    open_session(tmp_path / "s.partwise", reopened)
+    assert reopened.reference_names == ("drums.wav", "bass.wav")
+    for got, path in zip(reopened.references, paths):
+        np.testing.assert_array_equal(got, load(path).samples)
+
+    paths[0].unlink()  # a reference that has gone is left out, and the user told
+    again = Session()
+    with qtbot.waitSignal(again.noticed) as notice:
+        open_session(tmp_path / "s.partwise", again)
+    assert again.reference_names == ("bass.wav",)
+    assert "drums.wav" in notice.args[0]

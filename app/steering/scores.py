@@ -24,10 +24,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dsp.audio import AudioError, load
 from dsp.scores import match_estimates, score_estimate, si_sdr
 from dsp.separation import group_mask, mask_denominator, separate
 
+from ..persistence import read_references
 from ..session import Session
 from ..worker import BackgroundJob
 
@@ -123,21 +123,11 @@ class ScoresPanel(QWidget):
 
     def load_references(self, paths) -> None:
         """Use these files as reference stems (none: reference-free figures), then score."""
-        references, names = [], []
-        audio = self._session.audio
-        for path in paths:
-            try:
-                ref = load(path)
-            except AudioError as exc:
-                self.summary.setText(str(exc))
-                return
-            if audio is not None and (ref.rate, ref.frames) != (audio.rate, audio.frames):
-                self.summary.setText(f"'{ref.name}' does not match the mixture's rate and "
-                                     f"length ({audio.rate} Hz, {audio.frames} frames)")
-                return
-            references.append(ref.samples)
-            names.append(ref.name)
-        self._session.set_references(references, names)
+        read = read_references(paths, self._session.audio)
+        if read.problems:
+            self.summary.setText(read.problems[0])
+            return
+        self._session.set_references(read.stems, read.names, read.paths)
 
     def score(self) -> None:
         """Score the current factors in the background."""
