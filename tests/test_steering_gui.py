@@ -1,5 +1,7 @@
 """Steering through the GUI: drag to a source, lock, split, learn from a selection, scores."""
 
+from dataclasses import replace
+
 import numpy as np
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
@@ -112,3 +114,20 @@ def test_scores_shown_match_dsp_metrics(qtbot, window, tmp_path):
         text = panel.table.item(panel.rows.index(row), 2).text()
         assert text == f"{expected.sdr:.2f} dB"
     assert abs(sum(r.energy_share for r in panel.rows) - 1.0) < 0.2
+
+
+def test_scores_follow_runs_and_renames_once_asked_for(qtbot, window):
+    session, panel = window.session, window.scores
+    run_to_done(qtbot, window, window.control.run)
+    assert "No factorization" not in panel.summary.text()  # a run has finished
+    panel.score()
+    qtbot.waitUntil(lambda: len(panel.rows) == len(session.groups()), timeout=30_000)
+    first = panel.summary.text()
+    session.set_settings(replace(session.settings, seed=session.settings.seed + 1))
+    run_to_done(qtbot, window, window.control.run)  # a new run: new figures, unasked
+    qtbot.waitUntil(lambda: panel.summary.text() not in (first, "Scoring…")
+                    and "again" not in panel.summary.text(), timeout=30_000)
+    session.rename_source(session.components[0].source, "Lead")
+    qtbot.waitUntil(lambda: bool(panel.rows) and panel.rows[0].name == "Lead", timeout=30_000)
+    shown = panel.table.item(0, 0).text()
+    assert shown == "Lead"

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -36,6 +37,8 @@ __all__ = ["ScoresPanel", "SourceRow", "compute_scores"]
 HEADERS = ("Source", "Reference", "SDR", "SIR", "SAR", "SI-SDR", "Energy")
 _REFERENCE_COLUMNS = range(1, 6)  # empty without reference stems: hidden then
 _NO_FACTORS = "No factorization yet: press Run, then Score."
+_NOT_SCORED = "Press Score to score this separation."
+_RESCORE_MS = 750  # after the last change: a run's snapshots come faster, so it scores at the end
 
 
 @dataclass(frozen=True)
@@ -79,12 +82,23 @@ def compute_scores(spec, W, H, groups, names, references=(), reference_names=(),
 
 
 class ScoresPanel(QWidget):
-    """A table of scores per source; "Load references…" switches to BSS Eval scores."""
+    """A table of scores per source; "Load references…" switches to BSS Eval scores.
+
+    Once the user has asked for scores (Score, or references loaded), they
+    follow the document: new factors (a run that ended, an edit), sources that
+    changed or were renamed, and new references are scored again, once things
+    settle, in the background; until then the figures say they are stale.
+    """
 
     def __init__(self, session: Session, parent=None) -> None:
         super().__init__(parent)
         self._session = session
         self._job: BackgroundJob | None = None
+        self._wanted = False  # the user asked for scores: keep them current
+        self._stale = False  # the document changed while a job was scoring
+        self._scored: tuple | None = None  # _inputs() of the latest scores
+        self._rescore = QTimer(self, singleShot=True, interval=_RESCORE_MS)
+        self._rescore.timeout.connect(self.score)
         self.rows: list[SourceRow] = []
         self.table = QTableWidget(0, len(HEADERS))
         self.table.setHorizontalHeaderLabels(HEADERS)
@@ -116,9 +130,11 @@ class ScoresPanel(QWidget):
         self.score_button.clicked.connect(self.score)
         self.load_button.clicked.connect(self._choose_references)
         self.clear_button.clicked.connect(lambda: self.load_references([]))
-        session.references_changed.connect(self._update_enabled)
-        session.references_changed.connect(self.score)
-        session.factors_changed.connect(self._update_enabled)
+        session.references_changed.connect(self._on_references_changed)
+        session.factors_changed.connect(self._on_changed)
+        session.sources_changed.connect(self._on_changed)
+        session.component_changed.connect(self._on_component_changed)
+        session.components_changed.connect(self._on_changed)
         self._update_enabled()
 
     def load_references(self, paths) -> None:
@@ -130,10 +146,15 @@ class ScoresPanel(QWidget):
         self._session.set_references(read.stems, read.names, read.paths)
 
     def score(self) -> None:
-        """Score the current factors in the background."""
+        """Score the current factors in the background (again when they change)."""
         session = self._session
-        if session.W is None or session.spectrogram is None or self._job is not None:
+        if session.W is None or session.spectrogram is None:
             return
+        self._wanted = True
+        if self._job is not None:
+            self._stale = True
+            return
+        self._scored = self._inputs()
         groups, names = session.groups(), session.group_names()
         args = (session.spectrogram, session.W, session.H, groups, names,
                 session.references, session.reference_names)
@@ -156,10 +177,41 @@ class ScoresPanel(QWidget):
             self.rows = []
             self.table.setRowCount(0)
             self.summary.setText(_NO_FACTORS)
+        elif self._job is None and not self._rescore.isActive():
+            if not self._wanted:
+                self.summary.setText(_NOT_SCORED)
+
+    def _on_references_changed(self) -> None:
+        self._update_enabled()
+        if self._session.references:
+            self._wanted = True
+        self._on_changed()
+
+    def _on_component_changed(self, _index: int) -> None:
+        # A component moved to another source changes what a source is.
+        self._on_changed()
+
+    def _inputs(self) -> tuple:
+        """What the scores depend on (not gains, mute or solo: sources are scored whole)."""
+        session = self._session
+        return (id(session.W), repr(session.groups()), tuple(session.group_names()),
+                id(session.references))
+
+    def _on_changed(self) -> None:
+        self._update_enabled()
+        if self._inputs() == self._scored:
+            return
+        if self._wanted and self._session.W is not None:
+            if self.rows:
+                self.summary.setText("Scoring again once the separation settles…")
+            self._rescore.start()
 
     def _on_finished(self) -> None:
         self._job.deleteLater()
         self._job = None
+        if self._stale:
+            self._stale = False
+            self._rescore.start()
 
     def _show(self, result) -> None:
         rows, error = result
