@@ -48,7 +48,7 @@ def show_starting(app: QApplication) -> QSplashScreen:
 def make_player():
     """The audio player, or None when the playback module is not installed."""
     try:
-        from .player import Player
+        from .playback.player import Player
     except ImportError:
         return None
     return Player()

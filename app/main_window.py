@@ -26,7 +26,7 @@ from .dialogs.session_files import SESSION_FILTER, SessionFiles, is_session
 from .explore import install_explore
 from .loader import Loader
 from .parameters_panel import ParametersPanel
-from .playback import PlaybackControl
+from .playback.control import PlaybackControl
 from .session import Session
 from .solver_actions import SolverActions
 from .solver_control import SolverControl
@@ -61,7 +61,7 @@ class MainWindow(QMainWindow):
         Where layout, parameters and recent files are remembered (default: the
         application's settings).
     player : object, optional
-        An ``app.player.Player``; without one the playback controls are disabled.
+        An ``app.playback.player.Player``; without one the playback controls are disabled.
 
     Signals
     -------

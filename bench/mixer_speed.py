@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from nmf_common import markdown_table  # noqa: E402
 from report import write_section  # noqa: E402
 
-from app.player import BLOCK  # noqa: E402
+from app.playback.player import BLOCK  # noqa: E402
 from dsp.mixer import Mixer  # noqa: E402
 from dsp.pipeline import Settings  # noqa: E402
 from dsp.stft import analyse  # noqa: E402

@@ -52,9 +52,9 @@ def looped(samples: np.ndarray, start: int, end: int, passes: int) -> np.ndarray
     """What the player plays from 0 into a loop over ``start:end`` for ``passes`` passes.
 
     The last ``FADE`` frames of every pass crossfade (raised cosine) into the
-    ``FADE`` frames before ``start``, as :mod:`app.audio_engine` renders them.
+    ``FADE`` frames before ``start``, as :mod:`app.playback.engine` renders them.
     """
-    from app.audio_engine import FADE
+    from app.playback.engine import FADE
 
     segment = samples[start:end].copy()
     t = ((np.arange(FADE) + 1) / (FADE + 1)).astype(np.float32)
@@ -162,7 +162,7 @@ def _play(material: Path, scenario: str) -> dict:
     """Subprocess side: play the material through the default device as ``scenario`` says."""
     from PySide6.QtCore import QCoreApplication, QTimer
 
-    from app.player import Player
+    from app.playback.player import Player
     from dsp.stft import analyse
 
     app = QCoreApplication([])

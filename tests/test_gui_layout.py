@@ -144,7 +144,7 @@ def test_a_dock_layout_saved_by_an_older_version_is_not_restored(qtbot, window, 
 def test_the_transport_draws_the_shipped_icons_and_the_loop_says_why_it_is_off(qtbot):
     from PySide6.QtWidgets import QMainWindow
 
-    from app.playback import PlaybackControl
+    from app.playback.control import PlaybackControl
     from app.session import Session
 
     host = QMainWindow()

@@ -12,8 +12,8 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from app.audio_engine import BLOCK, SLOTS, Engine, Ring, crossfade  # noqa: E402
-from app.player import Player  # noqa: E402
+from app.playback.engine import BLOCK, SLOTS, Engine, Ring, crossfade  # noqa: E402
+from app.playback.player import Player  # noqa: E402
 from dsp.mixer import Mixer  # noqa: E402
 from dsp.stft import analyse  # noqa: E402
 from tests.audio_device import looped  # noqa: E402

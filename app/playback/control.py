@@ -1,6 +1,6 @@
 """Playback wiring: the session's mix to the player, the player's position to the window.
 
-The player (``app.player.Player``) streams the mixture through per-frame masks
+The player (``app.playback.player.Player``) streams the mixture through per-frame masks
 with live gains; this class feeds it the session's spectrogram, factors and
 effective gains, and turns its reports into the transport bar, the playhead, the
 loop range and the underrun count. It also offers the output devices, and
@@ -14,8 +14,8 @@ from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QLabel, QMenu, QWidget
 
-from .playback_bar import PlaybackBar
-from .session import Session
+from ..session import Session
+from .bar import PlaybackBar
 
 __all__ = ["PlaybackControl"]
 

@@ -1,7 +1,7 @@
 """Audio playback of the live mix: a PortAudio stream fed by :class:`dsp.mixer.Mixer`.
 
 The audio threads — a producer rendering ahead into a ring and the PortAudio
-callback that copies from it — live in :mod:`app.audio_engine` and know nothing
+callback that copies from it — live in :mod:`app.playback.engine` and know nothing
 of Qt. This module is the GUI thread's side: it opens and closes the stream,
 hands the engine its requests (new material, seek, gains, factors, loop) by
 replacing whole attributes, which is atomic in Python, and polls the position,
@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from dsp.mixer import Mixer
 
-from .audio_engine import BLOCK, Engine, Ring
+from .engine import BLOCK, Engine, Ring
 
 __all__ = ["Player"]
 
@@ -158,7 +158,7 @@ class Player(QObject):
         """Loop between ``start`` and ``end`` seconds; ``(None, None)`` plays through.
 
         The last few milliseconds before ``end`` crossfade into those before
-        ``start`` (see :data:`app.audio_engine.FADE`), so the wrap does not click.
+        ``start`` (see :data:`app.playback.engine.FADE`), so the wrap does not click.
         """
         if start is None or end is None or end <= start:
             self._loop = None

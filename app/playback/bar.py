@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
 
-from .theme import icon
+from ..theme import icon
 
 __all__ = ["PlaybackBar", "format_time"]
 
