@@ -164,11 +164,19 @@ class Session(QObject):
 
     # -- changes -----------------------------------------------------------------------------
 
-    def set_audio(self, audio: Audio, spectrogram: Spectrogram) -> None:
-        """Replace the mixture; clears the factors, keeps the component states."""
+    def set_audio(
+        self, audio: Audio, spectrogram: Spectrogram, *, magnitude: np.ndarray | None = None
+    ) -> None:
+        """Replace the mixture; clears the factors, keeps the component states.
+
+        ``magnitude`` is ``spectrogram.magnitude()`` as float32 if a job already
+        computed it (it takes as long as the STFT: not on the GUI thread).
+        """
         self._audio = audio
         self._spectrogram = spectrogram
-        self._magnitude = np.ascontiguousarray(spectrogram.magnitude(), dtype=np.float32)
+        if magnitude is None:
+            magnitude = spectrogram.magnitude()
+        self._magnitude = np.ascontiguousarray(magnitude, dtype=np.float32)
         settings = replace(self._settings, n_fft=spectrogram.n_fft, hop=spectrogram.hop)
         if settings != self._settings:
             self._settings = settings

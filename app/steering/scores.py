@@ -29,8 +29,8 @@ from dsp.bss import match_sources, score_estimate
 from dsp.metrics import si_sdr
 from dsp.separation import group_mask, mask_denominator, separate
 
+from ..jobs import FunctionJob, Latest, describe
 from ..session import Session
-from ..worker import BackgroundJob
 
 __all__ = ["ScoresPanel", "SourceRow", "compute_scores"]
 
@@ -85,7 +85,9 @@ class ScoresPanel(QWidget):
     def __init__(self, session: Session, parent=None) -> None:
         super().__init__(parent)
         self._session = session
-        self._job: BackgroundJob | None = None
+        self._jobs = Latest(self)  # a newer request (new references) replaces a waiting one
+        self._jobs.returned.connect(self._show)
+        self._jobs.errored.connect(lambda error: self.summary.setText(describe(error)))
         self.rows: list[SourceRow] = []
         self.table = QTableWidget(0, len(HEADERS))
         self.table.setHorizontalHeaderLabels(HEADERS)
@@ -143,19 +145,16 @@ class ScoresPanel(QWidget):
     def score(self) -> None:
         """Score the current factors in the background."""
         session = self._session
-        if session.W is None or session.spectrogram is None or self._job is not None:
+        if session.W is None or session.spectrogram is None:
             return
         groups = session.sources()
         names = [session.source_state(session.components[g[0]].source).name for g in groups]
         args = (session.spectrogram, session.W, session.H, groups, names,
                 session.references, session.reference_names)
         power = session.settings.mask_power
-        self._job = BackgroundJob(lambda: compute_scores(*args, power=power))
-        self._job.succeeded.connect(self._show)
-        self._job.failed.connect(self.summary.setText)
-        self._job.finished.connect(self._on_finished)
         self.summary.setText("Scoring…")
-        self._job.start()
+        self._jobs.submit(FunctionJob(compute_scores, *args, power=power, low_priority=True,
+                                      name="partwise-scores"))
 
     def _update_enabled(self) -> None:
         """Reference columns only with references; Score only with factors to score."""
@@ -168,10 +167,6 @@ class ScoresPanel(QWidget):
             self.rows = []
             self.table.setRowCount(0)
             self.summary.setText(_NO_FACTORS)
-
-    def _on_finished(self) -> None:
-        self._job.deleteLater()
-        self._job = None
 
     def _show(self, result) -> None:
         rows, error = result
@@ -191,11 +186,6 @@ class ScoresPanel(QWidget):
                                                 "Audio files (*.wav *.flac *.ogg *.aiff *.mp3)")
         if paths:
             self.load_references(paths)
-
-    def shutdown(self) -> None:
-        """Wait for a scoring job (the window is closing)."""
-        if self._job is not None:
-            self._job.wait()
 
 
 def _db(value: float) -> str:
