@@ -38,6 +38,7 @@ from .dialogs.export_job import (
     ExportOptions,
     plan_export,
 )
+from .jobs import describe
 from .session import Session
 
 __all__ = ["ExportDialog", "ExportError", "ExportJob", "ExportOptions", "plan_export"]
@@ -229,11 +230,11 @@ class ExportDialog(QDialog):
             self._show_message("Export not started: existing files were kept.")
             return False
         plots = {name: self._plots[name].grab().toImage() for name in options.plot_names}
-        self.job = ExportJob(self._session, options, plots, self)
+        self.job = ExportJob(self._session, options, plots)
         self.job.progressed.connect(self._on_progressed)
-        self.job.exported.connect(self._on_exported)
-        self.job.failed.connect(self._on_failed)
-        self.job.cancelled.connect(self._on_cancelled)
+        self.job.returned.connect(self._on_exported)
+        self.job.errored.connect(self._on_failed)
+        self.job.aborted.connect(self._on_cancelled)
         self.job.finished.connect(self._on_finished)
         self.progress_bar.setRange(0, len(plan.files) - 1)
         self.progress_bar.setValue(0)
@@ -247,13 +248,13 @@ class ExportDialog(QDialog):
     def cancel_export(self) -> None:
         """Cancel a running export; its staged files are removed."""
         if self.job is not None:
-            self.job.cancel()
+            self.job.quit()
             self._show_message("Cancelling…")
 
     def reject(self) -> None:
         """Close; a running export is cancelled first and waited for."""
         if self.job is not None:
-            self.job.cancel()
+            self.job.quit()
             self.job.wait()
         super().reject()
 
@@ -265,14 +266,13 @@ class ExportDialog(QDialog):
         folder = written[0].parent if written else self.options().folder
         self._end("exported", f"Exported {len(written)} files to {folder}.")
 
-    def _on_failed(self, message: str) -> None:
-        self._end("failed", f"Export failed: {message}. {NOTHING_WRITTEN}")
+    def _on_failed(self, error: Exception) -> None:
+        self._end("failed", f"Export failed: {describe(error)}. {NOTHING_WRITTEN}")
 
     def _on_cancelled(self) -> None:
         self._end("cancelled", f"Export cancelled. {NOTHING_WRITTEN}")
 
     def _on_finished(self) -> None:
-        self.job.deleteLater()
         self.job = None
         self.progress_bar.setVisible(False)
         self.cancel_button.setEnabled(False)

@@ -1,7 +1,9 @@
 """Opening audio and computing its spectrogram off the GUI thread.
 
-A failed open leaves the session as it was; only a newer request's result is
-applied, so opening a second file while the first still loads is safe.
+A failed open leaves the session as it was. Requests go through one
+:class:`~app.jobs.Latest`: a newer request replaces a waiting one and only
+the newest result is applied, so opening a second file while the first still
+loads is safe.
 """
 
 from __future__ import annotations
@@ -10,20 +12,24 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from dsp.audio import Audio, load
 from dsp.demo import make_demo
 from dsp.stft import Spectrogram, analyse
 
+from .jobs import FunctionJob, Latest, describe
 from .session import Session
-from .worker import BackgroundJob
 
 __all__ = ["Loader"]
 
 
 def _analysed(audio: Audio, n_fft: int, hop: int) -> tuple[Audio, Spectrogram]:
-    return audio, analyse(audio.samples, audio.rate, n_fft=n_fft, hop=hop)
+    """The audio and its spectrogram, with the magnitude V (as slow as the STFT) cached."""
+    spec = analyse(audio.samples, audio.rate, n_fft=n_fft, hop=hop)
+    spec.magnitude()
+    return audio, spec
 
 
 class Loader(QObject):
@@ -46,14 +52,17 @@ class Loader(QObject):
     def __init__(self, session: Session, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._session = session
-        self._jobs: list[BackgroundJob] = []
-        self._latest: BackgroundJob | None = None
+        self._jobs = Latest(self)
+        self._on_failure = None  # what undoes the newest request's setting, if it fails
+        self._jobs.returned.connect(self._on_loaded)
+        self._jobs.errored.connect(self._on_failed)
+        self._jobs.idle.connect(lambda: self.busy_changed.emit(""))
         session.settings_changed.connect(self._on_settings_changed)
 
     @property
     def busy(self) -> bool:
-        """Whether a job is still running."""
-        return any(job.isRunning() for job in self._jobs)
+        """Whether a job runs or waits."""
+        return self._jobs.busy
 
     def open_file(self, path: str | Path) -> None:
         """Load ``path`` and analyse it with the session's STFT parameters."""
@@ -72,11 +81,6 @@ class Loader(QObject):
             lambda: _analysed(make_demo(**options).mixture, settings.n_fft, settings.hop),
         )
 
-    def wait(self) -> None:
-        """Block until every job has finished (the window is closing)."""
-        for job in list(self._jobs):
-            job.wait()
-
     def _on_settings_changed(self, settings) -> None:
         audio, spec = self._session.audio, self._session.spectrogram
         if audio is None or self._session.spectrogram_is_current():
@@ -94,30 +98,16 @@ class Loader(QObject):
             )
 
     def _submit(self, message: str, function, on_failure=None) -> None:
-        job = BackgroundJob(function)
-        job.succeeded.connect(partial(self._on_succeeded, job))
-        job.failed.connect(partial(self._on_failed, job, on_failure))
-        job.finished.connect(partial(self._on_finished, job))
-        self._jobs.append(job)
-        self._latest = job
+        self._on_failure = on_failure
         self.busy_changed.emit(message)
-        job.start()
+        self._jobs.submit(FunctionJob(function, low_priority=True, name="partwise-load"))
 
-    def _on_succeeded(self, job: BackgroundJob, result: tuple[Audio, Spectrogram]) -> None:
-        if job is self._latest:
-            audio, spec = result
-            self._session.set_audio(audio, spec)
-            self.loaded.emit(audio.name if audio.path else "Demo mixture")
+    def _on_loaded(self, result: tuple[Audio, Spectrogram, np.ndarray]) -> None:
+        audio, spec = result
+        self._session.set_audio(audio, spec)
+        self.loaded.emit(audio.name if audio.path else "Demo mixture")
 
-    def _on_failed(self, job: BackgroundJob, on_failure, message: str) -> None:
-        if job is self._latest:
-            if on_failure is not None:
-                on_failure()
-            self.failed.emit(message)
-
-    def _on_finished(self, job: BackgroundJob) -> None:
-        self._jobs.remove(job)
-        if job is self._latest:
-            self._latest = None
-            self.busy_changed.emit("")
-        job.deleteLater()
+    def _on_failed(self, error: Exception) -> None:
+        if self._on_failure is not None:
+            self._on_failure()
+        self.failed.emit(describe(error))

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from . import preferences
+from . import jobs, preferences
 from .dialogs.session_files import SESSION_FILTER, SessionFiles, is_session
 from .explore import install_explore
 from .loader import Loader
@@ -49,6 +49,7 @@ OPEN_FILTER = (
 _AXIS_WIDTH = 72  # every plot's left axis: fixed, so time axes line up and nothing shifts
 # Saved dock layouts of an older version are ignored: the defaults changed since.
 _LAYOUT_VERSION = 1
+_SHUTDOWN_TIMEOUT = 10.0  # s to wait for the jobs when the window closes
 _RIGHT_DOCK_WIDTH = 480  # reconstruction, templates and loss: readable, the centre stays wide
 
 
@@ -213,6 +214,8 @@ class MainWindow(QMainWindow):
         session = self.session
         self.loader.busy_changed.connect(self._on_busy_changed)
         self.loader.failed.connect(self.report_error)
+        for view in (self.spectrogram, self.reconstruction):
+            view.failed.connect(self.report_error)
         self.loader.loaded.connect(self._on_loaded)
         self.control.failed.connect(self.report_error)
         self.playback.failed.connect(self.report_error)
@@ -350,7 +353,7 @@ class MainWindow(QMainWindow):
             self.restoreState(state, _LAYOUT_VERSION)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
-        """Ask about unsaved changes; remember layout and parameters, stop every thread, close."""
+        """Ask about unsaved changes; remember layout and parameters, stop every job, close."""
         if not self.files.may_close():
             event.ignore()
             return
@@ -361,6 +364,8 @@ class MainWindow(QMainWindow):
         self.playback.shutdown()
         self.control.shutdown()
         shutdown_steering(self)
-        self.loader.wait()
+        # Stepped jobs stop at their next step; a function job still running after the
+        # timeout (a long decode) runs in a daemon thread and cannot hold up the exit.
+        jobs.registry.shutdown(_SHUTDOWN_TIMEOUT)
         self.files.closed()
         super().closeEvent(event)

@@ -30,6 +30,7 @@ from dsp.project_file import (
 )
 from dsp.stft import Spectrogram, StftError, analyse
 
+from .jobs import FunctionJob, Latest, describe
 from .session import Session
 
 __all__ = [
@@ -237,6 +238,7 @@ def read_audio(
         # The autosave's copy of a mixture without a file goes on the next clean close:
         # restored, the mixture has no file of its own again, and saving copies it.
         audio = replace(audio, path=None)
+    spec.magnitude()  # cached in this worker: restoring it on the GUI thread costs nothing
     return audio, spec, read_references(project.references, audio)
 
 
@@ -432,7 +434,8 @@ class Autosaver(QObject):
     """Writes the session to the data folder every minute and after each completed run.
 
     Only a session that changed since the last autosave (or, the first time,
-    one with audio) is written. Call
+    one with audio) is written: described on the GUI thread, zipped and
+    written by a job (a newer autosave replaces one still waiting). Call
     :meth:`clear` on a clean close; a file still there at the next start means
     the app did not close cleanly (see :func:`pending_recovery`).
 
@@ -462,6 +465,9 @@ class Autosaver(QObject):
         self._changed = True
         self._timer = QTimer(self, interval=interval_ms)
         self._timer.timeout.connect(self.save_now)
+        self._jobs = Latest(self)
+        self._jobs.returned.connect(self.saved.emit)
+        self._jobs.errored.connect(self._on_failed)
         _connect_changes(session, self._on_changed)
 
     @property
@@ -478,23 +484,30 @@ class Autosaver(QObject):
         self._timer.stop()
 
     def save_now(self) -> None:
-        """Write the session now if it changed (connect to "run completed")."""
+        """Write the session soon if it changed (connect to "run completed"); ``saved`` follows."""
         if not self._changed or self._session.audio is None:
             return
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
-            save_session(self._session, self._path)
+            project = project_from_session(self._session, self._path)
         except (OSError, ProjectError) as exc:
             self.failed.emit(f"Autosave failed: {exc}")
             return
         self._changed = False
-        self.saved.emit(self._path)
+        self._jobs.submit(FunctionJob(save_project, project, self._path,
+                                      low_priority=True, name="partwise-autosave"))
 
     def clear(self) -> None:
         """Stop and delete the autosave (the app is closing cleanly)."""
         self._timer.stop()
+        self._jobs.cancel()
+        self._jobs.wait()
         for path in (self._path, _mixture_path(self._path)):
             path.unlink(missing_ok=True)
 
     def _on_changed(self, *_) -> None:
         self._changed = True
+
+    def _on_failed(self, error: Exception) -> None:
+        self._changed = True
+        self.failed.emit(f"Autosave failed: {describe(error)}")

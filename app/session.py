@@ -208,11 +208,13 @@ class Session:
         names, colours, gains, sources, locks and references go back to their
         defaults. The same audio with another STFT keeps every component state,
         but locked templates no longer fit and are unlocked, with a notice.
+        The magnitude comes from the spectrogram's cache: a job that analysed
+        the audio computed it there, off the GUI thread.
         """
         new_document = audio is not self._audio
         self._audio = audio
         self._spectrogram = spectrogram
-        self._magnitude = np.ascontiguousarray(spectrogram.magnitude(), dtype=np.float32)
+        self._magnitude = spectrogram.magnitude()
         settings = replace(self._settings, n_fft=spectrogram.n_fft, hop=spectrogram.hop)
         if settings != self._settings:
             self._settings = settings
@@ -246,7 +248,7 @@ class Session:
         ValueError
             If the factors or the component states do not fit; nothing changes.
         """
-        magnitude = np.ascontiguousarray(spectrogram.magnitude(), dtype=np.float32)
+        magnitude = spectrogram.magnitude()
         settings = replace(settings, n_fft=spectrogram.n_fft, hop=spectrogram.hop)
         k = settings.n_components
         if components is not None and len(components) != k:

@@ -1,6 +1,6 @@
 """Transport for the solver: Run, Pause, Step, Continue, Stop, Reset over a Session.
 
-One :class:`~app.worker.SolverWorker` at a time. Snapshots of a worker that was
+One :class:`~app.worker.SolverJob` at a time. Snapshots of a job that was
 replaced are dropped, so a restart never shows stale factors (the Qt mandelbrot
 example's rule: restart with the new value, never queue stale runs).
 """
@@ -15,8 +15,9 @@ from PySide6.QtCore import QObject, Signal
 
 from dsp import nmf
 
+from .jobs import describe
 from .session import Session
-from .worker import Snapshot, SolverWorker
+from .worker import Snapshot, SolverJob
 
 __all__ = ["SolverControl"]
 
@@ -41,9 +42,9 @@ class SolverControl(QObject):
     def __init__(self, session: Session, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._session = session
-        self._worker: SolverWorker | None = None
-        self._retired: list[SolverWorker] = []
-        self._stopped: SolverWorker | None = None  # its last snapshot is still the result
+        self._job: SolverJob | None = None
+        self._retired: list[SolverJob] = []
+        self._stopped: SolverJob | None = None  # its last snapshot is still the result
         self._state = "idle"
         self._run_when_ready = False
         self._settings = session.settings
@@ -58,8 +59,9 @@ class SolverControl(QObject):
 
     @property
     def threads_alive(self) -> int:
-        """Solver threads not yet finished (the current one and those stopping)."""
-        return len(self._retired) + (self._worker is not None)
+        """Solver threads not yet ended (the current one and those stopping)."""
+        jobs = [*self._retired, self._job] if self._job is not None else self._retired
+        return sum(job.is_running for job in jobs)
 
     # -- transport ---------------------------------------------------------------------------
 
@@ -75,28 +77,28 @@ class SolverControl(QObject):
 
     def pause(self) -> None:
         """Pause a running factorization."""
-        if self._worker is not None and self._state == "running":
-            self._worker.pause()
+        if self._job is not None and self._state == "running":
+            self._job.pause()
 
     def resume(self) -> None:
         """Continue: resume a paused run, or run the iterations again from the current factors."""
-        if self._worker is not None and self._state == "paused":
-            self._worker.resume()
+        if self._job is not None and self._state == "paused":
+            self._job.resume()
         elif self._session.spectrogram_is_current():
-            worker = self._worker or self._start(warm=True)
-            worker.run_iterations(self._session.settings.iterations)
+            job = self._job or self._start(warm=True)
+            job.run_iterations(self._session.settings.iterations)
 
     def step(self) -> None:
         """Do one iteration (pausing a run first)."""
         if self._session.spectrogram_is_current():
-            (self._worker or self._start(warm=True)).step()
+            (self._job or self._start(warm=True)).step()
 
     def stop(self) -> None:
         """End the run and keep its factors, including the iteration in flight."""
         self._run_when_ready = False
-        worker = self._worker
+        job = self._job
         self._retire()
-        self._stopped = worker
+        self._stopped = job
 
     def reset(self) -> None:
         """End any run and forget the factors."""
@@ -105,16 +107,13 @@ class SolverControl(QObject):
         self._session.clear_factors()
 
     def shutdown(self) -> None:
-        """Stop every thread and wait for it: the window is closing."""
+        """End any run and start none (the window is closing; the job registry awaits it)."""
         self._run_when_ready = False
         self._retire()
-        for worker in self._retired:
-            worker.wait()
-        self._retired.clear()
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _start(self, *, warm: bool, start=None) -> SolverWorker:
+    def _start(self, *, warm: bool, start=None) -> SolverJob:
         session = self._session
         settings = session.settings
         use_factors = warm and session.W is not None
@@ -123,7 +122,7 @@ class SolverControl(QObject):
         else:
             start_W = session.W if use_factors else None  # noqa: N806
             start_H = session.H if use_factors else None  # noqa: N806
-        worker = SolverWorker(
+        job = SolverJob(
             session.magnitude,
             settings.n_components,
             {
@@ -134,21 +133,21 @@ class SolverControl(QObject):
             H=start_H,
             losses=session.losses if use_factors else (),
         )
-        worker.snapshot_taken.connect(partial(self._on_snapshot, worker))
-        worker.state_changed.connect(partial(self._on_worker_state, worker))
-        worker.failed.connect(partial(self._on_failed, worker))
-        worker.finished.connect(partial(self._on_finished, worker))
-        self._worker = worker
+        job.yielded.connect(partial(self._on_snapshot, job))
+        job.state_changed.connect(partial(self._on_job_state, job))
+        job.errored.connect(partial(self._on_failed, job))
+        job.finished.connect(partial(self._on_finished, job))
+        self._job = job
         self._settings = settings
-        return worker
+        return job
 
     def _retire(self) -> None:
-        """Stop the current worker without waiting; its late snapshots are ignored."""
-        worker, self._worker = self._worker, None
+        """Stop the current job without waiting; its late snapshots are ignored."""
+        job, self._job = self._job, None
         self._stopped = None
-        if worker is not None:
-            worker.stop()
-            self._retired.append(worker)
+        if job is not None:
+            job.stop()
+            self._retired.append(job)
         self._set_state("idle")
 
     def _set_state(self, state: str) -> None:
@@ -156,26 +155,25 @@ class SolverControl(QObject):
             self._state = state
             self.state_changed.emit(state)
 
-    def _on_snapshot(self, worker: SolverWorker, snapshot: Snapshot) -> None:
-        current = worker is self._worker
-        stopped = worker is self._stopped and self._session.settings == self._settings
+    def _on_snapshot(self, job: SolverJob, snapshot: Snapshot) -> None:
+        current = job is self._job
+        stopped = job is self._stopped and self._session.settings == self._settings
         if current or stopped:
             self._session.set_factors(snapshot.W, snapshot.H, snapshot.losses)
 
-    def _on_worker_state(self, worker: SolverWorker, state: str) -> None:
-        if worker is self._worker:
+    def _on_job_state(self, job: SolverJob, state: str) -> None:
+        if job is self._job:
             self._set_state(state)
 
-    def _on_failed(self, worker: SolverWorker, message: str) -> None:
-        if worker is self._worker:
-            self._worker = None
+    def _on_failed(self, job: SolverJob, error: Exception) -> None:
+        if job is self._job:
+            self._job = None
             self._set_state("idle")
-            self.failed.emit(message)
+            self.failed.emit(describe(error))
 
-    def _on_finished(self, worker: SolverWorker) -> None:
-        if worker in self._retired:
-            self._retired.remove(worker)
-        worker.deleteLater()
+    def _on_finished(self, job: SolverJob) -> None:
+        if job in self._retired:
+            self._retired.remove(job)
 
     def _on_audio_changed(self) -> None:
         self._retire()
@@ -184,7 +182,7 @@ class SolverControl(QObject):
             self.run()
 
     def _on_settings_changed(self, settings) -> None:
-        if self._worker is None or settings == self._settings:
+        if self._job is None or settings == self._settings:
             return
         changed = [
             f.name
@@ -240,7 +238,7 @@ class SolverControl(QObject):
 
     def _on_locks_changed(self) -> None:
         """Locks take effect on the next run: a paused or finished solver is replaced."""
-        if self._worker is None:
+        if self._job is None:
             return
         was_running = self._state == "running"
         self.stop()

@@ -187,13 +187,23 @@ class Spectrogram:
         return np.arange(self.data.shape[2]) * self.hop / self.rate
 
     def magnitude(self) -> np.ndarray:
-        """The NMF input V: mean of the channels' magnitudes, float32 ``(bins, frames)``."""
+        """The NMF input V: mean of the channels' magnitudes, float32 ``(bins, frames)``.
+
+        Computed once (as long as the STFT takes, so in whichever thread asks
+        first: a loading job) and then shared, read-only.
+        """
+        cached = self.__dict__.get("_magnitude")
+        if cached is not None:
+            return cached
         mag = np.abs(self.data[0])
         for c in range(1, self.channels):
             mag += np.abs(self.data[c])
         if self.channels > 1:
             mag /= self.channels
-        return mag.astype(np.float32, copy=False)
+        mag = np.ascontiguousarray(mag, dtype=np.float32)
+        mag.setflags(write=False)
+        self.__dict__["_magnitude"] = mag
+        return mag
 
     def invert(self, data: np.ndarray | None = None) -> np.ndarray:
         """Time signal ``(length, channels)`` of ``data`` (default: this spectrogram)."""

@@ -210,10 +210,10 @@ def test_cancelled_job_removes_every_staged_file(qtbot, session, tmp_path):
 
     def cancel_after_first_stem():
         seen_while_running.extend(os.listdir(folder))
-        job.cancel()
+        job.quit()
 
     job.progressed.connect(cancel_after_first_stem, Qt.DirectConnection)
-    with qtbot.waitSignal(job.cancelled, timeout=30_000):
+    with qtbot.waitSignal(job.aborted, timeout=30_000):
         job.start()
     job.wait()
     assert any(name.endswith(".stage") for name in seen_while_running)
@@ -225,7 +225,7 @@ class CancelAfterFirstFile(ExportJob):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.progressed.connect(self.cancel, Qt.DirectConnection)
+        self.progressed.connect(self.quit, Qt.DirectConnection)
 
 
 def test_cancelled_export_keeps_existing_files_and_says_so(qtbot, session, tmp_path, monkeypatch):

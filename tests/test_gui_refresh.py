@@ -9,23 +9,25 @@ import time
 
 import numpy as np
 
+from app.jobs import _lower_priority
 from app.views.activations import MAX_POINTS, peak_decimate
-from app.worker import SolverWorker, _lower_priority, _spare_one_core
+from app.worker import SolverJob, _spare_one_core
 
 
 def test_snapshots_a_busy_gui_has_not_taken_are_replaced_by_newer_ones(qtbot):
     V = np.random.default_rng(0).random((40, 60)).astype(np.float32) + 0.1  # noqa: N806
-    worker = SolverWorker(V, 3, {"loss": "kl", "seed": 1}, max_rate=1e9)  # a snapshot per step
+    job = SolverJob(V, 3, {"loss": "kl", "seed": 1}, max_rate=1e9)  # a snapshot per step
     snapshots = []
-    worker.snapshot_taken.connect(snapshots.append)
-    worker.run_iterations(50)
+    job.yielded.connect(snapshots.append)
+    job.run_iterations(50)
     # The GUI thread is "busy" (it runs no events) until the solver has finished.
     deadline = time.monotonic() + 20
-    while not (worker._latest is not None and worker._latest.n_iter == 50):
+    while not (job._pending and job._pending[-1].n_iter == 50):
         assert time.monotonic() < deadline, "the solver did not finish"
         time.sleep(0.01)
-    worker.stop()
-    worker.wait()
+    assert len(job._pending) == 1, "a coalescing job keeps only the newest snapshot"
+    job.stop()
+    job.wait()
     qtbot.waitUntil(lambda: bool(snapshots) and snapshots[-1].n_iter == 50, timeout=5_000)
     assert len(snapshots) <= 3, f"{len(snapshots)} snapshots queued up for the GUI"
     assert [s.n_iter for s in snapshots] == sorted({s.n_iter for s in snapshots})
@@ -111,6 +113,6 @@ def test_large_factor_images_are_drawn_from_the_render_thread(qtbot, window, mon
     session.set_factors(rng.random((bins, k), np.float32), rng.random((k, frames), np.float32), ())
     view.set_mode("mixture")
     mixture = view.image.image
-    qtbot.waitUntil(lambda: not view._job.busy, timeout=10_000)
+    qtbot.waitUntil(lambda: not view._renders.busy, timeout=10_000)
     qtbot.wait(50)
     assert view.image.image is mixture

@@ -3,7 +3,7 @@
 import numpy as np
 
 from app.session import Session
-from app.worker import SolverWorker
+from app.worker import SolverJob
 from dsp import nmf
 from dsp.pipeline import Settings
 
@@ -37,17 +37,17 @@ def test_a_new_rank_rebuilds_the_components_and_keeps_their_names(qtbot):
     assert len(session.components) == 4
 
 
-def test_the_worker_gives_the_same_factors_as_the_solver_alone(qtbot):
+def test_the_solver_job_gives_the_same_factors_as_the_solver_alone(qtbot):
     V = np.random.default_rng(0).random((40, 30), dtype=np.float32)  # noqa: N806
-    worker = SolverWorker(V, 3, {"loss": "kl", "seed": 1})
+    job = SolverJob(V, 3, {"loss": "kl", "seed": 1})
     snapshots = []
-    worker.snapshot_taken.connect(snapshots.append)
+    job.yielded.connect(snapshots.append)
     with qtbot.waitSignal(
-        worker.state_changed, check_params_cb=lambda s: s == "done", timeout=20_000
+        job.state_changed, check_params_cb=lambda s: s == "done", timeout=20_000
     ):
-        worker.run_iterations(7)
-    worker.stop()
-    worker.wait()
+        job.run_iterations(7)
+    job.stop()
+    job.wait()
     qtbot.waitUntil(lambda: snapshots and snapshots[-1].n_iter == 7)
     solver = nmf.make_solver(V, 3, loss="kl", seed=1)
     solver.step(7)

@@ -55,8 +55,9 @@ def answer_file_dialogs(monkeypatch, *, save_to=None, open_from=None) -> list[st
 def view_images(qtbot, window) -> dict:
     """Each view as drawn, once the deferred re-renders and component labels have run."""
     for view in (window.spectrogram, window.reconstruction):
-        qtbot.waitUntil(lambda v=view: not v._rerender.isActive(), timeout=WAIT)
-    qtbot.waitUntil(lambda: not window.components._label_timer.isActive(), timeout=WAIT)
+        qtbot.waitUntil(lambda v=view: not (v._rerender.isActive() or v._renders.busy),
+                        timeout=WAIT)
+    qtbot.waitUntil(lambda: not window.components.labelling, timeout=WAIT)
     return {name: getattr(window, name).grab().toImage() for name in VIEWS}
 
 
@@ -188,7 +189,8 @@ def test_close_with_unsaved_changes_asks_and_cancel_keeps_the_window(qtbot, aski
 
 
 def test_close_then_discard_closes_and_removes_the_autosave(qtbot, asking, data_dir):
-    asking.files.autosaver.save_now()
+    with qtbot.waitSignal(asking.files.autosaver.saved):
+        asking.files.autosaver.save_now()
     assert pending_recovery() == data_dir / "autosave.partwise"
     assert not asking.close()
     asking.files.unsaved_box.button(QMessageBox.Discard).click()

@@ -74,15 +74,15 @@ def test_reset_forgets_the_factors(qtbot, window):
     assert window.loss_plot.curve.xData is None or window.loss_plot.curve.xData.size == 0
 
 
-def test_closing_while_running_stops_the_worker(qtbot, window):
+def test_closing_while_running_stops_the_solver(qtbot, window):
     session = window.session
     session.set_settings(replace(session.settings, iterations=100_000))
     window.control.run()
     qtbot.waitUntil(lambda: window.control.state == "running", timeout=WAIT)
-    worker = window.control._worker
+    job = window.control._job
     assert window.close()
     assert window.control.threads_alive == 0
-    assert worker.isFinished()
+    assert not job.is_running
 
 
 def test_a_bad_file_reports_an_error_and_keeps_the_session(qtbot, window, tmp_path):

@@ -202,13 +202,16 @@ def test_autosaver_writes_changed_session_and_clear_removes_it(
 def test_autosaver_skips_an_unchanged_session(qtbot, audio_file, tmp_path):
     session = make_session(audio_file)
     autosaver = Autosaver(session, path=tmp_path / "auto.partwise")
-    autosaver.save_now()
+    with qtbot.waitSignal(autosaver.saved):
+        autosaver.save_now()
     assert autosaver.path.exists()
     autosaver.path.unlink()
-    autosaver.save_now()
+    with qtbot.assertNotEmitted(autosaver.saved, wait=200):
+        autosaver.save_now()
     assert not autosaver.path.exists()
     session.set_mute(0, True)
-    autosaver.save_now()
+    with qtbot.waitSignal(autosaver.saved):
+        autosaver.save_now()
     assert autosaver.path.exists()
 
 

@@ -68,6 +68,8 @@ def test_lock_button_and_split_menu_edit_the_components(qtbot, window):
 def test_labels_appear_in_the_table(qtbot, window):
     run_to_done(qtbot, window, window.control.run)
     window.components.update_labels()
+    # The last labelling shown is that of the final factors (earlier ones may finish first).
+    qtbot.waitUntil(lambda: not window.components.labelling, timeout=20_000)
     pitches = window.components.label_texts("Pitch")
     assert {"98 Hz G2", "392 Hz G4"} & set(pitches)  # the demo's bass and lead
     assert all(text != "—" for text in window.components.label_texts("Perc."))
@@ -94,7 +96,8 @@ def test_learn_from_selection_locks_the_learned_templates(qtbot, window, tmp_pat
 def test_scores_shown_match_dsp_metrics(qtbot, window, tmp_path):
     session, panel = window.session, window.scores
     run_to_done(qtbot, window, window.control.run)
-    window.components._group()
+    with qtbot.waitSignal(window.components.grouped, timeout=20_000):
+        window.components._group()
     demo = make_demo(duration=2.0)  # the window's demo mixture
     paths = []
     for name, stem in zip(demo.names, demo.stems):

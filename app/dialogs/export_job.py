@@ -2,8 +2,8 @@
 
 Nothing here touches a widget. :func:`plan_export` turns a session and
 :class:`ExportOptions` into file names (the dialog previews them);
-:class:`ExportJob` renders and writes them in its own thread as one
-transaction: stems go through :class:`dsp.stems.StemSet`, the extra files are
+:class:`ExportJob` (a job of :mod:`app.jobs`) renders and writes them in its
+own thread as one transaction: stems go through :class:`dsp.stems.StemSet`, the extra files are
 staged beside them the same way, and a cancelled or failed export removes
 everything staged, leaving the folder as it was.
 """
@@ -18,13 +18,14 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QImage
 
-from dsp.audio import Audio, AudioError
+from dsp.audio import Audio
 from dsp.separation import group_gains, render
 from dsp.stems import StemSet, manifest, safe_name
 
+from ..jobs import Job
 from ..session import Session
 
 __all__ = ["ExportError", "ExportJob", "ExportOptions", "ExportPlan", "Stem", "plan_export"]
@@ -152,37 +153,34 @@ class _Cancelled(Exception):
     """The user cancelled the export."""
 
 
-class ExportJob(QThread):
+class ExportJob(Job):
     """Renders and writes an export in its own thread; all files appear, or none.
 
     The session is read in the constructor (GUI thread); the thread only sees
     those snapshots. Plots arrive as images already grabbed from their widgets.
+    :meth:`~app.jobs.Job.quit` cancels at the next file.
 
     Signals
     -------
     progressed(int, int)
-        Files staged so far, and in all.
-    exported(list)
+        Files staged so far, and in all (emitted from the job's thread).
+    returned(list)
         Every written :class:`~pathlib.Path` (``manifest.json`` last).
-    failed(str)
+    errored(Exception)
         What went wrong; nothing was written and existing files are unchanged.
-    cancelled()
+    aborted()
         Cancelled; nothing was written.
     """
 
     progressed = Signal(int, int)
-    exported = Signal(list)
-    failed = Signal(str)
-    cancelled = Signal()
 
     def __init__(
         self,
         session: Session,
         options: ExportOptions,
         plots: Mapping[str, QImage] | None = None,
-        parent=None,
     ) -> None:
-        super().__init__(parent)
+        super().__init__(name="partwise-export")
         plots = dict(plots or {})
         self.options = ExportOptions(**{**asdict(options), "plot_names": tuple(plots)})
         self.plan = plan_export(session, self.options)
@@ -192,24 +190,15 @@ class ExportJob(QThread):
         self._settings = session.settings
         self._names = [c.name for c in session.components]
         self._plots = plots
-        self._cancel_requested = False
 
-    def cancel(self) -> None:
-        """Stop at the next file; whatever is staged is removed."""
-        self._cancel_requested = True
-
-    def run(self) -> None:  # noqa: D102 - QThread entry point
+    def work(self) -> list[Path] | None:  # noqa: D102 - see Job.work
         try:
-            written = self._write()
+            return self._write()
         except _Cancelled:
-            self.cancelled.emit()
-        except (AudioError, OSError, ValueError) as exc:
-            self.failed.emit(str(exc))
-        else:
-            self.exported.emit(written)
+            return None
 
     def _check(self) -> None:
-        if self._cancel_requested:
+        if self.abort_requested:
             raise _Cancelled
 
     def _write(self) -> list[Path]:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from dsp.project_file import Project, ProjectError, load_project
 
 from ..export import ExportDialog
+from ..jobs import FunctionJob, Latest, describe
 from ..persistence import (
     Autosaver,
     SessionDocument,
@@ -32,7 +33,6 @@ from ..persistence import (
     pending_recovery,
     read_audio,
 )
-from ..worker import BackgroundJob
 
 if TYPE_CHECKING:
     from ..main_window import MainWindow
@@ -89,8 +89,10 @@ class SessionFiles(QObject):
         self._name = "Partwise"
         self._mixture = None  # the Audio the document was started with
         self._close_confirmed = False
-        self._jobs: list[BackgroundJob] = []
-        self._latest: BackgroundJob | None = None  # only the newest open is applied
+        self._reads = Latest(self)  # only the newest open is applied
+        self._reading: tuple | None = None  # what the newest open is for
+        self._reads.returned.connect(self._on_audio_read)
+        self._reads.errored.connect(self._on_read_failed)
 
         self.save_action = self._action("&Save", "Ctrl+S", "Save the session", self.save)
         self.save_as_action = self._action(
@@ -190,31 +192,15 @@ class SessionFiles(QObject):
             self._failed_to_open(exc, recovered, otherwise)
             return
         # Hashing, decoding and analysing a long recording take seconds: off the GUI thread.
-        job = BackgroundJob(
-            lambda: (audio_has_changed(project, audio_path), read_audio(project, audio_path))
-        )
-        job.succeeded.connect(
-            partial(self._on_audio_read, job, project, audio_path, path, recovered, otherwise)
-        )
-        job.failed.connect(partial(self._on_read_failed, job, recovered, otherwise))
-        job.finished.connect(partial(self._on_job_finished, job))
-        self._jobs.append(job)
-        self._latest = job
+        self._reading = project, audio_path, path, recovered, otherwise
         self._window.statusBar().showMessage(f"Opening {path.name}…")
-        job.start()
+        self._reads.submit(FunctionJob(
+            lambda: (audio_has_changed(project, audio_path), read_audio(project, audio_path)),
+            low_priority=True, name="partwise-open",
+        ))
 
-    def _on_audio_read(
-        self,
-        job: BackgroundJob,
-        project: Project,
-        audio_path: Path,
-        path: Path,
-        recovered: bool,
-        otherwise: Callable[[], None] | None,
-        result: tuple,
-    ) -> None:
-        if job is not self._latest:
-            return
+    def _on_audio_read(self, result: tuple) -> None:
+        project, audio_path, path, recovered, otherwise = self._reading
         changed, prepared = result
         restore = partial(self._restore, project, audio_path, path, recovered, otherwise, prepared)
         if not changed:
@@ -232,18 +218,9 @@ class SessionFiles(QObject):
         )
         self.changed_box.open()
 
-    def _on_read_failed(
-        self, job: BackgroundJob, recovered: bool, otherwise: Callable[[], None] | None,
-        message: str,
-    ) -> None:
-        if job is self._latest:
-            self._failed_to_open(message, recovered, otherwise)
-
-    def _on_job_finished(self, job: BackgroundJob) -> None:
-        self._jobs.remove(job)
-        if job is self._latest:
-            self._latest = None
-        job.deleteLater()
+    def _on_read_failed(self, error: Exception) -> None:
+        *_, recovered, otherwise = self._reading
+        self._failed_to_open(describe(error), recovered, otherwise)
 
     def _ask_location(self, missing: Path) -> str | None:
         path, _ = QFileDialog.getOpenFileName(
@@ -346,11 +323,9 @@ class SessionFiles(QObject):
         self._window.close()
 
     def closed(self) -> None:
-        """The window closes cleanly: end an export, wait for an open, remove the autosave."""
+        """The window closes cleanly (its jobs are over): close the export, remove the autosave."""
         if self.export_dialog is not None:
             self.export_dialog.reject()
-        for job in list(self._jobs):
-            job.wait()
         self.autosaver.clear()
 
     def offer_recovery(self, otherwise: Callable[[], None]) -> bool:

@@ -7,7 +7,7 @@ main window closes.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject
+from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
 
 from dsp.demo import DemoMixture
@@ -55,14 +55,6 @@ class Explore(QObject):
             action.triggered.connect(slot)
             menu.addAction(action)
             self.actions[key] = action
-        # The window's close stops its own threads; ours must stop with them.
-        window.installEventFilter(self)
-
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
-        """Shut the explore threads down when the main window closes."""
-        if watched is self.window and event.type() == QEvent.Close:
-            self.shutdown()
-        return False
 
     def references(self, audio):
         """The true stems of ``audio``: those the user loaded, else :func:`known_stems`."""
@@ -100,12 +92,6 @@ class Explore(QObject):
             self.sweep = SweepView(self.window.session, self.window.control, self.references,
                                    self.window)
         return self._raise(self.sweep)
-
-    def shutdown(self) -> None:
-        """Stop every explore thread and wait for it."""
-        for view in (self.designer, self.comparison, self.sweep):
-            if view is not None:
-                view.shutdown()
 
     @staticmethod
     def _raise(widget):

@@ -1,7 +1,7 @@
 """Methods side by side on the session's spectrogram: PCA, k-means, NMF, sparse and deep NMF.
 
 The methods run one after another (so their times compare) in the same
-:class:`~app.worker.SolverWorker` as the main solver, with live templates,
+:class:`~app.worker.SolverJob` as the main solver, with live templates,
 activations and progress; PCA, solved in one go, runs as a background job.
 Any nonnegative result can be promoted to become the session's factorization.
 """
@@ -28,12 +28,13 @@ from PySide6.QtWidgets import (
 
 from dsp.compare import METHODS, Summary, method_options, summarize, truncated_svd
 
+from ..jobs import FunctionJob, describe
 from ..session import Session
 from ..solver_control import SolverControl
 from ..views.axes import log_frequency_ticks
 from ..views.hint import OverlayHint
 from ..widgets import run_bar, spin_box
-from ..worker import BackgroundJob, Snapshot, SolverWorker
+from ..worker import Snapshot, SolverJob
 
 __all__ = ["CompareView", "MethodColumn"]
 
@@ -217,9 +218,8 @@ class CompareView(QWidget):
         self._V: np.ndarray | None = None
         self._k = 0
         self._queue: list[str] = []
-        self._current = None  # the running worker or job
+        self._current = None  # the running job
         self._started = 0.0
-        self._retired: list = []
         settings = session.settings
         self.rank = spin_box(QSpinBox, 1, 64, settings.n_components)
         self.iterations = spin_box(QSpinBox, 1, 5000, min(settings.iterations, 200))
@@ -267,13 +267,6 @@ class CompareView(QWidget):
         self._retire()
         self._update_buttons()
 
-    def shutdown(self) -> None:
-        """Stop and wait for every thread (the window is closing)."""
-        self.stop()
-        for thread in self._retired:
-            thread.wait()
-        self._retired.clear()
-
     def promote(self, method: str) -> None:
         """Make ``method``'s result the session's factorization, with its rank."""
         summary = self.columns[method].summary
@@ -308,24 +301,22 @@ class CompareView(QWidget):
         self._started = time.perf_counter()
         if method == "pca":
             column.progress.setRange(0, 0)  # one SVD: no iterations to count
-            job = BackgroundJob(lambda: self._pca(V, k))
-            job.succeeded.connect(partial(self._on_pca, job))
-            job.failed.connect(partial(self._on_failed, job))
-            job.finished.connect(partial(self._on_thread_finished, job))
+            job = FunctionJob(self._pca, V, k, low_priority=True, name="partwise-pca")
+            job.returned.connect(partial(self._on_pca, job))
+            job.errored.connect(partial(self._on_failed, job))
             self._current = job
             job.start()
         else:
             settings = self._session.settings
             options = method_options(method, V=V, n_components=k, loss=settings.loss,
                                      seed=settings.seed)
-            worker = SolverWorker(V, k, options)
+            job = SolverJob(V, k, options)
             column.progress.setRange(0, self.iterations.value())
-            worker.snapshot_taken.connect(partial(self._on_snapshot, worker, method))
-            worker.state_changed.connect(partial(self._on_state, worker, method))
-            worker.failed.connect(partial(self._on_failed, worker))
-            worker.finished.connect(partial(self._on_thread_finished, worker))
-            self._current = worker
-            worker.run_iterations(self.iterations.value())
+            job.yielded.connect(partial(self._on_snapshot, job, method))
+            job.state_changed.connect(partial(self._on_state, job, method))
+            job.errored.connect(partial(self._on_failed, job))
+            self._current = job
+            job.run_iterations(self.iterations.value())
         self._update_buttons()
 
     @staticmethod
@@ -340,15 +331,15 @@ class CompareView(QWidget):
             self._retire()
             self._next()
 
-    def _on_snapshot(self, worker, method: str, snapshot: Snapshot) -> None:
-        if worker is self._current:
+    def _on_snapshot(self, job, method: str, snapshot: Snapshot) -> None:
+        if job is self._current:
             column = self.columns[method]
             column.show_factors(snapshot.W, snapshot.H, *self._axes())
             column.progress.setValue(snapshot.n_iter)
             column.latest = snapshot
 
-    def _on_state(self, worker, method: str, state: str) -> None:
-        if worker is not self._current or state != "done":
+    def _on_state(self, job, method: str, state: str) -> None:
+        if job is not self._current or state != "done":
             return
         # The snapshot of the last iteration is emitted before 'done'.
         snapshot = self.columns[method].latest
@@ -370,26 +361,18 @@ class CompareView(QWidget):
             return freqs, float(self._V.shape[1])
         return spec.freqs, float(spec.times[-1] + spec.hop / spec.rate)
 
-    def _on_failed(self, thread, message: str) -> None:
-        if thread is self._current:
+    def _on_failed(self, job, error: Exception) -> None:
+        if job is self._current:
             self._queue = []
             self._retire()
             self._update_buttons()
-            self.status.setText(message)
+            self.status.setText(describe(error))
 
     def _retire(self) -> None:
-        thread, self._current = self._current, None
-        if thread is None:
-            return
-        if isinstance(thread, SolverWorker):
-            thread.stop()
-        if thread.isRunning() or not thread.isFinished():
-            self._retired.append(thread)
-
-    def _on_thread_finished(self, thread) -> None:
-        if thread in self._retired:
-            self._retired.remove(thread)
-        thread.deleteLater()
+        """Let go of the running job; a solver stops after its iteration (a PCA just ends)."""
+        job, self._current = self._current, None
+        if job is not None:
+            job.quit()
 
     def _update_buttons(self) -> None:
         self.run_button.setEnabled(not self.running)

@@ -1,19 +1,19 @@
 """The mixture designer: build a mixture from 2–3 synthetic sources and watch NMF separate it.
 
 Every slider change rebuilds the mixture, its spectrogram and a short
-separation in a worker thread. Requests are coalesced (the Qt mandelbrot
-example's rule): at most one job runs; a change during a run asks it to stop
-after its current stage and the newest parameters run next, so no pile of
-stale runs ever queues up.
+separation in a generator job (:func:`design`). Requests are coalesced (the Qt
+mandelbrot example's rule, :class:`app.jobs.Latest`): at most one job runs; a
+change during a run asks it to stop after its current stage and the newest
+parameters run next, so no pile of stale runs ever queues up.
 """
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Iterator
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, QThread, QTimer, Signal
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -27,11 +27,12 @@ from dsp.compare import DemoSeparation, harmonic_overlaps, separate_demo
 from dsp.demo import DEFAULT_SOURCES, DemoMixture, ToneSpec, make_demo
 from dsp.stft import Spectrogram, analyse
 
+from ..jobs import GeneratorJob, Latest, describe
 from ..theme import COLOUR_MAP, component_colour
 from ..views.axes import log_frequency_ticks, log_rows
 from .source_editor import SourceEditor
 
-__all__ = ["DesignerDialog", "DesignJob", "DURATION", "RATE"]
+__all__ = ["DesignerDialog", "DURATION", "RATE", "design"]
 
 DURATION = 4.0  # seconds: several notes of every rhythm, short enough to separate live
 RATE = 22_050
@@ -44,43 +45,18 @@ _LOG_ROWS = 256
 _DYNAMIC_RANGE = 70.0
 
 
-class DesignJob(QThread):
-    """Renders a design, analyses it, separates it and scores the sources.
+def design(
+    sources: tuple[ToneSpec, ...],
+) -> Iterator[tuple[DemoMixture, Spectrogram]]:
+    """Render a design and analyse it (yielded: shown at once), then separate and score it.
 
-    Signals
-    -------
-    mixed(DemoMixture, Spectrogram)
-        The mixture and its STFT (fast, shown at once).
-    separated(DemoSeparation)
-        The factorization and each source's SDR.
-    failed(str)
+    A generator, so a job can stop it between the two stages; returns the
+    :class:`DemoSeparation` (the factorization and each source's SDR).
     """
-
-    mixed = Signal(object, object)
-    separated = Signal(object)
-    failed = Signal(str)
-
-    def __init__(self, sources: tuple[ToneSpec, ...]) -> None:
-        super().__init__()
-        self.sources = sources
-        self._abort = threading.Event()
-
-    def abort(self) -> None:
-        """Skip what is left after the current stage: newer parameters are waiting."""
-        self._abort.set()
-
-    def run(self) -> None:  # noqa: D102 - QThread entry point
-        try:
-            demo = make_demo(self.sources, duration=DURATION, rate=RATE)
-            spec = analyse(demo.mixture.samples, RATE, n_fft=N_FFT, hop=HOP)
-            self.mixed.emit(demo, spec)
-            if self._abort.is_set():
-                return
-            self.separated.emit(
-                separate_demo(demo, iterations=ITERATIONS, n_fft=N_FFT, hop=HOP)
-            )
-        except ValueError as exc:
-            self.failed.emit(str(exc))
+    demo = make_demo(sources, duration=DURATION, rate=RATE)
+    spec = analyse(demo.mixture.samples, RATE, n_fft=N_FFT, hop=HOP)
+    yield demo, spec
+    return separate_demo(demo, iterations=ITERATIONS, n_fft=N_FFT, hop=HOP)
 
 
 class DesignerDialog(QDialog):
@@ -116,8 +92,11 @@ class DesignerDialog(QDialog):
         self.demo: DemoMixture | None = None
         self.spectrogram: Spectrogram | None = None
         self.separation: DemoSeparation | None = None
-        self._job: DesignJob | None = None
-        self._pending = False
+        self._jobs = Latest(self)
+        self._jobs.yielded.connect(self._on_mixed)
+        self._jobs.returned.connect(self._on_separated)
+        self._jobs.errored.connect(self._on_failed)
+        self._jobs.idle.connect(self._on_idle)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(DEBOUNCE_MS)
@@ -189,32 +168,18 @@ class DesignerDialog(QDialog):
     @property
     def busy(self) -> bool:
         """Whether a change is waiting or being worked on."""
-        return self._timer.isActive() or self._job is not None
+        return self._timer.isActive() or self._jobs.busy
 
     def request(self) -> None:
-        """Rebuild for the current sliders: now if idle, else after the running job."""
+        """Rebuild for the current sliders: now if idle, else after the running job's stage."""
         self._timer.stop()
-        if self._job is not None:
-            self._pending = True
-            self._job.abort()
-            return
-        self._pending = False
-        job = DesignJob(self.sources())
-        job.mixed.connect(self._on_mixed)
-        job.separated.connect(self._on_separated)
-        job.failed.connect(self._on_failed)
-        job.finished.connect(self._on_finished)
-        self._job = job
         self.status.setText("Separating…")
-        job.start()
+        self._jobs.submit(GeneratorJob(design, self.sources(), name="partwise-design"))
 
     def shutdown(self) -> None:
-        """Let the running job end (the window is closing)."""
+        """Drop what waits and stop the running job after its stage (the dialog closes)."""
         self._timer.stop()
-        self._pending = False
-        if self._job is not None:
-            self._job.abort()
-            self._job.wait()
+        self._jobs.cancel()
 
     def _on_changed(self) -> None:
         self._show_overlaps()
@@ -239,8 +204,8 @@ class DesignerDialog(QDialog):
 
     # -- results (GUI thread) ----------------------------------------------------------------
 
-    def _on_mixed(self, demo: DemoMixture, spec: Spectrogram) -> None:
-        self.demo, self.spectrogram = demo, spec
+    def _on_mixed(self, mixed: tuple[DemoMixture, Spectrogram]) -> None:
+        self.demo, self.spectrogram = demo, spec = mixed
         low = max(_LOWEST_HZ, float(spec.freqs[1]))
         rows = log_rows(spec.rate / spec.n_fft, len(spec.freqs), low, _SHOWN_HZ, _LOG_ROWS)
         db = 20 * np.log10(np.maximum(spec.magnitude()[rows], 1e-9))
@@ -268,18 +233,13 @@ class DesignerDialog(QDialog):
             "soft-mask stems. Higher is better; above ~10 dB the parts are clearly apart.</p>"
         )
 
-    def _on_failed(self, message: str) -> None:
-        self.status.setText(message)
+    def _on_failed(self, error: Exception) -> None:
+        self.status.setText(describe(error))
 
-    def _on_finished(self) -> None:
-        job, self._job = self._job, None
-        if job is not None:
-            job.deleteLater()
-        if self._pending:
-            self.request()
-        else:
+    def _on_idle(self) -> None:
+        if self.status.text() == "Separating…":
             self.status.setText("")
-            self.updated.emit()
+        self.updated.emit()
 
     def _on_use(self) -> None:
         if self.busy or self.demo is None or self.demo.sources != self.sources():

@@ -1,7 +1,7 @@
 """Choosing k: loss, explained variance and (with known sources) SDR against k, live.
 
-The sweep is :func:`dsp.sweep.sweep` in a thread; each rank's point appears as
-it is found. Clicking a point sets k in the session's settings and runs it.
+The sweep is :func:`dsp.sweep.sweep` in a job (:mod:`app.jobs`); each rank's
+point appears as it is found. Clicking a point sets k in the session's settings and runs it.
 SDR needs the true sources (the demo and designed mixtures have them); it is
 scored on a fresh factorization with the session's own settings, which is what
 running that k in the workstation gives.
@@ -9,13 +9,12 @@ running that k in the workstation gives.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import replace
 from functools import partial
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QThread, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import (
 from dsp.scores import score_separation
 from dsp.sweep import SweepPoint, elbow, parse_range, sweep
 
+from ..jobs import Job, describe
 from ..session import Session
 from ..views.hint import OverlayHint
 from ..widgets import run_bar, spin_box
@@ -36,34 +36,30 @@ __all__ = ["SweepJob", "SweepView"]
 _EMPTY_SDR_DB = (0.0, 20.0)  # what the SDR axis spans before a score: a typical range
 
 
-class SweepJob(QThread):
+class SweepJob(Job):
     """Runs the sweep (and the SDR of each rank when references are known).
+
+    :meth:`~app.jobs.Job.quit` stops it after the current rank.
 
     Signals
     -------
     point_found(SweepPoint)
     scored(int, list)
         Rank and SDR (dB) of each true source.
-    failed(str)
+    errored(Exception)
     """
 
     point_found = Signal(object)
     scored = Signal(int, object)
-    failed = Signal(str)
 
     def __init__(self, V, ks, *, settings, iterations, spectrogram,  # noqa: N803
                  references) -> None:
-        super().__init__()
+        super().__init__(low_priority=True, name="partwise-sweep")
         self._V, self._ks, self._settings = V, ks, settings
         self._iterations = iterations
         self._spec, self._references = spectrogram, references
-        self._abort = threading.Event()
 
-    def abort(self) -> None:
-        """Stop after the current rank."""
-        self._abort.set()
-
-    def run(self) -> None:  # noqa: D102 - QThread entry point
+    def work(self) -> None:  # noqa: D102 - see Job.work
         settings = self._settings
 
         def progress(point: SweepPoint) -> bool:
@@ -71,16 +67,13 @@ class SweepJob(QThread):
             if callable(self._references):  # looked up once, here: rendering a demo takes time
                 self._references = self._references()
             references = self._references
-            if references is not None and not self._abort.is_set():
+            if references is not None and not self.abort_requested:
                 self.scored.emit(point.k, score_separation(
                     self._spec, point.W, point.H, references, power=settings.mask_power))
-            return self._abort.is_set()
+            return self.abort_requested
 
-        try:
-            sweep(self._V, self._ks, loss=settings.loss, max_iter=self._iterations,
-                  tol=settings.tol, seed=settings.seed, progress=progress)
-        except ValueError as exc:
-            self.failed.emit(str(exc))
+        sweep(self._V, self._ks, loss=settings.loss, max_iter=self._iterations,
+              tol=settings.tol, seed=settings.seed, progress=progress)
 
 
 class SweepView(QWidget):
@@ -111,7 +104,6 @@ class SweepView(QWidget):
         self.setObjectName("sweep_view")
         self._session, self._control, self._references = session, control, references
         self._job: SweepJob | None = None
-        self._retired: list[SweepJob] = []
         self.points: list[SweepPoint] = []
         self.sdr: dict[int, list[float]] = {}
         self.ranks = QLineEdit("1:24")
@@ -223,7 +215,7 @@ class SweepView(QWidget):
                                                                self._session.audio))
         job.point_found.connect(lambda p, j=job: self._on_point(j, p))
         job.scored.connect(lambda k, s, j=job: self._on_scored(j, k, s))
-        job.failed.connect(lambda m, j=job: self._on_failed(j, m))
+        job.errored.connect(lambda e, j=job: self._on_failed(j, describe(e)))
         job.finished.connect(lambda j=job: self._on_finished(j))
         self._job = job
         self.status.setText(f"Sweeping k = {ks[0]}…{ks[-1]}…")
@@ -235,16 +227,9 @@ class SweepView(QWidget):
         """Stop after the current rank; the points found so far stay."""
         job, self._job = self._job, None
         if job is not None:
-            job.abort()
-            self._retired.append(job)
+            job.quit()
             self.finished.emit()
         self._update_buttons()
-
-    def shutdown(self) -> None:
-        """Stop and wait (the window is closing)."""
-        self.stop()
-        for job in self._retired:
-            job.wait()
 
     def choose(self, k: int) -> None:
         """Set k in the session's settings and run the factorization."""
@@ -279,9 +264,6 @@ class SweepView(QWidget):
             self._update_buttons()
             self.hint.update_shown()
             self.finished.emit()
-        if job in self._retired:
-            self._retired.remove(job)
-        job.deleteLater()
 
     def _elbow(self) -> int:
         return elbow([p.k for p in self.points], [p.loss for p in self.points])

@@ -15,10 +15,10 @@ from PySide6.QtCore import QObject, Signal
 
 from dsp import refine
 
+from ..jobs import FunctionJob, Job, describe
 from ..session import ComponentState, Session
 from ..solver_control import SolverControl
 from ..theme import component_colour
-from ..worker import BackgroundJob
 
 __all__ = ["SteeringController"]
 
@@ -44,7 +44,7 @@ class SteeringController(QObject):
         super().__init__(parent)
         self._session = session
         self._control = control
-        self._jobs: list[BackgroundJob] = []
+        self._jobs: set[Job] = set()
 
     @property
     def busy(self) -> bool:
@@ -150,23 +150,15 @@ class SteeringController(QObject):
         if self._session.magnitude is None:
             return
         self._control.stop()
-        job = BackgroundJob(function)
-        job.succeeded.connect(on_success)
-        job.failed.connect(self.failed.emit)
+        job = FunctionJob(function, low_priority=True, name="partwise-steering")
+        job.returned.connect(on_success)
+        job.errored.connect(lambda error: self.failed.emit(describe(error)))
         job.finished.connect(lambda: self._finish(job))
-        self._jobs.append(job)
+        self._jobs.add(job)
         self.busy_changed.emit(description)
         job.start()
 
-    def _finish(self, job: BackgroundJob) -> None:
-        self._jobs.remove(job)
-        job.deleteLater()
+    def _finish(self, job: Job) -> None:
+        self._jobs.discard(job)
         if not self._jobs:
             self.busy_changed.emit("")
-
-    def shutdown(self) -> None:
-        """Wait for background edits (the window is closing)."""
-        for job in list(self._jobs):
-            job.wait()
-
-

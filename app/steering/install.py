@@ -33,11 +33,9 @@ def install_steering(window) -> SteeringController:
 
 
 def shutdown_steering(window) -> None:
-    """Wait for the steering's background jobs (the window is closing)."""
+    """Detach the steering from the window's docks (the window is closing)."""
     # Docks report themselves hidden while the window is torn down, after the
     # plot (and the band on it) may already be gone.
     window._docks["Learn source"].visibilityChanged.disconnect(
         window.learn_panel.set_region_visible
     )
-    window.steering.shutdown()
-    window.scores.shutdown()

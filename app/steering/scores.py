@@ -28,9 +28,9 @@ from PySide6.QtWidgets import (
 from dsp.scores import match_estimates, score_estimate, si_sdr
 from dsp.separation import group_mask, mask_denominator, separate
 
+from ..jobs import FunctionJob, Latest, describe
 from ..persistence import read_references
 from ..session import Session
-from ..worker import BackgroundJob
 
 __all__ = ["ScoresPanel", "SourceRow", "compute_scores"]
 
@@ -93,9 +93,10 @@ class ScoresPanel(QWidget):
     def __init__(self, session: Session, parent=None) -> None:
         super().__init__(parent)
         self._session = session
-        self._job: BackgroundJob | None = None
+        self._jobs = Latest(self)  # a newer request replaces a waiting one
+        self._jobs.returned.connect(self._show)
+        self._jobs.errored.connect(lambda error: self.summary.setText(describe(error)))
         self._wanted = False  # the user asked for scores: keep them current
-        self._stale = False  # the document changed while a job was scoring
         self._scored: tuple | None = None  # _inputs() of the latest scores
         self._rescore = QTimer(self, singleShot=True, interval=_RESCORE_MS)
         self._rescore.timeout.connect(self.score)
@@ -151,20 +152,14 @@ class ScoresPanel(QWidget):
         if session.W is None or session.spectrogram is None:
             return
         self._wanted = True
-        if self._job is not None:
-            self._stale = True
-            return
         self._scored = self._inputs()
         groups, names = session.groups(), session.group_names()
         args = (session.spectrogram, session.W, session.H, groups, names,
                 session.references, session.reference_names)
         power = session.settings.mask_power
-        self._job = BackgroundJob(lambda: compute_scores(*args, power=power))
-        self._job.succeeded.connect(self._show)
-        self._job.failed.connect(self.summary.setText)
-        self._job.finished.connect(self._on_finished)
         self.summary.setText("Scoring…")
-        self._job.start()
+        self._jobs.submit(FunctionJob(compute_scores, *args, power=power, low_priority=True,
+                                      name="partwise-scores"))
 
     def _update_enabled(self) -> None:
         """Reference columns only with references; Score only with factors to score."""
@@ -177,7 +172,7 @@ class ScoresPanel(QWidget):
             self.rows = []
             self.table.setRowCount(0)
             self.summary.setText(_NO_FACTORS)
-        elif self._job is None and not self._rescore.isActive():
+        elif not self._jobs.busy and not self._rescore.isActive():
             if not self._wanted:
                 self.summary.setText(_NOT_SCORED)
 
@@ -206,13 +201,6 @@ class ScoresPanel(QWidget):
                 self.summary.setText("Scoring again once the separation settles…")
             self._rescore.start()
 
-    def _on_finished(self) -> None:
-        self._job.deleteLater()
-        self._job = None
-        if self._stale:
-            self._stale = False
-            self._rescore.start()
-
     def _show(self, result) -> None:
         rows, error = result
         self.rows = rows
@@ -231,11 +219,6 @@ class ScoresPanel(QWidget):
                                                 "Audio files (*.wav *.flac *.ogg *.aiff *.mp3)")
         if paths:
             self.load_references(paths)
-
-    def shutdown(self) -> None:
-        """Wait for a scoring job (the window is closing)."""
-        if self._job is not None:
-            self._job.wait()
 
 
 def _db(value: float) -> str:

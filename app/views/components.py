@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from PySide6.QtCore import QMimeData, QSignalBlocker, Qt, QTimer
+from PySide6.QtCore import QMimeData, QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 from dsp.grouping import group_components
 from dsp.labels import component_labels
 
+from ..jobs import FunctionJob, Latest
 from ..session import Session
 from ..steering.sources_view import COMPONENTS_MIME, SourcesTable
 from ..widgets import spin_box
@@ -88,8 +89,19 @@ class ComponentsView(QWidget):
 
     Selecting a row selects the component (the spectrogram's "Selected
     component" mode shows its share). "Auto-group" assigns components to the
-    chosen number of sources (``dsp.grouping`` with the audio's rate).
+    chosen number of sources (``dsp.grouping`` with the audio's rate). Labels
+    and grouping are computed in jobs, the newest request winning.
+
+    Signals
+    -------
+    labels_updated
+        The pitch and percussiveness columns show the labels of the factors.
+    grouped
+        An automatic grouping was applied to the session.
     """
+
+    labels_updated = Signal()
+    grouped = Signal()
 
     def __init__(self, session: Session, parent=None) -> None:
         super().__init__(parent)
@@ -143,6 +155,12 @@ class ComponentsView(QWidget):
         self._label_timer.setSingleShot(True)
         self._label_timer.setInterval(_LABEL_DELAY_MS)
         self._label_timer.timeout.connect(self.update_labels)
+        # A superseded labelling is still shown: it is newer than the table.
+        self._labels = Latest(self, drop_superseded=False)
+        self._labels.returned.connect(self._show_labels)
+        self._grouping = Latest(self)
+        self._grouping.returned.connect(self._on_grouped)
+        self._group_size = 0  # components when the newest grouping was asked for
 
         self.table.itemChanged.connect(self._on_item_changed)
         self.table.itemSelectionChanged.connect(self._on_selection)
@@ -156,6 +174,11 @@ class ComponentsView(QWidget):
         session.factors_changed.connect(self._schedule_labels)
         session.sources_changed.connect(self._update_source_choices)
         self._rebuild()
+
+    @property
+    def labelling(self) -> bool:
+        """Whether new labels are on their way (the factors settling, or a job computing)."""
+        return self._label_timer.isActive() or self._labels.busy
 
     def _size_columns(self) -> None:
         header = self.table.horizontalHeader()
@@ -276,12 +299,20 @@ class ComponentsView(QWidget):
         self._label_timer.start()
 
     def update_labels(self) -> None:
-        """Pitch and percussiveness of every component from the current factors."""
+        """Label every component from the current factors (in a job; ``labels_updated`` follows).
+
+        Pitch and percussiveness (``dsp.labels``); without factors, dashes.
+        """
         session = self._session
         if session.W is None or session.audio is None:
-            labels = [None] * self.table.rowCount()
-        else:
-            labels = component_labels(session.W, session.H, rate=session.audio.rate)
+            self._labels.cancel()
+            self._show_labels([None] * self.table.rowCount())
+            return
+        self._labels.submit(FunctionJob(component_labels, session.W, session.H,
+                                        rate=session.audio.rate, low_priority=True,
+                                        name="partwise-labels"))
+
+    def _show_labels(self, labels: list) -> None:
         with QSignalBlocker(self.table):
             for k, label in enumerate(labels[: self.table.rowCount()]):
                 pitch = self.table.item(k, _PITCH)
@@ -290,6 +321,7 @@ class ComponentsView(QWidget):
                 perc.setText(f"{100 * label.percussive:.0f}" if label else "—")
                 perc.setData(Qt.UserRole, label.percussive if label else np.nan)
                 pitch.setData(Qt.UserRole, label.pitch if label else np.nan)
+        self.labels_updated.emit()
 
     def label_texts(self, column: str) -> list[str]:
         """Texts of the ``'Pitch'`` or ``'Perc.'`` column, row by row."""
@@ -325,11 +357,21 @@ class ComponentsView(QWidget):
         self.group_button.setEnabled(self._session.W is not None)
 
     def _group(self) -> None:
+        """Group the components automatically (in a job; ``grouped`` follows)."""
         session = self._session
         if session.W is not None:
             rate = session.audio.rate if session.audio is not None else 22_050
             n = min(self.sources_box.value(), session.W.shape[1])
-            session.assign_sources(group_components(session.W, session.H, n, rate=rate))
+            self._group_size = len(session.components)
+            self._grouping.submit(FunctionJob(group_components, session.W, session.H, n,
+                                              rate=rate, low_priority=True,
+                                              name="partwise-grouping"))
+
+    def _on_grouped(self, groups: list[list[int]]) -> None:
+        # Groups name components by index: they apply while the number is the same.
+        if len(self._session.components) == self._group_size:
+            self._session.assign_sources(groups)
+            self.grouped.emit()
 
     def build_menu(self, rows: list[int]) -> QMenu:
         """The context menu for the components ``rows``."""

@@ -4,14 +4,14 @@ Only what the screen can show is drawn: the visible time range, block-maxed to
 the plot's pixel width (at most :data:`MAX_COLUMNS` columns), fed to one
 ``ImageItem`` as C-contiguous float32 with fixed levels (pyqtgraph's fast path).
 Panning or zooming re-renders the visible range at full detail, so a ten-minute
-file stays quick to draw. Images that depend on the factors are computed in a
-thread of the view's own (:class:`app.worker.LatestJob`) when they are large,
-so a solver snapshot costs the GUI thread only the hand-over of a finished image.
+file stays quick to draw. Images that depend on the factors are computed in
+jobs (:class:`app.jobs.Latest`: one at a time, the newest request waiting)
+when they are large, so a solver snapshot costs the GUI thread only the
+hand-over of a finished image.
 """
 
 from __future__ import annotations
 
-import weakref
 from functools import partial
 
 import numpy as np
@@ -21,9 +21,9 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLa
 
 from dsp.nmf import EPS
 
+from ..jobs import FunctionJob, Latest, describe
 from ..session import Session
 from ..theme import COLOUR_MAP
-from ..worker import LatestJob
 from .axes import log_frequency_ticks, log_rows
 from .playhead import LoopRegion, Playhead
 
@@ -119,10 +119,13 @@ class SpectrogramView(QWidget):
         Readout (time, frequency, level) under the mouse, for the status bar.
     seek_requested(float)
         The user clicked at this time (seconds).
+    failed(str)
+        A render job raised; the view keeps its image and renders again on the next change.
     """
 
     hovered = Signal(str)
     seek_requested = Signal(float)
+    failed = Signal(str)
 
     def __init__(self, session: Session, *, mode: str = "mixture", parent=None) -> None:
         super().__init__(parent)
@@ -168,13 +171,12 @@ class SpectrogramView(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.graphics)
 
-        self._job = LatestJob("partwise-spectrogram")
-        weakref.finalize(self, self._job.close)
+        # A render superseded while it runs is still shown: it is newer than the screen.
+        self._renders = Latest(self, drop_superseded=False)
+        self._renders.returned.connect(self._on_rendered)
+        self._renders.errored.connect(self._on_render_failed)
         self._requested = 0  # id of the newest render asked for
         self._shown = 0  # id of the render on screen
-        self._collect = QTimer(self)
-        self._collect.setInterval(15)
-        self._collect.timeout.connect(self._collect_image)
         self._rerender = QTimer(self)
         self._rerender.setSingleShot(True)
         self._rerender.setInterval(40)
@@ -295,16 +297,15 @@ class SpectrogramView(QWidget):
         if len(rows) * mixture.shape[1] * session.W.shape[1] <= _INLINE_CELLS:
             self._show(self._requested, (job(), rect))
         else:
-            self._job.submit(self._requested, lambda: (job(), rect))
-            self._collect.start()
+            render_id = self._requested
+            self._renders.submit(FunctionJob(lambda: (render_id, (job(), rect)),
+                                             name="partwise-spectrogram"))
 
-    def _collect_image(self) -> None:
-        """Timer tick: show the image the render thread finished, if it is still wanted."""
-        done = self._job.take()
-        if done is not None:
-            self._show(*done)
-        if not self._job.busy:
-            self._collect.stop()
+    def _on_rendered(self, done: tuple) -> None:
+        self._show(*done)
+
+    def _on_render_failed(self, error: Exception) -> None:
+        self.failed.emit(f"Cannot draw the spectrogram: {describe(error)}")
 
     def _show(self, render_id: int, image_and_rect) -> None:
         if render_id <= self._shown:  # an older request finished after a newer one was shown
