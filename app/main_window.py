@@ -84,6 +84,7 @@ class MainWindow(QMainWindow):
         self.error_box: QMessageBox | None = None
         self.restart_box: QMessageBox | None = None
         self._opening: str | None = None  # path being loaded, for the recent files
+        self._start_text: str | None = None  # what a run's start is doing, until it iterates
 
         self.spectrogram = SpectrogramView(self.session, mode="mixture")
         self.reconstruction = SpectrogramView(self.session, mode="model")
@@ -221,7 +222,8 @@ class MainWindow(QMainWindow):
         self.playback.failed.connect(self.report_error)
         self.files.file_used.connect(self._remember_recent)
         self.control.restart_offered.connect(self._offer_restart)
-        self.control.state_changed.connect(lambda _: self._update_solver_label())
+        self.control.state_changed.connect(self._on_solver_state)
+        self.control.initialising.connect(self._show_start_progress)
         session.factors_changed.connect(self._update_solver_label)
         session.noticed.connect(self._show_notice)
         self.parameters.refused.connect(self._show_notice)
@@ -333,10 +335,21 @@ class MainWindow(QMainWindow):
         else:
             self.statusBar().clearMessage()
 
+    def _show_start_progress(self, phase: str, done: float) -> None:
+        self._start_text = f"{phase}… {done:.0%}"
+        self._update_solver_label()
+
+    def _on_solver_state(self, state: str) -> None:
+        if state == "idle":
+            self._start_text = None  # stopped or reset: no start in progress
+        self._update_solver_label()
+
     def _update_solver_label(self) -> None:
         session, state = self.session, self.control.state
+        if session.losses:
+            self._start_text = None  # the run's own figures say more now
         if not session.losses:
-            text = "Running…" if state == "running" else "No factorization"
+            text = self._start_text or ("Running…" if state == "running" else "No factorization")
         else:
             loss = session.losses[-1]
             text = f"{state.capitalize()} · iteration {session.n_iter} · loss {loss:.4g}"

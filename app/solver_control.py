@@ -33,11 +33,14 @@ class SolverControl(QObject):
         A parameter changed during a run, which was stopped; the text says which.
     failed(str)
         A run could not start or broke off.
+    initialising(str, float)
+        The current run's start: what it does and the fraction done.
     """
 
     state_changed = Signal(str)
     restart_offered = Signal(str)
     failed = Signal(str)
+    initialising = Signal(str, float)
 
     def __init__(self, session: Session, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -135,6 +138,7 @@ class SolverControl(QObject):
         )
         job.yielded.connect(partial(self._on_snapshot, job))
         job.state_changed.connect(partial(self._on_job_state, job))
+        job.initialising.connect(partial(self._on_initialising, job))
         job.errored.connect(partial(self._on_failed, job))
         job.finished.connect(partial(self._on_finished, job))
         self._job = job
@@ -154,6 +158,10 @@ class SolverControl(QObject):
         if state != self._state:
             self._state = state
             self.state_changed.emit(state)
+
+    def _on_initialising(self, job: SolverJob, phase: str, done: float) -> None:
+        if job is self._job:
+            self.initialising.emit(phase, done)
 
     def _on_snapshot(self, job: SolverJob, snapshot: Snapshot) -> None:
         current = job is self._job

@@ -57,6 +57,15 @@ def _spare_one_core() -> None:
         os.sched_setaffinity(0, cores[1:])
 
 
+#: What the status bar says while a fresh start is made, by initialisation.
+_START_PHASES = {
+    "comb": "Initialising from harmonic combs",
+    "nndsvda": "Initialising from the singular vectors (NNDSVDa)",
+    "nndsvd": "Initialising from the singular vectors (NNDSVD)",
+    "random": "Initialising at random",
+}
+
+
 class SolverJob(GeneratorJob):
     """Runs one NMF solver, an iteration at a time: a generator job that yields snapshots.
 
@@ -86,9 +95,13 @@ class SolverJob(GeneratorJob):
         (the requested iterations ran; waiting for Continue or Step).
     errored(Exception)
         The solver could not be created or raised; the job ends.
+    initialising(str, float)
+        What the start is doing ("Initialising from harmonic combs") and the
+        fraction of it done: a fresh start on a long file takes seconds.
     """
 
     state_changed = Signal(str)
+    initialising = Signal(str, float)
 
     def __init__(
         self,
@@ -103,8 +116,11 @@ class SolverJob(GeneratorJob):
     ) -> None:
         super().__init__(self._iterate, coalesce=True, low_priority=True, name="partwise-solver")
         resumed = W is not None and H is not None
+        phase = "Continuing" if resumed else _START_PHASES.get(
+            options.get("init", "nndsvda"), "Initialising")
         self._make = lambda: nmf.make_solver(
-            V, n_components, W=W, H=H, warm_start=resumed, **options
+            V, n_components, W=W, H=H, warm_start=resumed,
+            progress=lambda done: self.initialising.emit(phase, done), **options
         )
         self._history = tuple(losses)
         self._interval = 1.0 / max_rate

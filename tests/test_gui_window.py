@@ -161,3 +161,27 @@ def test_an_out_of_range_value_is_clamped_and_the_user_told(qtbot, window, contr
     assert box.value() == used
     if control != "hop":  # a new hop then says that the spectrogram is being recomputed
         assert window.statusBar().currentMessage() == refused.args[0]
+
+
+def test_the_start_of_a_run_shows_what_it_does_until_the_first_iteration(qtbot, window):
+    window.session.set_settings(replace(window.session.settings, init="comb"))
+    seen = []
+    window.control.initialising.connect(lambda phase, done: seen.append(
+        (window.solver_label.text(), done)))
+    run_to_completion(qtbot, window)
+    assert seen, "the start reported no progress"
+    assert all(text.startswith("Initialising from harmonic combs…") for text, _ in seen)
+    fractions = [done for _, done in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert window.solver_label.text().startswith("Done · iteration")
+
+
+def test_comb_start_progress_does_not_change_the_start():
+    from dsp.nmf.init import comb_init
+
+    V = np.random.default_rng(0).random((513, 200), dtype=np.float32)  # noqa: N806
+    reported = []
+    with_progress = comb_init(V, 6, rate=22050, progress=reported.append)
+    np.testing.assert_array_equal(with_progress[0], comb_init(V, 6, rate=22050)[0])
+    assert reported[0] == pytest.approx(0.1) and reported[-1] == pytest.approx(1.0)
+    assert len(reported) == 31  # the NNDSVDa start, then each of the 30 updates

@@ -66,6 +66,7 @@ def make_solver(
     lock_H=None,
     layers: tuple[int, ...] | None = None,
     rate: float | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> Solver:
     """Create a solver for V ≈ W H, ready to :meth:`~Solver.step`.
 
@@ -112,6 +113,9 @@ def make_solver(
         W₁ is m × r₁ and the last layer is r_{L−1} × k.
     rate : float, optional
         Sample rate of the audio V was computed from, in Hz (for 'comb').
+    progress : callable, optional
+        Called with the fraction of the initialisation done, 0 to 1
+        (:func:`dsp.nmf.init.start`): the comb start takes seconds on long files.
 
     Returns
     -------
@@ -135,7 +139,8 @@ def make_solver(
     }
     beta = BETAS[loss]
     _check_support(algorithm, loss, n_components, penalties, lock_W, lock_H, layers, W, H)
-    first = start(V, n_components, init=init, seed=seed, rate=rate, W=W, H=H, layers=layers)
+    first = start(V, n_components, init=init, seed=seed, rate=rate, W=W, H=H, layers=layers,
+                  progress=progress)
     if algorithm == "deep":
         return DeepSolver(V, list(first.layers), first.H, beta=beta)
     W0, H0 = first.W, first.H

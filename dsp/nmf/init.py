@@ -15,6 +15,7 @@ module sits above the solvers it starts (an import-linter contract).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import reduce
 
@@ -71,6 +72,7 @@ def start(
     H: np.ndarray | None = None,
     keep=None,
     layers: tuple[int, ...] | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> Start:
     """The starting factors of a factorization of V at rank k.
 
@@ -95,6 +97,9 @@ def start(
         templates); the others start from ``init``. Default: all of W.
     layers : sequence of int, optional
         Inner ranks of deep NMF: the start is :func:`initialize_layers`.
+    progress : callable, optional
+        Called with the fraction of the start done, 0 to 1 (in steps for 'comb',
+        whose competition takes seconds on long files; at the end for the others).
 
     Raises
     ------
@@ -118,9 +123,11 @@ def start(
     if init == "comb":
         if not rate:
             raise ValueError("init 'comb' needs the sample rate of the spectrogram: pass rate=")
-        W0, H0 = comb_init(V, n_components, rate=rate, seed=seed)
+        W0, H0 = comb_init(V, n_components, rate=rate, seed=seed, progress=progress)
     else:
         W0, H0 = initialize(V, n_components, method=init, seed=seed)
+        if progress is not None:
+            progress(1.0)
     if kept is not None:
         W0[:, kept] = given_W[:, kept]
     elif given_W is not None:
@@ -261,6 +268,7 @@ def comb_init(
     n_free: int | None = None,
     n_harmonics: int | None = 20,
     seed: int | None = 0,
+    progress: Callable[[float], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Start factors W (m, k) and H (k, n) from the harmonic combs that explain V.
 
@@ -300,6 +308,9 @@ def comb_init(
         Partials per comb (see :func:`comb_dictionary`).
     seed : int or None
         Seed of the NNDSVDa start of the free components.
+    progress : callable, optional
+        Called with the fraction done (0 to 1) after the NNDSVDa start and after
+        each update of the competition: the start of a long file takes seconds.
 
     Returns
     -------
@@ -324,6 +335,8 @@ def comb_init(
     if not 0 <= n_free <= n_components:
         raise ValueError(f"n_free must be between 0 and {n_components}, got {n_free}")
     W_free, H_free = initialize(V, n_components, method="nndsvda", seed=seed)
+    report = progress or (lambda _fraction: None)
+    report(0.1)
     if n_atoms + n_free > min(m, n):
         # Fewer frames than atoms (a clip of a second or so): the competition
         # would be a rank beyond what V holds, so the NNDSVDa start stands.
@@ -334,7 +347,9 @@ def comb_init(
     H0 = np.vstack([H_atoms, H_free[:n_free]])
     locked = np.arange(n_atoms + n_free) < n_atoms
     fit = MUSolver(V, W0, H0, beta=BETAS["kl"], lock_W=locked)
-    fit.step(iterations)
+    for done in range(1, iterations + 1):
+        fit.step()
+        report(0.1 + 0.9 * done / iterations)
     explained = fit.W.sum(axis=0) * fit.H.sum(axis=1)
     pitches = np.concatenate([pitches, np.full(n_free, np.nan)])
     order = np.argsort(-explained, kind="stable")
