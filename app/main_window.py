@@ -22,15 +22,16 @@ from PySide6.QtWidgets import (
 )
 
 from . import jobs, preferences
-from .dialogs.session_files import SESSION_FILTER, SessionFiles, is_session
 from .explore import install_explore
 from .loader import Loader
 from .parameters_panel import ParametersPanel
 from .playback.control import PlaybackControl
+from .services import Services
 from .session import Session
+from .session_files import SESSION_FILTER, SessionFiles, is_session
 from .solver_actions import SolverActions
 from .solver_control import SolverControl
-from .steering.install import install_steering, shutdown_steering
+from .steering.install import install_steering
 from .theme import icon
 from .views.activations import ActivationsView
 from .views.components import ComponentsView
@@ -107,14 +108,21 @@ class MainWindow(QMainWindow):
         self._add_dock("Reconstruction", self.reconstruction, Qt.RightDockWidgetArea)
         self._add_dock("Templates", self.templates, Qt.RightDockWidgetArea)
         self._add_dock("Loss", self.loss_plot, Qt.RightDockWidgetArea)
-        install_steering(self)  # sources, locks, edits, learning, scores (issue 7)
+        self.services = Services(
+            self,
+            add_dock=self._add_dock,
+            set_component_editor=self.components.set_steering,
+            show_status=self.statusBar().showMessage,
+        )
+        # Sources, locks, edits, learning, scores (issue 7).
+        self.steering, self.learn_panel, self.scores = install_steering(self.services)
 
         self.solver_actions = SolverActions(self.control, self.session, self)
         self.playback = PlaybackControl(self.session, player, self, store=self._store)
         self.files = SessionFiles(self, self._store, audio_filter=AUDIO_FILTER)
         self._build_status_bar()
         self._build_menus_and_toolbar()
-        install_explore(self)
+        self.explore = install_explore(self.services)
         self._connect()
         self.hints = install_hints(self)  # what fills each view while it is empty
         self.resize(1600, 1000)
@@ -142,12 +150,16 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self._docks["Parameters"], self._docks["Components"]],
                          [parameters, self.height() - parameters], Qt.Vertical)
 
-    def _add_dock(self, title: str, widget: QWidget, area) -> None:
+    def _add_dock(self, title: str, widget: QWidget, area, *, tab_with: str | None = None):
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{title.lower()}")
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
         self._docks[title] = dock
+        if tab_with is not None:
+            self.tabifyDockWidget(self._docks[tab_with], dock)
+            self._docks[tab_with].raise_()
+        return dock
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -376,7 +388,7 @@ class MainWindow(QMainWindow):
         self._store.sync()
         self.playback.shutdown()
         self.control.shutdown()
-        shutdown_steering(self)
+        self.services.close()
         # Stepped jobs stop at their next step; a function job still running after the
         # timeout (a long decode) runs in a daemon thread and cannot hold up the exit.
         jobs.registry.shutdown(_SHUTDOWN_TIMEOUT)

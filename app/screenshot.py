@@ -15,9 +15,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QSettings, QTimer  # noqa: E402
 
-from .dialogs.session_files import ASK_TO_SAVE_KEY  # noqa: E402
 from .gui import create_application  # noqa: E402
 from .main_window import MainWindow  # noqa: E402
+from .session_files import ASK_TO_SAVE_KEY  # noqa: E402
 
 __all__ = ["render", "main"]
 

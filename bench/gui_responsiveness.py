@@ -32,9 +32,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np  # noqa: E402
 from PySide6.QtCore import QElapsedTimer, QEvent, QEventLoop, QObject, QSettings, QTimer  # noqa: E402
 
-from app.dialogs.session_files import ASK_TO_SAVE_KEY  # noqa: E402
 from app.gui import create_application  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
+from app.session_files import ASK_TO_SAVE_KEY  # noqa: E402
 from dsp.audio import save  # noqa: E402
 from dsp.demo import make_demo  # noqa: E402
 from dsp.stft import analyse  # noqa: E402

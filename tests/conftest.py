@@ -24,7 +24,7 @@ def store(tmp_path):
     """
     from PySide6.QtCore import QSettings
 
-    from app.dialogs.session_files import ASK_TO_SAVE_KEY
+    from app.session_files import ASK_TO_SAVE_KEY
 
     settings = QSettings(str(tmp_path / "partwise.ini"), QSettings.IniFormat)
     settings.setValue(ASK_TO_SAVE_KEY, False)

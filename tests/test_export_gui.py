@@ -14,8 +14,8 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QImage  # noqa: E402
 from PySide6.QtWidgets import QLabel  # noqa: E402
 
-import app.export  # noqa: E402
-from app.export import ExportDialog, ExportJob, ExportOptions  # noqa: E402
+import app.dialogs.export  # noqa: E402
+from app.dialogs.export import ExportDialog, ExportJob, ExportOptions  # noqa: E402
 from app.session import Session  # noqa: E402
 from dsp.audio import Audio, load, save  # noqa: E402
 from dsp.pipeline import Separation, Settings, export_stems  # noqa: E402
@@ -229,7 +229,7 @@ class CancelAfterFirstFile(ExportJob):
 
 
 def test_cancelled_export_keeps_existing_files_and_says_so(qtbot, session, tmp_path, monkeypatch):
-    monkeypatch.setattr(app.export, "ExportJob", CancelAfterFirstFile)
+    monkeypatch.setattr(app.dialogs.export, "ExportJob", CancelAfterFirstFile)
     dialog = make_dialog(qtbot, session, tmp_path, confirm_overwrite=lambda paths: True)
     first = tmp_path / preview(dialog)[0]
     first.write_bytes(b"an older take")
@@ -280,7 +280,7 @@ def test_failure_part_way_removes_staged_stems_and_reports_the_cause(
     def disk_full(*args):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("app.dialogs.export_job._write_csv", disk_full)
+    monkeypatch.setattr("app.export_job._write_csv", disk_full)
     dialog = make_dialog(qtbot, session, tmp_path / "out")
     dialog.losses_check.setChecked(True)
     outcome, message = run_export(qtbot, dialog)

@@ -10,7 +10,7 @@ SCRIPT = """
 import os
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 from PySide6.QtCore import QSettings
-from app.dialogs.session_files import ASK_TO_SAVE_KEY
+from app.session_files import ASK_TO_SAVE_KEY
 from app.gui import create_application
 from app.main_window import MainWindow
 from dsp.demo import make_demo

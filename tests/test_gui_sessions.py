@@ -7,10 +7,10 @@ import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from app.dialogs.session_files import ASK_TO_SAVE_KEY
 from app.main_window import MainWindow
 from app.persistence import autosave_path, open_session, pending_recovery, save_session
 from app.session import Session
+from app.session_files import ASK_TO_SAVE_KEY
 from dsp.audio import Audio, load, save
 from dsp.demo import make_demo
 from dsp.pipeline import Settings

@@ -12,6 +12,7 @@ from PySide6.QtGui import QAction
 
 from dsp.demo import DemoMixture
 
+from ..services import Services
 from .references import known_stems
 
 __all__ = ["Explore", "install_explore"]
@@ -29,14 +30,14 @@ class Explore(QObject):
         The windows, created on first use.
     """
 
-    def __init__(self, window) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(self, services: Services) -> None:
+        super().__init__(services.parent)
+        self._services = services
         self.designs: list[DemoMixture] = []
         self.designer = None
         self.comparison = None
         self.sweep = None
-        menu = window.menuBar().addMenu("E&xplore")
+        menu = services.add_menu("E&xplore")
         self.actions = {}
         for key, text, tip, slot in (
             ("designer", "&Design a mixture…",
@@ -49,7 +50,7 @@ class Explore(QObject):
              "Loss, explained variance and SDR against the number of components",
              self.show_sweep),
         ):
-            action = QAction(text, window)
+            action = QAction(text, services.parent)
             action.setToolTip(tip)
             action.setStatusTip(tip)
             action.triggered.connect(slot)
@@ -58,14 +59,14 @@ class Explore(QObject):
 
     def references(self, audio):
         """The true stems of ``audio``: those the user loaded, else :func:`known_stems`."""
-        loaded = self.window.session.references
+        loaded = self._services.session.references
         return list(loaded) if loaded else known_stems(audio, tuple(self.designs))
 
     def use_design(self, demo: DemoMixture) -> None:
         """Open a designed mixture in the session through the window's loader."""
         self.designs.append(demo)
         del self.designs[:-4]  # a few recent designs are enough to recognise the open one
-        self.window.loader.open_demo(sources=demo.sources, duration=demo.mixture.duration,
+        self._services.loader.open_demo(sources=demo.sources, duration=demo.mixture.duration,
                                      rate=demo.mixture.rate, channels=demo.mixture.channels)
 
     def show_designer(self):
@@ -73,7 +74,7 @@ class Explore(QObject):
         from .designer import DesignerDialog
 
         if self.designer is None:
-            self.designer = DesignerDialog(self.use_design, self.window)
+            self.designer = DesignerDialog(self.use_design, self._services.parent)
         return self._raise(self.designer)
 
     def show_comparison(self):
@@ -81,7 +82,8 @@ class Explore(QObject):
         from .compare import CompareView
 
         if self.comparison is None:
-            self.comparison = CompareView(self.window.session, self.window.control, self.window)
+            services = self._services
+            self.comparison = CompareView(services.session, services.control, services.parent)
         return self._raise(self.comparison)
 
     def show_sweep(self):
@@ -89,8 +91,9 @@ class Explore(QObject):
         from .sweep_view import SweepView
 
         if self.sweep is None:
-            self.sweep = SweepView(self.window.session, self.window.control, self.references,
-                                   self.window)
+            services = self._services
+            self.sweep = SweepView(services.session, services.control, self.references,
+                                   services.parent)
         return self._raise(self.sweep)
 
     @staticmethod
@@ -101,8 +104,6 @@ class Explore(QObject):
         return widget
 
 
-def install_explore(window) -> Explore:
-    """Add the "Explore" menu to ``window`` (a MainWindow) and return what runs it."""
-    explore = Explore(window)
-    window.explore = explore
-    return explore
+def install_explore(services: Services) -> Explore:
+    """Add the "Explore" menu through ``services`` and return what runs it."""
+    return Explore(services)

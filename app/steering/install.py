@@ -2,40 +2,33 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-
+from ..services import Services
 from .controller import SteeringController
 from .learn_panel import LearnPanel
 from .scores import ScoresPanel
 
-__all__ = ["install_steering", "shutdown_steering"]
+__all__ = ["install_steering"]
 
 
-def install_steering(window) -> SteeringController:
-    """Give ``window`` (a MainWindow) the steering controller, "Learn source" and "Scores" docks.
+def install_steering(services: Services) -> tuple[SteeringController, LearnPanel, ScoresPanel]:
+    """The steering controller and the "Learn source" and "Scores" docks, through ``services``.
 
-    Sets ``window.steering``, ``window.learn_panel`` and ``window.scores``.
+    Returns the controller and the two panels, for the window to keep.
     """
-    steering = SteeringController(window.session, window.control, window)
-    window.steering = steering
-    window.components.set_steering(steering)
-    window.learn_panel = LearnPanel(window.session, steering, window.spectrogram.plot)
-    window.scores = ScoresPanel(window.session)
-    steering.failed.connect(window.report_error)
-    steering.busy_changed.connect(
-        lambda text: window.statusBar().showMessage(text, 4000) if text else None)
-    for title, widget in (("Learn source", window.learn_panel), ("Scores", window.scores)):
-        window._add_dock(title, widget, Qt.RightDockWidgetArea)
-        window.tabifyDockWidget(window._docks["Loss"], window._docks[title])
-    window._docks["Learn source"].visibilityChanged.connect(window.learn_panel.set_region_visible)
-    window._docks["Loss"].raise_()
-    return steering
+    steering = SteeringController(services.session, services.control, services.parent)
+    services.set_component_editor(steering)
+    learn_panel = LearnPanel(services.session, steering, services.spectrogram_plot)
+    scores = ScoresPanel(services.session)
+    steering.failed.connect(services.report_error)
+    steering.busy_changed.connect(lambda text: services.show_status(text) if text else None)
+    learn_dock = services.add_dock("Learn source", learn_panel, tab_with="Loss")
+    services.add_dock("Scores", scores, tab_with="Loss")
+    learn_dock.visibilityChanged.connect(learn_panel.set_region_visible)
 
+    def detach() -> None:
+        # Docks report themselves hidden while the window is torn down, after the
+        # plot (and the band on it) may already be gone.
+        learn_dock.visibilityChanged.disconnect(learn_panel.set_region_visible)
 
-def shutdown_steering(window) -> None:
-    """Detach the steering from the window's docks (the window is closing)."""
-    # Docks report themselves hidden while the window is torn down, after the
-    # plot (and the band on it) may already be gone.
-    window._docks["Learn source"].visibilityChanged.disconnect(
-        window.learn_panel.set_region_visible
-    )
+    services.on_close(detach)
+    return steering, learn_panel, scores

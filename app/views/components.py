@@ -38,8 +38,8 @@ from dsp.labels import component_labels
 
 from ..jobs import FunctionJob, Latest
 from ..session import Session
-from ..steering.sources_view import COMPONENTS_MIME, SourcesTable
 from ..widgets import spin_box
+from .sources import COMPONENTS_MIME, SourcesTable
 
 __all__ = ["ComponentsView", "COLUMNS"]
 

@@ -22,9 +22,9 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from dsp.project_file import Project, ProjectError, load_project
 
-from ..export import ExportDialog
-from ..jobs import FunctionJob, Latest, describe
-from ..persistence import (
+from .dialogs.export import ExportDialog
+from .jobs import FunctionJob, Latest, describe
+from .persistence import (
     Autosaver,
     SessionDocument,
     audio_has_changed,
@@ -35,7 +35,7 @@ from ..persistence import (
 )
 
 if TYPE_CHECKING:
-    from ..main_window import MainWindow
+    from .main_window import MainWindow
 
 __all__ = ["ASK_TO_SAVE_KEY", "SESSION_FILTER", "SESSION_SUFFIX", "SessionFiles", "is_session"]
 

@@ -25,8 +25,8 @@ from dsp.audio import Audio
 from dsp.separation import group_gains, render
 from dsp.stems import StemSet, manifest, safe_name
 
-from ..jobs import Job
-from ..session import Session
+from .jobs import Job
+from .session import Session
 
 __all__ = ["ExportError", "ExportJob", "ExportOptions", "ExportPlan", "Stem", "plan_export"]
 

@@ -1,6 +1,6 @@
 """The export dialog: choose what, how and where; watch the background job; read what happened.
 
-The planning and writing live in :mod:`app.dialogs.export_job`; this module
+The planning and writing live in :mod:`app.export_job`; this module
 is the form around them. The overwrite question is injectable so a test (or
 a batch caller) never blocks on a modal box.
 """
@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .dialogs.export_job import (
+from ..export_job import (
     DEFAULT_PATTERN,
     PATTERN_FIELDS,
     WHATS,
@@ -38,8 +38,8 @@ from .dialogs.export_job import (
     ExportOptions,
     plan_export,
 )
-from .jobs import describe
-from .session import Session
+from ..jobs import describe
+from ..session import Session
 
 __all__ = ["ExportDialog", "ExportError", "ExportJob", "ExportOptions", "plan_export"]
 
