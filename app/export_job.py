@@ -25,8 +25,8 @@ from dsp.audio import Audio
 from dsp.separation import group_gains, render
 from dsp.stems import StemSet, manifest, safe_name
 
+from .document import Document
 from .jobs import Job
-from .session import Session
 
 __all__ = ["ExportError", "ExportJob", "ExportOptions", "ExportPlan", "Stem", "plan_export"]
 
@@ -86,18 +86,18 @@ class ExportPlan:
         return [*stems, *self.extras, "manifest.json"]
 
 
-def _stems(session: Session, options: ExportOptions) -> list[tuple[str, Stem]]:
+def _stems(document: Document, options: ExportOptions) -> list[tuple[str, Stem]]:
     """(label, stem before naming) of each stem."""
-    names = [c.name for c in session.components]
+    names = [c.name for c in document.components]
     if options.what == "components":
         return [(names[k], Stem("", (k,))) for k in range(len(names))]
     if options.what == "sources":
         return [(name, Stem("", tuple(g), source=name))
-                for name, g in zip(session.group_names(), session.groups())]
+                for name, g in zip(document.group_names(), document.groups())]
     if options.what == "selected":
         return [(names[k], Stem("", (k,))) for k in options.selected]
     if options.what == "mix":
-        gains = session.effective_gains()
+        gains = document.effective_gains()
         audible = tuple(int(k) for k in np.flatnonzero(gains))
         if not audible:
             raise ExportError("the mix is silent: every component is muted or at zero gain")
@@ -105,7 +105,7 @@ def _stems(session: Session, options: ExportOptions) -> list[tuple[str, Stem]]:
     raise ExportError(f"unknown export choice {options.what!r}; use one of {list(WHATS)}")
 
 
-def plan_export(session: Session, options: ExportOptions) -> ExportPlan:
+def plan_export(document: Document, options: ExportOptions) -> ExportPlan:
     """Name every file an export of ``session`` with ``options`` writes.
 
     Raises
@@ -114,12 +114,12 @@ def plan_export(session: Session, options: ExportOptions) -> ExportPlan:
         No audio or factors, nothing selected, a pattern with an unknown field,
         names that are empty or collide.
     """
-    if session.audio is None or session.W is None:
+    if document.audio is None or document.W is None:
         raise ExportError("nothing to export yet: open audio and run the factorization")
-    file = safe_name(session.audio.path.stem) if session.audio.path else "mixture"
+    file = safe_name(document.audio.path.stem) if document.audio.path else "mixture"
     pattern = re.sub(r"\.(wav|flac)$", "", options.pattern.strip(), flags=re.IGNORECASE)
     stems = []
-    for index, (label, stem) in enumerate(_stems(session, options), start=1):
+    for index, (label, stem) in enumerate(_stems(document, options), start=1):
         label = safe_name(label)
         fields = dict(file=file, name=label, component=label, source=label, index=index)
         try:
@@ -176,19 +176,19 @@ class ExportJob(Job):
 
     def __init__(
         self,
-        session: Session,
+        document: Document,
         options: ExportOptions,
         plots: Mapping[str, QImage] | None = None,
     ) -> None:
         super().__init__(name="partwise-export")
         plots = dict(plots or {})
         self.options = ExportOptions(**{**asdict(options), "plot_names": tuple(plots)})
-        self.plan = plan_export(session, self.options)
-        self._audio, self._spec = session.audio, session.spectrogram
-        self._W, self._H = session.W, session.H
-        self._losses = tuple(session.losses)
-        self._settings = session.settings
-        self._names = [c.name for c in session.components]
+        self.plan = plan_export(document, self.options)
+        self._audio, self._spec = document.audio, document.spectrogram
+        self._W, self._H = document.W, document.H
+        self._losses = tuple(document.losses)
+        self._settings = document.settings
+        self._names = [c.name for c in document.components]
         self._plots = plots
 
     def work(self) -> list[Path] | None:  # noqa: D102 - see Job.work

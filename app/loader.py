@@ -19,8 +19,8 @@ from dsp.audio import Audio, load
 from dsp.demo import make_demo
 from dsp.stft import Spectrogram, analyse
 
+from .document import Document
 from .jobs import FunctionJob, Latest, describe
-from .session import Session
 
 __all__ = ["Loader"]
 
@@ -49,15 +49,15 @@ class Loader(QObject):
     loaded = Signal(str)
     failed = Signal(str)
 
-    def __init__(self, session: Session, parent: QObject | None = None) -> None:
+    def __init__(self, document: Document, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._session = session
+        self._document = document
         self._jobs = Latest(self)
         self._on_failure = None  # what undoes the newest request's setting, if it fails
         self._jobs.returned.connect(self._on_loaded)
         self._jobs.errored.connect(self._on_failed)
         self._jobs.idle.connect(lambda: self.busy_changed.emit(""))
-        session.settings_changed.connect(self._on_settings_changed)
+        document.settings_changed.connect(self._on_settings_changed)
 
     @property
     def busy(self) -> bool:
@@ -67,7 +67,7 @@ class Loader(QObject):
     def open_file(self, path: str | Path) -> None:
         """Load ``path`` and analyse it with the session's STFT parameters."""
         path = Path(path)
-        settings = self._session.settings
+        settings = self._document.settings
         self._submit(
             f"Loading {path.name}…",
             lambda: _analysed(load(path), settings.n_fft, settings.hop),
@@ -75,15 +75,15 @@ class Loader(QObject):
 
     def open_demo(self, **options) -> None:
         """Open the built-in synthetic mixture (``options`` go to :func:`make_demo`)."""
-        settings = self._session.settings
+        settings = self._document.settings
         self._submit(
             "Building the demo mixture…",
             lambda: _analysed(make_demo(**options).mixture, settings.n_fft, settings.hop),
         )
 
     def _on_settings_changed(self, settings) -> None:
-        audio, spec = self._session.audio, self._session.spectrogram
-        if audio is None or self._session.spectrogram_is_current():
+        audio, spec = self._document.audio, self._document.spectrogram
+        if audio is None or self._document.spectrogram_is_current():
             return
         self._submit(
             f"Computing the spectrogram (FFT {settings.n_fft}, hop {settings.hop})…",
@@ -92,9 +92,9 @@ class Loader(QObject):
         )
 
     def _restore_stft(self, spec: Spectrogram) -> None:
-        if self._session.spectrogram is spec:
-            self._session.set_settings(
-                replace(self._session.settings, n_fft=spec.n_fft, hop=spec.hop)
+        if self._document.spectrogram is spec:
+            self._document.set_settings(
+                replace(self._document.settings, n_fft=spec.n_fft, hop=spec.hop)
             )
 
     def _submit(self, message: str, function, on_failure=None) -> None:
@@ -104,7 +104,7 @@ class Loader(QObject):
 
     def _on_loaded(self, result: tuple[Audio, Spectrogram, np.ndarray]) -> None:
         audio, spec = result
-        self._session.set_audio(audio, spec)
+        self._document.set_audio(audio, spec)
         self.loaded.emit(audio.name if audio.path else "Demo mixture")
 
     def _on_failed(self, error: Exception) -> None:

@@ -22,12 +22,12 @@ from PySide6.QtWidgets import (
 )
 
 from . import jobs, preferences
+from .document import Document
 from .explore import install_explore
 from .loader import Loader
 from .parameters_panel import ParametersPanel
 from .playback.control import PlaybackControl
 from .services import Services
-from .session import Session
 from .session_files import SESSION_FILTER, SessionFiles, is_session
 from .solver_actions import SolverActions
 from .solver_control import SolverControl
@@ -79,21 +79,21 @@ class MainWindow(QMainWindow):
         self.setObjectName("main_window")
         self.setAcceptDrops(True)
         self._store = store if store is not None else QSettings()
-        self.session = Session(preferences.load_parameters(self._store))
-        self.control = SolverControl(self.session, self)
-        self.loader = Loader(self.session, self)
+        self.document = Document(preferences.load_parameters(self._store))
+        self.control = SolverControl(self.document, self)
+        self.loader = Loader(self.document, self)
         self.error_box: QMessageBox | None = None
         self.restart_box: QMessageBox | None = None
         self._opening: str | None = None  # path being loaded, for the recent files
         self._start_text: str | None = None  # what a run's start is doing, until it iterates
 
-        self.spectrogram = SpectrogramView(self.session, mode="mixture")
-        self.reconstruction = SpectrogramView(self.session, mode="model")
-        self.activations = ActivationsView(self.session)
-        self.templates = TemplatesView(self.session)
-        self.loss_plot = LossPlot(self.session)
-        self.components = ComponentsView(self.session)
-        self.parameters = ParametersPanel(self.session)
+        self.spectrogram = SpectrogramView(self.document, mode="mixture")
+        self.reconstruction = SpectrogramView(self.document, mode="model")
+        self.activations = ActivationsView(self.document)
+        self.templates = TemplatesView(self.document)
+        self.loss_plot = LossPlot(self.document)
+        self.components = ComponentsView(self.document)
+        self.parameters = ParametersPanel(self.document)
         self._link_time_axes()
 
         splitter = QSplitter(Qt.Vertical)
@@ -117,8 +117,8 @@ class MainWindow(QMainWindow):
         # Sources, locks, edits, learning, scores (issue 7).
         self.steering, self.learn_panel, self.scores = install_steering(self.services)
 
-        self.solver_actions = SolverActions(self.control, self.session, self)
-        self.playback = PlaybackControl(self.session, player, self, store=self._store)
+        self.solver_actions = SolverActions(self.control, self.document, self)
+        self.playback = PlaybackControl(self.document, player, self, store=self._store)
         self.files = SessionFiles(self, self._store, audio_filter=AUDIO_FILTER)
         self._build_status_bar()
         self._build_menus_and_toolbar()
@@ -224,7 +224,7 @@ class MainWindow(QMainWindow):
         toolbar.addWidget(self.playback.bar)
 
     def _connect(self) -> None:
-        session = self.session
+        document = self.document
         self.loader.busy_changed.connect(self._on_busy_changed)
         self.loader.failed.connect(self.report_error)
         for view in (self.spectrogram, self.reconstruction):
@@ -236,8 +236,8 @@ class MainWindow(QMainWindow):
         self.control.restart_offered.connect(self._offer_restart)
         self.control.state_changed.connect(self._on_solver_state)
         self.control.initialising.connect(self._show_start_progress)
-        session.factors_changed.connect(self._update_solver_label)
-        session.noticed.connect(self._show_notice)
+        document.factors_changed.connect(self._update_solver_label)
+        document.noticed.connect(self._show_notice)
         self.parameters.refused.connect(self._show_notice)
         for view in (self.spectrogram, self.reconstruction):
             view.hovered.connect(self.readout.setText)
@@ -357,14 +357,14 @@ class MainWindow(QMainWindow):
         self._update_solver_label()
 
     def _update_solver_label(self) -> None:
-        session, state = self.session, self.control.state
-        if session.losses:
+        document, state = self.document, self.control.state
+        if document.losses:
             self._start_text = None  # the run's own figures say more now
-        if not session.losses:
+        if not document.losses:
             text = self._start_text or ("Running…" if state == "running" else "No factorization")
         else:
-            loss = session.losses[-1]
-            text = f"{state.capitalize()} · iteration {session.n_iter} · loss {loss:.4g}"
+            loss = document.losses[-1]
+            text = f"{state.capitalize()} · iteration {document.n_iter} · loss {loss:.4g}"
         self.solver_label.setText(text)
 
     # -- lifetime ----------------------------------------------------------------------------
@@ -384,7 +384,7 @@ class MainWindow(QMainWindow):
             return
         self._store.setValue("window/geometry", self.saveGeometry())
         self._store.setValue("window/state", self.saveState(_LAYOUT_VERSION))
-        preferences.save_parameters(self._store, self.session.settings)
+        preferences.save_parameters(self._store, self.document.settings)
         self._store.sync()
         self.playback.shutdown()
         self.control.shutdown()

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QSpinBox, 
 from dsp import nmf
 from dsp.pipeline import Settings
 
-from .session import Session
+from .document import Document
 from .widgets import spin_box
 
 __all__ = ["ParametersPanel", "FFT_SIZES"]
@@ -49,9 +49,9 @@ class ParametersPanel(QWidget):
 
     refused = Signal(str)
 
-    def __init__(self, session: Session, parent=None) -> None:
+    def __init__(self, document: Document, parent=None) -> None:
         super().__init__(parent)
-        self._session = session
+        self._document = document
         self.components = spin_box(QSpinBox, 1, 64, 8)
         self.components.setToolTip("Number of components k: how many templates NMF learns")
         self.loss = _combo(
@@ -109,8 +109,8 @@ class ParametersPanel(QWidget):
             label = form.itemAt(row, QFormLayout.LabelRole).widget()
             label.setToolTip(form.itemAt(row, QFormLayout.FieldRole).widget().toolTip())
 
-        self.show_settings(session.settings)
-        session.settings_changed.connect(self.show_settings)
+        self.show_settings(document.settings)
+        document.settings_changed.connect(self.show_settings)
         self.components.valueChanged.connect(lambda v: self._change(n_components=v))
         self.loss.currentIndexChanged.connect(lambda _: self._change(loss=self.loss.currentData()))
         self.algorithm.currentIndexChanged.connect(
@@ -155,8 +155,8 @@ class ParametersPanel(QWidget):
     def _on_n_fft_changed(self) -> None:
         n_fft = self.n_fft.currentData()
         # Keep the overlap ratio when the frame changes, so the hop stays valid.
-        ratio = self._session.settings.n_fft // max(1, self._session.settings.hop)
+        ratio = self._document.settings.n_fft // max(1, self._document.settings.hop)
         self._change(n_fft=n_fft, hop=max(16, n_fft // max(2, ratio)))
 
     def _change(self, **change) -> None:
-        self._session.set_settings(replace(self._session.settings, **change))
+        self._document.set_settings(replace(self._document.settings, **change))

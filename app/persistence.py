@@ -1,6 +1,6 @@
 """Keeping the work: sessions saved and reopened, unsaved changes, autosave and recovery.
 
-A :class:`~app.session.Session` is converted to and from a
+A :class:`~app.document.Document` is converted to and from a
 :class:`dsp.project_file.Project` (the versioned ``.partwise`` format), so a
 reopened session has exactly the saved factors, loss history and component
 states without re-running NMF. Audio is not stored in the file: it is found
@@ -30,13 +30,13 @@ from dsp.project_file import (
 )
 from dsp.stft import Spectrogram, StftError, analyse
 
+from .document import Document
 from .jobs import FunctionJob, Latest, describe
-from .session import Session
 
 __all__ = [
     "AUTOSAVE_INTERVAL_MS",
     "Autosaver",
-    "SessionDocument",
+    "DocumentFile",
     "apply_project",
     "audio_has_changed",
     "autosave_path",
@@ -45,7 +45,7 @@ __all__ = [
     "locate_audio",
     "open_session",
     "pending_recovery",
-    "project_from_session",
+    "project_from_document",
     "read_audio",
     "read_references",
     "References",
@@ -111,7 +111,7 @@ def _mixture_path(session_path: Path) -> Path:
     return session_path.with_name(f"{session_path.stem}_mixture.wav")
 
 
-def project_from_session(session: Session, path: str | os.PathLike) -> Project:
+def project_from_document(document: Document, path: str | os.PathLike) -> Project:
     """Describe ``session`` as a :class:`Project` to be written to ``path``.
 
     Audio without a file (the demo mixture) is saved beside ``path`` first.
@@ -122,7 +122,7 @@ def project_from_session(session: Session, path: str | os.PathLike) -> Project:
     ProjectError
         If no audio is open or the audio sidecar cannot be written.
     """
-    audio = session.audio
+    audio = document.audio
     if audio is None:
         raise ProjectError("nothing to save: no audio is open")
     audio_path = audio.path
@@ -133,23 +133,23 @@ def project_from_session(session: Session, path: str | os.PathLike) -> Project:
         except AudioError as exc:
             raise ProjectError(f"cannot save the mixture beside the session ({exc})") from None
     audio_path = Path(audio_path).resolve()
-    k = len(session.components)
-    W = session.W if session.W is not None else np.zeros((0, k), np.float32)
-    H = session.H if session.H is not None else np.zeros((k, 0), np.float32)
+    k = len(document.components)
+    W = document.W if document.W is not None else np.zeros((0, k), np.float32)
+    H = document.H if document.H is not None else np.zeros((k, 0), np.float32)
     return Project(
         audio_path=str(audio_path),
         audio_sha256=_audio_sha256(audio_path),
-        settings=session.settings,
+        settings=document.settings,
         W=W,
         H=H,
-        losses=np.asarray(session.losses, np.float64),
-        components=list(session.components),
-        sources=[session.source_state(s) for s in range(session.n_sources)],
-        references=[str(Path(p).resolve()) for p in session.reference_paths],
+        losses=np.asarray(document.losses, np.float64),
+        components=list(document.components),
+        sources=[document.source_state(s) for s in range(document.n_sources)],
+        references=[str(Path(p).resolve()) for p in document.reference_paths],
     )
 
 
-def save_session(session: Session, path: str | os.PathLike) -> Path:
+def save_session(document: Document, path: str | os.PathLike) -> Path:
     """Write ``session`` to ``path`` (a ``.partwise`` file) atomically.
 
     Raises
@@ -157,7 +157,7 @@ def save_session(session: Session, path: str | os.PathLike) -> Path:
     ProjectError
         If nothing is open or the file cannot be written; an existing file stays.
     """
-    return save_project(project_from_session(session, path), path)
+    return save_project(project_from_document(document, path), path)
 
 
 def locate_audio(project: Project, ask_location: AskLocation | None = None) -> Path:
@@ -245,7 +245,7 @@ def read_audio(
 def apply_project(
     project: Project,
     audio_path: str | os.PathLike,
-    session: Session,
+    document: Document,
     *,
     prepared: tuple[Audio, Spectrogram, References] | None = None,
 ) -> None:
@@ -267,7 +267,7 @@ def apply_project(
     )
     has_factors = project.W.size > 0 and project.H.size > 0
     try:
-        session.restore(
+        document.restore(
             audio,
             spec,
             project.settings,
@@ -281,12 +281,12 @@ def apply_project(
     except ValueError as exc:
         raise ProjectError(f"'{audio.name}' does not fit this session: {exc}") from None
     for problem in references.problems:
-        session.noticed.emit(f"Reference left out: {problem}")
+        document.noticed.emit(f"Reference left out: {problem}")
 
 
 def open_session(
     path: str | os.PathLike,
-    session: Session,
+    document: Document,
     *,
     ask_location: AskLocation | None = None,
     confirm_changed: ConfirmChanged | None = None,
@@ -316,24 +316,24 @@ def open_session(
         raise ProjectError(
             f"'{audio_path.name}' has changed since the session was saved (content hash differs)"
         )
-    apply_project(project, audio_path, session)
+    apply_project(project, audio_path, document)
     return project
 
 
-def _connect_changes(session: Session, slot: Callable[..., None]) -> None:
+def _connect_changes(document: Document, slot: Callable[..., None]) -> None:
     """Call ``slot`` on every change a user would want saved."""
     for signal in (
-        session.audio_changed,
-        session.settings_changed,
-        session.factors_changed,
-        session.components_changed,
-        session.component_changed,
-        session.sources_changed,
+        document.audio_changed,
+        document.settings_changed,
+        document.factors_changed,
+        document.components_changed,
+        document.component_changed,
+        document.sources_changed,
     ):
         signal.connect(slot)
 
 
-class SessionDocument(QObject):
+class DocumentFile(QObject):
     """The session as a document: its file, and whether it has unsaved changes.
 
     Signals
@@ -347,12 +347,12 @@ class SessionDocument(QObject):
     dirty_changed = Signal(bool)
     saved = Signal(Path)
 
-    def __init__(self, session: Session, parent: QObject | None = None) -> None:
+    def __init__(self, document: Document, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._session = session
+        self._document = document
         self._path: Path | None = None
         self._dirty = False
-        _connect_changes(session, self._on_changed)
+        _connect_changes(document, self._on_changed)
 
     @property
     def path(self) -> Path | None:
@@ -375,7 +375,7 @@ class SessionDocument(QObject):
         target = Path(path) if path is not None else self._path
         if target is None:
             raise ProjectError("the session has no file yet: choose where to save it")
-        written = save_session(self._session, target)
+        written = save_session(self._document, target)
         self._path = written
         self._set_dirty(False)
         self.saved.emit(written)
@@ -383,7 +383,7 @@ class SessionDocument(QObject):
 
     def open(self, path: str | os.PathLike, **hooks) -> Project:
         """Open ``path`` into the session (``hooks`` as :func:`open_session`)."""
-        project = open_session(path, self._session, **hooks)
+        project = open_session(path, self._document, **hooks)
         self._path = Path(path)
         self._set_dirty(False)
         return project
@@ -408,7 +408,7 @@ class SessionDocument(QObject):
         ProjectError
             As :func:`apply_project`; the session and the document are unchanged.
         """
-        apply_project(project, audio_path, self._session, prepared=prepared)
+        apply_project(project, audio_path, self._document, prepared=prepared)
         self._path = Path(path) if path is not None else None
         self._set_dirty(path is None)
 
@@ -452,14 +452,14 @@ class Autosaver(QObject):
 
     def __init__(
         self,
-        session: Session,
+        document: Document,
         *,
         interval_ms: int = AUTOSAVE_INTERVAL_MS,
         path: str | os.PathLike | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self._session = session
+        self._document = document
         self._path = Path(path) if path is not None else autosave_path()
         # Whatever the session holds when autosaving begins has not been autosaved yet.
         self._changed = True
@@ -468,7 +468,7 @@ class Autosaver(QObject):
         self._jobs = Latest(self)
         self._jobs.returned.connect(self.saved.emit)
         self._jobs.errored.connect(self._on_failed)
-        _connect_changes(session, self._on_changed)
+        _connect_changes(document, self._on_changed)
 
     @property
     def path(self) -> Path:
@@ -485,11 +485,11 @@ class Autosaver(QObject):
 
     def save_now(self) -> None:
         """Write the session soon if it changed (connect to "run completed"); ``saved`` follows."""
-        if not self._changed or self._session.audio is None:
+        if not self._changed or self._document.audio is None:
             return
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
-            project = project_from_session(self._session, self._path)
+            project = project_from_document(self._document, self._path)
         except (OSError, ProjectError) as exc:
             self.failed.emit(f"Autosave failed: {exc}")
             return

@@ -38,7 +38,7 @@ def render(path: Path = DEFAULT_PATH, *, size: tuple[int, int] = (1600, 1000)) -
             if state != "done":
                 return
             window.components.group_button.click()  # the demo's three sources
-            window.session.select_component(1)
+            window.document.select_component(1)
             window.reconstruction.set_mode("component")
             QTimer.singleShot(300, finish)
 
@@ -48,7 +48,7 @@ def render(path: Path = DEFAULT_PATH, *, size: tuple[int, int] = (1600, 1000)) -
             window.close()
             app.quit()
 
-        window.session.audio_changed.connect(window.control.run)
+        window.document.audio_changed.connect(window.control.run)
         window.control.state_changed.connect(capture)
         window.open_demo()
         app.exec()

@@ -21,7 +21,7 @@ class Services:
 
     Attributes
     ----------
-    session : app.session.Session
+    document : app.document.Document
         The document model.
     control : app.solver_control.SolverControl
         Run, pause, step and stop the factorization.
@@ -46,7 +46,7 @@ class Services:
         self._set_component_editor = set_component_editor
         self._show_status = show_status
         self._closing: list[Callable[[], None]] = []
-        self.session = window.session
+        self.document = window.document
         self.control = window.control
         self.loader = window.loader
         self.parent: QWidget = window

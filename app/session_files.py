@@ -26,7 +26,7 @@ from .dialogs.export import ExportDialog
 from .jobs import FunctionJob, Latest, describe
 from .persistence import (
     Autosaver,
-    SessionDocument,
+    DocumentFile,
     audio_has_changed,
     discard_recovery,
     locate_audio,
@@ -79,9 +79,9 @@ class SessionFiles(QObject):
         self._window = window
         self._store = store
         self._audio_filter = audio_filter
-        self.session = window.session
-        self.document = SessionDocument(self.session, self)
-        self.autosaver = Autosaver(self.session, parent=self)
+        self.document = window.document
+        self.document_file = DocumentFile(self.document, self)
+        self.autosaver = Autosaver(self.document, parent=self)
         self.unsaved_box: QMessageBox | None = None
         self.changed_box: QMessageBox | None = None
         self.recovery_box: QMessageBox | None = None
@@ -103,7 +103,7 @@ class SessionFiles(QObject):
         )
         self.actions = (self.save_action, self.save_as_action, self.export_action)
 
-        self.document.dirty_changed.connect(window.setWindowModified)
+        self.document_file.dirty_changed.connect(window.setWindowModified)
         self.autosaver.failed.connect(lambda message: window.statusBar().showMessage(message))
         window.control.state_changed.connect(self._on_solver_state)
         window.loader.loaded.connect(self._on_mixture_loaded)
@@ -125,13 +125,13 @@ class SessionFiles(QObject):
 
     def _update_title(self) -> None:
         self._window.setWindowTitle(f"{self._name}[*] — Partwise")
-        self._window.setWindowModified(self.document.dirty)
+        self._window.setWindowModified(self.document_file.dirty)
 
     def _on_mixture_loaded(self, name: str) -> None:
         # The loader also reports a spectrogram recomputed for new STFT settings: same audio.
-        if self.session.audio is not self._mixture:
-            self._mixture = self.session.audio
-            self.document.start_new()
+        if self.document.audio is not self._mixture:
+            self._mixture = self.document.audio
+            self.document_file.start_new()
             self._set_name(name)
 
     def _on_solver_state(self, state: str) -> None:
@@ -142,9 +142,9 @@ class SessionFiles(QObject):
 
     def save(self) -> bool:
         """Save to the session's file, or ask for one; True if it was written."""
-        if self.document.path is None:
+        if self.document_file.path is None:
             return self.save_as()
-        return self._save_to(self.document.path)
+        return self._save_to(self.document_file.path)
 
     def save_as(self) -> bool:
         """Ask for a file and save the session there; True if it was written."""
@@ -159,20 +159,20 @@ class SessionFiles(QObject):
         return self._save_to(path)
 
     def _suggested_path(self) -> Path:
-        if self.document.path is not None:
-            return self.document.path
-        audio = self.session.audio
+        if self.document_file.path is not None:
+            return self.document_file.path
+        audio = self.document.audio
         if audio is not None and audio.path is not None:
             return audio.path.with_suffix(SESSION_SUFFIX)
         return Path.home() / f"untitled{SESSION_SUFFIX}"
 
     def _save_to(self, path: Path) -> bool:
         try:
-            written = self.document.save(path)
+            written = self.document_file.save(path)
         except ProjectError as exc:
             self._window.report_error(f"Cannot save the session: {exc}.")
             return False
-        self._mixture = self.session.audio
+        self._mixture = self.document.audio
         self._set_name(written.name)
         self._window.statusBar().showMessage(f"Saved {written}", 4000)
         self.file_used.emit(written)
@@ -239,13 +239,13 @@ class SessionFiles(QObject):
         prepared: tuple,
     ) -> None:
         try:
-            self.document.restore(
+            self.document_file.restore(
                 project, audio_path, None if recovered else path, prepared=prepared
             )
         except ProjectError as exc:
             self._failed_to_open(exc, recovered, otherwise)
             return
-        self._mixture = self.session.audio
+        self._mixture = self.document.audio
         self._set_name("Recovered session" if recovered else path.name)
         self._window.statusBar().showMessage(
             "Restored the autosaved session" if recovered else f"Opened {path}", 4000
@@ -270,7 +270,7 @@ class SessionFiles(QObject):
             self.export_dialog.reject()  # a finished dialog: this only cancels a running job
             self.export_dialog.deleteLater()
         self.export_dialog = ExportDialog(
-            self.session, self._window, plots=self._window.visible_plots()
+            self.document, self._window, plots=self._window.visible_plots()
         )
         self.export_dialog.open()
         return self.export_dialog
@@ -300,7 +300,7 @@ class SessionFiles(QObject):
             then()
 
     def _would_lose_changes(self) -> bool:
-        return self.document.dirty and self._store.value(ASK_TO_SAVE_KEY, True, type=bool)
+        return self.document_file.dirty and self._store.value(ASK_TO_SAVE_KEY, True, type=bool)
 
     def _ask_to_save(self, when: str, then: Callable[[], None]) -> None:
         if self.unsaved_box is not None and self.unsaved_box.isVisible():

@@ -6,7 +6,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
 
-from .session import Session
+from .document import Document
 from .solver_control import SolverControl
 from .theme import icon
 
@@ -16,10 +16,10 @@ __all__ = ["SolverActions"]
 class SolverActions(QObject):
     """Run, Pause, Step, Continue, Stop and Reset, each wired to :class:`SolverControl`."""
 
-    def __init__(self, control: SolverControl, session: Session, parent: QWidget) -> None:
+    def __init__(self, control: SolverControl, document: Document, parent: QWidget) -> None:
         super().__init__(parent)
         self._control = control
-        self._session = session
+        self._document = document
 
         def action(text, icon_name, shortcut, tip, slot) -> QAction:
             act = QAction(icon(icon_name), text, parent)
@@ -43,15 +43,15 @@ class SolverActions(QObject):
                             "End the run and discard the factors", control.reset)
         self.all = (self.run, self.pause, self.step, self.resume, self.stop, self.reset)
         control.state_changed.connect(lambda _: self.update_enabled())
-        session.audio_changed.connect(self.update_enabled)
-        session.factors_changed.connect(self.update_enabled)
+        document.audio_changed.connect(self.update_enabled)
+        document.factors_changed.connect(self.update_enabled)
         self.update_enabled()
 
     def update_enabled(self) -> None:
         """Enable what makes sense in the current state."""
         state = self._control.state
-        has_audio = self._session.magnitude is not None
-        has_factors = self._session.W is not None
+        has_audio = self._document.magnitude is not None
+        has_factors = self._document.W is not None
         self.run.setEnabled(has_audio)
         self.pause.setEnabled(state == "running")
         self.step.setEnabled(has_audio)

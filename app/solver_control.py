@@ -15,8 +15,8 @@ from PySide6.QtCore import QObject, Signal
 
 from dsp import nmf
 
+from .document import Document
 from .jobs import describe
-from .session import Session
 from .worker import Snapshot, SolverJob
 
 __all__ = ["SolverControl"]
@@ -42,18 +42,18 @@ class SolverControl(QObject):
     failed = Signal(str)
     initialising = Signal(str, float)
 
-    def __init__(self, session: Session, parent: QObject | None = None) -> None:
+    def __init__(self, document: Document, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._session = session
+        self._document = document
         self._job: SolverJob | None = None
         self._retired: list[SolverJob] = []
         self._stopped: SolverJob | None = None  # its last snapshot is still the result
         self._state = "idle"
         self._run_when_ready = False
-        self._settings = session.settings
-        session.audio_changed.connect(self._on_audio_changed)
-        session.settings_changed.connect(self._on_settings_changed)
-        session.locks_changed.connect(self._on_locks_changed)
+        self._settings = document.settings
+        document.audio_changed.connect(self._on_audio_changed)
+        document.settings_changed.connect(self._on_settings_changed)
+        document.locks_changed.connect(self._on_locks_changed)
 
     @property
     def state(self) -> str:
@@ -70,13 +70,13 @@ class SolverControl(QObject):
 
     def run(self) -> None:
         """Start a fresh factorization with the current parameters."""
-        if not self._session.spectrogram_is_current():
+        if not self._document.spectrogram_is_current():
             self._run_when_ready = True
             return
         self._retire()
         start = self._locked_start()
-        self._session.clear_factors()
-        self._start(warm=False, start=start).run_iterations(self._session.settings.iterations)
+        self._document.clear_factors()
+        self._start(warm=False, start=start).run_iterations(self._document.settings.iterations)
 
     def pause(self) -> None:
         """Pause a running factorization."""
@@ -87,13 +87,13 @@ class SolverControl(QObject):
         """Continue: resume a paused run, or run the iterations again from the current factors."""
         if self._job is not None and self._state == "paused":
             self._job.resume()
-        elif self._session.spectrogram_is_current():
+        elif self._document.spectrogram_is_current():
             job = self._job or self._start(warm=True)
-            job.run_iterations(self._session.settings.iterations)
+            job.run_iterations(self._document.settings.iterations)
 
     def step(self) -> None:
         """Do one iteration (pausing a run first)."""
-        if self._session.spectrogram_is_current():
+        if self._document.spectrogram_is_current():
             (self._job or self._start(warm=True)).step()
 
     def stop(self) -> None:
@@ -107,7 +107,7 @@ class SolverControl(QObject):
         """End any run and forget the factors."""
         self._run_when_ready = False
         self._retire()
-        self._session.clear_factors()
+        self._document.clear_factors()
 
     def shutdown(self) -> None:
         """End any run and start none (the window is closing; the job registry awaits it)."""
@@ -117,24 +117,24 @@ class SolverControl(QObject):
     # -- internals ---------------------------------------------------------------------------
 
     def _start(self, *, warm: bool, start=None) -> SolverJob:
-        session = self._session
-        settings = session.settings
-        use_factors = warm and session.W is not None
+        document = self._document
+        settings = document.settings
+        use_factors = warm and document.W is not None
         if start is not None:  # a fresh run around locked templates
             start_W, start_H = start  # noqa: N806
         else:
-            start_W = session.W if use_factors else None  # noqa: N806
-            start_H = session.H if use_factors else None  # noqa: N806
+            start_W = document.W if use_factors else None  # noqa: N806
+            start_H = document.H if use_factors else None  # noqa: N806
         job = SolverJob(
-            session.magnitude,
+            document.magnitude,
             settings.n_components,
             {
-                **settings.solver_options(session.magnitude, rate=session.audio.rate),
+                **settings.solver_options(document.magnitude, rate=document.audio.rate),
                 **self._lock_options(start_H),
             },
             W=start_W,
             H=start_H,
-            losses=session.losses if use_factors else (),
+            losses=document.losses if use_factors else (),
         )
         job.yielded.connect(partial(self._on_snapshot, job))
         job.state_changed.connect(partial(self._on_job_state, job))
@@ -165,9 +165,9 @@ class SolverControl(QObject):
 
     def _on_snapshot(self, job: SolverJob, snapshot: Snapshot) -> None:
         current = job is self._job
-        stopped = job is self._stopped and self._session.settings == self._settings
+        stopped = job is self._stopped and self._document.settings == self._settings
         if current or stopped:
-            self._session.set_factors(snapshot.W, snapshot.H, snapshot.losses)
+            self._document.set_factors(snapshot.W, snapshot.H, snapshot.losses)
 
     def _on_job_state(self, job: SolverJob, state: str) -> None:
         if job is self._job:
@@ -185,7 +185,7 @@ class SolverControl(QObject):
 
     def _on_audio_changed(self) -> None:
         self._retire()
-        if self._run_when_ready and self._session.spectrogram_is_current():
+        if self._run_when_ready and self._document.spectrogram_is_current():
             self._run_when_ready = False
             self.run()
 
@@ -215,11 +215,11 @@ class SolverControl(QObject):
         if H is None:
             return {}
         options = {}
-        locked = self._session.locked_mask()
+        locked = self._document.locked_mask()
         if locked.any():
             options["lock_W"] = locked
         silent = np.asarray(H).max(axis=1) <= nmf.FLOOR
-        if silent.any() and self._session.settings.algorithm in ("mu", "hals"):
+        if silent.any() and self._document.settings.algorithm in ("mu", "hals"):
             options["lock_H"] = silent
         return options
 
@@ -232,16 +232,16 @@ class SolverControl(QObject):
         data (``nmf.start``'s ``keep``; cheap enough for the GUI thread, unlike
         an SVD-based start).
         """
-        session = self._session
-        kept = session.locked_templates()
+        document = self._document
+        kept = document.locked_templates()
         if kept is None:
             return None
         locked, templates = kept
-        V = session.magnitude  # noqa: N806
+        V = document.magnitude  # noqa: N806
         W = np.zeros((V.shape[0], locked.size), np.float32)  # noqa: N806
         W[:, locked] = templates
-        first = nmf.start(V, session.settings.n_components, init="random",
-                          seed=session.settings.seed, W=W, keep=locked)
+        first = nmf.start(V, document.settings.n_components, init="random",
+                          seed=document.settings.seed, W=W, keep=locked)
         return first.W, first.H
 
     def _on_locks_changed(self) -> None:

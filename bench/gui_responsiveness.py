@@ -79,17 +79,17 @@ def responsiveness(app, folder: Path, iterations: int, playhead: bool) -> dict:
                 folder / "three_minutes.wav", subtype="float")
     window = MainWindow(store=bench_settings(folder / "s.ini"))
     window.show()
-    session = window.session
+    document = window.document
     started = time.perf_counter()
     window.open_file(path)
-    wait_for(session.audio_changed, lambda: session.audio is not None)
+    wait_for(document.audio_changed, lambda: document.audio is not None)
     load_s = time.perf_counter() - started
-    session.set_settings(replace(session.settings, n_components=16, loss="kl",
+    document.set_settings(replace(document.settings, n_components=16, loss="kl",
                                  iterations=iterations))
     app.processEvents()
 
     slot_s: list[float] = []
-    set_factors = session.set_factors
+    set_factors = document.set_factors
     # The first snapshot is the initial factors: iterating starts there.
     first: dict[str, float] = {}
 
@@ -100,7 +100,7 @@ def responsiveness(app, folder: Path, iterations: int, playhead: bool) -> dict:
         set_factors(*args)
         slot_s.append(time.perf_counter() - t0)
 
-    session.set_factors = timed_set_factors
+    document.set_factors = timed_set_factors
     activation_paints = PaintCounter(window.activations.viewport())
     spectrogram_paints = PaintCounter(window.spectrogram.graphics.viewport())
     lateness: list[float] = []
@@ -115,7 +115,7 @@ def responsiveness(app, folder: Path, iterations: int, playhead: bool) -> dict:
     probe.timeout.connect(on_probe)
     mover = QTimer()
     mover.setInterval(PLAYHEAD_MS)
-    duration = session.audio.duration
+    duration = document.audio.duration
     mover.timeout.connect(lambda: window.playback.position_changed.emit(
         (time.perf_counter() - run_started) % duration))
     # The probe also covers the initialisation (NNDSVDa), which runs in the worker too.
@@ -135,9 +135,9 @@ def responsiveness(app, folder: Path, iterations: int, playhead: bool) -> dict:
     late = np.array(lateness)
     return {
         "load_and_stft_s": load_s,
-        "iterations": session.n_iter,
+        "iterations": document.n_iter,
         "run_s": run_s,
-        "iterations_per_s": session.n_iter / run_s,
+        "iterations_per_s": document.n_iter / run_s,
         "probe_samples": late.size,
         "lateness_p50_ms": float(np.percentile(late, 50)),
         "lateness_p99_ms": float(np.percentile(late, 99)),
@@ -145,7 +145,7 @@ def responsiveness(app, folder: Path, iterations: int, playhead: bool) -> dict:
         "init_s": run_s - iterating_s,
         "refreshes_per_s": activation_paints.count / run_s,
         "refreshes_per_s_iterating": (activation_paints.count - first["paints"]) / iterating_s,
-        "iterations_per_s_iterating": session.n_iter / iterating_s,
+        "iterations_per_s_iterating": document.n_iter / iterating_s,
         "spectrogram_paints_per_s": spectrogram_paints.count / run_s,
         "snapshots_shown_per_s": len(slot_s) / run_s,
         "snapshot_slots_ms_mean": 1e3 * float(np.mean(slot_s)),
@@ -163,7 +163,7 @@ def long_spectrogram(app, folder: Path) -> dict:
     window.show()
     app.processEvents()
     t0 = time.perf_counter()
-    window.session.set_audio(audio, spec)
+    window.document.set_audio(audio, spec)
     app.processEvents()
     draw_s = time.perf_counter() - t0
     shape = spec.shape

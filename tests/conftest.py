@@ -41,8 +41,8 @@ def window(qtbot, store):
     win = MainWindow(store=store)
     qtbot.addWidget(win)
     win.show()
-    with qtbot.waitSignal(win.session.audio_changed, timeout=20_000):
+    with qtbot.waitSignal(win.document.audio_changed, timeout=20_000):
         win.loader.open_demo(duration=2.0)
-    win.session.set_settings(replace(win.session.settings, iterations=12))
+    win.document.set_settings(replace(win.document.settings, iterations=12))
     yield win
     win.close()

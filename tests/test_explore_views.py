@@ -19,7 +19,7 @@ def test_compare_view_holds_the_solvers_results_and_promotes(qtbot, window):
     view.iterations.setValue(8)
     with qtbot.waitSignal(view.finished, timeout=WAIT):
         view.run()
-    V = window.session.magnitude  # noqa: N806
+    V = window.document.magnitude  # noqa: N806
     pca = view.columns["pca"].summary
     assert pca.negative_energy > 0 and (pca.W.min() < 0 or pca.H.min() < 0)
     for method in ("kmeans", "nmf", "sparse", "deep"):
@@ -33,10 +33,10 @@ def test_compare_view_holds_the_solvers_results_and_promotes(qtbot, window):
     assert np.all(np.count_nonzero(view.columns["kmeans"].H, axis=0) == 1)
     assert not view.columns["pca"].promote.isEnabled()
     view.columns["kmeans"].promote.click()
-    session = window.session
-    assert session.settings.n_components == 3
-    np.testing.assert_array_equal(session.W, view.columns["kmeans"].summary.W)
-    np.testing.assert_array_equal(window.templates.templates, session.W)
+    document = window.document
+    assert document.settings.n_components == 3
+    np.testing.assert_array_equal(document.W, view.columns["kmeans"].summary.W)
+    np.testing.assert_array_equal(window.templates.templates, document.W)
 
 
 def test_clicking_a_sweep_point_sets_k_and_runs_it(qtbot, window):
@@ -51,9 +51,9 @@ def test_clicking_a_sweep_point_sets_k_and_runs_it(qtbot, window):
     np.testing.assert_array_equal(view.loss_curve.yData, [p.loss for p in view.points])
     spot = [s for s in view.loss_points.points() if s.data() == 4][0]
     view.loss_points.sigClicked.emit(view.loss_points, [spot], None)
-    assert window.session.settings.n_components == 4
-    qtbot.waitUntil(lambda: window.session.W is not None, timeout=WAIT)
-    assert window.session.W.shape[1] == 4
+    assert window.document.settings.n_components == 4
+    qtbot.waitUntil(lambda: window.document.W is not None, timeout=WAIT)
+    assert window.document.W.shape[1] == 4
 
 
 def test_sweep_scores_against_references_loaded_in_the_scores_panel(qtbot, window, tmp_path):
@@ -65,7 +65,7 @@ def test_sweep_scores_against_references_loaded_in_the_scores_panel(qtbot, windo
     for path, stem in zip(paths, demo.stems):
         save(stem, path, subtype="float")
     window.scores.load_references(paths)
-    assert window.session.reference_names == tuple(p.name for p in paths)
+    assert window.document.reference_names == tuple(p.name for p in paths)
     view = window.explore.show_sweep()
     view.ranks.setText("2:3")
     view.iterations.setValue(5)
@@ -78,12 +78,12 @@ def test_sweep_scores_against_references_loaded_in_the_scores_panel(qtbot, windo
 def test_opening_other_audio_clears_the_references(qtbot, window, tmp_path):
     from dsp.audio import save
 
-    window.session.set_references([window.session.audio.samples], ["mix.wav"])
+    window.document.set_references([window.document.audio.samples], ["mix.wav"])
     path = tmp_path / "other.wav"
-    save(window.session.audio, path, subtype="float")
-    with qtbot.waitSignal(window.session.references_changed, timeout=WAIT):
+    save(window.document.audio, path, subtype="float")
+    with qtbot.waitSignal(window.document.references_changed, timeout=WAIT):
         window.loader.open_file(path)
-    assert window.session.references == ()
+    assert window.document.references == ()
 
 
 def test_compare_columns_say_they_have_not_run_and_show_seconds(window):
@@ -92,7 +92,7 @@ def test_compare_columns_say_they_have_not_run_and_show_seconds(window):
         assert column.figures.text() == "not run yet", method
         assert not column.hint.isHidden() and "press Compare" in column.hint.text(), method
         t0, t1 = column.activations.getViewBox().viewRange()[0]
-        assert (t0, t1) == (0.0, window.session.audio.duration), method
+        assert (t0, t1) == (0.0, window.document.audio.duration), method
         assert column.activations.getAxis("left").autoSIPrefixScale == 1.0, method
 
 
@@ -110,10 +110,10 @@ def test_the_sweep_notes_that_sdr_needs_sources_for_a_file_without_references(
 
     view = window.explore.show_sweep()
     path = tmp_path / "take.wav"
-    save(window.session.audio, path, subtype="float")
-    with qtbot.waitSignal(window.session.audio_changed, timeout=WAIT):
+    save(window.document.audio, path, subtype="float")
+    with qtbot.waitSignal(window.document.audio_changed, timeout=WAIT):
         window.loader.open_file(path)
     assert not view.references_known()
     assert not view.sdr_note.isHidden()
-    window.session.set_references([window.session.audio.samples], ["take.wav"])
+    window.document.set_references([window.document.audio.samples], ["take.wav"])
     assert view.sdr_note.isHidden()

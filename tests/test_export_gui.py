@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QLabel  # noqa: E402
 
 import app.dialogs.export  # noqa: E402
 from app.dialogs.export import ExportDialog, ExportJob, ExportOptions  # noqa: E402
-from app.session import Session  # noqa: E402
+from app.document import Document  # noqa: E402
 from dsp.audio import Audio, load, save  # noqa: E402
 from dsp.pipeline import Separation, Settings, export_stems  # noqa: E402
 from dsp.separation import separate  # noqa: E402
@@ -26,27 +26,27 @@ SETTINGS = Settings(n_components=3, n_fft=256, hop=64)
 
 
 @pytest.fixture
-def session(qtbot, tmp_path):
+def document(qtbot, tmp_path):
     """A stereo mixture on disk ('mix.wav'), random factors, components 1 and 2 in one source."""
     rng = np.random.default_rng(0)
     path = tmp_path / "mix.wav"
     save(Audio(rng.uniform(-0.5, 0.5, (4000, 2)).astype(np.float32), 8000), path, subtype="float")
     audio = load(path)
-    session = Session(SETTINGS)
-    session.set_audio(audio, analyse(audio.samples, audio.rate, n_fft=256, hop=64))
-    bins, frames = session.magnitude.shape
-    session.set_factors(
+    document = Document(SETTINGS)
+    document.set_audio(audio, analyse(audio.samples, audio.rate, n_fft=256, hop=64))
+    bins, frames = document.magnitude.shape
+    document.set_factors(
         rng.random((bins, 3), dtype=np.float32) + 0.01,
         rng.random((3, frames), dtype=np.float32) + 0.01,
         (2.0, 1.0),
     )
-    session.assign_sources([[0], [1, 2]])
-    return session
+    document.assign_sources([[0], [1, 2]])
+    return document
 
 
-def make_dialog(qtbot, session, folder, *, what="components", fmt="WAV, 32-bit float", **kw):
+def make_dialog(qtbot, document, folder, *, what="components", fmt="WAV, 32-bit float", **kw):
     """An export dialog set to write ``what`` as ``fmt`` into ``folder``."""
-    dialog = ExportDialog(session, **kw)
+    dialog = ExportDialog(document, **kw)
     qtbot.addWidget(dialog)
     dialog.what_combo.setCurrentIndex(dialog.what_combo.findData(what))
     dialog.format_combo.setCurrentText(fmt)
@@ -67,60 +67,60 @@ def preview(dialog) -> list[str]:
     return [dialog.preview.item(i).text() for i in range(dialog.preview.count())]
 
 
-def expected_stems(session, groups):
+def expected_stems(document, groups):
     """What dsp.separation renders for ``groups``."""
     return list(
         separate(
-            session.spectrogram, session.W, session.H, groups, power=session.settings.mask_power
+            document.spectrogram, document.W, document.H, groups, power=document.settings.mask_power
         )
     )
 
 
-def test_components_match_the_separation_and_sum_to_the_mixture(qtbot, session, tmp_path):
-    dialog = make_dialog(qtbot, session, tmp_path / "out")
+def test_components_match_the_separation_and_sum_to_the_mixture(qtbot, document, tmp_path):
+    dialog = make_dialog(qtbot, document, tmp_path / "out")
     names = preview(dialog)
-    assert names == ["mix_" + c.name + ".wav" for c in session.components] + ["manifest.json"]
+    assert names == ["mix_" + c.name + ".wav" for c in document.components] + ["manifest.json"]
     assert run_export(qtbot, dialog)[0] == "exported"
     written = [sf.read(tmp_path / "out" / n, dtype="float32")[0] for n in names[:-1]]
-    for stem, expected in zip(written, expected_stems(session, [[0], [1], [2]])):
+    for stem, expected in zip(written, expected_stems(document, [[0], [1], [2]])):
         np.testing.assert_array_equal(stem, expected)
-    np.testing.assert_allclose(sum(written), session.audio.samples, atol=1e-5)
+    np.testing.assert_allclose(sum(written), document.audio.samples, atol=1e-5)
 
 
-def test_sources_match_the_separation_of_the_session_groups(qtbot, session, tmp_path):
-    session.rename_source(0, "Drums")
-    session.rename_source(1, "Bass/Synth")
-    dialog = make_dialog(qtbot, session, tmp_path, what="sources")
+def test_sources_match_the_separation_of_the_session_groups(qtbot, document, tmp_path):
+    document.rename_source(0, "Drums")
+    document.rename_source(1, "Bass/Synth")
+    dialog = make_dialog(qtbot, document, tmp_path, what="sources")
     dialog.pattern_edit.setText("{file}_{index}_{source}.wav")
     # The sources' names, made safe for every file system.
     assert preview(dialog)[:2] == ["mix_1_Drums.wav", "mix_2_Bass_Synth.wav"]
     run_export(qtbot, dialog)
-    for name, expected in zip(preview(dialog), expected_stems(session, session.groups())):
+    for name, expected in zip(preview(dialog), expected_stems(document, document.groups())):
         np.testing.assert_array_equal(sf.read(tmp_path / name, dtype="float32")[0], expected)
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert [s["source"] for s in manifest["stems"]] == ["Drums", "Bass/Synth"]
     assert [s["components"] for s in manifest["stems"]] == [[1], [2, 3]]
 
 
-def test_the_dialog_offers_sources_once_the_user_has_made_them(qtbot, session, tmp_path):
-    assert make_dialog_default(qtbot, session).what_combo.currentData() == "sources"
-    session.assign_sources([[0], [1], [2]])
-    assert make_dialog_default(qtbot, session).what_combo.currentData() == "components"
+def test_the_dialog_offers_sources_once_the_user_has_made_them(qtbot, document, tmp_path):
+    assert make_dialog_default(qtbot, document).what_combo.currentData() == "sources"
+    document.assign_sources([[0], [1], [2]])
+    assert make_dialog_default(qtbot, document).what_combo.currentData() == "components"
 
 
-def make_dialog_default(qtbot, session):
-    dialog = ExportDialog(session)
+def make_dialog_default(qtbot, document):
+    dialog = ExportDialog(document)
     qtbot.addWidget(dialog)
     return dialog
 
 
-def test_audible_mix_applies_gain_mute_and_solo(qtbot, session, tmp_path):
-    session.set_gain(0, 0.5)
-    session.set_mute(2, True)
-    dialog = make_dialog(qtbot, session, tmp_path / "out", what="mix")
+def test_audible_mix_applies_gain_mute_and_solo(qtbot, document, tmp_path):
+    document.set_gain(0, 0.5)
+    document.set_mute(2, True)
+    dialog = make_dialog(qtbot, document, tmp_path / "out", what="mix")
     run_export(qtbot, dialog)
     mix = sf.read(tmp_path / "out" / "mix_audible_mix.wav", dtype="float32")[0]
-    components = expected_stems(session, [[0], [1], [2]])
+    components = expected_stems(document, [[0], [1], [2]])
     np.testing.assert_allclose(mix, 0.5 * components[0] + components[1], atol=1e-5)
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["stems"] == [
@@ -128,30 +128,30 @@ def test_audible_mix_applies_gain_mute_and_solo(qtbot, session, tmp_path):
     ]
 
 
-def test_selected_components_only(qtbot, session, tmp_path):
-    session.select_component(1)
-    dialog = make_dialog(qtbot, session, tmp_path / "out", what="selected")
+def test_selected_components_only(qtbot, document, tmp_path):
+    document.select_component(1)
+    dialog = make_dialog(qtbot, document, tmp_path / "out", what="selected")
     run_export(qtbot, dialog)
     stems = sorted(p.name for p in (tmp_path / "out").glob("*.wav"))
-    assert stems == [f"mix_{session.components[1].name}.wav"]
+    assert stems == [f"mix_{document.components[1].name}.wav"]
     np.testing.assert_array_equal(
-        sf.read(tmp_path / "out" / stems[0], dtype="float32")[0], expected_stems(session, [[1]])[0]
+        sf.read(tmp_path / "out" / stems[0], dtype="float32")[0], expected_stems(document, [[1]])[0]
     )
 
 
-def test_manifest_has_the_cli_keys(qtbot, session, tmp_path):
+def test_manifest_has_the_cli_keys(qtbot, document, tmp_path):
     separation = Separation(
-        session.audio,
-        session.spectrogram,
+        document.audio,
+        document.spectrogram,
         SETTINGS,
-        session.W,
-        session.H,
-        list(session.losses),
+        document.W,
+        document.H,
+        list(document.losses),
         [[0], [1], [2]],
     )
     export_stems(separation, tmp_path / "cli")
     cli = json.loads((tmp_path / "cli" / "manifest.json").read_text())
-    run_export(qtbot, make_dialog(qtbot, session, tmp_path / "gui", fmt="FLAC, 16-bit"))
+    run_export(qtbot, make_dialog(qtbot, document, tmp_path / "gui", fmt="FLAC, 16-bit"))
     gui = json.loads((tmp_path / "gui" / "manifest.json").read_text())
     assert set(cli) <= set(gui)
     for key in ("input", "sample_rate", "channels", "frames", "parameters", "iterations"):
@@ -162,10 +162,10 @@ def test_manifest_has_the_cli_keys(qtbot, session, tmp_path):
     assert (info.samplerate, info.channels, info.frames, info.subtype) == (8000, 2, 4000, "PCM_16")
 
 
-def test_factors_losses_and_plots_are_exported(qtbot, session, tmp_path):
+def test_factors_losses_and_plots_are_exported(qtbot, document, tmp_path):
     plot = QLabel("templates")
     plot.resize(120, 80)
-    dialog = make_dialog(qtbot, session, tmp_path, plots={"templates": plot})
+    dialog = make_dialog(qtbot, document, tmp_path, plots={"templates": plot})
     for check in (dialog.npz_check, dialog.csv_check, dialog.losses_check, dialog.plots_check):
         check.setChecked(True)
     extras = [
@@ -178,20 +178,20 @@ def test_factors_losses_and_plots_are_exported(qtbot, session, tmp_path):
     assert preview(dialog)[3:] == [*extras, "manifest.json"]
     run_export(qtbot, dialog)
     with np.load(tmp_path / "mix_factors.npz") as factors:
-        np.testing.assert_array_equal(factors["templates"], session.W)
-        np.testing.assert_array_equal(factors["activations"], session.H)
+        np.testing.assert_array_equal(factors["templates"], document.W)
+        np.testing.assert_array_equal(factors["activations"], document.H)
     with open(tmp_path / "mix_templates.csv", newline="") as fh:
         rows = list(csv.reader(fh))
-    assert rows[0] == ["frequency_hz"] + [c.name for c in session.components]
-    np.testing.assert_allclose(np.array(rows[1:], float)[:, 1:], session.W, rtol=1e-6)
+    assert rows[0] == ["frequency_hz"] + [c.name for c in document.components]
+    np.testing.assert_allclose(np.array(rows[1:], float)[:, 1:], document.W, rtol=1e-6)
     with open(tmp_path / "mix_losses.csv", newline="") as fh:
         assert list(csv.reader(fh)) == [["iteration", "loss"], ["1", "2"], ["2", "1"]]
     assert QImage(str(tmp_path / "mix_templates.png")).width() == 120
     assert json.loads((tmp_path / "manifest.json").read_text())["files"] == extras
 
 
-def test_bad_patterns_disable_export_and_say_why(qtbot, session, tmp_path):
-    dialog = make_dialog(qtbot, session, tmp_path)
+def test_bad_patterns_disable_export_and_say_why(qtbot, document, tmp_path):
+    dialog = make_dialog(qtbot, document, tmp_path)
     dialog.pattern_edit.setText("{file}_{bogus}")
     assert not dialog.export_button.isEnabled()
     assert "{bogus}" in dialog.message_label.text()
@@ -200,12 +200,12 @@ def test_bad_patterns_disable_export_and_say_why(qtbot, session, tmp_path):
     assert "{index}" in dialog.message_label.text()
     dialog.pattern_edit.setText("{index:02d}_{name}")
     assert dialog.export_button.isEnabled()
-    assert preview(dialog)[0] == f"01_{session.components[0].name}.wav"
+    assert preview(dialog)[0] == f"01_{document.components[0].name}.wav"
 
 
-def test_cancelled_job_removes_every_staged_file(qtbot, session, tmp_path):
+def test_cancelled_job_removes_every_staged_file(qtbot, document, tmp_path):
     folder = tmp_path / "out"
-    job = ExportJob(session, ExportOptions(folder=folder, losses_csv=True))
+    job = ExportJob(document, ExportOptions(folder=folder, losses_csv=True))
     seen_while_running = []
 
     def cancel_after_first_stem():
@@ -228,9 +228,9 @@ class CancelAfterFirstFile(ExportJob):
         self.progressed.connect(self.quit, Qt.DirectConnection)
 
 
-def test_cancelled_export_keeps_existing_files_and_says_so(qtbot, session, tmp_path, monkeypatch):
+def test_cancelled_export_keeps_existing_files_and_says_so(qtbot, document, tmp_path, monkeypatch):
     monkeypatch.setattr(app.dialogs.export, "ExportJob", CancelAfterFirstFile)
-    dialog = make_dialog(qtbot, session, tmp_path, confirm_overwrite=lambda paths: True)
+    dialog = make_dialog(qtbot, document, tmp_path, confirm_overwrite=lambda paths: True)
     first = tmp_path / preview(dialog)[0]
     first.write_bytes(b"an older take")
     outcome, message = run_export(qtbot, dialog)
@@ -240,10 +240,10 @@ def test_cancelled_export_keeps_existing_files_and_says_so(qtbot, session, tmp_p
     assert sorted(os.listdir(tmp_path)) == ["mix.wav", first.name]
 
 
-def test_unwritable_folder_is_a_clear_error_and_touches_nothing(qtbot, session, tmp_path):
+def test_unwritable_folder_is_a_clear_error_and_touches_nothing(qtbot, document, tmp_path):
     blocker = tmp_path / "notes.txt"
     blocker.write_text("keep me")
-    dialog = make_dialog(qtbot, session, blocker / "stems")
+    dialog = make_dialog(qtbot, document, blocker / "stems")
     outcome, message = run_export(qtbot, dialog)
     assert outcome == "failed"
     assert "stems" in message and "Nothing was written" in message
@@ -252,10 +252,10 @@ def test_unwritable_folder_is_a_clear_error_and_touches_nothing(qtbot, session, 
     assert sorted(os.listdir(tmp_path)) == ["mix.wav", "notes.txt"]
 
 
-def test_overwrite_prompt_lists_existing_files_and_no_keeps_them(qtbot, session, tmp_path):
+def test_overwrite_prompt_lists_existing_files_and_no_keeps_them(qtbot, document, tmp_path):
     asked = []
     dialog = make_dialog(
-        qtbot, session, tmp_path, confirm_overwrite=lambda paths: asked.append(paths) or False
+        qtbot, document, tmp_path, confirm_overwrite=lambda paths: asked.append(paths) or False
     )
     names = preview(dialog)
     for name in (names[1], "manifest.json"):
@@ -266,8 +266,8 @@ def test_overwrite_prompt_lists_existing_files_and_no_keeps_them(qtbot, session,
     assert not (tmp_path / names[0]).exists()
 
 
-def test_overwrite_prompt_yes_replaces_the_files(qtbot, session, tmp_path):
-    dialog = make_dialog(qtbot, session, tmp_path, confirm_overwrite=lambda paths: True)
+def test_overwrite_prompt_yes_replaces_the_files(qtbot, document, tmp_path):
+    dialog = make_dialog(qtbot, document, tmp_path, confirm_overwrite=lambda paths: True)
     target = tmp_path / preview(dialog)[0]
     target.write_text("old")
     assert run_export(qtbot, dialog)[0] == "exported"
@@ -275,13 +275,13 @@ def test_overwrite_prompt_yes_replaces_the_files(qtbot, session, tmp_path):
 
 
 def test_failure_part_way_removes_staged_stems_and_reports_the_cause(
-    qtbot, session, tmp_path, monkeypatch
+    qtbot, document, tmp_path, monkeypatch
 ):
     def disk_full(*args):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr("app.export_job._write_csv", disk_full)
-    dialog = make_dialog(qtbot, session, tmp_path / "out")
+    dialog = make_dialog(qtbot, document, tmp_path / "out")
     dialog.losses_check.setChecked(True)
     outcome, message = run_export(qtbot, dialog)
     assert outcome == "failed"
@@ -289,11 +289,11 @@ def test_failure_part_way_removes_staged_stems_and_reports_the_cause(
     assert os.listdir(tmp_path / "out") == []
 
 
-def test_gui_export_equals_the_cli_replay_of_the_saved_session(qtbot, session, tmp_path):
+def test_gui_export_equals_the_cli_replay_of_the_saved_session(qtbot, document, tmp_path):
     from app.cli.separate import run_separate
     from app.persistence import save_session
 
-    save_session(session, tmp_path / "work.partwise")
+    save_session(document, tmp_path / "work.partwise")
     argv = [
         "--session",
         str(tmp_path / "work.partwise"),
@@ -304,7 +304,7 @@ def test_gui_export_equals_the_cli_replay_of_the_saved_session(qtbot, session, t
         "--quiet",
     ]
     assert run_separate(argv) == 0
-    dialog = make_dialog(qtbot, session, tmp_path / "gui", what="sources")
+    dialog = make_dialog(qtbot, document, tmp_path / "gui", what="sources")
     dialog.pattern_edit.setText("{name}")
     run_export(qtbot, dialog)
     cli = sorted(p.name for p in (tmp_path / "cli").glob("*.wav"))

@@ -43,11 +43,11 @@ def test_the_loss_plot_labels_never_crowd_after_a_run(qtbot, window):
 
 
 def test_an_empty_spectrogram_shows_seconds_and_the_audible_range(qtbot):
-    from app.session import Session
+    from app.document import Document
     from app.views.spectrogram import SpectrogramView
 
     for mode in ("mixture", "model"):
-        view = SpectrogramView(Session(), mode=mode)
+        view = SpectrogramView(Document(), mode=mode)
         qtbot.addWidget(view)
         view.resize(600, 300)
         view.show()
@@ -63,7 +63,7 @@ def test_activations_show_the_same_times_as_the_spectrogram_after_a_run(qtbot, w
         window.control.run()
     spectrogram = window.spectrogram.plot.vb
     activations = window.activations.getViewBox()
-    duration = window.session.audio.duration
+    duration = window.document.audio.duration
     assert np.allclose(spectrogram.viewRange()[0], (0.0, duration))
     qtbot.waitUntil(lambda: np.allclose(activations.viewRange()[0], (0.0, duration),
                                         atol=duration / 200), timeout=WAIT)
@@ -73,11 +73,11 @@ def test_activations_show_the_same_times_as_the_spectrogram_after_a_run(qtbot, w
 
 
 def test_an_empty_loss_plot_spans_the_iterations_to_come_without_loss_values(qtbot):
-    from app.session import Session
+    from app.document import Document
     from app.views.loss_plot import LossPlot
 
-    session = Session()
-    plot = LossPlot(session)
+    document = Document()
+    plot = LossPlot(document)
     qtbot.addWidget(plot)
-    assert plot.getViewBox().viewRange()[0] == [1.0, float(session.settings.iterations)]
+    assert plot.getViewBox().viewRange()[0] == [1.0, float(document.settings.iterations)]
     assert not plot.getAxis("left").style["showValues"]

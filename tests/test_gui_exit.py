@@ -22,7 +22,7 @@ store.setValue(ASK_TO_SAVE_KEY, False)
 window = MainWindow(store=store)
 window.show()
 audio = make_demo(duration=2.0).mixture
-window.session.set_audio(audio, analyse(audio.samples, audio.rate))
+window.document.set_audio(audio, analyse(audio.samples, audio.rate))
 app.processEvents()
 window.close()
 print("closed")

@@ -108,9 +108,9 @@ def test_the_reconstruction_hint_follows_its_mode_and_the_selection(qtbot, windo
     assert not hint.isVisible()
     run_to_done(qtbot, window)
     window.reconstruction.set_mode("component")
-    window.session.select_component(-1)
+    window.document.select_component(-1)
     assert hint.isVisible() and "Select a component" in hint.text()
-    window.session.select_component(2)
+    window.document.select_component(2)
     assert not hint.isVisible()
 
 
@@ -144,12 +144,12 @@ def test_a_dock_layout_saved_by_an_older_version_is_not_restored(qtbot, window, 
 def test_the_transport_draws_the_shipped_icons_and_the_loop_says_why_it_is_off(qtbot):
     from PySide6.QtWidgets import QMainWindow
 
+    from app.document import Document
     from app.playback.control import PlaybackControl
-    from app.session import Session
 
     host = QMainWindow()
     qtbot.addWidget(host)
-    playback = PlaybackControl(Session(), None, host)  # no player: playback unavailable
+    playback = PlaybackControl(Document(), None, host)  # no player: playback unavailable
     bar = playback.bar
     for button, name in ((bar.play_button, "play"), (bar.stop_button, "stop")):
         assert button.icon().pixmap(24).toImage() == theme.icon(name).pixmap(24).toImage()

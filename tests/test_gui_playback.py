@@ -74,7 +74,7 @@ def _open(qtbot, store, player):
     win = MainWindow(store=store, player=player)
     qtbot.addWidget(win)
     win.show()
-    with qtbot.waitSignal(win.session.audio_changed, timeout=20_000):
+    with qtbot.waitSignal(win.document.audio_changed, timeout=20_000):
         win.loader.open_demo(duration=1.0)
     return win
 
@@ -95,11 +95,11 @@ def test_the_mixture_plays_before_any_factorization(played):
 
 def test_gains_follow_solo_and_mute(played):
     window, player = played
-    session = window.session
-    k = session.settings.n_components
+    document = window.document
+    k = document.settings.n_components
     rng = np.random.default_rng(0)
-    bins, frames = session.magnitude.shape
-    session.set_factors(rng.random((bins, k), np.float32), rng.random((k, frames), np.float32), ())
+    bins, frames = document.magnitude.shape
+    document.set_factors(rng.random((bins, k), np.float32), rng.random((k, frames), np.float32), ())
     assert player.calls[-1] == ("factors", k)
     window.components.table.cellWidget(1, 3).click()  # mute component 2
     assert player.gains[1] == 0.0 and player.gains[0] == 1.0
@@ -111,9 +111,9 @@ def test_gains_follow_solo_and_mute(played):
 
 def test_the_player_masks_with_the_sessions_exponent_as_the_export_does(played):
     window, player = played
-    session = window.session
-    assert player.power == session.settings.mask_power == Settings().mask_power
-    session.set_settings(replace(session.settings, mask_power=2.0))
+    document = window.document
+    assert player.power == document.settings.mask_power == Settings().mask_power
+    document.set_settings(replace(document.settings, mask_power=2.0))
     assert player.power == 2.0
 
 
@@ -160,7 +160,7 @@ def test_the_loop_band_sets_the_players_loop_on_both_time_plots(played):
     assert player.loop == pytest.approx((0.2, 0.6))
     assert spectrogram.range == pytest.approx((0.2, 0.6))
     _drag(spectrogram, (0.5, 9.0))  # past the end: clamped to the mixture
-    assert player.loop == pytest.approx((0.5, window.session.audio.duration))
+    assert player.loop == pytest.approx((0.5, window.document.audio.duration))
     window.playback.loop_action.trigger()
     assert player.loop is None
     assert spectrogram.range is None and activations.range is None

@@ -78,20 +78,20 @@ def test_peak_decimation_keeps_every_peak_and_dip():
 
 
 def test_a_long_file_is_drawn_with_two_points_per_pixel_column(qtbot, window):
-    session = window.session
-    bins, frames = session.magnitude.shape
-    k = session.settings.n_components
+    document = window.document
+    bins, frames = document.magnitude.shape
+    k = document.settings.n_components
     rng = np.random.default_rng(2)
     H = rng.random((k, frames), np.float32)  # noqa: N806
-    session.set_factors(rng.random((bins, k), np.float32), H, (1.0,))
+    document.set_factors(rng.random((bins, k), np.float32), H, (1.0,))
     view = window.activations
     columns = int(view.getViewBox().width() * view.devicePixelRatioF())
     if frames <= columns:  # the demo is short: every frame is drawn as it is
         assert view.curves[0].yData.size == frames
     # Zoom in to a tenth: the visible part is drawn at full detail, the rest not at all.
-    window.spectrogram.plot.vb.setXRange(0.0, session.audio.duration / 10, padding=0)
+    window.spectrogram.plot.vb.setXRange(0.0, document.audio.duration / 10, padding=0)
     view._draw()
-    assert view.curves[0].xData.max() <= session.audio.duration / 10 + 0.1
+    assert view.curves[0].xData.max() <= document.audio.duration / 10 + 0.1
     assert view.curves[0].xData.size <= min(MAX_POINTS, 2 * columns) + 2
 
 
@@ -99,18 +99,18 @@ def test_large_factor_images_are_drawn_from_the_render_thread(qtbot, window, mon
     from app.views import spectrogram
 
     monkeypatch.setattr(spectrogram, "_INLINE_CELLS", 0)  # every factor image goes to the thread
-    session, view = window.session, window.reconstruction
-    bins, frames = session.magnitude.shape
-    k = session.settings.n_components
+    document, view = window.document, window.reconstruction
+    bins, frames = document.magnitude.shape
+    k = document.settings.n_components
     rng = np.random.default_rng(3)
     before = view.image.image
-    session.set_factors(rng.random((bins, k), np.float32), rng.random((k, frames), np.float32), ())
+    document.set_factors(rng.random((bins, k), np.float32), rng.random((k, frames), np.float32), ())
     assert view.image.image is before, "the GUI thread did not compute the image itself"
     qtbot.waitUntil(lambda: view.image.image is not before, timeout=10_000)
     model = view.image.image
     assert model.dtype == np.float32 and model.flags.c_contiguous
     # A render asked for later (the mixture, drawn at once) is never replaced by an older one.
-    session.set_factors(rng.random((bins, k), np.float32), rng.random((k, frames), np.float32), ())
+    document.set_factors(rng.random((bins, k), np.float32), rng.random((k, frames), np.float32), ())
     view.set_mode("mixture")
     mixture = view.image.image
     qtbot.waitUntil(lambda: not view._renders.busy, timeout=10_000)

@@ -2,39 +2,39 @@
 
 import numpy as np
 
-from app.session import Session
+from app.document import Document
 from app.worker import SolverJob
 from dsp import nmf
 from dsp.pipeline import Settings
 
 
 def test_solo_wins_over_mute_and_gains_apply():
-    session = Session(Settings(n_components=4))
-    session.set_gain(0, 0.5)
-    session.set_mute(1, True)
-    np.testing.assert_array_equal(session.effective_gains(), [0.5, 0.0, 1.0, 1.0])
-    session.set_solo(1, True)
-    session.set_solo(3, True)
-    np.testing.assert_array_equal(session.effective_gains(), [0.0, 1.0, 0.0, 1.0])
+    document = Document(Settings(n_components=4))
+    document.set_gain(0, 0.5)
+    document.set_mute(1, True)
+    np.testing.assert_array_equal(document.effective_gains(), [0.5, 0.0, 1.0, 1.0])
+    document.set_solo(1, True)
+    document.set_solo(3, True)
+    np.testing.assert_array_equal(document.effective_gains(), [0.0, 1.0, 0.0, 1.0])
 
 
 def test_setters_emit_only_on_real_changes(qtbot):
-    session = Session(Settings(n_components=3))
+    document = Document(Settings(n_components=3))
     seen = []
-    session.component_changed.connect(seen.append)
-    session.set_mute(2, True)
-    session.set_mute(2, True)
-    session.set_component_name(0, "Part 1")  # the default name: no change
+    document.component_changed.connect(seen.append)
+    document.set_mute(2, True)
+    document.set_mute(2, True)
+    document.set_component_name(0, "Part 1")  # the default name: no change
     assert seen == [2]
 
 
 def test_a_new_rank_rebuilds_the_components_and_keeps_their_names(qtbot):
-    session = Session(Settings(n_components=2))
-    session.set_component_name(0, "Bass")
-    with qtbot.waitSignal(session.components_changed):
-        session.set_settings(Settings(n_components=4))
-    assert [c.name for c in session.components][:2] == ["Bass", "Part 2"]
-    assert len(session.components) == 4
+    document = Document(Settings(n_components=2))
+    document.set_component_name(0, "Bass")
+    with qtbot.waitSignal(document.components_changed):
+        document.set_settings(Settings(n_components=4))
+    assert [c.name for c in document.components][:2] == ["Bass", "Part 2"]
+    assert len(document.components) == 4
 
 
 def test_the_solver_job_gives_the_same_factors_as_the_solver_alone(qtbot):

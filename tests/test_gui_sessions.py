@@ -7,9 +7,9 @@ import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from app.document import Document
 from app.main_window import MainWindow
 from app.persistence import autosave_path, open_session, pending_recovery, save_session
-from app.session import Session
 from app.session_files import ASK_TO_SAVE_KEY
 from dsp.audio import Audio, load, save
 from dsp.demo import make_demo
@@ -61,32 +61,32 @@ def view_images(qtbot, window) -> dict:
     return {name: getattr(window, name).grab().toImage() for name in VIEWS}
 
 
-def edit_components(session) -> None:
-    session.set_component_name(0, "Bass")
-    session.set_component_colour(0, "#ff00ff")
-    session.set_gain(1, 0.25)
-    session.set_mute(2, True)
-    session.set_source(3, 0)
-    session.set_locked(1, True)
-    session.rename_source(0, "Low end")
+def edit_components(document) -> None:
+    document.set_component_name(0, "Bass")
+    document.set_component_colour(0, "#ff00ff")
+    document.set_gain(1, 0.25)
+    document.set_mute(2, True)
+    document.set_source(3, 0)
+    document.set_locked(1, True)
+    document.rename_source(0, "Low end")
 
 
 def test_set_component_colour_emits_only_on_a_real_change(qtbot):
-    session = Session(Settings(n_components=2))
+    document = Document(Settings(n_components=2))
     seen = []
-    session.component_changed.connect(seen.append)
-    session.set_component_colour(1, "#FF00FF")
-    session.set_component_colour(1, "#ff00ff")
-    session.set_component_colour(0, session.components[0].colour)
+    document.component_changed.connect(seen.append)
+    document.set_component_colour(1, "#FF00FF")
+    document.set_component_colour(1, "#ff00ff")
+    document.set_component_colour(0, document.components[0].colour)
     assert seen == [1]
-    assert session.components[1].colour == "#ff00ff"
+    assert document.components[1].colour == "#ff00ff"
 
 
 def test_saved_session_reopens_in_a_fresh_window_identically(
     qtbot, window, tmp_path, monkeypatch
 ):
     run_to_completion(qtbot, window)
-    edit_components(window.session)
+    edit_components(window.document)
     target = tmp_path / "work.partwise"
     answer_file_dialogs(monkeypatch, save_to=target, open_from=target)
     assert window.isWindowModified()
@@ -100,7 +100,7 @@ def test_saved_session_reopens_in_a_fresh_window_identically(
     assert again.size() == window.size()
     with qtbot.waitSignal(again.files.session_opened, timeout=WAIT):
         again.open_action.trigger()  # File ▸ Open… with the session chosen
-    saved, reopened = window.session, again.session
+    saved, reopened = window.document, again.document
     assert reopened.settings == saved.settings
     np.testing.assert_array_equal(reopened.W, saved.W)
     np.testing.assert_array_equal(reopened.H, saved.H)
@@ -108,7 +108,7 @@ def test_saved_session_reopens_in_a_fresh_window_identically(
     assert reopened.components == saved.components
     assert reopened.components[1].locked and reopened.source_state(0).name == "Low end"
     np.testing.assert_array_equal(reopened.audio.samples, saved.audio.samples)
-    assert again.files.document.path == target and not again.isWindowModified()
+    assert again.files.document_file.path == target and not again.isWindowModified()
     assert again.windowTitle() == "work.partwise[*] — Partwise"
 
     after = view_images(qtbot, again)
@@ -125,7 +125,7 @@ def test_save_writes_to_the_same_file_without_asking(qtbot, window, tmp_path, mo
     captions = answer_file_dialogs(monkeypatch, save_to=target)
     window.files.save_as_action.trigger()
     assert len(captions) == 1
-    window.session.set_gain(0, 0.5)
+    window.document.set_gain(0, 0.5)
     assert window.isWindowModified()
     window.files.save_action.trigger()
     assert len(captions) == 1  # no second question: Save uses the session's file
@@ -142,12 +142,12 @@ def test_a_failed_save_reports_why_and_keeps_the_changes_marked(
         window.files.save_as_action.trigger()
     assert blocker.args[0].startswith("Cannot save the session:")
     assert "no such folder" in blocker.args[0]
-    assert window.isWindowModified() and window.files.document.path is None
+    assert window.isWindowModified() and window.files.document_file.path is None
 
 
 def test_export_action_writes_stems_and_the_visible_plots(qtbot, window, tmp_path):
     run_to_completion(qtbot, window)
-    window.session.set_component_name(0, "Bass")
+    window.document.set_component_name(0, "Bass")
     window.files.export_action.trigger()
     dialog = window.files.export_dialog
     assert dialog.isVisible()
@@ -158,14 +158,14 @@ def test_export_action_writes_stems_and_the_visible_plots(qtbot, window, tmp_pat
         assert dialog.start_export()
     qtbot.waitUntil(lambda: dialog.job is None, timeout=WAIT)
     assert blocker.args[0] == "exported"
-    k = window.session.settings.n_components
+    k = window.document.settings.n_components
     written = sorted(p.name for p in (tmp_path / "stems").iterdir())
     stems = [name for name in written if name.endswith(".wav")]
     assert len(stems) == k and "Bass.wav" in stems
     plots = {name for name in written if name.endswith(".png")}
     assert plots == {f"mixture_{name}.png" for name in window.visible_plots()}
     assert "mixture_spectrogram.png" in plots and "manifest.json" in written
-    mixture = window.session.audio.samples
+    mixture = window.document.audio.samples
     total = sum(load(tmp_path / "stems" / name).samples for name in stems)
     np.testing.assert_allclose(total, mixture, atol=1e-3)
 
@@ -174,8 +174,8 @@ def test_export_action_writes_stems_and_the_visible_plots(qtbot, window, tmp_pat
 def asking(window, store):
     """The fixture window, asking about unsaved changes on close, with a change made."""
     store.setValue(ASK_TO_SAVE_KEY, True)
-    window.session.set_gain(0, 0.5)
-    assert window.files.document.dirty
+    window.document.set_gain(0, 0.5)
+    assert window.files.document_file.dirty
     yield window
     store.setValue(ASK_TO_SAVE_KEY, False)  # let the fixture close it
 
@@ -185,7 +185,7 @@ def test_close_with_unsaved_changes_asks_and_cancel_keeps_the_window(qtbot, aski
     box = asking.files.unsaved_box
     assert box.isVisible() and "Save the changes" in box.text()
     box.button(QMessageBox.Cancel).click()
-    assert asking.isVisible() and asking.files.document.dirty
+    assert asking.isVisible() and asking.files.document_file.dirty
 
 
 def test_close_then_discard_closes_and_removes_the_autosave(qtbot, asking, data_dir):
@@ -210,7 +210,7 @@ def test_close_then_save_but_no_file_chosen_stays_open(qtbot, asking, monkeypatc
     answer_file_dialogs(monkeypatch, save_to=None)
     assert not asking.close()
     asking.files.unsaved_box.button(QMessageBox.Save).click()
-    assert asking.isVisible() and asking.files.document.dirty
+    assert asking.isVisible() and asking.files.document_file.dirty
 
 
 def test_a_completed_run_is_autosaved(qtbot, window, data_dir):
@@ -218,22 +218,22 @@ def test_a_completed_run_is_autosaved(qtbot, window, data_dir):
     run_to_completion(qtbot, window)
     qtbot.waitUntil(lambda: pending_recovery() is not None, timeout=WAIT)
     np.testing.assert_array_equal(load_project(data_dir / "autosave.partwise").W,
-                                  window.session.W)
+                                  window.document.W)
 
 
-def crashed_autosave(tmp_path) -> Session:
+def crashed_autosave(tmp_path) -> Document:
     """What a crashed app left: an autosave of a factorized demo mixture with edits."""
     demo = make_demo(duration=1.0).mixture
-    session = Session(Settings(n_components=4, n_fft=512, hop=128))
-    session.set_audio(demo, analyse(demo.samples, demo.rate, n_fft=512, hop=128))
-    bins, frames = session.magnitude.shape
+    document = Document(Settings(n_components=4, n_fft=512, hop=128))
+    document.set_audio(demo, analyse(demo.samples, demo.rate, n_fft=512, hop=128))
+    bins, frames = document.magnitude.shape
     rng = np.random.default_rng(5)
-    session.set_factors(rng.random((bins, 4), dtype=np.float32),
+    document.set_factors(rng.random((bins, 4), dtype=np.float32),
                         rng.random((4, frames), dtype=np.float32), (3.0, 2.0))
-    edit_components(session)
+    edit_components(document)
     autosave_path().parent.mkdir(parents=True, exist_ok=True)
-    save_session(session, autosave_path())
-    return session
+    save_session(document, autosave_path())
+    return document
 
 
 def test_start_up_offers_the_autosave_and_yes_restores_it(qtbot, tmp_path, monkeypatch):
@@ -245,12 +245,12 @@ def test_start_up_offers_the_autosave_and_yes_restores_it(qtbot, tmp_path, monke
     with qtbot.waitSignal(window.files.session_opened, timeout=WAIT) as blocker:
         window.files.recovery_box.button(QMessageBox.Yes).click()
     assert blocker.args == [None]
-    restored = window.session
+    restored = window.document
     assert fallback == []
     np.testing.assert_array_equal(restored.W, crashed.W)
     np.testing.assert_array_equal(restored.audio.samples, crashed.audio.samples)
     assert restored.components == crashed.components
-    assert window.files.document.path is None and window.isWindowModified()
+    assert window.files.document_file.path is None and window.isWindowModified()
     assert window.windowTitle() == "Recovered session[*] — Partwise"
 
     # Saved elsewhere, the recovered work no longer needs the autosave (deleted on close).
@@ -258,7 +258,7 @@ def test_start_up_offers_the_autosave_and_yes_restores_it(qtbot, tmp_path, monke
     window.files.save_action.trigger()
     window.close()
     assert pending_recovery() is None
-    reopened = Session()
+    reopened = Document()
     open_session(tmp_path / "kept.partwise", reopened)
     np.testing.assert_array_equal(reopened.H, crashed.H)
 
@@ -270,7 +270,7 @@ def test_start_up_recovery_declined_is_deleted_and_the_demo_opens(qtbot, tmp_pat
     window.files.offer_recovery(otherwise=lambda: fallback.append("demo"))
     window.files.recovery_box.button(QMessageBox.No).click()
     assert fallback == ["demo"]
-    assert pending_recovery() is None and window.session.audio is None
+    assert pending_recovery() is None and window.document.audio is None
 
 
 def test_start_up_without_an_autosave_opens_the_demo_without_asking(qtbot, tmp_path):
@@ -282,8 +282,8 @@ def test_start_up_without_an_autosave_opens_the_demo_without_asking(qtbot, tmp_p
 
 def test_a_corrupt_session_is_a_clear_error_and_keeps_the_session(qtbot, window, tmp_path):
     run_to_completion(qtbot, window)
-    session = window.session
-    audio, W, title = session.audio, session.W, window.windowTitle()  # noqa: N806
+    document = window.document
+    audio, W, title = document.audio, document.W, window.windowTitle()  # noqa: N806
     bad = tmp_path / "broken.partwise"
     bad.write_bytes(b"PK\x03\x04 this was cut short")
     with qtbot.waitSignal(window.error_reported) as blocker:
@@ -292,7 +292,7 @@ def test_a_corrupt_session_is_a_clear_error_and_keeps_the_session(qtbot, window,
     assert message.startswith("Cannot open the session:")
     assert "'broken.partwise' is corrupt or truncated" in message
     assert window.error_box.isVisible() and "broken.partwise" in window.error_box.text()
-    assert session.audio is audio and session.W is W and window.windowTitle() == title
+    assert document.audio is audio and document.W is W and window.windowTitle() == title
 
 
 @pytest.fixture
@@ -317,8 +317,8 @@ def test_moved_audio_is_asked_for_and_then_used(qtbot, saved_on_file, tmp_path, 
     with qtbot.waitSignal(again.files.session_opened, timeout=WAIT):
         again.open_file(session_path)
     assert len(captions) == 1 and "take.wav" in captions[0]
-    assert again.session.audio.path == moved
-    np.testing.assert_array_equal(again.session.W, window.session.W)
+    assert again.document.audio.path == moved
+    np.testing.assert_array_equal(again.document.W, window.document.W)
 
 
 def test_moved_audio_not_found_again_is_a_clear_error(
@@ -331,7 +331,7 @@ def test_moved_audio_not_found_again_is_a_clear_error(
     with qtbot.waitSignal(again.error_reported) as blocker:
         again.open_file(session_path)
     assert "'take.wav' was not found" in blocker.args[0]
-    assert again.session.audio is None
+    assert again.document.audio is None
 
 
 def test_changed_audio_is_used_only_when_confirmed(qtbot, saved_on_file, tmp_path):
@@ -343,16 +343,16 @@ def test_changed_audio_is_used_only_when_confirmed(qtbot, saved_on_file, tmp_pat
     qtbot.waitUntil(lambda: again.files.changed_box is not None, timeout=WAIT)
     box = again.files.changed_box
     assert box.isVisible() and "'take.wav' has changed" in box.text()
-    assert again.session.audio is None  # nothing is used before the answer
+    assert again.document.audio is None  # nothing is used before the answer
     box.button(QMessageBox.No).click()
-    assert again.session.audio is None and again.files.document.path is None
+    assert again.document.audio is None and again.files.document_file.path is None
 
     again.open_file(session_path)
     qtbot.waitUntil(lambda: again.files.changed_box is not box, timeout=WAIT)
     again.files.changed_box.button(QMessageBox.Yes).click()
-    np.testing.assert_array_equal(again.session.W, window.session.W)
-    np.testing.assert_array_equal(again.session.audio.samples, original.samples * 0.5)
-    assert again.files.document.path == Path(session_path)
+    np.testing.assert_array_equal(again.document.W, window.document.W)
+    np.testing.assert_array_equal(again.document.audio.samples, original.samples * 0.5)
+    assert again.files.document_file.path == Path(session_path)
 
 
 def test_opening_another_file_asks_first_and_cancel_keeps_the_session(
@@ -360,22 +360,22 @@ def test_opening_another_file_asks_first_and_cancel_keeps_the_session(
 ):
     path = save(make_demo(duration=1.0).mixture, tmp_path / "next.wav", subtype="float")
     captions = answer_file_dialogs(monkeypatch, open_from=path)
-    audio = asking.session.audio
+    audio = asking.document.audio
     asking.open_action.trigger()
     assert asking.files.unsaved_box.isVisible() and "first" in asking.files.unsaved_box.text()
     asking.files.unsaved_box.button(QMessageBox.Cancel).click()
-    assert captions == [] and asking.session.audio is audio
+    assert captions == [] and asking.document.audio is audio
 
     asking.open_action.trigger()
     with qtbot.waitSignal(asking.loader.loaded, timeout=WAIT):
         asking.files.unsaved_box.button(QMessageBox.Discard).click()
-    assert len(captions) == 1 and asking.session.audio.path == path
+    assert len(captions) == 1 and asking.document.audio.path == path
     assert not asking.isWindowModified()  # a newly opened file has no changes yet
 
 
 def test_opening_without_unsaved_changes_does_not_ask(qtbot, window, store):
     store.setValue(ASK_TO_SAVE_KEY, True)
-    window.files.document.mark_clean()
+    window.files.document_file.mark_clean()
     with qtbot.waitSignal(window.loader.loaded, timeout=WAIT):
         window.demo_action.trigger()
     assert window.files.unsaved_box is None

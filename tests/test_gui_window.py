@@ -17,12 +17,12 @@ def run_to_completion(qtbot, window) -> None:
 
 def test_views_hold_the_session_factors_after_a_run(qtbot, window):
     run_to_completion(qtbot, window)
-    session = window.session
-    W, H = session.W, session.H  # noqa: N806
-    assert session.n_iter == 12
-    k = session.settings.n_components
-    assert W.shape == (session.magnitude.shape[0], k)
-    assert H.shape == (k, session.magnitude.shape[1])
+    document = window.document
+    W, H = document.W, document.H  # noqa: N806
+    assert document.n_iter == 12
+    k = document.settings.n_components
+    assert W.shape == (document.magnitude.shape[0], k)
+    assert H.shape == (k, document.magnitude.shape[1])
     np.testing.assert_array_equal(window.templates.templates, W)
     np.testing.assert_array_equal(window.activations.activations, H)
     assert len(window.templates.curves) == k and len(window.activations.curves) == k
@@ -32,51 +32,51 @@ def test_views_hold_the_session_factors_after_a_run(qtbot, window):
     np.testing.assert_allclose(y, (k - 1) + 0.85 * H[0] / H[0].max(), rtol=1e-6)
     curve = window.loss_plot.curve
     assert curve.xData.size == 12
-    np.testing.assert_allclose(curve.yData, session.losses, rtol=1e-12)
+    np.testing.assert_allclose(curve.yData, document.losses, rtol=1e-12)
     assert window.reconstruction.image.image is not None
 
 
 def test_pause_step_continue_and_stop(qtbot, window):
-    session, control = window.session, window.control
-    session.set_settings(replace(session.settings, iterations=100_000))
+    document, control = window.document, window.control
+    document.set_settings(replace(document.settings, iterations=100_000))
     control.run()
-    qtbot.waitUntil(lambda: session.n_iter >= 3, timeout=WAIT)
+    qtbot.waitUntil(lambda: document.n_iter >= 3, timeout=WAIT)
     control.pause()
     qtbot.waitUntil(lambda: control.state == "paused", timeout=WAIT)
-    paused_at = session.n_iter
+    paused_at = document.n_iter
     assert window.loss_plot.curve.xData.size == paused_at
     control.step()
-    qtbot.waitUntil(lambda: session.n_iter == paused_at + 1, timeout=WAIT)
+    qtbot.waitUntil(lambda: document.n_iter == paused_at + 1, timeout=WAIT)
     assert control.state == "paused"
     control.resume()
-    qtbot.waitUntil(lambda: session.n_iter >= paused_at + 3, timeout=WAIT)
+    qtbot.waitUntil(lambda: document.n_iter >= paused_at + 3, timeout=WAIT)
     control.stop()
     qtbot.waitUntil(lambda: control.threads_alive == 0, timeout=WAIT)
     assert control.state == "idle"
-    assert session.W is not None and session.n_iter > paused_at + 1
+    assert document.W is not None and document.n_iter > paused_at + 1
 
 
 def test_continue_after_stop_extends_the_loss_history(qtbot, window):
     run_to_completion(qtbot, window)
     window.control.stop()
-    first = window.session.losses
+    first = window.document.losses
     window.solver_actions.resume.trigger()
     qtbot.waitUntil(lambda: window.control.state == "done", timeout=WAIT)
-    assert window.session.n_iter == 24
-    assert window.session.losses[:12] == first
-    assert window.session.losses[-1] <= first[-1]
+    assert window.document.n_iter == 24
+    assert window.document.losses[:12] == first
+    assert window.document.losses[-1] <= first[-1]
 
 
 def test_reset_forgets_the_factors(qtbot, window):
     run_to_completion(qtbot, window)
     window.solver_actions.reset.trigger()
-    assert window.session.W is None and window.session.n_iter == 0
+    assert window.document.W is None and window.document.n_iter == 0
     assert window.loss_plot.curve.xData is None or window.loss_plot.curve.xData.size == 0
 
 
 def test_closing_while_running_stops_the_solver(qtbot, window):
-    session = window.session
-    session.set_settings(replace(session.settings, iterations=100_000))
+    document = window.document
+    document.set_settings(replace(document.settings, iterations=100_000))
     window.control.run()
     qtbot.waitUntil(lambda: window.control.state == "running", timeout=WAIT)
     job = window.control._job
@@ -87,7 +87,7 @@ def test_closing_while_running_stops_the_solver(qtbot, window):
 
 def test_a_bad_file_reports_an_error_and_keeps_the_session(qtbot, window, tmp_path):
     run_to_completion(qtbot, window)
-    audio, W = window.session.audio, window.session.W  # noqa: N806
+    audio, W = window.document.audio, window.document.W  # noqa: N806
     bad = tmp_path / "notes.wav"
     bad.write_text("this is not audio\n" * 50)
     with qtbot.waitSignal(window.error_reported, timeout=WAIT) as blocker:
@@ -95,7 +95,7 @@ def test_a_bad_file_reports_an_error_and_keeps_the_session(qtbot, window, tmp_pa
     assert "'notes.wav' is not a readable audio file" in blocker.args[0]
     assert window.error_box.isVisible()
     assert "notes.wav" in window.error_box.text()
-    assert window.session.audio is audio and window.session.W is W
+    assert window.document.audio is audio and window.document.W is W
     assert window.windowTitle().startswith("Demo mixture")
 
 
@@ -106,13 +106,13 @@ def test_a_good_file_opens_and_becomes_recent(qtbot, window, tmp_path, store):
     path = save(make_demo(duration=1.0).mixture, tmp_path / "short.wav", subtype="float")
     with qtbot.waitSignal(window.loader.loaded, timeout=WAIT):
         window.open_file(path)
-    assert window.session.audio.path == path
+    assert window.document.audio.path == path
     assert window.recent_menu.actions()[0].text() == "short.wav"
 
 
 def test_changing_a_parameter_mid_run_stops_and_offers_a_restart(qtbot, window):
-    session, control = window.session, window.control
-    session.set_settings(replace(session.settings, iterations=100_000))
+    document, control = window.document, window.control
+    document.set_settings(replace(document.settings, iterations=100_000))
     control.run()
     qtbot.waitUntil(lambda: control.state == "running", timeout=WAIT)
     window.parameters.loss.setCurrentIndex(window.parameters.loss.findData("euclidean"))
@@ -121,17 +121,17 @@ def test_changing_a_parameter_mid_run_stops_and_offers_a_restart(qtbot, window):
     assert "loss" in window.restart_box.text()
     window.restart_box.button(QMessageBox.Yes).click()
     qtbot.waitUntil(lambda: control.state == "running", timeout=WAIT)
-    assert session.settings.loss == "euclidean"
+    assert document.settings.loss == "euclidean"
     control.stop()
     qtbot.waitUntil(lambda: control.threads_alive == 0, timeout=WAIT)
 
 
 def test_a_new_fft_size_recomputes_the_spectrogram(qtbot, window):
-    with qtbot.waitSignal(window.session.audio_changed, timeout=WAIT):
+    with qtbot.waitSignal(window.document.audio_changed, timeout=WAIT):
         window.parameters.n_fft.setCurrentIndex(window.parameters.n_fft.findData(1024))
-    spec = window.session.spectrogram
+    spec = window.document.spectrogram
     assert (spec.n_fft, spec.hop) == (1024, 256)
-    assert window.session.magnitude.shape[0] == 513
+    assert window.document.magnitude.shape[0] == 513
     assert window.parameters.hop.value() == 256
 
 
@@ -142,7 +142,7 @@ def test_layout_and_parameters_are_remembered(qtbot, window, store):
     window.close()
     again = MainWindow(store=store)
     qtbot.addWidget(again)
-    assert again.session.settings.n_components == 5
+    assert again.document.settings.n_components == 5
     assert again.parameters.components.value() == 5
 
 
@@ -164,7 +164,7 @@ def test_an_out_of_range_value_is_clamped_and_the_user_told(qtbot, window, contr
 
 
 def test_the_start_of_a_run_shows_what_it_does_until_the_first_iteration(qtbot, window):
-    window.session.set_settings(replace(window.session.settings, init="comb"))
+    window.document.set_settings(replace(window.document.settings, init="comb"))
     seen = []
     window.control.initialising.connect(lambda phase, done: seen.append(
         (window.solver_label.text(), done)))

@@ -129,17 +129,17 @@ def test_a_render_that_raises_is_reported_and_the_next_render_still_happens(
         return real(mode, *args, **kwargs)
 
     monkeypatch.setattr(spectrogram, "image_db", fails_once)
-    session, view = window.session, window.reconstruction
-    bins, frames = session.magnitude.shape
-    k = session.settings.n_components
+    document, view = window.document, window.reconstruction
+    bins, frames = document.magnitude.shape
+    k = document.settings.n_components
     rng = np.random.default_rng(4)
     before = view.image.image
     with qtbot.waitSignal(window.error_reported, timeout=WAIT) as blocker:
-        session.set_factors(rng.random((bins, k), np.float32),
+        document.set_factors(rng.random((bins, k), np.float32),
                             rng.random((k, frames), np.float32), ())
     assert "Cannot draw the spectrogram: overflow in the model" in blocker.args[0]
     assert view.image.image is before
-    session.set_factors(rng.random((bins, k), np.float32), rng.random((k, frames), np.float32), ())
+    document.set_factors(rng.random((bins, k), np.float32), rng.random((k, frames), np.float32), ())
     qtbot.waitUntil(lambda: view.image.image is not before, timeout=WAIT)
     assert len(calls) >= 2 and threading.main_thread() not in calls
 
@@ -147,8 +147,8 @@ def test_a_render_that_raises_is_reported_and_the_next_render_still_happens(
 def test_closing_the_window_while_a_long_job_runs_returns_promptly_and_leaves_no_thread(
     qtbot, window
 ):
-    session = window.session
-    session.set_settings(replace(session.settings, iterations=100_000))
+    document = window.document
+    document.set_settings(replace(document.settings, iterations=100_000))
     window.control.run()
     qtbot.waitUntil(lambda: window.control.state == "running", timeout=WAIT)
 
@@ -187,14 +187,14 @@ def test_labels_grouping_and_the_autosave_run_off_the_gui_thread(
                          (app.views.components, "group_components"),
                          (app.persistence, "save_project")):
         monkeypatch.setattr(module, name, recorded(name, getattr(module, name)))
-    session, components = window.session, window.components
+    document, components = window.document, window.components
     with qtbot.waitSignal(window.control.state_changed, check_params_cb=lambda s: s == "done",
                           timeout=WAIT):
         window.control.run()
     with qtbot.waitSignal(components.grouped, timeout=WAIT):
         components._group()
     with qtbot.waitSignal(window.files.autosaver.saved, timeout=WAIT):
-        session.set_gain(0, 0.5)
+        document.set_gain(0, 0.5)
         window.files.autosaver.save_now()
     qtbot.waitUntil(lambda: "component_labels" in threads, timeout=WAIT)
     assert set(threads) == {"component_labels", "group_components", "save_project"}

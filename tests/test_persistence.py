@@ -7,14 +7,14 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from app.document import Document  # noqa: E402
 from app.persistence import (  # noqa: E402
     Autosaver,
-    SessionDocument,
+    DocumentFile,
     open_session,
     pending_recovery,
     save_session,
 )
-from app.session import Session  # noqa: E402
 from dsp.audio import Audio, load, save  # noqa: E402
 from dsp.pipeline import Settings  # noqa: E402
 from dsp.project_file import ProjectError, load_project  # noqa: E402
@@ -23,30 +23,30 @@ from dsp.stft import analyse  # noqa: E402
 SETTINGS = Settings(n_components=3, n_fft=256, hop=64, seed=7, loss="euclidean")
 
 
-def make_session(audio_path, settings=SETTINGS) -> Session:
+def make_session(audio_path, settings=SETTINGS) -> Document:
     """A session on ``audio_path`` with random factors and edited component states."""
     audio = load(audio_path)
-    session = Session(settings)
-    session.set_audio(audio, analyse(audio.samples, audio.rate, n_fft=256, hop=64))
-    bins, frames = session.magnitude.shape
+    document = Document(settings)
+    document.set_audio(audio, analyse(audio.samples, audio.rate, n_fft=256, hop=64))
+    bins, frames = document.magnitude.shape
     rng = np.random.default_rng(1)
     k = settings.n_components
-    session.set_factors(
+    document.set_factors(
         rng.random((bins, k), dtype=np.float32),
         rng.random((k, frames), dtype=np.float32),
         (3.0, 2.0, 1.5),
     )
-    session.set_component_name(0, "Bass")
-    session.set_component_colour(0, "#123456")
-    session.set_locked(2, True)
-    session.rename_source(0, "Drums")
-    session.set_source_mute(1, True)
-    session.set_source_solo(0, True)
-    session.set_gain(1, 0.25)
-    session.set_mute(2, True)
-    session.set_solo(1, True)
-    session.set_source(2, 0)
-    return session
+    document.set_component_name(0, "Bass")
+    document.set_component_colour(0, "#123456")
+    document.set_locked(2, True)
+    document.rename_source(0, "Drums")
+    document.set_source_mute(1, True)
+    document.set_source_solo(0, True)
+    document.set_gain(1, 0.25)
+    document.set_mute(2, True)
+    document.set_solo(1, True)
+    document.set_source(2, 0)
+    return document
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ def audio_file(tmp_path):
     return path
 
 
-def assert_same_session(a: Session, b: Session) -> None:
+def assert_same_session(a: Document, b: Document) -> None:
     """Identical arrays, settings and component states."""
     assert b.settings == a.settings
     np.testing.assert_array_equal(b.W, a.W)
@@ -75,7 +75,7 @@ def assert_same_session(a: Session, b: Session) -> None:
 def test_saved_session_reopens_with_identical_arrays_and_states(qtbot, audio_file, tmp_path):
     original = make_session(audio_file)
     save_session(original, tmp_path / "work.partwise")
-    reopened = Session()
+    reopened = Document()
     open_session(tmp_path / "work.partwise", reopened)
     assert_same_session(original, reopened)
     assert reopened.components[0].colour == "#123456" and reopened.components[2].locked
@@ -85,10 +85,10 @@ def test_saved_session_reopens_with_identical_arrays_and_states(qtbot, audio_fil
 
 def test_session_without_factors_reopens_without_factors(qtbot, audio_file, tmp_path):
     audio = load(audio_file)
-    session = Session(SETTINGS)
-    session.set_audio(audio, analyse(audio.samples, audio.rate, n_fft=256, hop=64))
-    save_session(session, tmp_path / "empty.partwise")
-    reopened = Session()
+    document = Document(SETTINGS)
+    document.set_audio(audio, analyse(audio.samples, audio.rate, n_fft=256, hop=64))
+    save_session(document, tmp_path / "empty.partwise")
+    reopened = Document()
     open_session(tmp_path / "empty.partwise", reopened)
     assert reopened.W is None and reopened.losses == ()
     assert reopened.settings == SETTINGS
@@ -97,12 +97,12 @@ def test_session_without_factors_reopens_without_factors(qtbot, audio_file, tmp_
 def test_audio_without_a_file_is_saved_beside_the_session(qtbot, audio_file, tmp_path):
     source = make_session(audio_file)
     memory = Audio(source.audio.samples, source.audio.rate)
-    session = Session(SETTINGS)
-    session.set_audio(memory, source.spectrogram)
-    session.set_factors(source.W, source.H, source.losses)
-    save_session(session, tmp_path / "demo.partwise")
+    document = Document(SETTINGS)
+    document.set_audio(memory, source.spectrogram)
+    document.set_factors(source.W, source.H, source.losses)
+    save_session(document, tmp_path / "demo.partwise")
     assert (tmp_path / "demo_mixture.wav").is_file()
-    reopened = Session()
+    reopened = Document()
     open_session(tmp_path / "demo.partwise", reopened)
     np.testing.assert_array_equal(reopened.audio.samples, memory.samples)
     np.testing.assert_array_equal(reopened.W, source.W)
@@ -114,7 +114,7 @@ def test_moved_audio_is_asked_for(qtbot, audio_file, tmp_path):
     moved = tmp_path / "elsewhere.wav"
     audio_file.rename(moved)
     asked = []
-    reopened = Session()
+    reopened = Document()
     open_session(
         tmp_path / "work.partwise", reopened, ask_location=lambda p: asked.append(p) or moved
     )
@@ -128,10 +128,10 @@ def test_missing_audio_without_an_answer_is_a_clear_error_and_changes_nothing(
 ):
     save_session(make_session(audio_file), tmp_path / "work.partwise")
     audio_file.unlink()
-    session = Session()
+    document = Document()
     with pytest.raises(ProjectError, match="mix.wav.*not found"):
-        open_session(tmp_path / "work.partwise", session, ask_location=lambda p: None)
-    assert session.audio is None
+        open_session(tmp_path / "work.partwise", document, ask_location=lambda p: None)
+    assert document.audio is None
 
 
 def test_changed_audio_needs_confirmation(qtbot, audio_file, tmp_path):
@@ -139,11 +139,11 @@ def test_changed_audio_needs_confirmation(qtbot, audio_file, tmp_path):
     save_session(original, tmp_path / "work.partwise")
     changed = load(audio_file)
     save(Audio(changed.samples * 0.5, changed.rate), audio_file, subtype="float")
-    refused = Session()
+    refused = Document()
     with pytest.raises(ProjectError, match="has changed"):
         open_session(tmp_path / "work.partwise", refused, confirm_changed=lambda p: False)
     assert refused.audio is None
-    accepted = Session()
+    accepted = Document()
     open_session(tmp_path / "work.partwise", accepted, confirm_changed=lambda p: True)
     np.testing.assert_array_equal(accepted.W, original.W)
 
@@ -151,44 +151,44 @@ def test_changed_audio_needs_confirmation(qtbot, audio_file, tmp_path):
 def test_corrupt_session_file_is_a_clear_error(qtbot, tmp_path):
     bad = tmp_path / "bad.partwise"
     bad.write_bytes(b"not a zip")
-    session = Session()
+    document = Document()
     with pytest.raises(ProjectError, match="bad.partwise"):
-        open_session(bad, session)
-    assert session.audio is None
+        open_session(bad, document)
+    assert document.audio is None
 
 
 def test_saving_without_audio_is_refused(qtbot, tmp_path):
     with pytest.raises(ProjectError, match="no audio"):
-        save_session(Session(), tmp_path / "x.partwise")
+        save_session(Document(), tmp_path / "x.partwise")
     assert not (tmp_path / "x.partwise").exists()
 
 
 def test_document_is_dirty_after_a_change_and_clean_after_save(qtbot, audio_file, tmp_path):
-    session = make_session(audio_file)
-    document = SessionDocument(session)
-    assert not document.dirty
-    with qtbot.waitSignal(document.dirty_changed) as blocker:
-        session.set_gain(0, 0.5)
-    assert blocker.args == [True] and document.dirty
-    document.save(tmp_path / "doc.partwise")
-    assert not document.dirty and document.path == tmp_path / "doc.partwise"
+    document = make_session(audio_file)
+    document_file = DocumentFile(document)
+    assert not document_file.dirty
+    with qtbot.waitSignal(document_file.dirty_changed) as blocker:
+        document.set_gain(0, 0.5)
+    assert blocker.args == [True] and document_file.dirty
+    document_file.save(tmp_path / "doc.partwise")
+    assert not document_file.dirty and document_file.path == tmp_path / "doc.partwise"
     assert load_project(tmp_path / "doc.partwise").components[0].gain == 0.5
 
 
 def test_document_without_a_file_refuses_plain_save(qtbot, audio_file):
-    document = SessionDocument(make_session(audio_file))
+    document_file = DocumentFile(make_session(audio_file))
     with pytest.raises(ProjectError, match="no file"):
-        document.save()
+        document_file.save()
 
 
 def test_autosaver_writes_changed_session_and_clear_removes_it(
     qtbot, audio_file, tmp_path, monkeypatch
 ):
     monkeypatch.setenv("PARTWISE_DATA_DIR", str(tmp_path / "data"))
-    session = make_session(audio_file)
-    autosaver = Autosaver(session, interval_ms=10)
+    document = make_session(audio_file)
+    autosaver = Autosaver(document, interval_ms=10)
     assert pending_recovery() is None
-    session.set_gain(0, 0.75)
+    document.set_gain(0, 0.75)
     autosaver.start()
     with qtbot.waitSignal(autosaver.saved) as blocker:
         pass
@@ -200,8 +200,8 @@ def test_autosaver_writes_changed_session_and_clear_removes_it(
 
 
 def test_autosaver_skips_an_unchanged_session(qtbot, audio_file, tmp_path):
-    session = make_session(audio_file)
-    autosaver = Autosaver(session, path=tmp_path / "auto.partwise")
+    document = make_session(audio_file)
+    autosaver = Autosaver(document, path=tmp_path / "auto.partwise")
     with qtbot.waitSignal(autosaver.saved):
         autosaver.save_now()
     assert autosaver.path.exists()
@@ -209,39 +209,39 @@ def test_autosaver_skips_an_unchanged_session(qtbot, audio_file, tmp_path):
     with qtbot.assertNotEmitted(autosaver.saved, wait=200):
         autosaver.save_now()
     assert not autosaver.path.exists()
-    session.set_mute(0, True)
+    document.set_mute(0, True)
     with qtbot.waitSignal(autosaver.saved):
         autosaver.save_now()
     assert autosaver.path.exists()
 
 
 def test_document_is_dirty_after_a_source_is_renamed(qtbot, audio_file, tmp_path):
-    session = make_session(audio_file)
-    document = SessionDocument(session)
-    session.rename_source(1, "Keys")
-    assert document.dirty
-    document.save(tmp_path / "doc.partwise")
+    document = make_session(audio_file)
+    document_file = DocumentFile(document)
+    document.rename_source(1, "Keys")
+    assert document_file.dirty
+    document_file.save(tmp_path / "doc.partwise")
     assert load_project(tmp_path / "doc.partwise").sources[1].name == "Keys"
 
 
 def test_reference_stems_come_back_with_the_session(audio_file, tmp_path, qtbot):
-    session = make_session(audio_file)
+    document = make_session(audio_file)
     rng = np.random.default_rng(5)
     paths = []
     for name in ("drums.wav", "bass.wav"):
         paths.append(tmp_path / name)
         save(Audio(rng.uniform(-0.1, 0.1, (4000, 2)).astype(np.float32), 8000), paths[-1],
              subtype="float")
-    session.set_references([load(p).samples for p in paths], ["drums.wav", "bass.wav"], paths)
-    save_session(session, tmp_path / "s.partwise")
-    reopened = Session()
+    document.set_references([load(p).samples for p in paths], ["drums.wav", "bass.wav"], paths)
+    save_session(document, tmp_path / "s.partwise")
+    reopened = Document()
     open_session(tmp_path / "s.partwise", reopened)
     assert reopened.reference_names == ("drums.wav", "bass.wav")
     for got, path in zip(reopened.references, paths):
         np.testing.assert_array_equal(got, load(path).samples)
 
     paths[0].unlink()  # a reference that has gone is left out, and the user told
-    again = Session()
+    again = Document()
     with qtbot.waitSignal(again.noticed) as notice:
         open_session(tmp_path / "s.partwise", again)
     assert again.reference_names == ("bass.wav",)

@@ -10,13 +10,13 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from app.document import Document  # noqa: E402
 from app.persistence import (  # noqa: E402
     Autosaver,
     discard_recovery,
     open_session,
     pending_recovery,
 )
-from app.session import Session  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,7 +31,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from app.persistence import Autosaver
-from app.session import Session
+from app.document import Document
 from dsp.audio import Audio, save
 from dsp.pipeline import Settings
 from dsp.stft import analyse
@@ -41,16 +41,16 @@ app = QApplication([])
 rng = np.random.default_rng(3)
 audio = Audio(rng.uniform(-0.5, 0.5, (6000, 1)).astype(np.float32), 8000, work / "take.wav")
 save(audio, audio.path, subtype="float")
-session = Session(Settings(n_components=2, n_fft=256, hop=64))
-session.set_audio(audio, analyse(audio.samples, audio.rate, n_fft=256, hop=64))
-bins, frames = session.magnitude.shape
+document = Document(Settings(n_components=2, n_fft=256, hop=64))
+document.set_audio(audio, analyse(audio.samples, audio.rate, n_fft=256, hop=64))
+bins, frames = document.magnitude.shape
 W = rng.random((bins, 2), dtype=np.float32)
 H = rng.random((2, frames), dtype=np.float32)
-session.set_factors(W, H, (5.0, 4.0))
-session.set_component_name(1, "Hi-hat")
-session.set_gain(0, 0.5)
+document.set_factors(W, H, (5.0, 4.0))
+document.set_component_name(1, "Hi-hat")
+document.set_gain(0, 0.5)
 np.savez(work / "expected.npz", W=W, H=H)
-autosaver = Autosaver(session, interval_ms=50)
+autosaver = Autosaver(document, interval_ms=50)
 autosaver.saved.connect(lambda path: print("autosaved", path, flush=True))
 autosaver.failed.connect(lambda message: print("failed", message, flush=True))
 autosaver.start()
@@ -86,7 +86,7 @@ def test_killed_app_leaves_an_autosave_that_restores_its_work(qtbot, tmp_path, m
 
     recovery = pending_recovery()
     assert recovery == data / "autosave.partwise"
-    restored = Session()
+    restored = Document()
     open_session(recovery, restored)
     expected = np.load(tmp_path / "expected.npz")
     np.testing.assert_array_equal(restored.W, expected["W"])
@@ -101,7 +101,7 @@ def test_clean_close_leaves_nothing_to_recover(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("PARTWISE_DATA_DIR", str(tmp_path))
     (tmp_path / "autosave.partwise").write_bytes(b"left by a crash")
     assert pending_recovery() == tmp_path / "autosave.partwise"
-    Autosaver(Session()).clear()
+    Autosaver(Document()).clear()
     assert pending_recovery() is None
 
 
@@ -128,18 +128,18 @@ work = Path(sys.argv[1])
 app = create_application([])
 window = MainWindow(store=QSettings(str(work / "app.ini"), QSettings.IniFormat))
 window.show()
-session = window.session
-session.set_settings(replace(session.settings, n_components=4, iterations=15))
+document = window.document
+document.set_settings(replace(document.settings, n_components=4, iterations=15))
 
 
 def loaded(_name):
-    session.set_component_name(0, "Kick")
-    session.set_mute(2, True)
+    document.set_component_name(0, "Kick")
+    document.set_mute(2, True)
     window.control.run()
 
 
 def autosaved(path):
-    np.savez(work / "expected.npz", W=session.W, H=session.H)
+    np.savez(work / "expected.npz", W=document.W, H=document.H)
     print("autosaved", path, flush=True)
 
 
@@ -166,8 +166,8 @@ def test_killed_window_is_offered_for_recovery_at_the_next_start(qtbot, tmp_path
     with qtbot.waitSignal(window.files.session_opened, timeout=30_000):
         window.files.recovery_box.button(QMessageBox.Yes).click()
     expected = np.load(tmp_path / "expected.npz")
-    np.testing.assert_array_equal(window.session.W, expected["W"])
-    np.testing.assert_array_equal(window.session.H, expected["H"])
-    assert window.session.n_iter == 15 and fallback == []
-    assert window.session.components[0].name == "Kick" and window.session.components[2].mute
+    np.testing.assert_array_equal(window.document.W, expected["W"])
+    np.testing.assert_array_equal(window.document.H, expected["H"])
+    assert window.document.n_iter == 15 and fallback == []
+    assert window.document.components[0].name == "Kick" and window.document.components[2].mute
     assert window.windowTitle() == "Recovered session[*] — Partwise"

@@ -37,32 +37,32 @@ def drop_components(sources, rows, target_source):
 
 
 def test_dragging_components_onto_a_source_groups_them(qtbot, window):
-    session = window.session
+    document = window.document
     view = window.components
-    target = session.add_source("Bass")
+    target = document.add_source("Bass")
     drop = drop_components(view.sources, [1, 3], target)
     assert drop.isAccepted()
-    assert session.source_members(target) == [1, 3]
+    assert document.source_members(target) == [1, 3]
     assert view.sources.item(target, 3).text() == "2"  # the parts column follows
     assert view.table.cellWidget(1, 5).currentText() == "Bass"
 
 
 def test_lock_button_and_split_menu_edit_the_components(qtbot, window):
-    session = window.session
+    document = window.document
     run_to_done(qtbot, window, window.control.run)
     window.components.table.cellWidget(0, 6).click()  # the lock toggle
-    assert session.components[0].locked
-    k = len(session.components)
+    assert document.components[0].locked
+    k = len(document.components)
     window.components.table.selectRow(2)
     menu = window.components.build_menu([2])
     split = next(a for a in menu.actions() if a.text() == "Split in two")
-    with qtbot.waitSignal(session.components_changed, timeout=20_000):
+    with qtbot.waitSignal(document.components_changed, timeout=20_000):
         split.trigger()
-    assert len(session.components) == k + 1 == session.W.shape[1]
-    assert [c.name for c in session.components[2:4]] == ["Part 3 a", "Part 3 b"]
-    locked = session.W[:, 0].copy()
+    assert len(document.components) == k + 1 == document.W.shape[1]
+    assert [c.name for c in document.components[2:4]] == ["Part 3 a", "Part 3 b"]
+    locked = document.W[:, 0].copy()
     run_to_done(qtbot, window, window.control.resume)  # continue from the edited state
-    np.testing.assert_array_equal(session.W[:, 0], locked)
+    np.testing.assert_array_equal(document.W[:, 0], locked)
 
 
 def test_labels_appear_in_the_table(qtbot, window):
@@ -77,7 +77,7 @@ def test_labels_appear_in_the_table(qtbot, window):
 
 def test_learn_from_selection_locks_the_learned_templates(qtbot, window, tmp_path, monkeypatch):
     monkeypatch.setenv("PARTWISE_DATA_DIR", str(tmp_path))
-    session, panel = window.session, window.learn_panel
+    document, panel = window.document, window.learn_panel
     panel.region.setRegion((0.0, 0.2))  # the demo's bass plays alone at first
     panel.templates_box.setValue(2)
     panel.rest_box.setValue(3)
@@ -85,16 +85,16 @@ def test_learn_from_selection_locks_the_learned_templates(qtbot, window, tmp_pat
     with qtbot.waitSignal(window.control.state_changed,
                           check_params_cb=lambda s: s == "done", timeout=30_000):
         panel.learn_from_selection()
-    assert [c.locked for c in session.components] == [True, True, False, False, False]
-    assert session.source_state(0).name == "Bass" and session.source_members(0) == [0, 1]
+    assert [c.locked for c in document.components] == [True, True, False, False, False]
+    assert document.source_state(0).name == "Bass" and document.source_members(0) == [0, 1]
     panel.save_learned()
     assert library.list_templates() == ["Bass"]
-    stored = library.load_templates("Bass", rate=session.audio.rate, n_fft=session.settings.n_fft)
-    np.testing.assert_array_equal(stored, session.W[:, :2])
+    stored = library.load_templates("Bass", rate=document.audio.rate, n_fft=document.settings.n_fft)
+    np.testing.assert_array_equal(stored, document.W[:, :2])
 
 
 def test_scores_shown_match_dsp_metrics(qtbot, window, tmp_path):
-    session, panel = window.session, window.scores
+    document, panel = window.document, window.scores
     run_to_done(qtbot, window, window.control.run)
     with qtbot.waitSignal(window.components.grouped, timeout=20_000):
         window.components._group()
@@ -104,10 +104,10 @@ def test_scores_shown_match_dsp_metrics(qtbot, window, tmp_path):
         paths.append(tmp_path / f"{name}.wav")
         save(stem, paths[-1], subtype="float")
     panel.load_references(paths)
-    qtbot.waitUntil(lambda: len(panel.rows) == len(session.groups())
+    qtbot.waitUntil(lambda: len(panel.rows) == len(document.groups())
                     and bool(panel.rows[0].reference), timeout=60_000)
-    stems = list(separate(session.spectrogram, session.W, session.H, session.groups(),
-                          power=session.settings.mask_power))
+    stems = list(separate(document.spectrogram, document.W, document.H, document.groups(),
+                          power=document.settings.mask_power))
     references = [s.samples for s in demo.stems]
     for row, stem in zip(panel.rows, stems):
         j = [p.name for p in paths].index(row.reference)
@@ -120,17 +120,17 @@ def test_scores_shown_match_dsp_metrics(qtbot, window, tmp_path):
 
 
 def test_scores_follow_runs_and_renames_once_asked_for(qtbot, window):
-    session, panel = window.session, window.scores
+    document, panel = window.document, window.scores
     run_to_done(qtbot, window, window.control.run)
     assert "No factorization" not in panel.summary.text()  # a run has finished
     panel.score()
-    qtbot.waitUntil(lambda: len(panel.rows) == len(session.groups()), timeout=30_000)
+    qtbot.waitUntil(lambda: len(panel.rows) == len(document.groups()), timeout=30_000)
     first = panel.summary.text()
-    session.set_settings(replace(session.settings, seed=session.settings.seed + 1))
+    document.set_settings(replace(document.settings, seed=document.settings.seed + 1))
     run_to_done(qtbot, window, window.control.run)  # a new run: new figures, unasked
     qtbot.waitUntil(lambda: panel.summary.text() not in (first, "Scoring…")
                     and "again" not in panel.summary.text(), timeout=30_000)
-    session.rename_source(session.components[0].source, "Lead")
+    document.rename_source(document.components[0].source, "Lead")
     qtbot.waitUntil(lambda: bool(panel.rows) and panel.rows[0].name == "Lead", timeout=30_000)
     shown = panel.table.item(0, 0).text()
     assert shown == "Lead"

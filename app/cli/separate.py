@@ -142,14 +142,14 @@ def _from_session(project, audio, progress):
     """
     from dataclasses import replace
 
-    from app.session import Session
+    from app.document import Document
     from dsp import pipeline
     from dsp.project_file import file_sha256
     from dsp.stft import analyse
 
     settings = project.settings
     spec = analyse(audio.samples, audio.rate, n_fft=settings.n_fft, hop=settings.hop)
-    document = Session()
+    document = Document()
     document.restore(audio, spec, settings, components=project.components,
                      sources=project.sources)
     groups = document.groups()

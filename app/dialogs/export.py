@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..document import Document
 from ..export_job import (
     DEFAULT_PATTERN,
     PATTERN_FIELDS,
@@ -39,7 +40,6 @@ from ..export_job import (
     plan_export,
 )
 from ..jobs import describe
-from ..session import Session
 
 __all__ = ["ExportDialog", "ExportError", "ExportJob", "ExportOptions", "plan_export"]
 
@@ -81,7 +81,7 @@ class ExportDialog(QDialog):
 
     def __init__(
         self,
-        session: Session,
+        document: Document,
         parent: QWidget | None = None,
         *,
         plots: Mapping[str, QWidget] | None = None,
@@ -90,10 +90,10 @@ class ExportDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export")
-        self._session = session
+        self._document = document
         self._plots = dict(plots or {})
         if selected is None:
-            selected = [session.selected] if session.selected >= 0 else []
+            selected = [document.selected] if document.selected >= 0 else []
         self._selected = tuple(selected)
         self._confirm_overwrite = confirm_overwrite or self._ask_overwrite
         self.job: ExportJob | None = None
@@ -103,14 +103,14 @@ class ExportDialog(QDialog):
     # -- form --------------------------------------------------------------------------------
 
     def _build(self) -> None:
-        audio = self._session.audio
+        audio = self._document.audio
         self.what_combo = QComboBox()
         for key, label in WHATS.items():
             self.what_combo.addItem(label, key)
         selected_row = list(WHATS).index("selected")
         self.what_combo.model().item(selected_row).setEnabled(bool(self._selected))
         # Once the user has grouped components into sources, sources are what they want.
-        if len(self._session.groups()) < len(self._session.components):
+        if len(self._document.groups()) < len(self._document.components):
             self.what_combo.setCurrentIndex(self.what_combo.findData("sources"))
         self.format_combo = QComboBox()
         self.format_combo.addItems(list(FORMAT_CHOICES))
@@ -189,7 +189,7 @@ class ExportDialog(QDialog):
         try:
             if not self.folder_edit.text().strip():
                 raise ExportError("choose a folder")
-            plan = plan_export(self._session, self.options())
+            plan = plan_export(self._document, self.options())
         except ExportError as exc:
             self._show_message(str(exc)[:1].upper() + str(exc)[1:] + ".")
             self.export_button.setEnabled(False)
@@ -220,7 +220,7 @@ class ExportDialog(QDialog):
             return False
         options = self.options()
         try:
-            plan = plan_export(self._session, options)
+            plan = plan_export(self._document, options)
         except ExportError as exc:
             self._end("failed", f"Cannot export: {exc}.")
             return False
@@ -230,7 +230,7 @@ class ExportDialog(QDialog):
             self._show_message("Export not started: existing files were kept.")
             return False
         plots = {name: self._plots[name].grab().toImage() for name in options.plot_names}
-        self.job = ExportJob(self._session, options, plots)
+        self.job = ExportJob(self._document, options, plots)
         self.job.progressed.connect(self._on_progressed)
         self.job.returned.connect(self._on_exported)
         self.job.errored.connect(self._on_failed)

@@ -59,7 +59,7 @@ class Explore(QObject):
 
     def references(self, audio):
         """The true stems of ``audio``: those the user loaded, else :func:`known_stems`."""
-        loaded = self._services.session.references
+        loaded = self._services.document.references
         return list(loaded) if loaded else known_stems(audio, tuple(self.designs))
 
     def use_design(self, demo: DemoMixture) -> None:
@@ -83,7 +83,7 @@ class Explore(QObject):
 
         if self.comparison is None:
             services = self._services
-            self.comparison = CompareView(services.session, services.control, services.parent)
+            self.comparison = CompareView(services.document, services.control, services.parent)
         return self._raise(self.comparison)
 
     def show_sweep(self):
@@ -92,7 +92,7 @@ class Explore(QObject):
 
         if self.sweep is None:
             services = self._services
-            self.sweep = SweepView(services.session, services.control, self.references,
+            self.sweep = SweepView(services.document, services.control, self.references,
                                    services.parent)
         return self._raise(self.sweep)
 

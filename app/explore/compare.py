@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
 
 from dsp.compare import METHODS, Summary, method_options, summarize, truncated_svd
 
+from ..document import Document
 from ..jobs import FunctionJob, describe
-from ..session import Session
 from ..solver_control import SolverControl
 from ..views.axes import log_frequency_ticks
 from ..views.hint import OverlayHint
@@ -208,19 +208,19 @@ class CompareView(QWidget):
 
     finished = Signal()
 
-    def __init__(self, session: Session, control: SolverControl | None = None,
+    def __init__(self, document: Document, control: SolverControl | None = None,
                  parent=None) -> None:
         super().__init__(parent, Qt.Window)
         self.setWindowTitle("Compare methods")
         self.setObjectName("compare_methods")
-        self._session = session
+        self._document = document
         self._control = control
         self._V: np.ndarray | None = None
         self._k = 0
         self._queue: list[str] = []
         self._current = None  # the running job
         self._started = 0.0
-        settings = session.settings
+        settings = document.settings
         self.rank = spin_box(QSpinBox, 1, 64, settings.n_components)
         self.iterations = spin_box(QSpinBox, 1, 5000, min(settings.iterations, 200))
         bar, self.run_button, self.stop_button, self.status = run_bar(
@@ -228,7 +228,7 @@ class CompareView(QWidget):
         )
         self.columns = {method: MethodColumn(method) for method in METHODS}
         row = QHBoxLayout()
-        spec = session.spectrogram
+        spec = document.spectrogram
         for column in self.columns.values():
             column.promote_requested.connect(self.promote)
             if spec is not None:
@@ -248,7 +248,7 @@ class CompareView(QWidget):
     def run(self) -> None:
         """Compare every method on the session's current V at the chosen rank."""
         self.stop()
-        V = self._session.magnitude  # noqa: N806
+        V = self._document.magnitude  # noqa: N806
         if V is None:
             self.status.setText("Open a mixture first.")
             return
@@ -270,18 +270,18 @@ class CompareView(QWidget):
     def promote(self, method: str) -> None:
         """Make ``method``'s result the session's factorization, with its rank."""
         summary = self.columns[method].summary
-        session = self._session
+        document = self._document
         if summary is None or method == "pca":
             return
-        if session.magnitude is not self._V:
+        if document.magnitude is not self._V:
             self.status.setText("The mixture changed since the comparison: run it again.")
             return
         if self._control is not None:
             self._control.reset()  # a run in progress would overwrite the promoted factors
         k = summary.W.shape[1]
-        if session.settings.n_components != k:
-            session.set_settings(replace(session.settings, n_components=k))
-        session.set_factors(summary.W, summary.H, summary.losses)
+        if document.settings.n_components != k:
+            document.set_settings(replace(document.settings, n_components=k))
+        document.set_factors(summary.W, summary.H, summary.losses)
         self.status.setText(f"{METHODS[method]} is now the session's factorization (k = {k}).")
 
     # -- the queue ---------------------------------------------------------------------------
@@ -307,7 +307,7 @@ class CompareView(QWidget):
             self._current = job
             job.start()
         else:
-            settings = self._session.settings
+            settings = self._document.settings
             options = method_options(method, V=V, n_components=k, loss=settings.loss,
                                      seed=settings.seed)
             job = SolverJob(V, k, options)
@@ -355,7 +355,7 @@ class CompareView(QWidget):
         column.show_summary(summary)
 
     def _axes(self) -> tuple[np.ndarray, float]:
-        spec = self._session.spectrogram
+        spec = self._document.spectrogram
         if spec is None or spec.shape[0] != self._V.shape[0]:
             freqs = np.arange(self._V.shape[0], dtype=np.float64)
             return freqs, float(self._V.shape[1])

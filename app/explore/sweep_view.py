@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
 from dsp.scores import score_separation
 from dsp.sweep import SweepPoint, elbow, parse_range, sweep
 
+from ..document import Document
 from ..jobs import Job, describe
-from ..session import Session
 from ..views.hint import OverlayHint
 from ..widgets import run_bar, spin_box
 
@@ -98,11 +98,11 @@ class SweepView(QWidget):
 
     finished = Signal()
 
-    def __init__(self, session: Session, control=None, references=None, parent=None) -> None:
+    def __init__(self, document: Document, control=None, references=None, parent=None) -> None:
         super().__init__(parent, Qt.Window)
         self.setWindowTitle("Choose k")
         self.setObjectName("sweep_view")
-        self._session, self._control, self._references = session, control, references
+        self._document, self._control, self._references = document, control, references
         self._job: SweepJob | None = None
         self.points: list[SweepPoint] = []
         self.sdr: dict[int, list[float]] = {}
@@ -138,8 +138,8 @@ class SweepView(QWidget):
         self._known: tuple | None = None  # (audio, loaded references) → are sources known
         self.hint = OverlayHint(self.loss_plot, self._hint_text)
         self.ranks.editingFinished.connect(self._redraw)
-        session.audio_changed.connect(self._redraw)
-        session.references_changed.connect(self._redraw)
+        document.audio_changed.connect(self._redraw)
+        document.references_changed.connect(self._redraw)
         hint = QLabel("Click a point to run the workstation with that k. The red ring marks "
                       "the elbow: beyond it, more components buy little.")
         layout = QVBoxLayout(self)
@@ -170,13 +170,13 @@ class SweepView(QWidget):
             return ""
         if self.running:
             return "Factoring the mixture at the first k…"
-        if self._session.magnitude is None:
+        if self._document.magnitude is None:
             return "Open a mixture, then press Sweep"
         return "Press Sweep: the mixture is factored at each k in Ranks, one point per k"
 
     def references_known(self) -> bool:
         """Whether the open mixture's true sources are known, so the sweep can score SDR."""
-        audio, loaded = self._session.audio, self._session.references
+        audio, loaded = self._document.audio, self._document.references
         if loaded:
             return True
         if self._references is None or audio is None:
@@ -194,7 +194,7 @@ class SweepView(QWidget):
     def run(self) -> None:
         """Sweep the ranks typed in over the session's V."""
         self.stop()
-        V = self._session.magnitude  # noqa: N806
+        V = self._document.magnitude  # noqa: N806
         if V is None:
             self.status.setText("Open a mixture first.")
             return
@@ -208,11 +208,11 @@ class SweepView(QWidget):
             return
         self.points, self.sdr = [], {}
         self._redraw()
-        job = SweepJob(V, ks, settings=self._session.settings,
+        job = SweepJob(V, ks, settings=self._document.settings,
                        iterations=self.iterations.value(),
-                       spectrogram=self._session.spectrogram,
+                       spectrogram=self._document.spectrogram,
                        references=self._references and partial(self._references,
-                                                               self._session.audio))
+                                                               self._document.audio))
         job.point_found.connect(lambda p, j=job: self._on_point(j, p))
         job.scored.connect(lambda k, s, j=job: self._on_scored(j, k, s))
         job.errored.connect(lambda e, j=job: self._on_failed(j, describe(e)))
@@ -233,8 +233,8 @@ class SweepView(QWidget):
 
     def choose(self, k: int) -> None:
         """Set k in the session's settings and run the factorization."""
-        session = self._session
-        session.set_settings(replace(session.settings, n_components=int(k)))
+        document = self._document
+        document.set_settings(replace(document.settings, n_components=int(k)))
         self.status.setText(f"Running the workstation with k = {k}.")
         if self._control is not None:
             self._control.run()

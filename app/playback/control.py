@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QLabel, QMenu, QWidget
 
-from ..session import Session
+from ..document import Document
 from .bar import PlaybackBar
 
 __all__ = ["PlaybackControl"]
@@ -49,10 +49,10 @@ class PlaybackControl(QObject):
     failed = Signal(str)
 
     def __init__(
-        self, session: Session, player, parent: QWidget, *, store: QSettings | None = None
+        self, document: Document, player, parent: QWidget, *, store: QSettings | None = None
     ) -> None:
         super().__init__(parent)
-        self._session = session
+        self._document = document
         self._player = player
         self._store = store if store is not None else QSettings()
         self._state = "stopped"
@@ -85,7 +85,7 @@ class PlaybackControl(QObject):
         self.loop_action.toggled.connect(self._on_loop_toggled)
         self.bar.play_pause_clicked.connect(self.toggle)
         self.bar.stop_clicked.connect(self.stop)
-        session.audio_changed.connect(self._on_audio_changed)
+        document.audio_changed.connect(self._on_audio_changed)
         available = player is not None and player.available
         reason = "no player" if player is None else getattr(player, "unavailable_reason", "")
         self.bar.set_available(available, reason)
@@ -100,10 +100,10 @@ class PlaybackControl(QObject):
         player.state_changed.connect(self._on_state)
         player.underruns_changed.connect(self._on_underruns)
         player.error_occurred.connect(self.failed)
-        session.factors_changed.connect(self._send_factors)
-        session.settings_changed.connect(self._on_settings_changed)
-        session.component_changed.connect(lambda _: self._send_gains())
-        session.components_changed.connect(self._send_gains)
+        document.factors_changed.connect(self._send_factors)
+        document.settings_changed.connect(self._on_settings_changed)
+        document.component_changed.connect(lambda _: self._send_gains())
+        document.components_changed.connect(self._send_gains)
 
     @property
     def state(self) -> str:
@@ -112,7 +112,7 @@ class PlaybackControl(QObject):
 
     def toggle(self) -> None:
         """Play if paused or stopped, pause if playing."""
-        if self._player is None or self._session.spectrogram is None:
+        if self._player is None or self._document.spectrogram is None:
             return
         if self._state == "playing":
             self._player.pause()
@@ -134,7 +134,7 @@ class PlaybackControl(QObject):
     def set_loop(self, span: tuple[float, float] | None) -> None:
         """Loop ``span`` (seconds, clamped to the mixture) while playing; None plays through."""
         if span is not None:
-            duration = self._session.audio.duration if self._session.audio else 0.0
+            duration = self._document.audio.duration if self._document.audio else 0.0
             start, end = max(0.0, min(span)), min(duration, max(span))
             span = (start, end) if end > start else None
         if span == self._loop:
@@ -158,7 +158,7 @@ class PlaybackControl(QObject):
             self._player.close()
 
     def _on_loop_toggled(self, on: bool) -> None:
-        audio = self._session.audio
+        audio = self._document.audio
         if not on or audio is None:
             self.set_loop(None)
             return
@@ -193,7 +193,7 @@ class PlaybackControl(QObject):
         self.underrun_label.setVisible(count > 0)
 
     def _on_audio_changed(self) -> None:
-        audio = self._session.audio
+        audio = self._document.audio
         self.bar.set_duration(audio.duration)
         self._position = 0.0
         self.set_loop(None)
@@ -203,23 +203,23 @@ class PlaybackControl(QObject):
 
     def _factors(self) -> tuple[np.ndarray, np.ndarray]:
         """The session's factors, or a one-component identity that plays the mixture."""
-        session = self._session
-        if session.W is not None:
-            return session.W, session.H
-        bins, frames = session.spectrogram.shape
+        document = self._document
+        if document.W is not None:
+            return document.W, document.H
+        bins, frames = document.spectrogram.shape
         return np.ones((bins, 1), np.float32), np.ones((1, frames), np.float32)
 
     def _send_material(self) -> None:
         W, H = self._factors()  # noqa: N806
-        power = self._session.settings.mask_power
-        self._player.set_material(self._session.spectrogram, W, H, power=power)
+        power = self._document.settings.mask_power
+        self._player.set_material(self._document.spectrogram, W, H, power=power)
         self._send_gains()
 
     def _send_factors(self) -> None:
-        if self._session.spectrogram is None:
+        if self._document.spectrogram is None:
             return
         W, H = self._factors()  # noqa: N806
-        self._player.set_factors(W, H, power=self._session.settings.mask_power)
+        self._player.set_factors(W, H, power=self._document.settings.mask_power)
         self._send_gains()
 
     def _on_settings_changed(self, settings) -> None:
@@ -228,12 +228,12 @@ class PlaybackControl(QObject):
             self._send_factors()
 
     def _send_gains(self) -> None:
-        if self._session.spectrogram is None:
+        if self._document.spectrogram is None:
             return
-        if self._session.W is None:
+        if self._document.W is None:
             self._player.set_gains(np.ones(1, np.float32))
         else:
-            self._player.set_gains(self._session.effective_gains())
+            self._player.set_gains(self._document.effective_gains())
 
     def _on_position(self, seconds: float) -> None:
         self._position = seconds

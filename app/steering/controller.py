@@ -15,8 +15,8 @@ from PySide6.QtCore import QObject, Signal
 
 from dsp import refine
 
+from ..document import ComponentState, Document
 from ..jobs import FunctionJob, Job, describe
-from ..session import ComponentState, Session
 from ..solver_control import SolverControl
 from ..theme import component_colour
 
@@ -40,9 +40,9 @@ class SteeringController(QObject):
     failed = Signal(str)
     learned = Signal(object)
 
-    def __init__(self, session: Session, control: SolverControl, parent=None) -> None:
+    def __init__(self, document: Document, control: SolverControl, parent=None) -> None:
         super().__init__(parent)
-        self._session = session
+        self._document = document
         self._control = control
         self._jobs: set[Job] = set()
 
@@ -53,40 +53,40 @@ class SteeringController(QObject):
 
     def set_locked(self, index: int, locked: bool) -> None:
         """Lock or unlock a component's template."""
-        self._session.set_locked(index, locked)
+        self._document.set_locked(index, locked)
 
     def delete(self, indices) -> None:
         """Remove components (at least one must remain)."""
-        session = self._session
-        if session.W is None:
+        document = self._document
+        if document.W is None:
             return
         try:
-            W, H = refine.delete_components(session.W, session.H, indices)  # noqa: N806
+            W, H = refine.delete_components(document.W, document.H, indices)  # noqa: N806
         except ValueError as exc:
             self.failed.emit(str(exc))
             return
-        keep = [c for k, c in enumerate(session.components) if k not in set(indices)]
+        keep = [c for k, c in enumerate(document.components) if k not in set(indices)]
         self._apply(W, H, keep)
 
     def zero(self, index: int) -> None:
         """Silence a component: its activation goes to zero and stays there on Continue."""
-        session = self._session
-        if session.W is not None:
+        document = self._document
+        if document.W is not None:
             self._control.stop()
-            session.set_factors(session.W, refine.zero_component(session.H, index),
-                                session.losses)
+            document.set_factors(document.W, refine.zero_component(document.H, index),
+                                document.losses)
 
     def split(self, index: int) -> None:
         """Replace a component by two refitted to its share (in the background)."""
-        session = self._session
-        if session.W is None:
+        document = self._document
+        if document.W is None:
             return
-        V, W, H = session.magnitude, session.W, session.H  # noqa: N806
-        loss, seed = session.settings.loss, session.settings.seed
-        old = session.components[index]
+        V, W, H = document.magnitude, document.W, document.H  # noqa: N806
+        loss, seed = document.settings.loss, document.settings.seed
+        old = document.components[index]
 
         def done(factors):
-            states = list(self._session.components)
+            states = list(self._document.components)
             first = replace(old, name=f"{old.name} a", locked=False)
             second = replace(old, name=f"{old.name} b", locked=False,
                              colour=component_colour(len(states)))
@@ -104,8 +104,8 @@ class SteeringController(QObject):
         source called ``name``) plus ``n_free`` free components; Continue then
         fits the rest of the mixture around them.
         """
-        session = self._session
-        V, loss, seed = session.magnitude, session.settings.loss, session.settings.seed
+        document = self._document
+        V, loss, seed = document.magnitude, document.settings.loss, document.settings.seed
 
         def work():
             templates = refine.learn_templates(example, n_templates, loss=loss, seed=seed)
@@ -120,14 +120,14 @@ class SteeringController(QObject):
 
     def use_templates(self, templates: np.ndarray, n_free: int, *, name: str) -> None:
         """Lock given templates (e.g. from the library) and fit the rest around them."""
-        session = self._session
-        V, loss, seed = session.magnitude, session.settings.loss, session.settings.seed
+        document = self._document
+        V, loss, seed = document.magnitude, document.settings.loss, document.settings.seed
         self._run(f"Fitting around {name}…",
                   lambda: refine.semi_supervised_start(V, templates, n_free, loss=loss, seed=seed),
                   lambda result: self._use_templates(*result, n_free, name))
 
     def _use_templates(self, W, H, n_free: int, name: str) -> None:  # noqa: N803
-        session = self._session
+        document = self._document
         n_learned = W.shape[1] - n_free
         source = 0
         states = [
@@ -138,16 +138,16 @@ class SteeringController(QObject):
             for i in range(n_free)
         ]
         self._apply(W, H, states)
-        session.rename_source(0, name)
-        session.rename_source(1, "Rest")
+        document.rename_source(0, name)
+        document.rename_source(1, "Rest")
         self._control.resume()
 
     def _apply(self, W, H, states) -> None:  # noqa: N803
         self._control.stop()
-        self._session.replace_components(W, H, states)
+        self._document.replace_components(W, H, states)
 
     def _run(self, description: str, function, on_success) -> None:
-        if self._session.magnitude is None:
+        if self._document.magnitude is None:
             return
         self._control.stop()
         job = FunctionJob(function, low_priority=True, name="partwise-steering")

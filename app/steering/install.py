@@ -15,10 +15,10 @@ def install_steering(services: Services) -> tuple[SteeringController, LearnPanel
 
     Returns the controller and the two panels, for the window to keep.
     """
-    steering = SteeringController(services.session, services.control, services.parent)
+    steering = SteeringController(services.document, services.control, services.parent)
     services.set_component_editor(steering)
-    learn_panel = LearnPanel(services.session, steering, services.spectrogram_plot)
-    scores = ScoresPanel(services.session)
+    learn_panel = LearnPanel(services.document, steering, services.spectrogram_plot)
+    scores = ScoresPanel(services.document)
     steering.failed.connect(services.report_error)
     steering.busy_changed.connect(lambda text: services.show_status(text) if text else None)
     learn_dock = services.add_dock("Learn source", learn_panel, tab_with="Loss")

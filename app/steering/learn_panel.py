@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 from dsp.audio import AudioError, load
 from dsp.stft import analyse
 
-from ..session import Session
+from ..document import Document
 from ..widgets import spin_box
 from . import library
 from .controller import SteeringController
@@ -39,10 +39,10 @@ class LearnPanel(QWidget):
         The mixture spectrogram's plot, where the selection region is drawn.
     """
 
-    def __init__(self, session: Session, steering: SteeringController, plot=None,
+    def __init__(self, document: Document, steering: SteeringController, plot=None,
                  parent=None) -> None:
         super().__init__(parent)
-        self._session = session
+        self._document = document
         self._steering = steering
         self._learned: np.ndarray | None = None
         self._plot = plot
@@ -105,12 +105,12 @@ class LearnPanel(QWidget):
         self.save_button.clicked.connect(self.save_learned)
         self.use_button.clicked.connect(self.use_library_entry)
         steering.learned.connect(self._on_learned)
-        session.audio_changed.connect(self._on_audio_changed)
+        document.audio_changed.connect(self._on_audio_changed)
         self.refresh_library()
 
     def set_region_visible(self, visible: bool) -> None:
         """Show or hide the selection band; shown, it lies in the visible time range."""
-        if visible and self._plot is not None and self._session.spectrogram is not None:
+        if visible and self._plot is not None and self._document.spectrogram is not None:
             t0, t1 = self._plot.vb.viewRange()[0]
             a, b = self.region.getRegion()
             if b < t0 or a > t1:  # scrolled away: bring it to the start of what is shown
@@ -119,7 +119,7 @@ class LearnPanel(QWidget):
 
     def selection_frames(self) -> slice:
         """STFT frames of the selected time range."""
-        spec = self._session.spectrogram
+        spec = self._document.spectrogram
         t0, t1 = sorted(self.region.getRegion())
         a = int(np.clip(np.ceil(t0 * spec.rate / spec.hop), 0, spec.shape[1] - 1))
         b = int(np.clip(np.floor(t1 * spec.rate / spec.hop) + 1, a + 1, spec.shape[1]))
@@ -127,15 +127,15 @@ class LearnPanel(QWidget):
 
     def learn_from_selection(self) -> None:
         """Learn the source from the selected range of this mixture."""
-        if self._session.magnitude is None:
+        if self._document.magnitude is None:
             return
         frames = self.selection_frames()
-        self._steering.learn(self._session.magnitude[:, frames], self.templates_box.value(),
+        self._steering.learn(self._document.magnitude[:, frames], self.templates_box.value(),
                              self.rest_box.value(), name=self._name(), silent_frames=frames)
 
     def learn_from_file(self, path) -> None:
         """Learn the source from another file where it plays alone (same sample rate)."""
-        spec = self._session.spectrogram
+        spec = self._document.spectrogram
         try:
             audio = load(path)
         except AudioError as exc:
@@ -152,14 +152,14 @@ class LearnPanel(QWidget):
 
     def save_learned(self) -> None:
         """Store the last learned templates in the library under the source name."""
-        spec = self._session.spectrogram
+        spec = self._document.spectrogram
         if self._learned is not None and spec is not None:
             library.save_templates(self._name(), self._learned, rate=spec.rate, n_fft=spec.n_fft)
             self.refresh_library()
 
     def use_library_entry(self) -> None:
         """Lock the chosen library templates and fit the rest of the mixture around them."""
-        spec = self._session.spectrogram
+        spec = self._document.spectrogram
         name = self.library_box.currentText()
         if not name or spec is None:
             return
@@ -190,7 +190,7 @@ class LearnPanel(QWidget):
         self.save_button.setEnabled(True)
 
     def _on_audio_changed(self) -> None:
-        spec = self._session.spectrogram
+        spec = self._document.spectrogram
         duration = spec.length / spec.rate
         self.region.setBounds((0.0, duration))
         self.region.setRegion((0.0, min(1.0, duration / 4)))

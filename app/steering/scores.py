@@ -28,9 +28,9 @@ from PySide6.QtWidgets import (
 from dsp.scores import match_estimates, score_estimate, si_sdr
 from dsp.separation import group_mask, mask_denominator, separate
 
+from ..document import Document
 from ..jobs import FunctionJob, Latest, describe
 from ..persistence import read_references
-from ..session import Session
 
 __all__ = ["ScoresPanel", "SourceRow", "compute_scores"]
 
@@ -90,9 +90,9 @@ class ScoresPanel(QWidget):
     settle, in the background; until then the figures say they are stale.
     """
 
-    def __init__(self, session: Session, parent=None) -> None:
+    def __init__(self, document: Document, parent=None) -> None:
         super().__init__(parent)
-        self._session = session
+        self._document = document
         self._jobs = Latest(self)  # a newer request replaces a waiting one
         self._jobs.returned.connect(self._show)
         self._jobs.errored.connect(lambda error: self.summary.setText(describe(error)))
@@ -131,44 +131,44 @@ class ScoresPanel(QWidget):
         self.score_button.clicked.connect(self.score)
         self.load_button.clicked.connect(self._choose_references)
         self.clear_button.clicked.connect(lambda: self.load_references([]))
-        session.references_changed.connect(self._on_references_changed)
-        session.factors_changed.connect(self._on_changed)
-        session.sources_changed.connect(self._on_changed)
-        session.component_changed.connect(self._on_component_changed)
-        session.components_changed.connect(self._on_changed)
+        document.references_changed.connect(self._on_references_changed)
+        document.factors_changed.connect(self._on_changed)
+        document.sources_changed.connect(self._on_changed)
+        document.component_changed.connect(self._on_component_changed)
+        document.components_changed.connect(self._on_changed)
         self._update_enabled()
 
     def load_references(self, paths) -> None:
         """Use these files as reference stems (none: reference-free figures), then score."""
-        read = read_references(paths, self._session.audio)
+        read = read_references(paths, self._document.audio)
         if read.problems:
             self.summary.setText(read.problems[0])
             return
-        self._session.set_references(read.stems, read.names, read.paths)
+        self._document.set_references(read.stems, read.names, read.paths)
 
     def score(self) -> None:
         """Score the current factors in the background (again when they change)."""
-        session = self._session
-        if session.W is None or session.spectrogram is None:
+        document = self._document
+        if document.W is None or document.spectrogram is None:
             return
         self._wanted = True
         self._scored = self._inputs()
-        groups, names = session.groups(), session.group_names()
-        args = (session.spectrogram, session.W, session.H, groups, names,
-                session.references, session.reference_names)
-        power = session.settings.mask_power
+        groups, names = document.groups(), document.group_names()
+        args = (document.spectrogram, document.W, document.H, groups, names,
+                document.references, document.reference_names)
+        power = document.settings.mask_power
         self.summary.setText("Scoring…")
         self._jobs.submit(FunctionJob(compute_scores, *args, power=power, low_priority=True,
                                       name="partwise-scores"))
 
     def _update_enabled(self) -> None:
         """Reference columns only with references; Score only with factors to score."""
-        session = self._session
+        document = self._document
         for column in _REFERENCE_COLUMNS:
-            self.table.setColumnHidden(column, not session.references)
-        self.clear_button.setEnabled(bool(session.references))
-        self.score_button.setEnabled(session.W is not None)
-        if session.W is None:
+            self.table.setColumnHidden(column, not document.references)
+        self.clear_button.setEnabled(bool(document.references))
+        self.score_button.setEnabled(document.W is not None)
+        if document.W is None:
             self.rows = []
             self.table.setRowCount(0)
             self.summary.setText(_NO_FACTORS)
@@ -178,7 +178,7 @@ class ScoresPanel(QWidget):
 
     def _on_references_changed(self) -> None:
         self._update_enabled()
-        if self._session.references:
+        if self._document.references:
             self._wanted = True
         self._on_changed()
 
@@ -188,15 +188,15 @@ class ScoresPanel(QWidget):
 
     def _inputs(self) -> tuple:
         """What the scores depend on (not gains, mute or solo: sources are scored whole)."""
-        session = self._session
-        return (id(session.W), repr(session.groups()), tuple(session.group_names()),
-                id(session.references))
+        document = self._document
+        return (id(document.W), repr(document.groups()), tuple(document.group_names()),
+                id(document.references))
 
     def _on_changed(self) -> None:
         self._update_enabled()
         if self._inputs() == self._scored:
             return
-        if self._wanted and self._session.W is not None:
+        if self._wanted and self._document.W is not None:
             if self.rows:
                 self.summary.setText("Scoring again once the separation settles…")
             self._rescore.start()
@@ -210,7 +210,7 @@ class ScoresPanel(QWidget):
                       (row.sdr, row.sir, row.sar, row.si_sdr)), f"{100 * row.energy_share:.1f} %")
             for c, text in enumerate(values):
                 self.table.setItem(i, c, QTableWidgetItem(text))
-        scored = "BSS Eval v3 (512 taps, channel means)" if self._session.references else (
+        scored = "BSS Eval v3 (512 taps, channel means)" if self._document.references else (
             "no references: load stems for SDR/SIR/SAR")
         self.summary.setText(f"Reconstruction error ‖V − WH‖/‖V‖ = {100 * error:.1f} % · {scored}")
 

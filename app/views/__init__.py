@@ -1,1 +1,1 @@
-"""One widget per view of the session; each observes :class:`app.session.Session`."""
+"""One widget per view of the session; each observes :class:`app.document.Document`."""

@@ -6,7 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer, Signal
 
-from ..session import Session
+from ..document import Document
 from .playhead import LoopRegion, Playhead
 
 __all__ = ["ActivationsView", "MAX_POINTS", "peak_decimate"]
@@ -66,9 +66,9 @@ class ActivationsView(pg.PlotWidget):
 
     seek_requested = Signal(float)
 
-    def __init__(self, session: Session, parent=None) -> None:
+    def __init__(self, document: Document, parent=None) -> None:
         super().__init__(parent)
-        self._session = session
+        self._document = document
         self.activations: np.ndarray | None = None
         self._scaled: np.ndarray | None = None  # rows of H over their peaks, offset and stacked
         self.curves: list[pg.PlotDataItem] = []
@@ -86,10 +86,10 @@ class ActivationsView(pg.PlotWidget):
         # A linked view's resize reaches this one as a change of range.
         self.getViewBox().sigXRangeChanged.connect(self._align_with_linked)
         self.getViewBox().sigResized.connect(self._align_with_linked)
-        session.factors_changed.connect(self._on_factors_changed)
-        session.components_changed.connect(self._on_components_changed)
-        session.component_changed.connect(lambda _: self._restyle())
-        session.selection_changed.connect(lambda _: self._restyle())
+        document.factors_changed.connect(self._on_factors_changed)
+        document.components_changed.connect(self._on_components_changed)
+        document.component_changed.connect(lambda _: self._restyle())
+        document.selection_changed.connect(lambda _: self._restyle())
         self._on_components_changed()
 
     def _align_with_linked(self, *_) -> None:
@@ -115,10 +115,10 @@ class ActivationsView(pg.PlotWidget):
             layout.activate()  # the next call measures the new geometry, not the old one
 
     def _row_offset(self, k: int) -> float:
-        return float(len(self._session.components) - 1 - k)
+        return float(len(self._document.components) - 1 - k)
 
     def _on_components_changed(self) -> None:
-        n = len(self._session.components)
+        n = len(self._document.components)
         self.setYRange(-0.1, n - 0.1, padding=0)
         for curve in self.curves:
             self.removeItem(curve)
@@ -127,7 +127,7 @@ class ActivationsView(pg.PlotWidget):
         self._on_factors_changed()
 
     def _on_factors_changed(self) -> None:
-        H = self._session.H  # noqa: N806
+        H = self._document.H  # noqa: N806
         self.activations = H
         if H is None or H.shape[0] != len(self.curves):
             self._scaled = None
@@ -141,7 +141,7 @@ class ActivationsView(pg.PlotWidget):
 
     def _draw(self) -> None:
         """Set every curve to the visible part of its row, peak-decimated."""
-        scaled, spec = self._scaled, self._session.spectrogram
+        scaled, spec = self._scaled, self._document.spectrogram
         if scaled is None or spec is None:
             return
         times = spec.times
@@ -157,7 +157,7 @@ class ActivationsView(pg.PlotWidget):
             curve.setData(x, y[k], skipFiniteCheck=True)
 
     def _restyle(self) -> None:
-        components, selected = self._session.components, self._session.selected
+        components, selected = self._document.components, self._document.selected
         for k, curve in enumerate(self.curves):
             colour = pg.mkColor(components[k].colour)
             curve.setPen(pg.mkPen(colour, width=2 if k == selected else 1))

@@ -36,8 +36,8 @@ from PySide6.QtWidgets import (
 from dsp.grouping import group_components
 from dsp.labels import component_labels
 
+from ..document import Document
 from ..jobs import FunctionJob, Latest
-from ..session import Session
 from ..widgets import spin_box
 from .sources import COMPONENTS_MIME, SourcesTable
 
@@ -103,11 +103,11 @@ class ComponentsView(QWidget):
     labels_updated = Signal()
     grouped = Signal()
 
-    def __init__(self, session: Session, parent=None) -> None:
+    def __init__(self, document: Document, parent=None) -> None:
         super().__init__(parent)
-        self._session = session
+        self._document = document
         self._steering = None
-        self.sources = SourcesTable(session)
+        self.sources = SourcesTable(document)
         self.table = _ComponentsTable(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().hide()
@@ -166,13 +166,13 @@ class ComponentsView(QWidget):
         self.table.itemSelectionChanged.connect(self._on_selection)
         self.table.customContextMenuRequested.connect(self._show_menu)
         self.group_button.clicked.connect(self._group)
-        self.new_source_button.clicked.connect(lambda: session.add_source())
-        session.components_changed.connect(self._rebuild)
-        session.component_changed.connect(self._update_row)
-        session.selection_changed.connect(self._show_selection)
-        session.factors_changed.connect(self._update_group_button)
-        session.factors_changed.connect(self._schedule_labels)
-        session.sources_changed.connect(self._update_source_choices)
+        self.new_source_button.clicked.connect(lambda: document.add_source())
+        document.components_changed.connect(self._rebuild)
+        document.component_changed.connect(self._update_row)
+        document.selection_changed.connect(self._show_selection)
+        document.factors_changed.connect(self._update_group_button)
+        document.factors_changed.connect(self._schedule_labels)
+        document.sources_changed.connect(self._update_source_choices)
         self._rebuild()
 
     @property
@@ -210,7 +210,7 @@ class ComponentsView(QWidget):
     # -- rows --------------------------------------------------------------------------------
 
     def _rebuild(self) -> None:
-        components = self._session.components
+        components = self._document.components
         with QSignalBlocker(self.table):
             self.table.setRowCount(len(components))
             for k in range(len(components)):
@@ -223,9 +223,9 @@ class ComponentsView(QWidget):
                     label.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsDragEnabled)
                     self.table.setItem(k, column, label)
                 for column, name, colour, setter in (
-                    (_SOLO, "solo", "#e0c341", self._session.set_solo),
-                    (_MUTE, "mute", "#e15759", self._session.set_mute),
-                    (_LOCK, "lock", "#9ab0c9", self._session.set_locked),
+                    (_SOLO, "solo", "#e0c341", self._document.set_solo),
+                    (_MUTE, "mute", "#e15759", self._document.set_mute),
+                    (_LOCK, "lock", "#9ab0c9", self._document.set_locked),
                 ):
                     self.table.setCellWidget(k, column, self._toggle(column, name, colour,
                                                                      k, setter))
@@ -234,7 +234,7 @@ class ComponentsView(QWidget):
                 gain.setAlignment(Qt.AlignRight)
                 gain.setFrame(False)
                 gain.setToolTip(_TIPS[_GAIN])
-                gain.valueChanged.connect(lambda v, k=k: self._session.set_gain(k, v))
+                gain.valueChanged.connect(lambda v, k=k: self._document.set_gain(k, v))
                 self.table.setCellWidget(k, _GAIN, gain)
                 source = QComboBox()
                 source.setToolTip(_TIPS[_SOURCE])
@@ -261,7 +261,7 @@ class ComponentsView(QWidget):
 
     def _update_source_choices(self) -> None:
         """Every row's source menu lists the sources by name, then "New source…"."""
-        names = [self._session.source_state(s).name for s in range(self._session.n_sources)]
+        names = [self._document.source_state(s).name for s in range(self._document.n_sources)]
         for k in range(self.table.rowCount()):
             box = self.table.cellWidget(k, _SOURCE)
             with QSignalBlocker(box):
@@ -270,14 +270,14 @@ class ComponentsView(QWidget):
             self._update_row(k)
 
     def _choose_source(self, k: int, choice: int) -> None:
-        if choice >= self._session.n_sources:
-            choice = self._session.add_source()
-        self._session.set_source(k, choice)
+        if choice >= self._document.n_sources:
+            choice = self._document.add_source()
+        self._document.set_source(k, choice)
 
     def _update_row(self, k: int) -> None:
         if k >= self.table.rowCount():
             return
-        state = self._session.components[k]
+        state = self._document.components[k]
         with QSignalBlocker(self.table):
             self.table.item(k, _COLOUR).setBackground(QColor(state.colour))
             self.table.item(k, _NAME).setText(state.name)
@@ -303,13 +303,13 @@ class ComponentsView(QWidget):
 
         Pitch and percussiveness (``dsp.labels``); without factors, dashes.
         """
-        session = self._session
-        if session.W is None or session.audio is None:
+        document = self._document
+        if document.W is None or document.audio is None:
             self._labels.cancel()
             self._show_labels([None] * self.table.rowCount())
             return
-        self._labels.submit(FunctionJob(component_labels, session.W, session.H,
-                                        rate=session.audio.rate, low_priority=True,
+        self._labels.submit(FunctionJob(component_labels, document.W, document.H,
+                                        rate=document.audio.rate, low_priority=True,
                                         name="partwise-labels"))
 
     def _show_labels(self, labels: list) -> None:
@@ -334,7 +334,7 @@ class ComponentsView(QWidget):
         if item.column() == _NAME:
             name = item.text().strip()
             if name:
-                self._session.set_component_name(item.row(), name)
+                self._document.set_component_name(item.row(), name)
             else:
                 self._update_row(item.row())
 
@@ -344,7 +344,7 @@ class ComponentsView(QWidget):
 
     def _on_selection(self) -> None:
         rows = self.selected_components()
-        self._session.select_component(rows[0] if rows else -1)
+        self._document.select_component(rows[0] if rows else -1)
 
     def _show_selection(self, k: int) -> None:
         with QSignalBlocker(self.table):
@@ -354,50 +354,50 @@ class ComponentsView(QWidget):
                 self.table.selectRow(k)
 
     def _update_group_button(self) -> None:
-        self.group_button.setEnabled(self._session.W is not None)
+        self.group_button.setEnabled(self._document.W is not None)
 
     def _group(self) -> None:
         """Group the components automatically (in a job; ``grouped`` follows)."""
-        session = self._session
-        if session.W is not None:
-            rate = session.audio.rate if session.audio is not None else 22_050
-            n = min(self.sources_box.value(), session.W.shape[1])
-            self._group_size = len(session.components)
-            self._grouping.submit(FunctionJob(group_components, session.W, session.H, n,
+        document = self._document
+        if document.W is not None:
+            rate = document.audio.rate if document.audio is not None else 22_050
+            n = min(self.sources_box.value(), document.W.shape[1])
+            self._group_size = len(document.components)
+            self._grouping.submit(FunctionJob(group_components, document.W, document.H, n,
                                               rate=rate, low_priority=True,
                                               name="partwise-grouping"))
 
     def _on_grouped(self, groups: list[list[int]]) -> None:
         # Groups name components by index: they apply while the number is the same.
-        if len(self._session.components) == self._group_size:
-            self._session.assign_sources(groups)
+        if len(self._document.components) == self._group_size:
+            self._document.assign_sources(groups)
             self.grouped.emit()
 
     def build_menu(self, rows: list[int]) -> QMenu:
         """The context menu for the components ``rows``."""
-        session, steering = self._session, self._steering
+        document, steering = self._document, self._steering
         menu = QMenu(self)
         move = menu.addMenu("Move to source")
-        for s in range(session.n_sources):
-            move.addAction(session.source_state(s).name,
-                           lambda s=s: [session.set_source(k, s) for k in rows])
+        for s in range(document.n_sources):
+            move.addAction(document.source_state(s).name,
+                           lambda s=s: [document.set_source(k, s) for k in rows])
         move.addAction("New source", lambda: self._move_to_new_source(rows))
-        if steering is None or session.W is None:
+        if steering is None or document.W is None:
             return menu
-        locked = all(session.components[k].locked for k in rows)
+        locked = all(document.components[k].locked for k in rows)
         menu.addAction("Unlock template" if locked else "Lock template",
                        lambda: [steering.set_locked(k, not locked) for k in rows])
         if len(rows) == 1:
             menu.addAction("Split in two", lambda: steering.split(rows[0]))
             menu.addAction("Zero (silence)", lambda: steering.zero(rows[0]))
         delete = menu.addAction("Delete", lambda: steering.delete(rows))
-        delete.setEnabled(len(rows) < len(session.components))
+        delete.setEnabled(len(rows) < len(document.components))
         return menu
 
     def _move_to_new_source(self, rows: list[int]) -> None:
-        source = self._session.add_source()
+        source = self._document.add_source()
         for k in rows:
-            self._session.set_source(k, source)
+            self._document.set_source(k, source)
 
     def _show_menu(self, pos) -> None:
         rows = self.selected_components()

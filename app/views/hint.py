@@ -68,7 +68,7 @@ class OverlayHint(QLabel):
 
 def install_hints(window) -> list[OverlayHint]:
     """The hints over ``window``'s (a MainWindow's) plots, each following the session."""
-    session, reconstruction = window.session, window.reconstruction
+    document, reconstruction = window.document, window.reconstruction
     run = "No factorization yet — press Run (Ctrl+R) to split the mixture into components"
 
     def when(condition, text):
@@ -77,25 +77,25 @@ def install_hints(window) -> list[OverlayHint]:
     def reconstruction_message() -> str:
         if reconstruction.mode == "mixture":
             return ""
-        if session.W is None:
+        if document.W is None:
             return "The model W·H appears here after Run"
-        if reconstruction.mode == "component" and session.selected < 0:
+        if reconstruction.mode == "component" and document.selected < 0:
             return "Select a component in the Components table to see its share"
         return ""
 
-    no_factors = (session.factors_changed, session.audio_changed)
+    no_factors = (document.factors_changed, document.audio_changed)
     return [
         OverlayHint(window.spectrogram.graphics,
-                    when(lambda: session.magnitude is None and window.busy_bar.isHidden(),
+                    when(lambda: document.magnitude is None and window.busy_bar.isHidden(),
                          "Open an audio file (Ctrl+O) or drop one on the window"),
-                    (session.audio_changed, window.loader.busy_changed)),
-        OverlayHint(window.activations, when(lambda: session.W is None, run), no_factors),
+                    (document.audio_changed, window.loader.busy_changed)),
+        OverlayHint(window.activations, when(lambda: document.W is None, run), no_factors),
         OverlayHint(reconstruction.graphics, reconstruction_message,
-                    (*no_factors, session.selection_changed,
+                    (*no_factors, document.selection_changed,
                      reconstruction.mode_box.currentIndexChanged)),
-        OverlayHint(window.templates, when(lambda: session.W is None, "One spectrum per "
+        OverlayHint(window.templates, when(lambda: document.W is None, "One spectrum per "
                                            "component appears here after Run"), no_factors),
-        OverlayHint(window.loss_plot, when(lambda: not session.losses, "The loss per "
+        OverlayHint(window.loss_plot, when(lambda: not document.losses, "The loss per "
                                            "iteration is drawn here while NMF runs"),
                     no_factors),
     ]

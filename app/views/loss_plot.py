@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
-from ..session import Session
+from ..document import Document
 from .axes import DecadeAxis
 
 __all__ = ["LossPlot"]
@@ -16,29 +16,29 @@ _NAMES = {"kl": "Kullbackâ€“Leibler", "euclidean": "Euclidean", "is": "Itakuraâ€
 class LossPlot(pg.PlotWidget):
     """The session's loss history; ``curve`` holds one point per iteration."""
 
-    def __init__(self, session: Session, parent=None) -> None:
+    def __init__(self, document: Document, parent=None) -> None:
         super().__init__(parent, axisItems={"left": DecadeAxis("left")})
-        self._session = session
+        self._document = document
         self.setLogMode(x=False, y=True)
         self.setLabel("bottom", "Iteration")
         self.showGrid(x=True, y=True, alpha=0.15)
         self.curve = self.plot(pen=pg.mkPen("#f2b134", width=2))
-        session.factors_changed.connect(self._on_factors_changed)
-        session.settings_changed.connect(lambda _: self._update_title())
+        document.factors_changed.connect(self._on_factors_changed)
+        document.settings_changed.connect(lambda _: self._update_title())
         self._update_title()
         self._on_factors_changed()
 
     def _update_title(self) -> None:
-        loss = self._session.settings.loss
+        loss = self._document.settings.loss
         self.setLabel("left", f"{_NAMES.get(loss, loss)} loss")
 
     def _on_factors_changed(self) -> None:
-        losses = np.asarray(self._session.losses, dtype=np.float64)
+        losses = np.asarray(self._document.losses, dtype=np.float64)
         # Before a run: the iterations to come, and no loss values to pretend.
         self.getAxis("left").setStyle(showValues=losses.size > 0)
         if losses.size == 0:
             self.curve.setData([], [])
-            self.setXRange(1, max(2, self._session.settings.iterations), padding=0)
+            self.setXRange(1, max(2, self._document.settings.iterations), padding=0)
             return
         if self.curve.xData is None or len(self.curve.xData) == 0:
             self.enableAutoRange()  # the first points: fit them (a user's zoom is kept later)

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QToolButton,
 )
 
-from ..session import Session
+from ..document import Document
 
 __all__ = ["COMPONENTS_MIME", "SourcesTable", "components_from_mime"]
 
@@ -39,9 +39,9 @@ class SourcesTable(QTableWidget):
     Double-click a name to rename; the context menu merges a source into another.
     """
 
-    def __init__(self, session: Session, parent=None) -> None:
+    def __init__(self, document: Document, parent=None) -> None:
         super().__init__(0, 4, parent)
-        self._session = session
+        self._document = document
         self.setHorizontalHeaderLabels(("Source", "S", "M", "Parts"))
         self.verticalHeader().hide()
         self.setSelectionBehavior(QAbstractItemView.SelectRows)
@@ -67,27 +67,27 @@ class SourcesTable(QTableWidget):
         self.verticalHeader().setDefaultSectionSize(max(self.fontMetrics().height() + 10, 24))
         self.itemChanged.connect(self._on_item_changed)
         self.customContextMenuRequested.connect(self._show_menu)
-        session.sources_changed.connect(self.rebuild)
-        session.components_changed.connect(self.rebuild)
-        session.component_changed.connect(lambda _: self.rebuild())
+        document.sources_changed.connect(self.rebuild)
+        document.components_changed.connect(self.rebuild)
+        document.component_changed.connect(lambda _: self.rebuild())
         self.rebuild()
 
     def rebuild(self) -> None:
         """Show every source with its state and number of components."""
-        session = self._session
-        n = session.n_sources
+        document = self._document
+        n = document.n_sources
         with QSignalBlocker(self):
             self.setRowCount(n)
             for s in range(n):
-                state = session.source_state(s)
+                state = document.source_state(s)
                 self.setItem(s, _NAME, QTableWidgetItem(state.name))
-                parts = QTableWidgetItem(str(len(session.source_members(s))))
+                parts = QTableWidgetItem(str(len(document.source_members(s))))
                 parts.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable)
                 parts.setTextAlignment(Qt.AlignCenter)
                 self.setItem(s, _PARTS, parts)
                 for column, text, on, setter, colour, verb in (
-                    (_SOLO, "S", state.solo, session.set_source_solo, "#e0c341", "Solo"),
-                    (_MUTE, "M", state.mute, session.set_source_mute, "#e15759", "Mute"),
+                    (_SOLO, "S", state.solo, document.set_source_solo, "#e0c341", "Solo"),
+                    (_MUTE, "M", state.mute, document.set_source_mute, "#e15759", "Mute"),
                 ):
                     button = self.cellWidget(s, column)
                     if button is None:
@@ -138,8 +138,8 @@ class SourcesTable(QTableWidget):
             event.ignore()
             return
         for k in members:
-            if 0 <= k < len(self._session.components):
-                self._session.set_source(k, source)
+            if 0 <= k < len(self._document.components):
+                self._document.set_source(k, source)
         event.setDropAction(Qt.MoveAction)
         event.accept()
 
@@ -148,20 +148,20 @@ class SourcesTable(QTableWidget):
     def _on_item_changed(self, item: QTableWidgetItem) -> None:
         if item.column() == _NAME:
             if item.text().strip():
-                self._session.rename_source(item.row(), item.text())
+                self._document.rename_source(item.row(), item.text())
             else:
                 self.rebuild()
 
     def _show_menu(self, pos) -> None:
         source = self.source_at(pos)
         menu = QMenu(self)
-        menu.addAction("New source", self._session.add_source)
+        menu.addAction("New source", self._document.add_source)
         if source >= 0:
             merge = menu.addMenu("Merge into")
-            for other in range(self._session.n_sources):
+            for other in range(self._document.n_sources):
                 if other != source:
-                    name = self._session.source_state(other).name
-                    merge.addAction(name, lambda o=other: self._session.merge_sources(o, source))
-            merge.setEnabled(self._session.n_sources > 1)
+                    name = self._document.source_state(other).name
+                    merge.addAction(name, lambda o=other: self._document.merge_sources(o, source))
+            merge.setEnabled(self._document.n_sources > 1)
         menu.popup(self.viewport().mapToGlobal(pos))
         self.context_menu = menu

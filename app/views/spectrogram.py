@@ -21,8 +21,8 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLa
 
 from dsp.nmf import EPS
 
+from ..document import Document
 from ..jobs import FunctionJob, Latest, describe
-from ..session import Session
 from ..theme import COLOUR_MAP
 from .axes import log_frequency_ticks, log_rows
 from .playhead import LoopRegion, Playhead
@@ -127,9 +127,9 @@ class SpectrogramView(QWidget):
     seek_requested = Signal(float)
     failed = Signal(str)
 
-    def __init__(self, session: Session, *, mode: str = "mixture", parent=None) -> None:
+    def __init__(self, document: Document, *, mode: str = "mixture", parent=None) -> None:
         super().__init__(parent)
-        self._session = session
+        self._document = document
         self._top_db = 0.0
         self._mixture_cache: tuple[tuple[int, int, int], np.ndarray] | None = None
         self.mode_box = QComboBox()
@@ -185,11 +185,11 @@ class SpectrogramView(QWidget):
         self.mode_box.currentIndexChanged.connect(lambda _: self.render())
         self.log_box.toggled.connect(self._on_log_toggled)
         self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
-        session.audio_changed.connect(self._on_audio_changed)
-        session.factors_changed.connect(lambda: self._render_unless("mixture"))
-        session.selection_changed.connect(lambda _: self._render_if("component"))
-        session.component_changed.connect(lambda _: self._render_if("gains"))
-        if session.magnitude is not None:
+        document.audio_changed.connect(self._on_audio_changed)
+        document.factors_changed.connect(lambda: self._render_unless("mixture"))
+        document.selection_changed.connect(lambda _: self._render_if("component"))
+        document.component_changed.connect(lambda _: self._render_if("gains"))
+        if document.magnitude is not None:
             self._on_audio_changed()
         else:
             self._show_empty_axes()
@@ -218,14 +218,14 @@ class SpectrogramView(QWidget):
         self._set_y_range()
 
     def _on_audio_changed(self) -> None:
-        V = self._session.magnitude  # noqa: N806
+        V = self._document.magnitude  # noqa: N806
         if V is None:
             self.image.clear()
             self._show_empty_axes()
             return
         self._mixture_cache = None
         self._top_db = 20.0 * np.log10(max(float(V.max()), 1e-10))
-        spec = self._session.spectrogram
+        spec = self._document.spectrogram
         self.plot.vb.setLimits(xMin=0.0, xMax=spec.length / spec.rate)
         self.plot.vb.setRange(xRange=(0.0, spec.length / spec.rate), padding=0)
         self._set_y_range()
@@ -237,7 +237,7 @@ class SpectrogramView(QWidget):
         self.render()
 
     def _set_y_range(self) -> None:
-        spec = self._session.spectrogram
+        spec = self._document.spectrogram
         top = _EMPTY_NYQUIST if spec is None else spec.rate / 2
         axis = self.plot.getAxis("left")
         if self.log_box.isChecked():
@@ -251,11 +251,11 @@ class SpectrogramView(QWidget):
             self.plot.vb.setYRange(0.0, top, padding=0)
 
     def _lowest_log_hz(self) -> float:
-        spec = self._session.spectrogram
+        spec = self._document.spectrogram
         return _LOWEST_LOG_HZ if spec is None else max(_LOWEST_LOG_HZ, float(spec.freqs[1]))
 
     def _visible_frames(self) -> tuple[int, int]:
-        spec = self._session.spectrogram
+        spec = self._document.spectrogram
         n = spec.shape[1]
         t0, t1 = self.plot.vb.viewRange()[0]
         a = int(np.clip(np.floor(t0 * spec.rate / spec.hop), 0, n - 1))
@@ -264,7 +264,7 @@ class SpectrogramView(QWidget):
 
     def render(self) -> None:
         """Draw the visible part of the current mode's spectrogram."""
-        spec = self._session.spectrogram
+        spec = self._document.spectrogram
         if spec is None:
             return
         a, b = self._visible_frames()
@@ -283,18 +283,18 @@ class SpectrogramView(QWidget):
             rows = np.arange(spec.shape[0])
             rect = QRectF(x0, -0.5 * bin_hz, width, spec.shape[0] * bin_hz)
         self._requested += 1
-        session, mode = self._session, self.mode
+        document, mode = self._document, self.mode
         mixture = self._mixture(a, b, step)
-        if mode == "mixture" or session.W is None:
+        if mode == "mixture" or document.W is None:
             db = image_db(mode, mixture, rows, top_db=self._top_db) if mode == "mixture" else None
             self._show(self._requested, (db, rect))
             return
         job = partial(
-            image_db, mode, mixture, rows, top_db=self._top_db, W=session.W,
-            H=session.H[:, a:b], step=step, selected=session.selected,
-            gains=session.effective_gains(),
+            image_db, mode, mixture, rows, top_db=self._top_db, W=document.W,
+            H=document.H[:, a:b], step=step, selected=document.selected,
+            gains=document.effective_gains(),
         )
-        if len(rows) * mixture.shape[1] * session.W.shape[1] <= _INLINE_CELLS:
+        if len(rows) * mixture.shape[1] * document.W.shape[1] <= _INLINE_CELLS:
             self._show(self._requested, (job(), rect))
         else:
             render_id = self._requested
@@ -322,11 +322,11 @@ class SpectrogramView(QWidget):
         """Block-maxed V for frames a..b; kept, since V does not change while NMF runs."""
         key = (a, b, step)
         if self._mixture_cache is None or self._mixture_cache[0] != key:
-            self._mixture_cache = key, block_max(self._session.magnitude[:, a:b], step)
+            self._mixture_cache = key, block_max(self._document.magnitude[:, a:b], step)
         return self._mixture_cache[1]
 
     def _on_mouse_moved(self, pos) -> None:
-        spec = self._session.spectrogram
+        spec = self._document.spectrogram
         if spec is None or not self.plot.vb.sceneBoundingRect().contains(pos):
             return
         point = self.plot.vb.mapSceneToView(pos)
@@ -334,7 +334,7 @@ class SpectrogramView(QWidget):
         hz = 10.0**y if self.log_box.isChecked() else y
         frame = int(round(t * spec.rate / spec.hop))
         row = int(round(hz * spec.n_fft / spec.rate))
-        V = self._session.magnitude  # noqa: N806
+        V = self._document.magnitude  # noqa: N806
         if 0 <= frame < V.shape[1] and 0 <= row < V.shape[0]:
             level = 20.0 * np.log10(max(float(V[row, frame]), 1e-10)) - self._top_db
             self.hovered.emit(f"{t:8.3f} s   {hz:8.1f} Hz   {level:6.1f} dB")

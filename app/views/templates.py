@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
-from ..session import Session
+from ..document import Document
 from .axes import log_frequency_ticks
 
 __all__ = ["TemplatesView"]
@@ -17,9 +17,9 @@ class TemplatesView(pg.PlotWidget):
     ``templates`` holds the W the curves were drawn from.
     """
 
-    def __init__(self, session: Session, parent=None) -> None:
+    def __init__(self, document: Document, parent=None) -> None:
         super().__init__(parent)
-        self._session = session
+        self._document = document
         self.templates: np.ndarray | None = None
         self.curves: list[pg.PlotDataItem] = []
         self.setLabel("bottom", "Frequency (Hz)")
@@ -29,19 +29,19 @@ class TemplatesView(pg.PlotWidget):
         self.setMouseEnabled(y=False)
         # Harmonic templates crowd the bottom octaves; a log axis spreads them out.
         self.setLogMode(x=True, y=False)
-        session.factors_changed.connect(self._on_factors_changed)
-        session.components_changed.connect(self._on_factors_changed)
-        session.component_changed.connect(lambda _: self._restyle())
-        session.selection_changed.connect(lambda _: self._restyle())
-        session.audio_changed.connect(self._on_audio_changed)
+        document.factors_changed.connect(self._on_factors_changed)
+        document.components_changed.connect(self._on_factors_changed)
+        document.component_changed.connect(lambda _: self._restyle())
+        document.selection_changed.connect(lambda _: self._restyle())
+        document.audio_changed.connect(self._on_audio_changed)
 
     def _on_audio_changed(self) -> None:
-        spec = self._session.spectrogram
+        spec = self._document.spectrogram
         self.setXRange(np.log10(spec.freqs[1]), np.log10(spec.rate / 2), padding=0)
         self.getAxis("bottom").setTicks(log_frequency_ticks(spec.freqs[1], spec.rate / 2))
 
     def _on_factors_changed(self) -> None:
-        W = self._session.W  # noqa: N806
+        W = self._document.W  # noqa: N806
         self.templates = W
         if W is None:
             for curve in self.curves:
@@ -53,15 +53,15 @@ class TemplatesView(pg.PlotWidget):
                 self.removeItem(curve)
             self.curves = [self.plot() for _ in range(W.shape[1])]
             self._restyle()
-        freqs = self._session.spectrogram.freqs
+        freqs = self._document.spectrogram.freqs
         peaks = np.maximum(W.max(axis=0), np.finfo(np.float32).tiny)
         for k, curve in enumerate(self.curves):
             # Bin 0 (DC) has no place on a log axis.
             curve.setData(freqs[1:], W[1:, k] / peaks[k])
 
     def _restyle(self) -> None:
-        selected = self._session.selected
-        components = self._session.components
+        selected = self._document.selected
+        components = self._document.components
         for k, curve in enumerate(self.curves[: len(components)]):
             colour = pg.mkColor(components[k].colour)
             if selected >= 0 and k != selected:

@@ -22,14 +22,14 @@ from dsp.stft import Spectrogram
 
 from .colours import component_colour
 
-__all__ = ["ComponentState", "Session", "SourceState"]
+__all__ = ["ComponentState", "Document", "SourceState"]
 
 
 def _default_component(index: int) -> ComponentState:
     return ComponentState(f"Part {index + 1}", component_colour(index), source=index)
 
 
-class Session:
+class Document:
     """The open mixture, its spectrogram, the solver parameters and the current factors.
 
     Signals
