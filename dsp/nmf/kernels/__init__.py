@@ -7,15 +7,13 @@ each part with its own sums, added in part order, so results do not depend on
 the thread count. The passes (:mod:`.kl`, :mod:`.euclidean`) multiply with
 ``sgemm`` of an OpenBLAS of their own, in place (:mod:`.blas`), and take the
 KL loss's logs with a vectorisable float32 log (:mod:`.log`); :mod:`.small`
-has the k-sized steps around them, and :mod:`.reference` the passes' maths in
-plain numpy, which the tests hold them to.
+has the k-sized steps around them.
 
-Nothing compiles at import: start-up code calls :func:`warm_up` (see
-:mod:`.compiling`); otherwise each kernel compiles on first use. numba
-invalidates its cache per source file, so after editing a kernel that others
-in another file call, clear ``__pycache__`` here.
+The kernels are compiled at import (:func:`warm_up`), or loaded from numba's
+cache (see :mod:`.cache`).
 """
 
+from . import cache  # noqa: F401  (first: numba locates a kernel's cache as it is defined)
 from .blas import blas_description
 from .compiling import COMPILING, warm_up
 from .euclidean import EuclideanPass
