@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from dsp import nmf
 from dsp.nmf import kernels
-from dsp.nmf.kernels import KLPass, blas, plan, schedule
+from dsp.nmf.kernels import KLPass, blas, plan, reference, schedule
 from tests.nmf_problems import any_small_shape, forty_examples, small_problem, tiny_passes
 
 
@@ -382,3 +382,62 @@ def test_small_products_are_the_products():
     AtA = np.empty((6, 6), np.float32)
     kernels.cross_product(A, AtA)
     np.testing.assert_allclose(AtA, A.T.astype(np.float64) @ A, rtol=1e-5)
+
+
+def random_pass_options(k, seed):
+    """Locks, free templates, continuity and thread count drawn from ``seed``."""
+    rng = np.random.default_rng(seed)
+    return {
+        "locked": rng.random(k) < 0.3,
+        "free": np.flatnonzero(rng.random(k) < 0.7),
+        "smooth": rng.random() < 0.5,
+        "weight": np.float32(rng.random()),
+        "threads": int(rng.integers(1, 4)),
+    }
+
+
+@forty_examples
+@any_small_shape
+def test_the_kl_pass_is_its_numpy_reference_for_any_shape(m, n, k, seed):
+    V, W, H, k = small_problem(m, n, k, seed)
+    options = random_pass_options(k, seed)
+    continuity = nmf.penalties.continuity_terms(H) if options["smooth"] else None
+    terms = {
+        "update_h": bool(seed % 4),  # the pass without its H half-step too
+        "denom": W.sum(axis=0) + options["weight"],
+        "continuity": continuity,
+        "alpha": 0.7 if options["smooth"] else 0.0,
+        "locked": options["locked"],
+        "free": options["free"],
+    }
+    H_before = H.copy()
+    expected_H, expected_v_log, expected_VHt = reference.kl_pass(V, W, H, **terms)
+    with tiny_passes():
+        v_log, VHt = KLPass(V, k, threads=options["threads"]).run(W, H, **terms)
+    np.testing.assert_allclose(H, expected_H, rtol=1e-4)
+    assert np.array_equal(H[options["locked"]], H_before[options["locked"]])
+    assert v_log == pytest.approx(expected_v_log, rel=1e-5, abs=1e-5 * float(V.sum()))
+    np.testing.assert_allclose(VHt, expected_VHt, rtol=1e-4, atol=1e-6 * float(V.max()))
+
+
+@forty_examples
+@any_small_shape
+def test_the_euclidean_pass_is_its_numpy_reference_for_any_shape(m, n, k, seed):
+    V, W, H, k = small_problem(m, n, k, seed)
+    options = random_pass_options(k, seed)
+    continuity = nmf.penalties.continuity_terms(H) if options["smooth"] else None
+    terms = {
+        "sparsity": float(options["weight"]),
+        "continuity": continuity,
+        "alpha": 0.7 if options["smooth"] else 0.0,
+        "locked": options["locked"],
+    }
+    WtW = W.T @ W
+    H_before = H.copy()
+    expected_H, expected_VHt, expected_HHt = reference.euclidean_pass(V, W, H, WtW, **terms)
+    with tiny_passes():
+        VHt, HHt = kernels.EuclideanPass(V, k, threads=options["threads"]).run(W, H, WtW, **terms)
+    np.testing.assert_allclose(H, expected_H, rtol=1e-4)
+    assert np.array_equal(H[options["locked"]], H_before[options["locked"]])
+    np.testing.assert_allclose(VHt, expected_VHt, rtol=1e-4)
+    np.testing.assert_allclose(HHt, expected_HHt, rtol=1e-5)
