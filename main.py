@@ -133,6 +133,17 @@ def _progress(label: str, total: int, quiet: bool):
     return report
 
 
+def _warm_up(quiet: bool) -> None:
+    """Compile the NMF kernels now (or load them from numba's cache), saying so when they compile.
+
+    Called before the first factorization, after the arguments and the input
+    are known to be good, so that a mistake is reported at once.
+    """
+    from dsp.nmf.kernels import warm_up
+
+    warm_up(report=None if quiet else lambda message: print(message, file=sys.stderr, flush=True))
+
+
 def _demo_scores(separation, demo) -> dict:
     """SDR of each true demo source against its best-matching stem (dB)."""
     import numpy as np
@@ -255,10 +266,11 @@ def run_separate(argv: list[str]) -> int:
     failures = 0
     for label, path in jobs:
         folder = args.out / (Path(label).stem if several else "")
-        progress = _progress(label, settings.iterations, args.quiet)
         try:
             demo = make_demo() if path is None else None
             audio = demo.mixture if demo else load(path)
+            _warm_up(args.quiet)
+            progress = _progress(label, settings.iterations, args.quiet)
             if project is not None:
                 separation = _from_session(project, audio, progress)
             else:
@@ -359,6 +371,7 @@ def run_sweep(argv: list[str]) -> int:
         ks = parse_range(args.components)
         audio = load(args.input)
         V = analyse(audio.samples, audio.rate, n_fft=args.n_fft, hop=args.hop).magnitude()
+        _warm_up(quiet=False)
 
         def report(point) -> None:
             print(

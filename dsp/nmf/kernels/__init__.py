@@ -9,8 +9,9 @@ the thread count. The passes (:mod:`.kl`, :mod:`.euclidean`) multiply with
 KL loss's logs with a vectorisable float32 log (:mod:`.log`); :mod:`.small`
 has the k-sized steps around them.
 
-The kernels are compiled at import (:func:`warm_up`), or loaded from numba's
-cache (see :mod:`.cache`).
+Nothing compiles at import: start-up code calls :func:`warm_up` (see
+:mod:`.compiling`), and otherwise each kernel compiles on its first use.
+Compiled kernels are kept in numba's cache (see :mod:`.cache`).
 """
 
 from . import cache  # noqa: F401  (first: numba locates a kernel's cache as it is defined)
@@ -37,5 +38,3 @@ __all__ = [
     "sums",
     "warm_up",
 ]
-
-warm_up()

@@ -1,10 +1,11 @@
-"""Compiling the kernels ahead of use: :func:`warm_up`.
+"""Compiling the kernels ahead of use: :func:`warm_up`, which start-up code calls.
 
 Compiling takes seconds and holds the GIL. Left to the first pass it would
 happen in a solver thread in the middle of a run, with the GUI thread starved
-meanwhile, so the package calls :func:`warm_up` at import. After the first
-time numba loads the compiled code from its cache (``__pycache__`` next to
-these files, or ``NUMBA_CACHE_DIR``).
+meanwhile, so the GUI and the command line call :func:`warm_up` first, on
+their main thread. After the first time numba loads the compiled code from
+its cache. Code that never calls it (tests, library users) still works: each
+kernel compiles on its first use, in the thread that uses it.
 """
 
 from __future__ import annotations
