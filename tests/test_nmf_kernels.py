@@ -1,5 +1,6 @@
-"""The NMF kernels: the fused KL and Euclidean passes (what they compute, the KL log,
-independence from threads) and the k-sized products and sums."""
+"""The NMF kernels: the fused KL and Euclidean passes (what they compute, against their
+numpy references too, the KL log, independence from threads), the k-sized products and
+sums, and when they compile."""
 
 import os
 import subprocess
@@ -187,6 +188,24 @@ def test_the_pass_threads_take_the_calling_threads_priority_and_cores():
     assert {frozenset(cores) for _, cores in seen["threads"].values()} == {
         frozenset(os.sched_getaffinity(0))
     }
+
+
+def test_importing_the_engine_compiles_nothing_and_warm_up_compiles_every_kernel():
+    """Compiling is warm_up's job at start-up (or a kernel's first use), never an import's."""
+    script = (
+        "import sys; from numba.core.dispatcher import Dispatcher; import dsp.nmf;"
+        "from dsp.nmf import kernels;"
+        "count = lambda: sum(len(f.signatures) for name, m in list(sys.modules.items())"
+        " if name.startswith('dsp.nmf.kernels') for f in vars(m).values()"
+        " if isinstance(f, Dispatcher));"
+        "before = count(); kernels.warm_up(); print(before, count())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    before, after = map(int, done.stdout.split())
+    assert before == 0 and after > 0
 
 
 def test_without_a_threading_layer_the_passes_run_on_one_thread_with_the_same_results():

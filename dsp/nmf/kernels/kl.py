@@ -108,7 +108,7 @@ def _v_log_and_ratio(V, A, row0, rows, width, ratio):
 def _kl_part(work, p, start, stop):
     """Columns [start, stop) of a KL pass: leaves Σ V log WH over them in ``v_logs[p]``.
 
-    Each block of ``width`` columns is done in chunks of ``A.shape[1]`` rows, so
+    Each block of ``width`` columns is done in chunks of ``A.shape[0]`` rows, so
     the chunk of WH (the buffer ``A``) is still in cache when it is divided and
     multiplied on; ``N`` (k × width) gathers Wᵀ(V / WH) for the block. ``M``
     (m × len(free)) gathers (V / WH)Hᵀ for the templates in ``free`` only, the
