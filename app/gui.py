@@ -10,14 +10,12 @@ from PySide6.QtWidgets import QApplication, QSplashScreen
 
 from .theme import BACKGROUND, FOREGROUND, apply_theme
 
-__all__ = ["run", "create_application", "make_player", "show_starting"]
+__all__ = ["run", "create_application", "make_player", "show_starting", "warm_up_engine"]
 
 #: What the start-up screen says while the window's modules load.
-STARTING = (
-    "Starting Partwise…\n"
-    "The first start after an install compiles the NMF engine (some seconds);\n"
-    "later starts take about a second."
-)
+STARTING = "Starting Partwise…"
+#: What it says while the NMF engine compiles, on the first start after an install.
+COMPILING = "Starting Partwise…\nCompiling the NMF engine, once after an install (~15 s)…"
 
 
 def create_application(argv: list[str]) -> QApplication:
@@ -30,11 +28,11 @@ def create_application(argv: list[str]) -> QApplication:
 
 
 def show_starting(app: QApplication) -> QSplashScreen:
-    """A start-up screen, painted now, to stay up while the window's modules load.
+    """A start-up screen, painted now, to stay up while the engine and the window load.
 
-    Importing the window imports the NMF engine, whose numba kernels compile on
-    the first start after an install (about ten seconds here) and load from
-    numba's cache after that; without this the user would see nothing meanwhile.
+    The NMF engine's numba kernels compile on the first start after an install
+    (about fifteen seconds here) and load from numba's cache after that;
+    without this the user would see nothing meanwhile.
     """
     pixmap = QPixmap(520, 110)
     pixmap.fill(QColor(BACKGROUND))
@@ -43,6 +41,20 @@ def show_starting(app: QApplication) -> QSplashScreen:
     splash.show()
     app.processEvents()  # painted before the imports hold the GIL
     return splash
+
+
+def warm_up_engine(splash: QSplashScreen, app: QApplication) -> None:
+    """Compile the NMF kernels now, on the GUI thread before any solver thread starts.
+
+    When they are not in numba's cache the start-up screen says they are compiling.
+    """
+    from dsp.nmf.kernels import warm_up  # here: importing app.gui never loads the engine
+
+    def say_compiling(_message: str) -> None:
+        splash.showMessage(COMPILING, Qt.AlignCenter, QColor(FOREGROUND))
+        app.processEvents()  # painted before the compilation holds the GIL
+
+    warm_up(report=say_compiling)
 
 
 def make_player():
@@ -62,7 +74,8 @@ def run(argv: list[str]) -> int:
     """
     app = create_application(argv)
     splash = show_starting(app)
-    from .main_window import MainWindow  # here: the engine may compile meanwhile
+    warm_up_engine(splash, app)
+    from .main_window import MainWindow  # here: after the start-up screen is up
 
     window = MainWindow(player=make_player())
     window.show()

@@ -422,7 +422,7 @@ them locked the second V / WH as well.
 
 {locked}
 
-How a KL iteration is done (`dsp/nmf/kernels.py`): one W update (m × k) and
+How a KL iteration is done (`dsp/nmf/kernels/`): one W update (m × k) and
 one pass over V in column blocks 16·k frames wide, each carried through the
 whole iteration in chunks of up to 64 rows, whose WH stays in cache between
 the product that makes it and the ones that use it, and whose products stay
@@ -466,7 +466,7 @@ WᵀV 3.25 ms against numpy's 3.32 ms, VHᵀ 3.07 against 3.55).
 On CPUs without AVX-512 OpenBLAS multiplies with its Haswell or Zen
 kernels, which have no small-matrix path: every product packs its operands.
 The passes then make fewer, larger products (KL chunks of 128 rows, Euclidean
-products on whole blocks; the kernels' name decides, see `_SMALL_KERNELS`).
+products on whole blocks; the kernels' name decides, see `SMALL_KERNELS` in `blas.py`).
 Emulated here with `OPENBLAS_CORETYPE=Haswell` for both libraries (a full
 run, 2026-11-22): Euclidean 1.09×, 1.12× the floor at 1 minute (k = 8, 32),
 0.96×, 1.02× at 5 minutes; KL 1.24×, 1.16× at 1 minute, 0.87×, 0.94× at 5

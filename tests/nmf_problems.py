@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dsp.nmf import kernels
+from dsp.nmf.kernels import blas, plan, schedule
 
 #: m, n, k and a seed: shapes small enough for float64 references, crossing every edge.
 any_small_shape = given(
@@ -36,9 +36,9 @@ def tiny_passes() -> Iterator[None]:
     """Passes made inside cut into blocks, row chunks and parts so small that every
     shape crosses their edges."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(kernels, "_MIN_WIDTH", 8)
-        patch.setattr(kernels, "_WIDTH_PER_COMPONENT", 2)
-        patch.setattr(kernels, "_SMALL_KERNELS", True)  # chunks of _CHUNK_ROWS on any CPU
-        patch.setattr(kernels, "_CHUNK_ROWS", 3)
-        patch.setattr(kernels, "_PARALLEL_MIN", 0)
+        patch.setattr(plan, "MIN_WIDTH", 8)
+        patch.setattr(plan, "WIDTH_PER_COMPONENT", 2)
+        patch.setattr(blas, "SMALL_KERNELS", True)  # chunks of CHUNK_ROWS on any CPU
+        patch.setattr(plan, "CHUNK_ROWS", 3)
+        patch.setattr(schedule, "PARALLEL_MIN", 0)
         yield

@@ -1,6 +1,7 @@
 """`main.py separate` end to end, in a real subprocess, on real files."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +18,7 @@ from .test_audio import bad_files
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run(*args: str, check_qt: bool = False) -> subprocess.CompletedProcess:
+def run(*args: str, check_qt: bool = False, env: dict | None = None) -> subprocess.CompletedProcess:
     code = "import runpy, sys; sys.argv = ['main.py'] + sys.argv[1:]; "
     code += "runpy.run_path('main.py', run_name='__main__')"
     if check_qt:  # prove the CLI never imports Qt: fail at exit if it did
@@ -31,6 +32,7 @@ def run(*args: str, check_qt: bool = False) -> subprocess.CompletedProcess:
         capture_output=True,
         text=True,
         timeout=300,
+        env=env,
     )
 
 
@@ -371,3 +373,17 @@ def test_help_lists_the_window_and_the_commands_without_starting_qt():
     assert "QT-IMPORTED" not in done.stderr
     for command in ("partwise [FILE]", "partwise separate", "partwise sweep"):
         assert command in done.stdout
+
+
+def test_the_first_run_says_the_nmf_kernels_compile_and_later_runs_do_not(mix_wav, tmp_path):
+    """The first run after an install compiles for ~15 s: it must not be silent."""
+    from dsp.nmf.kernels import COMPILING
+
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))  # empty: as installed
+    args = ("separate", str(mix_wav), "-k", "2", "--iterations", "2")
+    first = run(*args, "--out", str(tmp_path / "first"), env=env)
+    assert first.returncode == 0, first.stderr
+    assert first.stderr.splitlines()[0] == COMPILING
+    again = run(*args, "--out", str(tmp_path / "again"), env=env)
+    assert again.returncode == 0, again.stderr
+    assert COMPILING not in again.stderr

@@ -4,10 +4,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QWidget
 
-from app.gui import STARTING, show_starting
+from app.gui import COMPILING, STARTING, show_starting, warm_up_engine
 from app.theme import BACKGROUND, FOREGROUND
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,6 +37,23 @@ def test_the_start_up_screen_says_what_is_happening_until_the_window_shows(qtbot
     window.show()
     splash.finish(window)
     qtbot.waitUntil(lambda: not splash.isVisible(), timeout=5_000)
+
+
+@pytest.mark.parametrize("compiles", [True, False])
+def test_the_start_up_screen_says_when_the_engine_compiles(qtbot, qapp, monkeypatch, compiles):
+    from dsp.nmf import kernels
+
+    def warm_up(report=None):
+        if compiles:  # what warm_up does when the kernels are not in numba's cache
+            report(kernels.COMPILING)
+        shown.append(splash.message())
+
+    shown = []
+    monkeypatch.setattr(kernels, "warm_up", warm_up)
+    splash = show_starting(qapp)
+    qtbot.addWidget(splash)
+    warm_up_engine(splash, qapp)
+    assert shown == [COMPILING if compiles else STARTING]
 
 
 def test_the_gui_module_loads_without_the_nmf_engine():

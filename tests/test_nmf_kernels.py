@@ -1,5 +1,6 @@
-"""The NMF kernels: the fused KL and Euclidean passes (what they compute, the KL log,
-independence from threads) and the k-sized products and sums."""
+"""The NMF kernels: the fused KL and Euclidean passes (what they compute, against their
+numpy references too, the KL log, independence from threads), the k-sized products and
+sums, and when they compile."""
 
 import os
 import subprocess
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 
 from dsp import nmf
 from dsp.nmf import kernels
-from dsp.nmf.kernels import KLPass
+from dsp.nmf.kernels import KLPass, blas, plan, reference, schedule
 from tests.nmf_problems import any_small_shape, forty_examples, small_problem, tiny_passes
 
 
@@ -85,12 +86,12 @@ def test_smoothness_terms_enter_the_h_update():
 @pytest.mark.parametrize("lock_W", [None, [1, 3]])
 def test_results_are_bit_identical_whatever_the_thread_count(monkeypatch, lock_W, loss):
     V, _, _ = problem(np.random.default_rng(3), m=64, n=900)
-    monkeypatch.setattr(kernels, "_PARALLEL_MIN", 0)
-    monkeypatch.setattr(kernels, "_BLOCK_BYTES", 4 * 64 * 32)  # 32-column blocks, 16 parts
-    monkeypatch.setattr(kernels, "_MIN_WIDTH", 32)
+    monkeypatch.setattr(schedule, "PARALLEL_MIN", 0)
+    monkeypatch.setattr(plan, "BLOCK_BYTES", 4 * 64 * 32)  # 32-column blocks, 16 parts
+    monkeypatch.setattr(plan, "MIN_WIDTH", 32)
     runs = {}
     for threads in (1, 2, 3):
-        monkeypatch.setattr(kernels, "n_threads", lambda threads=threads: threads)
+        monkeypatch.setattr(schedule, "n_threads", lambda threads=threads: threads)
         solver = nmf.make_solver(V, 5, loss=loss, seed=0, lock_W=lock_W)
         assert solver._pass.threads == threads
         solver.step(20)
@@ -134,7 +135,7 @@ def test_a_pass_runs_no_more_threads_than_the_caller_may_use_now(monkeypatch):
     # Parts of ~1 ms, so that the second thread, woken as the pass starts, is in time
     # to take some (however late a loaded machine runs it, in one pass of ten).
     V, W, H = problem(np.random.default_rng(4), m=1025, n=8000)
-    monkeypatch.setattr(kernels, "n_threads", lambda: 2)
+    monkeypatch.setattr(schedule, "n_threads", lambda: 2)
     kl_pass = KLPass(V, 4)
     assert kl_pass.threads == 2 and kl_pass._ran_on.size > 2
     shared = []
@@ -144,7 +145,7 @@ def test_a_pass_runs_no_more_threads_than_the_caller_may_use_now(monkeypatch):
         shared.append(set(kl_pass._ran_on) == {0, 1})
     assert any(shared), "the second thread never took a part"
     # The caller was moved onto one core (as the GUI's solver thread is after its start).
-    monkeypatch.setattr(kernels, "n_threads", lambda: 1)
+    monkeypatch.setattr(schedule, "n_threads", lambda: 1)
     alone = kl_pass.run(W, H, update_h=False)
     assert set(kl_pass._ran_on) == {0}
     assert alone[0] == with_two[0] and np.array_equal(alone[1], with_two[1])
@@ -189,12 +190,30 @@ def test_the_pass_threads_take_the_calling_threads_priority_and_cores():
     }
 
 
+def test_importing_the_engine_compiles_nothing_and_warm_up_compiles_every_kernel():
+    """Compiling is warm_up's job at start-up (or a kernel's first use), never an import's."""
+    script = (
+        "import sys; from numba.core.dispatcher import Dispatcher; import dsp.nmf;"
+        "from dsp.nmf import kernels;"
+        "count = lambda: sum(len(f.signatures) for name, m in list(sys.modules.items())"
+        " if name.startswith('dsp.nmf.kernels') for f in vars(m).values()"
+        " if isinstance(f, Dispatcher));"
+        "before = count(); kernels.warm_up(); print(before, count())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    before, after = map(int, done.stdout.split())
+    assert before == 0 and after > 0
+
+
 def test_without_a_threading_layer_the_passes_run_on_one_thread_with_the_same_results():
     script = (
         "import numpy as np; from dsp import nmf; from dsp.nmf import kernels;"
         "V = np.random.default_rng(0).random((300, 4000), dtype=np.float32);"
         "s = nmf.make_solver(V, 4, loss='kl', seed=0); s.step(3);"
-        "print(kernels._THREADS, sorted(set(s._pass._ran_on.tolist())), repr(s.losses[-1]))"
+        "print(kernels.schedule.THREADS, sorted(set(s._pass._ran_on.tolist())), repr(s.losses[-1]))"
     )
     env = dict(os.environ, NUMBA_THREADING_LAYER="no-such-layer")
     done = subprocess.run(
@@ -285,7 +304,7 @@ def test_a_process_wide_blas_limit_leaves_the_pass_on_one_thread_per_part():
     expected = KLPass(V, 4, threads=1).run(W, H, update_h=False)
     with threadpool_limits(limits=2, user_api="blas"):
         got = KLPass(V, 4, threads=1).run(W, H, update_h=False)
-        assert kernels._blas.scipy_openblas_get_num_threads() == 1
+        assert blas._blas.scipy_openblas_get_num_threads() == 1
     assert got[0] == expected[0] and np.array_equal(got[1], expected[1])
     assert "OpenBLAS" in kernels.blas_description()
 
@@ -327,7 +346,7 @@ def test_sums_along_either_axis_are_float64_sums(m, n, axis, seed):
 @given(st.integers(1, 400), st.integers(1, 16))
 def test_parts_cover_every_block_largest_first_and_end_with_single_blocks(blocks, parts):
     parts = min(parts, blocks)
-    sizes = kernels._part_sizes(blocks, parts)
+    sizes = plan.part_sizes(blocks, parts)
     assert len(sizes) == parts and sizes.sum() == blocks
     assert sizes.min() >= 1 and np.all(np.diff(sizes) <= 0)
     # the last part is no bigger than an equal share, and smaller than the first when
@@ -340,24 +359,20 @@ def test_parts_cover_every_block_largest_first_and_end_with_single_blocks(blocks
 @settings(max_examples=200, deadline=None)
 @given(st.integers(1, 4000), st.integers(1, 1024), st.integers(1, 256), st.booleans())
 def test_chunk_products_stay_under_the_small_matrix_threshold(m, width, k, products_only):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(kernels, "_SMALL_KERNELS", True)
-        rows = kernels._chunk_rows(m, width, k, products_only=products_only)
-    assert 1 <= rows <= min(m, kernels._CHUNK_ROWS)
+    rows = plan.chunk_rows(m, width, k, small_kernels=True, products_only=products_only)
+    assert 1 <= rows <= min(m, plan.CHUNK_ROWS)
     # under the threshold, unless even one row would cross it
-    assert rows * width * k <= max(kernels._SMALL_PRODUCT, width * k)
+    assert rows * width * k <= max(plan.SMALL_PRODUCT, width * k)
     # and no smaller than it must be: the next multiple of 8 would cross it or the cap
-    if 8 <= rows < min(m, kernels._CHUNK_ROWS) - 8:
-        assert (rows + 8) * width * k > kernels._SMALL_PRODUCT
+    if 8 <= rows < min(m, plan.CHUNK_ROWS) - 8:
+        assert (rows + 8) * width * k > plan.SMALL_PRODUCT
 
 
 @settings(max_examples=50, deadline=None)
 @given(st.integers(1, 4000), st.integers(1, 1024), st.integers(1, 256))
 def test_without_small_matrix_kernels_chunks_are_larger_and_euclideans_whole_blocks(m, width, k):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(kernels, "_SMALL_KERNELS", False)
-        assert kernels._chunk_rows(m, width, k, products_only=True) == m
-        assert kernels._chunk_rows(m, width, k) == min(m, kernels._PACKED_ROWS)
+    assert plan.chunk_rows(m, width, k, small_kernels=False, products_only=True) == m
+    assert plan.chunk_rows(m, width, k, small_kernels=False) == min(m, plan.PACKED_ROWS)
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -386,3 +401,62 @@ def test_small_products_are_the_products():
     AtA = np.empty((6, 6), np.float32)
     kernels.cross_product(A, AtA)
     np.testing.assert_allclose(AtA, A.T.astype(np.float64) @ A, rtol=1e-5)
+
+
+def random_pass_options(k, seed):
+    """Locks, free templates, continuity and thread count drawn from ``seed``."""
+    rng = np.random.default_rng(seed)
+    return {
+        "locked": rng.random(k) < 0.3,
+        "free": np.flatnonzero(rng.random(k) < 0.7),
+        "smooth": rng.random() < 0.5,
+        "weight": np.float32(rng.random()),
+        "threads": int(rng.integers(1, 4)),
+    }
+
+
+@forty_examples
+@any_small_shape
+def test_the_kl_pass_is_its_numpy_reference_for_any_shape(m, n, k, seed):
+    V, W, H, k = small_problem(m, n, k, seed)
+    options = random_pass_options(k, seed)
+    continuity = nmf.penalties.continuity_terms(H) if options["smooth"] else None
+    terms = {
+        "update_h": bool(seed % 4),  # the pass without its H half-step too
+        "denom": W.sum(axis=0) + options["weight"],
+        "continuity": continuity,
+        "alpha": 0.7 if options["smooth"] else 0.0,
+        "locked": options["locked"],
+        "free": options["free"],
+    }
+    H_before = H.copy()
+    expected_H, expected_v_log, expected_VHt = reference.kl_pass(V, W, H, **terms)
+    with tiny_passes():
+        v_log, VHt = KLPass(V, k, threads=options["threads"]).run(W, H, **terms)
+    np.testing.assert_allclose(H, expected_H, rtol=1e-4)
+    assert np.array_equal(H[options["locked"]], H_before[options["locked"]])
+    assert v_log == pytest.approx(expected_v_log, rel=1e-5, abs=1e-5 * float(V.sum()))
+    np.testing.assert_allclose(VHt, expected_VHt, rtol=1e-4, atol=1e-6 * float(V.max()))
+
+
+@forty_examples
+@any_small_shape
+def test_the_euclidean_pass_is_its_numpy_reference_for_any_shape(m, n, k, seed):
+    V, W, H, k = small_problem(m, n, k, seed)
+    options = random_pass_options(k, seed)
+    continuity = nmf.penalties.continuity_terms(H) if options["smooth"] else None
+    terms = {
+        "sparsity": float(options["weight"]),
+        "continuity": continuity,
+        "alpha": 0.7 if options["smooth"] else 0.0,
+        "locked": options["locked"],
+    }
+    WtW = W.T @ W
+    H_before = H.copy()
+    expected_H, expected_VHt, expected_HHt = reference.euclidean_pass(V, W, H, WtW, **terms)
+    with tiny_passes():
+        VHt, HHt = kernels.EuclideanPass(V, k, threads=options["threads"]).run(W, H, WtW, **terms)
+    np.testing.assert_allclose(H, expected_H, rtol=1e-4)
+    assert np.array_equal(H[options["locked"]], H_before[options["locked"]])
+    np.testing.assert_allclose(VHt, expected_VHt, rtol=1e-4)
+    np.testing.assert_allclose(HHt, expected_HHt, rtol=1e-5)

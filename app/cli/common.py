@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-__all__ = ["fail", "progress_printer"]
+__all__ = ["fail", "progress_printer", "warm_up"]
 
 
 def fail(message: str) -> None:
@@ -29,3 +29,16 @@ def progress_printer(label: str, total: int, quiet: bool):
             )
 
     return report
+
+
+def warm_up(quiet: bool) -> None:
+    """Compile the NMF kernels now (or load them from numba's cache), saying so when they compile.
+
+    Called before the first factorization, after the arguments and the input
+    are known to be good, so that a mistake is reported at once.
+    """
+    from dsp.nmf import kernels
+
+    kernels.warm_up(
+        report=None if quiet else lambda message: print(message, file=sys.stderr, flush=True)
+    )

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .common import fail, progress_printer
+from .common import fail, progress_printer, warm_up
 
 __all__ = ["build_parser", "run_separate"]
 
@@ -226,10 +226,11 @@ def run_separate(argv: list[str]) -> int:
     failures = 0
     for label, path in jobs:
         folder = args.out / (Path(label).stem if several else "")
-        progress = progress_printer(label, settings.iterations, args.quiet)
         try:
             demo = make_demo() if path is None else None
             audio = demo.mixture if demo else load(path)
+            warm_up(args.quiet)
+            progress = progress_printer(label, settings.iterations, args.quiet)
             if project is not None:
                 separation = _from_session(project, audio, progress)
             else:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .common import fail
+from .common import fail, warm_up
 
 __all__ = ["build_sweep_parser", "run_sweep"]
 
@@ -48,6 +48,7 @@ def run_sweep(argv: list[str]) -> int:
         ks = parse_range(args.components)
         audio = load(args.input)
         V = analyse(audio.samples, audio.rate, n_fft=args.n_fft, hop=args.hop).magnitude()
+        warm_up(quiet=False)
 
         def report(point) -> None:
             print(
