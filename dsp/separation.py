@@ -216,24 +216,8 @@ def separate(
 ) -> Iterator[np.ndarray]:
     """Yield the audio of each group (default: each component), one at a time.
 
-    The stems :func:`render` gives for the groups' gain vectors.
-
-    Parameters
-    ----------
-    spec : Spectrogram
-        Complex STFT of the mixture, every channel.
-    W : np.ndarray, (bins, k)
-    H : np.ndarray, (k, frames)
-        Factors of the mixture's magnitude.
-    groups : sequence of sequences of int, optional
-        Component indices of each stem.
-    power : float
-        Mask exponent α (1 = ratio mask, 2 = Wiener-like).
-
-    Yields
-    ------
-    np.ndarray, float32, shape (length, channels)
-        A stem with the mixture's length and channel count.
+    The stems :func:`render` gives (same parameters, same output) for the
+    groups' gain vectors: ``groups`` holds the component indices of each stem.
     """
     k = W.shape[1]
     groups = each_component(k) if groups is None else groups
