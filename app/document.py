@@ -219,12 +219,13 @@ class Document:
         if settings != self._settings:
             self._settings = settings
             self.settings_changed.emit(settings)
-        self.audio_changed.emit()
         self.clear_factors()
         if new_document:
             self._start_new_document()
         else:
             self._clear_locks("the FFT size or hop changed, so the templates no longer fit")
+        # Last: an observer of new audio (a run waiting for it) sees the whole new document.
+        self.audio_changed.emit()
 
     def restore(
         self,
@@ -273,11 +274,12 @@ class Document:
         )
         self._kept_templates = None
         self._selected = -1
-        for signal in (self.audio_changed, self.components_changed, self.sources_changed,
-                       self.locks_changed, self.factors_changed, self.references_changed):
-            signal.emit()
         self.settings_changed.emit(settings)
+        for signal in (self.components_changed, self.sources_changed, self.locks_changed,
+                       self.factors_changed, self.references_changed):
+            signal.emit()
         self.selection_changed.emit(-1)
+        self.audio_changed.emit()  # last, as in set_audio
 
     def set_references(self, stems, names, paths=()) -> None:
         """Use ``stems`` (one per source, the mixture's length) as the truth to score against.

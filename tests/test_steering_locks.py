@@ -128,3 +128,14 @@ def test_another_file_starts_a_new_document(qtbot, window):
     assert [c.name for c in document.components] == [f"Part {i + 1}" for i in range(k)]
     assert not document.locked_mask().any()
     assert document.group_names() == [f"Source {i + 1}" for i in range(k)]
+
+
+def test_a_run_started_when_new_audio_arrives_is_not_stopped_by_the_new_document(qtbot, window):
+    document = window.document
+    run_to_done(qtbot, window, window.control.run)
+    document.set_locked(0, True)  # the new document clears this lock
+    document.audio_changed.connect(window.control.run)
+    with qtbot.waitSignal(window.control.state_changed,
+                          check_params_cb=lambda s: s == "done", timeout=30_000):
+        window.loader.open_demo(duration=1.0)
+    assert document.n_iter == document.settings.iterations
