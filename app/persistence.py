@@ -112,7 +112,7 @@ def _mixture_path(session_path: Path) -> Path:
 
 
 def project_from_document(document: Document, path: str | os.PathLike) -> Project:
-    """Describe ``session`` as a :class:`Project` to be written to ``path``.
+    """Describe ``document`` as a :class:`Project` to be written to ``path``.
 
     Audio without a file (the demo mixture) is saved beside ``path`` first.
     Without factors (nothing run yet) W and H are stored empty.
@@ -122,23 +122,24 @@ def project_from_document(document: Document, path: str | os.PathLike) -> Projec
     ProjectError
         If no audio is open or the audio sidecar cannot be written.
     """
+    return _with_audio_file(*_describe(document), path)
+
+
+def _describe(document: Document) -> tuple[Project, Audio]:
+    """The document as a project whose audio file is still to be found: fast, any thread.
+
+    Every part is an immutable snapshot, so a job may finish it
+    (:func:`_with_audio_file`) while the user goes on editing.
+    """
     audio = document.audio
     if audio is None:
         raise ProjectError("nothing to save: no audio is open")
-    audio_path = audio.path
-    if audio_path is None:
-        audio_path = _mixture_path(Path(path))
-        try:
-            save(audio, audio_path, subtype="float")
-        except AudioError as exc:
-            raise ProjectError(f"cannot save the mixture beside the session ({exc})") from None
-    audio_path = Path(audio_path).resolve()
     k = len(document.components)
     W = document.W if document.W is not None else np.zeros((0, k), np.float32)
     H = document.H if document.H is not None else np.zeros((k, 0), np.float32)
-    return Project(
-        audio_path=str(audio_path),
-        audio_sha256=_audio_sha256(audio_path),
+    project = Project(
+        audio_path="",
+        audio_sha256="",
         settings=document.settings,
         W=W,
         H=H,
@@ -147,6 +148,28 @@ def project_from_document(document: Document, path: str | os.PathLike) -> Projec
         sources=[document.source_state(s) for s in range(document.n_sources)],
         references=[str(Path(p).resolve()) for p in document.reference_paths],
     )
+    return project, audio
+
+
+def _with_audio_file(project: Project, audio: Audio, path: str | os.PathLike) -> Project:
+    """``project`` with its audio's file and hash: a sidecar written first if it has none.
+
+    Slow (a write, a hash of the whole file): run it in a job where it can be.
+    """
+    audio_path = audio.path
+    if audio_path is None:
+        audio_path = _mixture_path(Path(path))
+        try:
+            save(audio, audio_path, subtype="float")
+        except AudioError as exc:
+            raise ProjectError(f"cannot save the mixture beside the session ({exc})") from None
+    audio_path = Path(audio_path).resolve()
+    return replace(project, audio_path=str(audio_path), audio_sha256=_audio_sha256(audio_path))
+
+
+def _write_autosave(project: Project, audio: Audio, path: Path) -> Path:
+    """The autosave job: find the audio's file, then zip and write the session file."""
+    return save_project(_with_audio_file(project, audio, path), path)
 
 
 def save_session(document: Document, path: str | os.PathLike) -> Path:
@@ -431,11 +454,12 @@ class DocumentFile(QObject):
 
 
 class Autosaver(QObject):
-    """Writes the session to the data folder every minute and after each completed run.
+    """Writes the document to the data folder every minute and after each completed run.
 
-    Only a session that changed since the last autosave (or, the first time,
-    one with audio) is written: described on the GUI thread, zipped and
-    written by a job (a newer autosave replaces one still waiting). Call
+    Only a document that changed since the last autosave (or, the first time,
+    one with audio) is written: its state taken on the GUI thread (immutable
+    snapshots, no file work), the audio's sidecar and hash, the zip and the
+    write done by a job (a newer autosave replaces one still waiting). Call
     :meth:`clear` on a clean close; a file still there at the next start means
     the app did not close cleanly (see :func:`pending_recovery`).
 
@@ -489,12 +513,13 @@ class Autosaver(QObject):
             return
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
-            project = project_from_document(self._document, self._path)
-        except (OSError, ProjectError) as exc:
+        except OSError as exc:
             self.failed.emit(f"Autosave failed: {exc}")
             return
+        project, audio = _describe(self._document)
         self._changed = False
-        self._jobs.submit(FunctionJob(save_project, project, self._path,
+        # The sidecar of audio without a file, the audio's hash and the zip: all in the job.
+        self._jobs.submit(FunctionJob(_write_autosave, project, audio, self._path,
                                       low_priority=True, name="partwise-autosave"))
 
     def clear(self) -> None:

@@ -37,6 +37,7 @@ from app.main_window import MainWindow  # noqa: E402
 from app.session_files import ASK_TO_SAVE_KEY  # noqa: E402
 from dsp.audio import save  # noqa: E402
 from dsp.demo import make_demo  # noqa: E402
+from dsp.nmf.kernels import warm_up  # noqa: E402
 from dsp.stft import analyse  # noqa: E402
 
 PROBE_MS = 10
@@ -179,6 +180,9 @@ def main() -> None:
                         help="do not move the playhead during the run")
     args = parser.parse_args()
     app = create_application([])
+    # As app.gui.run does before the window: no solver thread may compile (or even type)
+    # a kernel, which holds the GIL and the GUI with it.
+    warm_up()
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         for name, value in responsiveness(app, folder, args.iterations, args.playhead).items():

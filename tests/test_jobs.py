@@ -185,7 +185,9 @@ def test_labels_grouping_and_the_autosave_run_off_the_gui_thread(
 
     for module, name in ((app.views.components, "component_labels"),
                          (app.views.components, "group_components"),
-                         (app.persistence, "save_project")):
+                         (app.persistence, "save_project"),
+                         (app.persistence, "save"),  # the demo mixture's sidecar
+                         (app.persistence, "_audio_sha256")):
         monkeypatch.setattr(module, name, recorded(name, getattr(module, name)))
     document, components = window.document, window.components
     with qtbot.waitSignal(window.control.state_changed, check_params_cb=lambda s: s == "done",
@@ -197,5 +199,6 @@ def test_labels_grouping_and_the_autosave_run_off_the_gui_thread(
         document.set_gain(0, 0.5)
         window.files.autosaver.save_now()
     qtbot.waitUntil(lambda: "component_labels" in threads, timeout=WAIT)
-    assert set(threads) == {"component_labels", "group_components", "save_project"}
+    assert set(threads) == {"component_labels", "group_components", "save_project", "save",
+                            "_audio_sha256"}
     assert threading.main_thread() not in threads.values()
