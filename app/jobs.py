@@ -32,7 +32,7 @@ import weakref
 from collections.abc import Callable, Generator
 from functools import partial
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from threadpoolctl import threadpool_limits
 
 __all__ = ["FunctionJob", "GeneratorJob", "Job", "JobRegistry", "Latest", "describe", "registry"]
@@ -290,8 +290,18 @@ class GeneratorJob(Job):
         self._coalesce = coalesce
         self._lock = threading.Lock()
         self._pending: list[object] = []  # yielded, not yet delivered (at most one if coalesced)
+        # Delivered from a zero timer, i.e. once the GUI thread's posted events are done:
+        # Qt's glib event loop runs timers only when no posted event waits, so a value
+        # posted as an event whenever the last was taken (a solver outpacing its views)
+        # would keep one waiting and starve every timer (playhead, animations).
+        self._idle = QTimer(self)
+        self._idle.setSingleShot(True)
+        self._idle.timeout.connect(self._deliver)
         # Queued: the job object lives in the GUI thread, the generator does not.
-        self._posted.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+        self._posted.connect(self._idle.start, Qt.ConnectionType.QueuedConnection)
+        # What is still waiting arrives before the job's later reports (connected first).
+        for report in (self.returned, self.errored, self.aborted, self.finished):
+            report.connect(self._deliver)
 
     def work(self) -> object:  # noqa: D102 - see Job.work
         generator = self._call()

@@ -115,6 +115,8 @@ class SolverJob(GeneratorJob):
         max_rate: float = MAX_SNAPSHOT_RATE,
     ) -> None:
         super().__init__(self._iterate, coalesce=True, low_priority=True, name="partwise-solver")
+        # The snapshot taken before coming to rest arrives before the state says so.
+        self.state_changed.connect(self._deliver)
         resumed = W is not None and H is not None
         phase = "Continuing" if resumed else _START_PHASES.get(
             options.get("init", "nndsvda"), "Initialising")
