@@ -32,8 +32,6 @@ __all__ = [
     "SoftMask",
     "each_component",
     "group_gains",
-    "group_mask",
-    "mask_denominator",
     "render",
     "separate",
 ]
@@ -148,24 +146,6 @@ class SoftMask:
 def _powered(X: np.ndarray, power: float) -> np.ndarray:
     X = np.asarray(X, dtype=np.float32)
     return X if power == 1.0 else np.power(X, np.float32(power))
-
-
-def mask_denominator(W: np.ndarray, H: np.ndarray, *, power: float = 1.0) -> np.ndarray:
-    """Σ_j (W_j H_j)^α over all components, floored at EPS, float32 (m, n)."""
-    return SoftMask(W, H, power=power).denominator()
-
-
-def group_mask(
-    W: np.ndarray,
-    H: np.ndarray,
-    members: Sequence[int],
-    *,
-    power: float = 1.0,
-    denominator: np.ndarray | None = None,
-) -> np.ndarray:
-    """Soft mask in [0, 1] of the components in ``members``, float32 (m, n)."""
-    masks = SoftMask(W, H, power=power)
-    return masks.mask(group_gains(W.shape[1], members), denominator=denominator)
 
 
 def render(

@@ -7,7 +7,7 @@ from dsp import nmf
 from dsp.demo import make_demo
 from dsp.grouping import group_components
 from dsp.scores import match_estimates, sdr
-from dsp.separation import SoftMask, group_mask, mask_denominator, render, separate
+from dsp.separation import SoftMask, group_gains, render, separate
 from dsp.stft import analyse
 
 
@@ -44,8 +44,9 @@ def test_masks_lie_in_unit_interval_and_partition_one():
     rng = np.random.default_rng(0)
     W, H = rng.random((30, 4)).astype(np.float32), rng.random((4, 50)).astype(np.float32)
     W[:, 1] = 0  # a dead component
-    denom = mask_denominator(W, H)
-    masks = [group_mask(W, H, [k], denominator=denom) for k in range(4)]
+    soft = SoftMask(W, H)
+    denom = soft.denominator()
+    masks = [soft.mask(group_gains(4, [k]), denominator=denom) for k in range(4)]
     assert all(m.min() >= 0 and m.max() <= 1 for m in masks)
     assert np.allclose(np.sum(masks, axis=0), 1, atol=1e-6)
     assert np.all(masks[1] == 0)
@@ -82,7 +83,7 @@ def test_a_mask_exponent_that_is_not_positive_is_refused(power):
 
 def test_all_zero_factors_share_the_mixture_equally():
     W, H = np.zeros((10, 3), np.float32), np.zeros((3, 20), np.float32)
-    masks = [group_mask(W, H, [k]) for k in range(3)]
+    masks = [SoftMask(W, H).mask(group_gains(3, [k])) for k in range(3)]
     assert np.allclose(masks, 1 / 3)
 
 

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from dsp.scores import match_estimates, score_estimate, si_sdr
-from dsp.separation import group_mask, mask_denominator, separate
+from dsp.separation import SoftMask, group_gains, separate
 
 from ..document import Document
 from ..jobs import FunctionJob, Latest, describe
@@ -60,9 +60,10 @@ def compute_scores(spec, W, H, groups, names, references=(), reference_names=(),
     V = spec.magnitude()  # noqa: N806
     model = W @ H
     error = float(np.linalg.norm(V - model) / max(float(np.linalg.norm(V)), 1e-30))
-    denominator = mask_denominator(W, H, power=power)
+    masks = SoftMask(W, H, power=power)
+    denominator = masks.denominator()
     total = max(float(np.sum(V.astype(np.float64) ** 2)), 1e-30)
-    shares = [float(np.sum((group_mask(W, H, g, power=power, denominator=denominator) * V)
+    shares = [float(np.sum((masks.mask(group_gains(W.shape[1], g), denominator=denominator) * V)
                            .astype(np.float64) ** 2) / total) for g in groups]
     nan = float("nan")
     if not references:
