@@ -281,6 +281,10 @@ class Document:
         self.selection_changed.emit(-1)
         self.audio_changed.emit()  # last, as in set_audio
 
+    def notice(self, message: str) -> None:
+        """Tell the user something happened to their work that they did not ask for."""
+        self.noticed.emit(message)
+
     def set_references(self, stems, names, paths=()) -> None:
         """Use ``stems`` (one per source, the mixture's length) as the truth to score against.
 
@@ -338,7 +342,7 @@ class Document:
         self.sources_changed.emit()
         self.locks_changed.emit()
         if grouped:
-            self.noticed.emit(f"Now {k} components, each in a source of its own: "
+            self.notice(f"Now {k} components, each in a source of its own: "
                               "group them again once they are learned.")
 
     def _start_new_document(self) -> None:
@@ -363,7 +367,7 @@ class Document:
         self._components = tuple(replace(c, locked=False) for c in self._components)
         self.components_changed.emit()
         self.locks_changed.emit()
-        self.noticed.emit(f"Unlocked {', '.join(names)}: {reason}.")
+        self.notice(f"Unlocked {', '.join(names)}: {reason}.")
 
     def set_factors(self, W: np.ndarray, H: np.ndarray, losses: tuple[float, ...]) -> None:  # noqa: N803
         """Store a snapshot of the factors and the loss history.

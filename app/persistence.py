@@ -304,7 +304,7 @@ def apply_project(
     except ValueError as exc:
         raise ProjectError(f"'{audio.name}' does not fit this session: {exc}") from None
     for problem in references.problems:
-        document.noticed.emit(f"Reference left out: {problem}")
+        document.notice(f"Reference left out: {problem}")
 
 
 def open_session(
