@@ -264,21 +264,15 @@ class Document:
         self._settings = settings
         self._W, self._H = W, H
         self._losses = tuple(float(x) for x in losses) if W is not None else ()
-        self._components = tuple(
-            replace(c, source=i if c.source is None else c.source)
-            for i, c in enumerate(components)
-        ) if components is not None else tuple(_default_component(i) for i in range(k))
-        self._source_states = tuple(sources or ())
-        self._references, self._reference_names, self._reference_paths = (
-            tuple(tuple(part) for part in references)
-        )
-        self._kept_templates = None
-        self._selected = -1
         self.settings_changed.emit(settings)
-        for signal in (self.components_changed, self.sources_changed, self.locks_changed,
-                       self.factors_changed, self.references_changed):
-            signal.emit()
-        self.selection_changed.emit(-1)
+        self._replace_edits(
+            tuple(replace(c, source=i if c.source is None else c.source)
+                  for i, c in enumerate(components))
+            if components is not None else None,
+            tuple(sources or ()),
+            references,
+        )
+        self.factors_changed.emit()  # after the components the factors belong to
         self.audio_changed.emit()  # last, as in set_audio
 
     def notice(self, message: str) -> None:
@@ -347,12 +341,17 @@ class Document:
 
     def _start_new_document(self) -> None:
         """Component and source states, locks and references back to their defaults."""
-        self._components = tuple(
-            _default_component(i) for i in range(self._settings.n_components)
+        self._replace_edits(None, (), ((), (), ()))
+
+    def _replace_edits(self, components, sources, references) -> None:
+        """Every edit of the user at once (None: default components), then say so."""
+        k = self._settings.n_components
+        self._components = components or tuple(_default_component(i) for i in range(k))
+        self._source_states = sources
+        self._references, self._reference_names, self._reference_paths = (
+            tuple(tuple(part) for part in references)
         )
-        self._source_states = ()
         self._kept_templates = None
-        self._references, self._reference_names, self._reference_paths = (), (), ()
         self._selected = -1
         for signal in (self.components_changed, self.sources_changed, self.locks_changed,
                        self.references_changed):
