@@ -43,6 +43,8 @@ class Mixer:
         Initial gains (default: all 1, the mixture).
     power : float
         Mask exponent α, as :func:`dsp.separation.separate`'s (1 = ratio mask).
+    channel_gains : np.ndarray, (channels, k), optional
+        The multichannel model's gains: a mask per channel, as the export's.
     ramp : int
         Samples over which a gain change is spread (rounded to whole STFT
         frames, at least one). The overlap-add of windowed frames smooths the
@@ -63,6 +65,7 @@ class Mixer:
         *,
         gains: np.ndarray | None = None,
         power: float = 1.0,
+        channel_gains: np.ndarray | None = None,
         ramp: int = 512,
     ) -> None:
         self._spec = spectrogram
@@ -74,7 +77,7 @@ class Mixer:
         self._window_sq = self._window * self._window
         self._ramp_frames = max(1, round(ramp / self._hop))
         self._masks: SoftMask | None = None
-        self.set_factors(W, H, power=power)
+        self.set_factors(W, H, power=power, channel_gains=channel_gains)
         # Overlap-add accumulators, in padded-signal coordinates starting at
         # _acc_start: after a seek the first frames start up to n_fft before it.
         size = _CHUNK + 2 * self._n_fft
@@ -121,8 +124,17 @@ class Mixer:
         """The newest gains (the target of any ramp in progress), float32 (k,)."""
         return self._g_to.copy()
 
-    def set_factors(self, W: np.ndarray, H: np.ndarray, *, power: float | None = None) -> None:
+    def set_factors(
+        self,
+        W: np.ndarray,
+        H: np.ndarray,
+        *,
+        power: float | None = None,
+        channel_gains: np.ndarray | None = None,
+    ) -> None:
         """Use new factors (and mask exponent, if given) from the next transformed frame on.
+
+        ``channel_gains`` are the new factors' (none: one mask for every channel).
 
         A change of the number of components resets the gains to 1.
 
@@ -139,13 +151,18 @@ class Mixer:
             )
         if W.shape[1] != H.shape[0]:
             raise ValueError(f"W has {W.shape[1]} components but H has {H.shape[0]}")
+        if channel_gains is not None and np.shape(channel_gains) != (self.channels, W.shape[1]):
+            raise ValueError(
+                f"channel gains {np.shape(channel_gains)} do not fit {self.channels} channels "
+                f"and {W.shape[1]} components"
+            )
         if power is None:
             power = self._masks.power
         if self._masks is None or W.shape[1] != self._masks.n_components:
             self._g_from = np.ones(W.shape[1], dtype=np.float32)
             self._g_to = self._g_from.copy()
             self._ramp_start = 0
-        self._masks = SoftMask(W, H, power=power)
+        self._masks = SoftMask(W, H, power=power, channel_gains=channel_gains)
 
     def set_gains(self, gains: np.ndarray) -> None:
         """Ramp to new gains, starting with the next transformed frame.

@@ -40,11 +40,28 @@ class Settings:
     hop: int = 512
     mask_power: float = 1.5
     layers: tuple[int, ...] | None = None
+    #: Factorise every channel (shared templates and activations, a gain per
+    #: channel and component; masks per channel) instead of their mean magnitude.
+    spatial: bool = True
 
     def __post_init__(self) -> None:
         # Session files store the layer ranks as a JSON list; keep them hashable.
         if self.layers is not None:
             object.__setattr__(self, "layers", tuple(int(r) for r in self.layers))
+
+    def is_spatial(self, channels: int) -> bool:
+        """Whether audio with ``channels`` is factorised by the multichannel model.
+
+        It needs several channels and plain multiplicative updates (no L1
+        penalty); other settings fit the channels' mean magnitude.
+        """
+        return self.spatial and channels > 1 and self.algorithm == "mu" and not self.sparsity
+
+    def solver_input(self, spectrogram: Spectrogram) -> np.ndarray:
+        """The data the solver fits: every channel's magnitude (spatial), else their mean."""
+        if self.is_spatial(spectrogram.channels):
+            return spectrogram.magnitudes()
+        return spectrogram.magnitude()
 
     def solver_options(self, V: np.ndarray | None = None, *, rate: float | None = None) -> dict:
         """Keyword arguments for :func:`dsp.nmf.make_solver` on the magnitude ``V``.
@@ -80,6 +97,8 @@ class Separation:
     groups: list[list[int]] = field(default_factory=list)
     #: The sources' names, one per group, when the user named them (a replayed session).
     source_names: list[str] = field(default_factory=list)
+    #: The multichannel model's gain of every component in every channel, (channels, k).
+    channel_gains: np.ndarray | None = None
 
     @property
     def n_iter(self) -> int:
@@ -108,21 +127,21 @@ def separate_audio(
     settings the audio cannot support (too short, impossible rank).
     """
     spec = analyse(audio.samples, audio.rate, n_fft=settings.n_fft, hop=settings.hop)
-    V = spec.magnitude()
     callback = None if progress is None else (lambda s: progress(s.n_iter, s.losses[-1]))
     result = nmf.factorize(
-        V,
+        settings.solver_input(spec),
         settings.n_components,
         max_iter=settings.iterations,
         tol=settings.tol,
         callback=callback,
-        **settings.solver_options(V, rate=audio.rate),
+        **settings.solver_options(spec.magnitude(), rate=audio.rate),
     )
     if settings.n_sources is None:
         groups = each_component(settings.n_components)
     else:
         groups = group_components(result.W, result.H, settings.n_sources, rate=audio.rate)
-    return Separation(audio, spec, settings, result.W, result.H, result.losses, groups)
+    return Separation(audio, spec, settings, result.W, result.H, result.losses, groups,
+                      channel_gains=result.channel_gains)
 
 
 def export_stems(
@@ -150,6 +169,7 @@ def export_stems(
             separation.H,
             separation.groups,
             power=separation.settings.mask_power,
+            channel_gains=separation.channel_gains,
         )
         for name, samples in zip(names, rendered):
             stems.add(name, Audio(samples, audio.rate))

@@ -37,9 +37,10 @@ __all__ = [
 ]
 
 FORMAT = "partwise-session"
-#: Version 3 stores the reference stems' files; version 2 each source's mute
-#: and solo beside its name; version 1 and 2 files still open.
-VERSION = 3
+#: Version 4 stores the multichannel model's channel gains; version 3 the
+#: reference stems' files; version 2 each source's mute and solo beside its
+#: name. Older files still open, as the mono model that made them.
+VERSION = 4
 
 
 class ProjectError(Exception):
@@ -105,6 +106,8 @@ class Project:
         STFT and solver parameters, seed included.
     W, H : np.ndarray, float32
         The factors.
+    channel_gains : np.ndarray, float32, (channels, k), or None
+        The multichannel model's gains, when it made the factors.
     losses : np.ndarray, float64
         Loss history.
     components : list of ComponentState
@@ -123,6 +126,7 @@ class Project:
     components: list[ComponentState] = field(default_factory=list)
     sources: list[SourceState] = field(default_factory=list)
     references: list[str] = field(default_factory=list)
+    channel_gains: np.ndarray | None = None
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -165,6 +169,9 @@ def save_project(project: Project, path: str | os.PathLike) -> Path:
             zf.writestr("W.npy", _npy_bytes(np.asarray(project.W, np.float32)))
             zf.writestr("H.npy", _npy_bytes(np.asarray(project.H, np.float32)))
             zf.writestr("losses.npy", _npy_bytes(np.asarray(project.losses, np.float64)))
+            if project.channel_gains is not None:
+                gains = np.asarray(project.channel_gains, np.float32)
+                zf.writestr("channel_gains.npy", _npy_bytes(gains))
     except OSError as exc:
         raise ProjectError(f"cannot write '{path.name}' ({exc.strerror or exc})") from None
     return path
@@ -198,7 +205,12 @@ def load_project(path: str | os.PathLike) -> Project:
                 key: np.load(io.BytesIO(zf.read(f"{key}.npy")), allow_pickle=False)
                 for key in ("W", "H", "losses")
             }
-        settings = Settings(**header["settings"])
+            if "channel_gains.npy" in zf.namelist():
+                arrays["channel_gains"] = np.load(
+                    io.BytesIO(zf.read("channel_gains.npy")), allow_pickle=False
+                )
+        # Files from before the multichannel model replay as the mono model that made them.
+        settings = Settings(**{"spatial": False, **header["settings"]})
         components = [ComponentState(**c) for c in header["components"]]
         sources = [SourceState.from_json(item) for item in header.get("sources", [])]
         references = [str(path) for path in header.get("references", [])]
@@ -213,6 +225,9 @@ def load_project(path: str | os.PathLike) -> Project:
     k = settings.n_components
     if W.ndim != 2 or H.ndim != 2 or W.shape[1] != k or H.shape[0] != k or len(components) != k:
         raise ProjectError(f"{name} is inconsistent: factors {W.shape} x {H.shape} for k = {k}")
+    gains = arrays.get("channel_gains")
+    if gains is not None and (gains.ndim != 2 or gains.shape[1] != k or W.size == 0):
+        raise ProjectError(f"{name} is inconsistent: channel gains {gains.shape} for k = {k}")
     return Project(
         audio_path=audio["path"],
         audio_sha256=audio["sha256"],
@@ -223,4 +238,5 @@ def load_project(path: str | os.PathLike) -> Project:
         components=components,
         sources=sources,
         references=references,
+        channel_gains=gains,
     )

@@ -5,7 +5,12 @@ exponent α the mask is
 
     M = Σ_k g_k (W_k H_k)^α / Σ_j (W_j H_j)^α
 
-(α = 1: the classic ratio mask; α = 2: Wiener-like). A group of components is
+(α = 1: the classic ratio mask; α = 2: Wiener-like). With the multichannel
+model (:class:`dsp.nmf.SpatialSolver`) each channel c has its own mask, every
+W_k scaled by the component's gain q_ck in that channel, so a component
+panned left takes more of the left channel than of the right; masks are then
+(channels, bins, frames), else one (bins, frames) mask serves every channel.
+A group of components is
 the gain vector that is 1 on its members and 0 elsewhere; solo, mute, source
 gains and the audible mix are other gain vectors. Because (W_k H_k)^α is the
 outer product of W_k^α and H_k^α, both sums are matrix products of the powered
@@ -59,6 +64,8 @@ class SoftMask:
         Nonnegative factors of the mixture's magnitude.
     power : float
         Mask exponent α > 0.
+    channel_gains : np.ndarray, (channels, k), optional
+        The multichannel model's gain of every component in every channel.
 
     Raises
     ------
@@ -66,22 +73,49 @@ class SoftMask:
         If the factors do not fit each other or α is not a positive number.
     """
 
-    def __init__(self, W: np.ndarray, H: np.ndarray, *, power: float = 1.0) -> None:
+    def __init__(
+        self,
+        W: np.ndarray,
+        H: np.ndarray,
+        *,
+        power: float = 1.0,
+        channel_gains: np.ndarray | None = None,
+    ) -> None:
         power = float(power)
         if not np.isfinite(power) or power <= 0:
             raise ValueError(f"the mask exponent must be a positive number, got {power}")
         if W.ndim != 2 or H.ndim != 2 or W.shape[1] != H.shape[0]:
             raise ValueError(f"factors {W.shape} x {H.shape} do not fit each other")
+        bins, k = W.shape
+        #: Masks per channel (channels, bins, frames), or None: one (bins, frames) mask.
+        self.channels = None if channel_gains is None else np.shape(channel_gains)[0]
+        if channel_gains is None:
+            channel_gains = np.ones((1, k), dtype=np.float32)
+        elif np.ndim(channel_gains) != 2 or np.shape(channel_gains)[1] != k:
+            raise ValueError(
+                f"channel gains {np.shape(channel_gains)} do not fit {k} components"
+            )
         self.power = power
-        # W^α once (bins × k, whatever the length); H^α per request, on the frames
-        # asked for, so a streaming caller holds no copy of H.
-        self._W = _powered(W, power)
+        self._bins = bins
+        # The channels' templates W diag(q_c), powered and stacked, once
+        # (channels·bins × k, whatever the length): one product makes every
+        # channel's mask. H^α per request, on the frames asked for, so a
+        # streaming caller holds no copy of H.
+        gains = _powered(channel_gains, power)
+        self._W = np.ascontiguousarray(
+            (gains[:, None, :] * _powered(W, power)).reshape(-1, k), dtype=np.float32
+        )
         self._H = np.ascontiguousarray(H, dtype=np.float32)
 
     @property
-    def shape(self) -> tuple[int, int]:
-        """(bins, frames) of every mask."""
-        return self._W.shape[0], self._H.shape[1]
+    def shape(self) -> tuple[int, ...]:
+        """Shape of every mask: (bins, frames), or (channels, bins, frames) per channel."""
+        plane = (self._bins, self._H.shape[1])
+        return plane if self.channels is None else (self.channels, *plane)
+
+    def _planes(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
+        """Stacked rows (channels·bins, frames) as masks of :attr:`shape`."""
+        return X if self.channels is None else X.reshape(self.channels, self._bins, X.shape[1])
 
     @property
     def n_components(self) -> int:
@@ -89,9 +123,9 @@ class SoftMask:
         return self._W.shape[1]
 
     def denominator(self, frames: slice = slice(None)) -> np.ndarray:
-        """Σ_j (W_j H_j)^α over every component, floored at EPS, float32 (bins, frames)."""
+        """Σ_j (W_j H_j)^α over every component, floored at EPS, float32, a mask's shape."""
         denominator = self._W @ self._activations(frames)
-        return np.maximum(denominator, EPS, out=denominator)
+        return self._planes(np.maximum(denominator, EPS, out=denominator))
 
     def _activations(self, frames: slice) -> np.ndarray:
         return _powered(self._H[:, frames], self.power)
@@ -103,7 +137,7 @@ class SoftMask:
         *,
         denominator: np.ndarray | None = None,
     ) -> np.ndarray:
-        """The mask of ``gains`` on ``frames``, float32 (bins, frames).
+        """The mask of ``gains`` on ``frames``, float32 (bins, frames) or per channel.
 
         Parameters
         ----------
@@ -128,13 +162,14 @@ class SoftMask:
             gains = gains[:, None]
         H = self._activations(frames)
         if denominator is None:
-            # One product gives both sums: W^α [H^α, g H^α].
             count = H.shape[1]
+            # One product gives both sums: W^α [H^α, g H^α].
             both = self._W @ np.concatenate([H, gains * H], axis=1)
             denominator, mask = both[:, :count], both[:, count:]
-            np.maximum(denominator, EPS, out=denominator)
+            denominator = self._planes(np.maximum(denominator, EPS, out=denominator))
         else:
             mask = self._W @ (gains * H)
+        mask = self._planes(mask)
         empty = denominator <= EPS
         np.divide(mask, denominator, out=mask)
         if empty.any():
@@ -155,6 +190,7 @@ def render(
     gains: Iterable[np.ndarray],
     *,
     power: float = 1.0,
+    channel_gains: np.ndarray | None = None,
 ) -> Iterator[np.ndarray]:
     """Yield the audio of each gain vector, one at a time: the one offline renderer.
 
@@ -169,6 +205,8 @@ def render(
         Gain of each component in each rendering (a group is 1 on its members).
     power : float
         Mask exponent α (1 = ratio mask, 2 = Wiener-like).
+    channel_gains : np.ndarray, (channels, k), optional
+        The multichannel model's gains: a mask per channel (:class:`SoftMask`).
 
     Yields
     ------
@@ -180,7 +218,12 @@ def render(
         raise ValueError(
             f"factors {W.shape} x {H.shape} do not match the spectrogram ({bins} x {frames})"
         )
-    masks = SoftMask(W, H, power=power)
+    if channel_gains is not None and np.shape(channel_gains)[0] != spec.channels:
+        raise ValueError(
+            f"channel gains for {np.shape(channel_gains)[0]} channels, "
+            f"the audio has {spec.channels}"
+        )
+    masks = SoftMask(W, H, power=power, channel_gains=channel_gains)
     denominator = masks.denominator()
     for g in gains:
         yield spec.invert(spec.data * masks.mask(g, denominator=denominator))
@@ -193,6 +236,7 @@ def separate(
     groups: Sequence[Sequence[int]] | None = None,
     *,
     power: float = 1.0,
+    channel_gains: np.ndarray | None = None,
 ) -> Iterator[np.ndarray]:
     """Yield the audio of each group (default: each component), one at a time.
 
@@ -201,4 +245,5 @@ def separate(
     """
     k = W.shape[1]
     groups = each_component(k) if groups is None else groups
-    return render(spec, W, H, (group_gains(k, members) for members in groups), power=power)
+    return render(spec, W, H, (group_gains(k, members) for members in groups), power=power,
+                  channel_gains=channel_gains)

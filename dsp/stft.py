@@ -205,6 +205,13 @@ class Spectrogram:
         self.__dict__["_magnitude"] = mag
         return mag
 
+    def magnitudes(self) -> np.ndarray:
+        """Every channel's magnitude, float32 ``(channels, bins, frames)``: the multichannel V.
+
+        Not cached (it is the channels' size again); a solver keeps its own copy.
+        """
+        return np.abs(self.data).astype(np.float32, copy=False)
+
     def invert(self, data: np.ndarray | None = None) -> np.ndarray:
         """Time signal ``(length, channels)`` of ``data`` (default: this spectrogram)."""
         return istft(

@@ -74,15 +74,23 @@ def test_one_hot_gain_is_the_offline_stem_of_that_component(power):
     data=st.data(),
 )
 def test_any_solo_mute_and_gains_render_live_as_offline(seed, k, power, start, data):
-    """Solo, mute and gains resolve to one gain vector; the mixer plays what render writes."""
-    _, spec, W, H = _material(1 + seed % 2, k=k, seed=seed)
+    """Solo, mute and gains resolve to one gain vector; the mixer plays what render writes.
+
+    Stereo material is drawn with and without the multichannel model's gains.
+    """
+    channels = 1 + seed % 2
+    _, spec, W, H = _material(channels, k=k, seed=seed)
+    Q = None
+    if channels == 2 and data.draw(st.booleans()):
+        Q = np.array(data.draw(st.lists(st.floats(0, 2), min_size=2 * k, max_size=2 * k)),
+                     np.float32).reshape(2, k)
     gains = np.array(data.draw(st.lists(st.floats(0, 2), min_size=k, max_size=k)), np.float32)
     muted = np.array(data.draw(st.lists(st.booleans(), min_size=k, max_size=k)))
     soloed = np.array(data.draw(st.lists(st.booleans(), min_size=k, max_size=k)))
     audible = soloed if soloed.any() else ~muted
     effective = np.where(audible, gains, 0).astype(np.float32)
-    expected = next(render(spec, W, H, [effective], power=power))[start:]
-    mixer = Mixer(spec, W, H, gains=effective, power=power)
+    expected = next(render(spec, W, H, [effective], power=power, channel_gains=Q))[start:]
+    mixer = Mixer(spec, W, H, gains=effective, power=power, channel_gains=Q)
     mixer.seek(start)
     np.testing.assert_allclose(mixer.render(spec.length), expected, atol=2e-6)
 
@@ -205,3 +213,9 @@ def test_factors_that_do_not_fit_the_spectrogram_are_rejected():
         Mixer(spec, W[:-1], H)
     with pytest.raises(ValueError, match="components"):
         Mixer(spec, W, H[:3])
+
+
+def test_channel_gains_that_do_not_fit_the_audio_are_rejected():
+    _, spec, W, H = _material(2)
+    with pytest.raises(ValueError, match="channel gains"):
+        Mixer(spec, W, H, channel_gains=np.ones((3, W.shape[1])))

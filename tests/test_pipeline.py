@@ -56,3 +56,45 @@ def test_default_settings_start_from_harmonic_combs_at_the_audio_rate():
     V = analyse(audio.samples, audio.rate).magnitude()
     expected = make_solver(V, 3, init="comb", rate=audio.rate, seed=0)
     assert np.array_equal(separation.W, expected.W)
+
+
+def _panned_voices(seconds: float = 2.0, rate: int = 16000):
+    """Two harmonic voices with the same pitch range, hard left and right: (mixture, stems)."""
+    t = np.arange(int(seconds * rate)) / rate
+    left = sum(np.sin(2 * np.pi * 220 * h * t) / h for h in range(1, 8))
+    right = sum(np.sin(2 * np.pi * 233 * h * t + h) / h for h in range(1, 8))
+    left *= (np.sin(2 * np.pi * 1.5 * t) > 0)
+    right *= (np.sin(2 * np.pi * 1.5 * t + 2) > 0)
+    stems = [np.stack([0.9 * left, 0.1 * left], axis=1).astype(np.float32) * 0.1,
+             np.stack([0.1 * right, 0.9 * right], axis=1).astype(np.float32) * 0.1]
+    return stems[0] + stems[1], stems
+
+
+def test_stereo_is_factorised_per_channel_and_the_stems_follow_the_panning():
+    from dsp.audio import Audio
+    from dsp.scores import match_estimates, sdr
+    from dsp.separation import separate
+
+    mixture, stems = _panned_voices()
+    scores = {}
+    for spatial in (True, False):
+        settings = Settings(n_components=2, n_sources=2, spatial=spatial, n_fft=1024, hop=256)
+        separation = separate_audio(Audio(mixture, 16000), settings)
+        assert (separation.channel_gains is not None) == spatial
+        out = list(separate(separation.spectrogram, separation.W, separation.H,
+                            separation.groups, power=settings.mask_power,
+                            channel_gains=separation.channel_gains))
+        np.testing.assert_allclose(np.sum(out, axis=0), mixture, atol=1e-5)
+        scores[spatial] = np.mean([sdr(stems[r].ravel(), out[e].ravel())
+                                   for r, e in match_estimates(
+                                       [s.ravel() for s in stems], [o.ravel() for o in out])])
+    # Mixing the channels down throws the panning away; the per-channel model keeps it.
+    assert scores[True] > scores[False] + 3.0
+
+
+@pytest.mark.parametrize("options", [{"algorithm": "hals", "loss": "euclidean"},
+                                     {"sparsity": 0.1}, {"spatial": False}])
+def test_the_multichannel_model_is_used_only_where_it_applies(options):
+    settings = Settings(**options)
+    assert not settings.is_spatial(2)
+    assert Settings().is_spatial(2) and not Settings().is_spatial(1)

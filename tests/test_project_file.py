@@ -1,5 +1,6 @@
 """dsp.project_file: sessions round-trip exactly; bad files fail clearly."""
 
+import dataclasses
 import json
 import zipfile
 
@@ -47,6 +48,27 @@ def test_round_trip_is_exact(tmp_path):
     assert back.settings == project.settings
     assert back.components == project.components and back.sources == project.sources
     assert back.audio_sha256 == project.audio_sha256 and back.audio_path == project.audio_path
+
+
+def test_channel_gains_round_trip_and_files_without_them_replay_the_mono_model(tmp_path):
+    project = make_project(tmp_path)
+    gains = np.array([[1.5, 1.0, 0.2], [0.5, 1.0, 1.8]], np.float32)
+    project = dataclasses.replace(project, channel_gains=gains)
+    back = load_project(save_project(project, tmp_path / "s.partwise"))
+    assert np.array_equal(back.channel_gains, gains) and back.settings.spatial
+    path = save_project(make_project(tmp_path), tmp_path / "old.partwise")
+    header = json.loads(zipfile.ZipFile(path).read("session.json"))
+    del header["settings"]["spatial"]
+    rewrite(path, {"version": 3, "settings": header["settings"]})
+    old = load_project(path)
+    assert old.channel_gains is None and old.settings.spatial is False
+
+
+def test_channel_gains_that_do_not_fit_the_factors_are_refused(tmp_path):
+    project = dataclasses.replace(make_project(tmp_path), channel_gains=np.ones((2, 5)))
+    path = save_project(project, tmp_path / "s.partwise")
+    with pytest.raises(ProjectError, match="channel gains"):
+        load_project(path)
 
 
 def test_version_1_files_with_source_names_still_open(tmp_path):

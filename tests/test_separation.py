@@ -29,6 +29,41 @@ def test_stems_sum_to_the_mixture(channels, power):
     assert residual_db(x, stems) < -80
 
 
+@pytest.mark.parametrize("power", [1.0, 1.5])
+def test_stems_of_the_multichannel_model_sum_to_the_mixture(power):
+    x = np.random.default_rng(5).standard_normal((20000, 2)).astype(np.float32)
+    spec = analyse(x, 16000, n_fft=1024, hop=256)
+    solver = nmf.make_solver(spec.magnitudes(), 5, seed=1)
+    solver.step(20)
+    stems = list(separate(spec, solver.W, solver.H, power=power,
+                          channel_gains=solver.channel_gains))
+    assert all(s.shape == x.shape and s.dtype == np.float32 for s in stems)
+    assert residual_db(x, stems) < -80
+
+
+def test_each_channel_is_masked_with_its_own_gains():
+    rng = np.random.default_rng(1)
+    W, H = rng.random((30, 3)).astype(np.float32), rng.random((3, 40)).astype(np.float32)
+    Q = np.array([[1.8, 1.0, 0.1], [0.2, 1.0, 1.9]], np.float32)
+    gains = np.array([1.0, 0.0, 0.5], np.float32)
+    masks = SoftMask(W, H, power=1.5, channel_gains=Q).mask(gains)
+    assert masks.shape == (2, 30, 40)
+    for c in range(2):
+        expected = SoftMask(W * Q[c], H, power=1.5).mask(gains)
+        np.testing.assert_allclose(masks[c], expected, rtol=1e-5)
+    # Component 0 sits left: it takes more of the left channel than of the right.
+    solo = SoftMask(W, H, channel_gains=Q).mask(group_gains(3, [0]))
+    assert np.all(solo[0] > solo[1])
+
+
+def test_channel_gains_for_another_number_of_channels_are_refused():
+    x = np.zeros((4000, 2), np.float32)
+    spec = analyse(x, 16000, n_fft=512, hop=128)
+    W, H = np.ones((257, 2), np.float32), np.ones((2, spec.shape[1]), np.float32)
+    with pytest.raises(ValueError, match="channel gains for 3 channels"):
+        next(separate(spec, W, H, channel_gains=np.ones((3, 2))))
+
+
 def test_groups_sum_to_the_mixture_and_equal_their_components():
     x = np.random.default_rng(3).standard_normal((12000, 2)).astype(np.float32)
     spec = analyse(x, 16000, n_fft=512, hop=128)

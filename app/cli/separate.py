@@ -89,6 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=d.mask_power,
         help=f"soft-mask exponent α (default {d.mask_power}; 1 = ratio mask, 2 = Wiener)",
     )
+    p.add_argument(
+        "--spatial",
+        action=argparse.BooleanOptionalAction,
+        default=d.spatial,
+        help="factorise every channel of a stereo file with a gain per channel and component "
+        "(multichannel NMF; masks per channel) instead of their mean magnitude "
+        f"(default {'on' if d.spatial else 'off'}; with --algorithm mu and no --sparsity)",
+    )
     p.add_argument("--format", choices=("wav", "flac"), default="wav", help="stem file format")
     p.add_argument(
         "--sample-format", choices=tuple(SUBTYPES), default="pcm24", help="stem sample format"
@@ -120,6 +128,7 @@ def _demo_scores(separation, demo) -> dict:
             separation.H,
             separation.groups,
             power=separation.settings.mask_power,
+            channel_gains=separation.channel_gains,
         )
     )
     truth = [s.samples for s in demo.stems]
@@ -211,6 +220,7 @@ def run_separate(argv: list[str]) -> int:
         n_fft=args.n_fft,
         hop=args.hop,
         mask_power=args.mask_power,
+        spatial=args.spatial,
     )
     if project is not None:
         settings = project.settings

@@ -20,6 +20,7 @@ from .init import INITS, SOLVER_INITS, Start, comb_init, initialize, start
 from .kmeans import KMeansSolver
 from .mu import MUSolver
 from .penalties import check_weight
+from .spatial import SpatialSolver, check_channel_gains, check_spatial_support
 
 __all__ = [
     "ALGORITHMS",
@@ -35,6 +36,7 @@ __all__ = [
     "MUSolver",
     "Result",
     "Solver",
+    "SpatialSolver",
     "Start",
     "beta_divergence",
     "comb_init",
@@ -66,14 +68,20 @@ def make_solver(
     lock_H=None,
     layers: tuple[int, ...] | None = None,
     rate: float | None = None,
+    channel_gains: np.ndarray | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> Solver:
     """Create a solver for V ≈ W H, ready to :meth:`~Solver.step`.
 
     Parameters
     ----------
-    V : np.ndarray, shape (m, n)
+    V : np.ndarray, shape (m, n) or (channels, m, n)
         Nonnegative data (a magnitude spectrogram); converted to float32.
+        With several channels the model is the multichannel one,
+        V_c ≈ W diag(q_c) H (:class:`SpatialSolver`, 'mu' only, no L1
+        penalty): W and H are shared, ``solver.channel_gains`` holds Q, and
+        W H models the mean of the channels, from which the start is made.
+        One channel is plain NMF.
     n_components : int
         Rank k, 1 <= k <= min(m, n).
     loss : {'euclidean', 'kl', 'is'}
@@ -113,6 +121,8 @@ def make_solver(
         W₁ is m × r₁ and the last layer is r_{L−1} × k.
     rate : float, optional
         Sample rate of the audio V was computed from, in Hz (for 'comb').
+    channel_gains : np.ndarray, (channels, k), optional
+        Starting channel gains of a multichannel V (warm start); default ones.
     progress : callable, optional
         Called with the fraction of the initialisation done, 0 to 1
         (:func:`dsp.nmf.init.start`): the comb start takes seconds on long files.
@@ -127,7 +137,16 @@ def make_solver(
         For negative or non-finite V, an impossible rank, an unknown option, or
         an option the chosen algorithm does not support.
     """
+    channels = None
+    if np.ndim(V) == 3 and np.shape(V)[0] > 1:
+        channels = check_data(np.reshape(V, (-1, np.shape(V)[-1])), 1).reshape(np.shape(V))
+        # The mean magnitude, as dsp.stft.Spectrogram.magnitude() makes it.
+        V = channels.sum(axis=0) / np.float32(len(channels))
+    elif np.ndim(V) == 3:
+        V = np.asarray(V)[0]
     V = check_data(V, n_components)
+    if channel_gains is not None and channels is None:
+        raise ValueError("channel gains are for a multichannel V (channels, bins, frames)")
     if loss not in BETAS:
         raise ValueError(f"unknown loss {loss!r}; choose one of {LOSSES}")
     if algorithm not in ALGORITHMS:
@@ -139,11 +158,20 @@ def make_solver(
     }
     beta = BETAS[loss]
     _check_support(algorithm, loss, n_components, penalties, lock_W, lock_H, layers, W, H)
+    if channels is not None:
+        check_spatial_support(algorithm, penalties)
+        if channel_gains is not None:
+            channel_gains = check_channel_gains(channel_gains, (len(channels), n_components))
     first = start(V, n_components, init=init, seed=seed, rate=rate, W=W, H=H, layers=layers,
                   progress=progress)
     if algorithm == "deep":
         return DeepSolver(V, list(first.layers), first.H, beta=beta)
     W0, H0 = first.W, first.H
+    if channels is not None:
+        return SpatialSolver(
+            channels, W0, H0, channel_gains=channel_gains, beta=beta, lock_W=lock_W,
+            lock_H=lock_H, warm_start=warm_start, smoothness=penalties["smoothness"],
+        )
     if algorithm == "kmeans":
         return KMeansSolver(V, W0, None if H is None else H0, beta=beta, lock_W=lock_W)
     if algorithm == "hals":
@@ -206,7 +234,8 @@ def factorize(
         ``callback(solver)`` after every iteration; returning True stops the run.
     **options
         Those of :func:`make_solver` (loss, algorithm, init, seed, W, H,
-        warm_start, sparsity, sparsity_W, smoothness, lock_W, lock_H, layers).
+        warm_start, sparsity, sparsity_W, smoothness, lock_W, lock_H, layers,
+        channel_gains).
 
     Returns
     -------
@@ -231,6 +260,8 @@ def factorize(
                 converged = True
                 break
             previous = loss
+    gains = solver.channel_gains
     return Result(
-        np.array(solver.W), np.array(solver.H), list(solver.losses), solver.n_iter, converged
+        np.array(solver.W), np.array(solver.H), list(solver.losses), solver.n_iter, converged,
+        None if gains is None else np.array(gains),
     )

@@ -151,6 +151,14 @@ class Solver:
         return read_only(self._H)
 
     @property
+    def channel_gains(self) -> np.ndarray | None:
+        """Gain of every component in every channel (channels, k), or None for one V.
+
+        Only the multichannel model (:class:`~dsp.nmf.spatial.SpatialSolver`) has them.
+        """
+        return None
+
+    @property
     def n_components(self) -> int:
         """Rank k."""
         return self._H.shape[0]
@@ -241,6 +249,8 @@ class Result:
     n_iter : int
     converged : bool
         True when the run stopped because the loss stopped falling.
+    channel_gains : np.ndarray, float32, (channels, k), or None
+        The multichannel model's gains (:attr:`Solver.channel_gains`).
     """
 
     W: np.ndarray
@@ -248,3 +258,4 @@ class Result:
     losses: list[float] = field(default_factory=list)
     n_iter: int = 0
     converged: bool = False
+    channel_gains: np.ndarray | None = None
