@@ -97,7 +97,7 @@ def loop(name, sample, beats, pan, gain_db) -> Part:
 
 
 def voice(name, espeak_voice, pitch, speed, sentences, pan, gain_db) -> Part:
-    """espeak-ng sentences, each starting on a bar line."""
+    """espeak-ng sentences, each starting on a half-bar line."""
     return Part(name, "speech", pan, gain_db,
                 options={"voice": espeak_voice, "pitch": pitch, "speed": speed,
                          "sentences": sentences})  # fmt: skip
@@ -244,13 +244,13 @@ SPECS: dict[str, Spec] = {
     "perc_tabla_mono_44k": Spec("percussion", 44100, 1, 12, 90, 2, False, (0,), (
         samples("tabla", "latin", TABLA_KIT, KIT_ALL, 0.0, 1),
         gm("sitar", SITAR, "melody", 0.0, -1, low=62, high=81),
-        gm("drone", SLOW_STRINGS, "pad", 0.0, -6, centre=50)),
+        gm("drone", SLOW_STRINGS, "pad", 0.0, -6, centre=50, size=3)),
         "sampled tabla, sitar melody and a string drone on D, mono"),
     "perc_toms_48k": Spec("percussion", 48000, 2, 12, 96, 5, True, (0, 3, 0, 6), (
         kit("kick", "toms", ("kick",), 0.0, 0),
         kit("toms", "toms", ("tom_lo", "tom_mid", "tom_hi"), -0.3, -1),
         kit("tambourine", "toms", ("tambourine",), 0.6, -6),
-        sample_bass("bass", "bass_hit_c", 0, "root", 0.05, -2)),
+        sample_bass("bass", "bass_thick_c", 0, "root", 0.05, -2)),
         "tom groove from the GM kit (kick, toms, tambourine) with sampled bass in F minor",
         room=0.15),
     "perc_electro_48k": Spec("percussion", 48000, 2, 10, 124, 0, True, (0, 5, 6, 4), (

@@ -52,7 +52,7 @@ from bench import music_parts as mp  # noqa: E402
 from bench import music_sources as ms  # noqa: E402
 from bench.music_cases import SPECS, Part, Spec  # noqa: E402
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 3
 CACHE = Path(__file__).resolve().parent / ".cache" / "music"
 KINDS: tuple[str, ...] = ("pop", "chamber", "voice", "percussion", "duo")
 CASES: tuple[str, ...] = tuple(SPECS)
@@ -137,15 +137,15 @@ def _sampled_bass(part: Part, song: mp.Song, rng, rate: int, frames: int) -> np.
 
 
 def _speech(part: Part, song: mp.Song, rate: int, frames: int, tmp: Path) -> np.ndarray:
-    """Sentences one after another, each starting on the first bar line after a pause."""
+    """Sentences one after another, each starting on the first half-bar line after a pause."""
     out = np.zeros(frames)
-    bar = song.beats * 60.0 / song.bpm
-    start = bar * 0.5  # the band plays half a bar before the voice comes in
+    half_bar = song.beats * 30.0 / song.bpm
+    start = half_bar  # the band plays half a bar before the voice comes in
     for text in part.options["sentences"]:
         x = ms.speech(part.options["voice"], part.options["pitch"], part.options["speed"],
                       text, rate, tmp)  # fmt: skip
         ms.place(out, x, round(start * rate), 1.0)
-        start = np.ceil((start + len(x) / rate + 0.4) / bar) * bar
+        start = np.ceil((start + len(x) / rate + 0.3) / half_bar) * half_bar
     return out
 
 

@@ -105,12 +105,13 @@ def humanise(notes: list[Note], song: Song, rng: np.random.Generator) -> tuple[N
     return tuple(out)
 
 
-def pad(song: Song, rng: np.random.Generator, centre: int = 60, velocity: int = 70) -> tuple:
-    """Sustained four-note chords, voice-led: each voice moves to the nearest chord tone."""
-    voices = [_nearest(pc, centre + 4 * i - 6) for i, pc in enumerate(song.chord(0, 4))]
+def pad(song: Song, rng: np.random.Generator, centre: int = 60, velocity: int = 70,
+        size: int = 4) -> tuple:  # fmt: skip
+    """Sustained chords of ``size`` notes (4: sevenths), voice-led to the nearest chord tone."""
+    voices = [_nearest(pc, centre + 4 * i - 6) for i, pc in enumerate(song.chord(0, size))]
     notes = []
     for bar in range(song.bars):
-        chord = song.chord(bar, 4)
+        chord = song.chord(bar, size)
         voices = [_nearest(min(chord, key=lambda pc, v=v: abs(_nearest(pc, v) - v)), v)
                   for v in voices]  # fmt: skip
         notes += [Note(bar * song.beats, song.beats, v, velocity) for v in sorted(set(voices))]

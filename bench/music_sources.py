@@ -207,14 +207,20 @@ def loop(name: str, beats: int, bpm: float, rate: int, frames: int) -> np.ndarra
 
 
 def speech(voice: str, pitch: int, speed: int, text: str, rate: int, tmp: Path) -> np.ndarray:
-    """espeak-ng speech (22050 Hz) resampled to ``rate``, float64 mono."""
+    """espeak-ng speech (22050 Hz) resampled to ``rate``, float64 mono.
+
+    Leading and trailing silence (below -50 dB of the peak) is trimmed, so a
+    sentence's length is the time it is heard.
+    """
     wav = tmp / f"speech{len(list(tmp.iterdir()))}.wav"
     subprocess.run(
         ["espeak-ng", "-v", voice, "-p", str(pitch), "-s", str(speed), "-w", str(wav), text],
         check=True, capture_output=True,
     )  # fmt: skip
     audio, native = soundfile.read(wav, dtype="float64", always_2d=True)
-    return resample(audio.mean(axis=1), native, rate)
+    x = resample(audio.mean(axis=1), native, rate)
+    loud = np.flatnonzero(np.abs(x) > 10 ** (-50 / 20) * np.max(np.abs(x)))
+    return x[loud[0] : loud[-1] + 1]
 
 
 def pan(x: np.ndarray, position: float) -> np.ndarray:
