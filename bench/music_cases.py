@@ -6,7 +6,8 @@ held out) puts every format in both sets: 1st stereo 44.1 kHz (some long),
 2nd stereo 44.1 kHz, 3rd mono, 4th stereo 48 kHz, 5th varies by kind.
 
 Pan positions run from -1 (left) to +1 (right); kick, bass and lead voice sit
-near the centre. Gains are dB relative to the corpus's reference stem level.
+near the centre. Gains are dB relative to the corpus's reference stem level,
+spanning at most 6 dB within a case, as in a balanced mix.
 """
 
 from __future__ import annotations
@@ -159,17 +160,17 @@ SPECS: dict[str, Spec] = {
         kit("drums", "halftime", KIT_ALL, 0.0, -2),
         gm("bass", FINGERED, "bass", 0.0, 0, style="root"),
         gm("piano", PIANO, "arpeggio", 0.0, 2, centre=62),
-        gm("strings", STRINGS, "pad", 0.0, -5, centre=67)),
+        gm("strings", STRINGS, "pad", 0.0, -4, centre=67)),
         "ballad in D, mono: GM drum kit, fingered bass, piano arpeggios, string pad"),
     "pop_breakbeat_48k": Spec("pop", 48000, 2, 12, 132, 0, True, (0, 5, 2, 6), (
         loop("drums", "loop_amen", 4, 0.0, 2),
         sample_bass("bass", "bass_thick_c", 0, "root", 0.0, -1),
-        gm("organ", ORGAN, "pad", -0.45, -5, centre=64)),
+        gm("organ", ORGAN, "pad", -0.45, -4, centre=64)),
         "breakbeat in C minor: amen loop, sampled bass, drawbar organ", room=0.15),
     "pop_voice_mono_44k": Spec("pop", 44100, 1, 13, 96, 9, True, (0, 5, 2, 6), (
         kit("drums", "rock", KIT_ALL, 0.0, 0),
         gm("bass", PICKED, "bass", 0.0, -2, style="eighths"),
-        gm("electric piano", E_PIANO, "comp", 0.0, -5, centre=62),
+        gm("electric piano", E_PIANO, "comp", 0.0, -3, centre=62),
         voice("voice", "en-us", 45, 155, TALK[2], 0.0, 3)),
         "pop in A minor, mono: GM kit, picked bass, electric piano, speaking voice"),
     # --- chamber: three or four pitched instruments ---
@@ -205,7 +206,7 @@ SPECS: dict[str, Spec] = {
     "voice_piano_44k": Spec("voice", 44100, 2, 15, 80, 2, False, (0, 4, 5, 3), (
         voice("voice", "en-us", 50, 150, TALK[0], 0.0, 3),
         gm("piano", PIANO, "arpeggio", -0.3, -2, centre=57),
-        gm("strings", SLOW_STRINGS, "pad", 0.4, -6, centre=64)),
+        gm("strings", SLOW_STRINGS, "pad", 0.4, -3, centre=64)),
         "narration over piano and slow strings in D", room=0.2),
     "voice_guitar_44k": Spec("voice", 44100, 2, 12, 92, 7, False, (0, 3, 0, 4), (
         voice("voice", "en-gb+f3", 62, 160, TALK[1], 0.05, 2),
@@ -213,18 +214,18 @@ SPECS: dict[str, Spec] = {
         gm("bass", FINGERED, "bass", -0.1, -4, style="root")),
         "announcement (female voice) over nylon guitar and bass in G"),
     "voice_band_mono_48k": Spec("voice", 48000, 1, 12, 104, 5, False, (0, 3, 4, 3), (
-        voice("voice", "en-us+m3", 38, 165, TALK[3], 0.0, 3),
+        voice("voice", "en-us+m3", 38, 165, TALK[3], 0.0, 2),
         samples("drums", "bossa", CLUB_KIT, KIT_ALL, 0.0, -1),
         sample_bass("bass", "bass_woodsy_c", 0, "root", 0.0, -2),
-        gm("organ", ORGAN, "pad", 0.0, -6, centre=62)),
+        gm("organ", ORGAN, "pad", 0.0, -4, centre=62)),
         "recipe talk over a band in F, mono: sampled drums and bass, organ", pcm16=True),
     "voice_pad_48k": Spec("voice", 48000, 2, 14, 70, 1, True, (0, 5, 3, 6), (
         voice("voice", "en-gb-scotland", 45, 140, TALK[2], 0.0, 2),
         gm("pad", WARM_PAD, "pad", -0.5, -3, centre=60),
-        gm("electric piano", E_PIANO, "comp", 0.45, -5, centre=64)),
+        gm("electric piano", E_PIANO, "comp", 0.45, -4, centre=64)),
         "talk over a warm pad and electric piano in C# minor", room=0.2),
     "voice_strings_mono_48k": Spec("voice", 48000, 1, 12, 84, 4, False, (0, 5, 3, 4), (
-        voice("voice", "en-us+f2", 70, 150, TALK[4], 0.0, 3),
+        voice("voice", "en-us+f2", 70, 150, TALK[4], 0.0, 2),
         gm("strings", STRINGS, "pad", 0.0, -4, centre=64),
         gm("harp", HARP, "arpeggio", 0.0, -2, centre=55)),
         "weather report (female voice) over strings and harp in E, mono"),
@@ -244,7 +245,7 @@ SPECS: dict[str, Spec] = {
     "perc_tabla_mono_44k": Spec("percussion", 44100, 1, 12, 90, 2, False, (0,), (
         samples("tabla", "latin", TABLA_KIT, KIT_ALL, 0.0, 1),
         gm("sitar", SITAR, "melody", 0.0, -1, low=62, high=81),
-        gm("drone", SLOW_STRINGS, "pad", 0.0, -6, centre=50, size=3)),
+        gm("drone", SLOW_STRINGS, "pad", 0.0, -5, centre=50, size=3)),
         "sampled tabla, sitar melody and a string drone on D, mono"),
     "perc_toms_48k": Spec("percussion", 48000, 2, 12, 96, 5, True, (0, 3, 0, 6), (
         kit("kick", "toms", ("kick",), 0.0, 0),

@@ -12,7 +12,7 @@ sound, installed locally (nothing is downloaded):
 - speech from espeak-ng.
 
 Mixing follows real mixes: constant-power panning (kick, bass and voice near
-the centre), stems at different levels (within about ±6 dB), a light seeded
+the centre), stems at different levels (within 7 dB of each other), a light seeded
 stereo room on some cases (so stems are not pure amplitude pans), 16-bit
 quantisation of the stems in some. The mixture is exactly the float32 sum of
 the stems, its peak at most 0.9. The score of each case is in
@@ -52,7 +52,7 @@ from bench import music_parts as mp  # noqa: E402
 from bench import music_sources as ms  # noqa: E402
 from bench.music_cases import SPECS, Part, Spec  # noqa: E402
 
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 CACHE = Path(__file__).resolve().parent / ".cache" / "music"
 KINDS: tuple[str, ...] = ("pop", "chamber", "voice", "percussion", "duo")
 CASES: tuple[str, ...] = tuple(SPECS)
@@ -192,9 +192,9 @@ def _mix(spec: Spec, parts: list[np.ndarray], seed: int) -> tuple[np.ndarray, ..
         y = ms.pan(x, part.pan) if spec.channels == 2 else x[:, None]
         if spec.room:
             y = ms.reverb(y, spec.rate, (seed, k), seconds=1.2, wet=spec.room)
-        # Level: the score's gain plus up to ±1 dB, so no two renders of a
-        # recipe are mixed identically; all within about ±6 dB of each other.
-        gain_db = REFERENCE_DB + part.gain_db + rng.uniform(-1.0, 1.0)
+        # Level: the score's gain (a span of at most 6 dB per case) plus up to
+        # ±0.5 dB, so cases with alike scores are not mixed identically.
+        gain_db = REFERENCE_DB + part.gain_db + rng.uniform(-0.5, 0.5)
         y *= 10.0 ** (gain_db / 20.0) / np.sqrt(np.mean(y**2))
         stems.append(y)
     peak = np.max(np.abs(sum(stems)))
