@@ -70,6 +70,7 @@ class Document:
         self._magnitude: np.ndarray | None = None
         self._W: np.ndarray | None = None
         self._H: np.ndarray | None = None
+        self._channel_gains: np.ndarray | None = None
         self._losses: tuple[float, ...] = ()
         self._components = tuple(_default_component(i) for i in range(self._settings.n_components))
         self._selected = -1
@@ -111,6 +112,15 @@ class Document:
     def H(self) -> np.ndarray | None:  # noqa: N802 - the domain's name for the activations
         """Activations of the latest snapshot, float32 (k, frames), or None."""
         return self._H
+
+    @property
+    def channel_gains(self) -> np.ndarray | None:
+        """The multichannel model's gain of every component in every channel, or None.
+
+        Part of the factors: every renderer takes them with W and H, so a
+        component sits in the stereo image where the solver found it.
+        """
+        return self._channel_gains
 
     @property
     def losses(self) -> tuple[float, ...]:
@@ -236,6 +246,7 @@ class Document:
         W: np.ndarray | None = None,  # noqa: N803 - the domain's names
         H: np.ndarray | None = None,  # noqa: N803
         losses: tuple[float, ...] = (),
+        channel_gains: np.ndarray | None = None,
         components: list[ComponentState] | None = None,
         sources: list[SourceState] | None = None,
         references: tuple[tuple, tuple, tuple] = ((), (), ()),
@@ -260,9 +271,10 @@ class Document:
                 f"the factors {W.shape} x {getattr(H, 'shape', None)} do not fit "
                 f"{k} components of a {magnitude.shape[0]} x {magnitude.shape[1]} spectrogram"
             )
+        gains = self._checked_gains(channel_gains, W, spectrogram)
         self._audio, self._spectrogram, self._magnitude = audio, spectrogram, magnitude
         self._settings = settings
-        self._W, self._H = W, H
+        self._W, self._H, self._channel_gains = W, H, gains
         self._losses = tuple(float(x) for x in losses) if W is not None else ()
         self.settings_changed.emit(settings)
         self._replace_edits(
@@ -368,8 +380,14 @@ class Document:
         self.locks_changed.emit()
         self.notice(f"Unlocked {', '.join(names)}: {reason}.")
 
-    def set_factors(self, W: np.ndarray, H: np.ndarray, losses: tuple[float, ...]) -> None:  # noqa: N803
-        """Store a snapshot of the factors and the loss history.
+    def set_factors(
+        self,
+        W: np.ndarray,  # noqa: N803 - the domain's names
+        H: np.ndarray,  # noqa: N803
+        losses: tuple[float, ...],
+        channel_gains: np.ndarray | None = None,
+    ) -> None:
+        """Store a snapshot of the factors (and channel gains) and the loss history.
 
         Raises
         ------
@@ -379,7 +397,8 @@ class Document:
         V, k = self._magnitude, len(self._components)
         if V is None or W.shape != (V.shape[0], k) or H.shape != (k, V.shape[1]):
             raise ValueError(f"factors {W.shape} x {H.shape} do not fit this session")
-        self._W, self._H, self._losses = W, H, tuple(losses)
+        gains = self._checked_gains(channel_gains, W, self._spectrogram)
+        self._W, self._H, self._channel_gains, self._losses = W, H, gains, tuple(losses)
         self._kept_templates = None
         self.factors_changed.emit()
 
@@ -387,7 +406,7 @@ class Document:
         """Forget W, H and the loss history (Reset)."""
         if self._W is None and not self._losses:
             return
-        self._W = self._H = None
+        self._W = self._H = self._channel_gains = None
         self._losses = ()
         self.factors_changed.emit()
 
@@ -506,11 +525,14 @@ class Document:
         H: np.ndarray,  # noqa: N803
         components: list[ComponentState],
         losses: tuple[float, ...] = (),
+        channel_gains: np.ndarray | None = None,
     ) -> None:
         """Replace factors and component states at once, possibly with another rank.
 
         For edits that add or remove components (delete, split, learned
-        templates). ``settings.n_components`` follows the new rank.
+        templates). ``settings.n_components`` follows the new rank; the
+        channel gains are the new components' (none: centred until a run
+        places them).
 
         Raises
         ------
@@ -520,10 +542,12 @@ class Document:
         V, k = self._magnitude, len(components)
         if V is None or W.shape != (V.shape[0], k) or H.shape != (k, V.shape[1]) or k < 1:
             raise ValueError(f"factors {W.shape} x {H.shape} do not fit {k} components")
+        gains = self._checked_gains(channel_gains, W, self._spectrogram)
         rank_changed = k != len(self._components)
         self._components = tuple(components)
         self._W = np.ascontiguousarray(W, dtype=np.float32)
         self._H = np.ascontiguousarray(H, dtype=np.float32)
+        self._channel_gains = gains
         self._losses = tuple(losses)
         if rank_changed:
             self._settings = replace(self._settings, n_components=k)
@@ -534,6 +558,16 @@ class Document:
         self.sources_changed.emit()
         self.locks_changed.emit()
         self.factors_changed.emit()
+
+    @staticmethod
+    def _checked_gains(gains, W, spectrogram) -> np.ndarray | None:  # noqa: N803
+        """Channel gains as float32, or a ValueError if they do not fit W and the audio."""
+        if gains is None:
+            return None
+        shape = (spectrogram.channels, 0 if W is None else W.shape[1])
+        if W is None or np.shape(gains) != shape:
+            raise ValueError(f"channel gains {np.shape(gains)} do not fit this session {shape}")
+        return np.asarray(gains, dtype=np.float32)
 
     def _set_source_state(self, source: int, state: SourceState) -> None:
         if source < 0 or (state == self.source_state(source) and source < self.n_sources):

@@ -185,7 +185,7 @@ class ExportJob(Job):
         self.options = ExportOptions(**{**asdict(options), "plot_names": tuple(plots)})
         self.plan = plan_export(document, self.options)
         self._audio, self._spec = document.audio, document.spectrogram
-        self._W, self._H = document.W, document.H
+        self._W, self._H, self._channel_gains = document.W, document.H, document.channel_gains
         self._losses = tuple(document.losses)
         self._settings = document.settings
         self._names = [c.name for c in document.components]
@@ -231,13 +231,15 @@ class ExportJob(Job):
             if stem.gains is not None:
                 vector[list(stem.members)] = stem.gains
             gains.append(vector)
-        yield from render(self._spec, self._W, self._H, gains, power=self._settings.mask_power)
+        yield from render(self._spec, self._W, self._H, gains, power=self._settings.mask_power,
+                          channel_gains=self._channel_gains)
 
     def _extra_writers(self) -> Iterator[Callable[[Path], None]]:
         """One writer per extra file, in the order of ``plan.extras``."""
         rate, settings = self._audio.rate, self._settings
         if self.options.factors_npz:
-            yield lambda path: _write_npz(path, self._W, self._H, self._names, rate, settings)
+            yield lambda path: _write_npz(path, self._W, self._H, self._names, rate, settings,
+                                          self._channel_gains)
         if self.options.factors_csv:
             hz = np.arange(self._W.shape[0]) * rate / settings.n_fft
             seconds = np.arange(self._H.shape[1]) * settings.hop / rate
@@ -270,8 +272,10 @@ class ExportJob(Job):
         )
 
 
-def _write_npz(path: Path, W, H, names, rate: int, settings) -> None:  # noqa: N803
-    """Templates, activations and their axes as one uncompressed NumPy archive."""
+def _write_npz(path: Path, W, H, names, rate: int, settings, channel_gains=None) -> None:  # noqa: N803
+    """Templates, activations (and channel gains) and their axes as one uncompressed
+    NumPy archive."""
+    extra = {} if channel_gains is None else {"channel_gains": channel_gains}
     with open(path, "wb") as fh:
         np.savez(
             fh,
@@ -280,6 +284,7 @@ def _write_npz(path: Path, W, H, names, rate: int, settings) -> None:  # noqa: N
             frequencies_hz=np.arange(W.shape[0]) * rate / settings.n_fft,
             times_s=np.arange(H.shape[1]) * settings.hop / rate,
             names=np.array(names, dtype=str),
+            **extra,
         )
 
 

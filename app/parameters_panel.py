@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from PySide6.QtCore import QSignalBlocker, Signal
-from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QSpinBox, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QSpinBox,
+    QWidget,
+)
 
 from dsp import nmf
 from dsp.pipeline import Settings
@@ -91,6 +98,13 @@ class ParametersPanel(QWidget):
             "STFT hop in samples, at most half the frame length: smaller hops give finer "
             "time steps and more columns to factorise (recomputes the spectrogram)"
         )
+        self.spatial = QCheckBox("Each channel")
+        self.spatial.setToolTip(
+            "Stereo model: factorise every channel with a gain per channel and component, "
+            "so sounds in different places of the stereo image become different parts and "
+            "each channel gets its own mask (multiplicative updates without sparsity; "
+            "otherwise the channels' mean is factorised)"
+        )
         for spin in (self.components, self.iterations, self.sparsity, self.seed, self.hop):
             spin.setKeyboardTracking(False)
             spin.refused.connect(self.refused)
@@ -105,6 +119,7 @@ class ParametersPanel(QWidget):
         form.addRow("Seed", self.seed)
         form.addRow("FFT size", self.n_fft)
         form.addRow("Hop", self.hop)
+        form.addRow("Stereo", self.spatial)
         for row in range(form.rowCount()):
             label = form.itemAt(row, QFormLayout.LabelRole).widget()
             label.setToolTip(form.itemAt(row, QFormLayout.FieldRole).widget().toolTip())
@@ -122,6 +137,7 @@ class ParametersPanel(QWidget):
         self.seed.valueChanged.connect(lambda v: self._change(seed=v))
         self.n_fft.currentIndexChanged.connect(self._on_n_fft_changed)
         self.hop.valueChanged.connect(lambda v: self._change(hop=v))
+        self.spatial.toggled.connect(lambda on: self._change(spatial=on))
 
     def show_settings(self, settings: Settings) -> None:
         """Show ``settings`` in the controls without echoing edits back."""
@@ -135,6 +151,7 @@ class ParametersPanel(QWidget):
             self.seed,
             self.n_fft,
             self.hop,
+            self.spatial,
         )
         blockers = [QSignalBlocker(c) for c in controls]
         self.components.setValue(settings.n_components)
@@ -150,6 +167,8 @@ class ParametersPanel(QWidget):
         self.seed.setValue(settings.seed)
         self.hop.setMaximum(settings.n_fft // 2)
         self.hop.setValue(settings.hop)
+        self.spatial.setChecked(settings.spatial)
+        self.spatial.setEnabled(settings.algorithm == "mu" and not settings.sparsity)
         del blockers
 
     def _on_n_fft_changed(self) -> None:

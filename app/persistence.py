@@ -147,6 +147,7 @@ def _describe(document: Document) -> tuple[Project, Audio]:
         components=list(document.components),
         sources=[document.source_state(s) for s in range(document.n_sources)],
         references=[str(Path(p).resolve()) for p in document.reference_paths],
+        channel_gains=document.channel_gains,
     )
     return project, audio
 
@@ -297,6 +298,7 @@ def apply_project(
             W=project.W if has_factors else None,
             H=project.H if has_factors else None,
             losses=tuple(project.losses),
+            channel_gains=project.channel_gains if has_factors else None,
             components=project.components or None,
             sources=project.sources,
             references=(references.stems, references.names, references.paths),

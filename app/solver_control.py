@@ -125,12 +125,16 @@ class SolverControl(QObject):
         else:
             start_W = document.W if use_factors else None  # noqa: N806
             start_H = document.H if use_factors else None  # noqa: N806
+        spatial = settings.is_spatial(document.spectrogram.channels)
+        gains = document.channel_gains if use_factors and spatial else None
         job = SolverJob(
-            document.magnitude,
+            partial(settings.solver_input, document.spectrogram) if spatial
+            else document.magnitude,
             settings.n_components,
             {
                 **settings.solver_options(document.magnitude, rate=document.audio.rate),
                 **self._lock_options(start_H),
+                **({} if gains is None else {"channel_gains": gains}),
             },
             W=start_W,
             H=start_H,
@@ -167,7 +171,8 @@ class SolverControl(QObject):
         current = job is self._job
         stopped = job is self._stopped and self._document.settings == self._settings
         if current or stopped:
-            self._document.set_factors(snapshot.W, snapshot.H, snapshot.losses)
+            self._document.set_factors(snapshot.W, snapshot.H, snapshot.losses,
+                                       snapshot.channel_gains)
 
     def _on_job_state(self, job: SolverJob, state: str) -> None:
         if job is self._job:

@@ -11,7 +11,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +33,8 @@ class Snapshot:
     W: np.ndarray
     H: np.ndarray
     losses: tuple[float, ...]
+    #: The multichannel model's gains (channels, k), or None.
+    channel_gains: np.ndarray | None = None
 
     @property
     def n_iter(self) -> int:
@@ -75,13 +77,17 @@ class SolverJob(GeneratorJob):
 
     Parameters
     ----------
-    V : np.ndarray, float32 (bins, frames)
-        Magnitude spectrogram.
+    V : np.ndarray or callable
+        Magnitude spectrogram, float32 (bins, frames) or every channel's
+        (channels, bins, frames); or a function that makes it, called in the
+        job's thread (every channel's magnitude of a long file takes longer
+        than the GUI thread may spend).
     n_components : int
     options : dict
         Keyword arguments for :func:`dsp.nmf.make_solver` (loss, algorithm, …).
     W, H : np.ndarray, optional
-        Warm start; ``losses`` is the history that produced them.
+        Warm start; ``losses`` is the history that produced them (and
+        ``options`` may hold their ``channel_gains``).
 
     Signals
     -------
@@ -105,7 +111,7 @@ class SolverJob(GeneratorJob):
 
     def __init__(
         self,
-        V: np.ndarray,  # noqa: N803 - the domain's names
+        V: np.ndarray | Callable[[], np.ndarray],  # noqa: N803 - the domain's names
         n_components: int,
         options: dict,
         *,
@@ -121,7 +127,7 @@ class SolverJob(GeneratorJob):
         phase = "Continuing" if resumed else _START_PHASES.get(
             options.get("init", "nndsvda"), "Initialising")
         self._make = lambda: nmf.make_solver(
-            V, n_components, W=W, H=H, warm_start=resumed,
+            V() if callable(V) else V, n_components, W=W, H=H, warm_start=resumed,
             progress=lambda done: self.initialising.emit(phase, done), **options
         )
         self._history = tuple(losses)
@@ -226,4 +232,6 @@ class SolverJob(GeneratorJob):
             self.state_changed.emit(state)
 
     def _snapshot(self, solver: nmf.Solver) -> Snapshot:
-        return Snapshot(solver.W.copy(), solver.H.copy(), self._history + tuple(solver.losses))
+        gains = solver.channel_gains
+        return Snapshot(solver.W.copy(), solver.H.copy(), self._history + tuple(solver.losses),
+                        None if gains is None else gains.copy())

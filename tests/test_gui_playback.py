@@ -27,6 +27,7 @@ class FakePlayer(QObject):
         self.loop = None
         self.device = None
         self.power = None
+        self.channel_gains = None
 
     @staticmethod
     def output_devices():
@@ -41,13 +42,15 @@ class FakePlayer(QObject):
     def set_loop(self, start, end):
         self.loop = None if start is None else (start, end)
 
-    def set_material(self, spectrogram, W, H, *, power=1.0):  # noqa: N803
+    def set_material(self, spectrogram, W, H, *, power=1.0, channel_gains=None):  # noqa: N803
         self.calls.append(("material", W.shape[1]))
         self.power = power
+        self.channel_gains = channel_gains
 
-    def set_factors(self, W, H, *, power=None):  # noqa: N803
+    def set_factors(self, W, H, *, power=None, channel_gains=None):  # noqa: N803
         self.calls.append(("factors", W.shape[1]))
         self.power = self.power if power is None else power
+        self.channel_gains = channel_gains
 
     def set_gains(self, gains):
         self.gains = np.array(gains)
@@ -107,6 +110,20 @@ def test_gains_follow_solo_and_mute(played):
     expected = np.zeros(k, np.float32)
     expected[1] = 1.0
     np.testing.assert_array_equal(player.gains, expected)
+
+
+def test_the_player_masks_each_channel_with_the_factors_channel_gains(played):
+    window, player = played
+    document = window.document
+    k = document.settings.n_components
+    rng = np.random.default_rng(1)
+    bins, frames = document.magnitude.shape
+    gains = rng.random((document.spectrogram.channels, k)).astype(np.float32)
+    document.set_factors(rng.random((bins, k), np.float32), rng.random((k, frames), np.float32),
+                         (), gains)
+    np.testing.assert_array_equal(player.channel_gains, gains)
+    document.set_factors(document.W, document.H, ())
+    assert player.channel_gains is None
 
 
 def test_the_player_masks_with_the_sessions_exponent_as_the_export_does(played):

@@ -104,6 +104,8 @@ def test_saved_session_reopens_in_a_fresh_window_identically(
     assert reopened.settings == saved.settings
     np.testing.assert_array_equal(reopened.W, saved.W)
     np.testing.assert_array_equal(reopened.H, saved.H)
+    assert saved.channel_gains is not None  # the stereo demo ran the multichannel model
+    np.testing.assert_array_equal(reopened.channel_gains, saved.channel_gains)
     assert reopened.losses == saved.losses
     assert reopened.components == saved.components
     assert reopened.components[1].locked and reopened.source_state(0).name == "Low end"

@@ -54,15 +54,29 @@ def test_lock_button_and_split_menu_edit_the_components(qtbot, window):
     assert document.components[0].locked
     k = len(document.components)
     window.components.table.selectRow(2)
+    before = document.channel_gains.copy()
     menu = window.components.build_menu([2])
     split = next(a for a in menu.actions() if a.text() == "Split in two")
     with qtbot.waitSignal(document.components_changed, timeout=20_000):
         split.trigger()
     assert len(document.components) == k + 1 == document.W.shape[1]
     assert [c.name for c in document.components[2:4]] == ["Part 3 a", "Part 3 b"]
+    # Both halves sit where the split component sat in the stereo image.
+    np.testing.assert_array_equal(document.channel_gains[:, 2], before[:, 2])
+    np.testing.assert_array_equal(document.channel_gains[:, 3], before[:, 2])
+    np.testing.assert_array_equal(document.channel_gains[:, 4:], before[:, 3:])
     locked = document.W[:, 0].copy()
     run_to_done(qtbot, window, window.control.resume)  # continue from the edited state
     np.testing.assert_array_equal(document.W[:, 0], locked)
+
+
+def test_deleting_components_drops_their_channel_gains(qtbot, window):
+    document = window.document
+    run_to_done(qtbot, window, window.control.run)
+    before = document.channel_gains.copy()
+    window.steering.delete([1, 3])
+    kept = [k for k in range(before.shape[1]) if k not in (1, 3)]
+    np.testing.assert_array_equal(document.channel_gains, before[:, kept])
 
 
 def test_labels_appear_in_the_table(qtbot, window):
@@ -106,8 +120,11 @@ def test_scores_shown_match_dsp_metrics(qtbot, window, tmp_path):
     panel.load_references(paths)
     qtbot.waitUntil(lambda: len(panel.rows) == len(document.groups())
                     and bool(panel.rows[0].reference), timeout=60_000)
+    # The demo is stereo: the run used the multichannel model, and the scores its masks.
+    assert document.channel_gains.shape == (2, document.settings.n_components)
     stems = list(separate(document.spectrogram, document.W, document.H, document.groups(),
-                          power=document.settings.mask_power))
+                          power=document.settings.mask_power,
+                          channel_gains=document.channel_gains))
     references = [s.samples for s in demo.stems]
     for row, stem in zip(panel.rows, stems):
         j = [p.name for p in paths].index(row.reference)

@@ -168,7 +168,8 @@ def _from_session(project, audio, progress):
     if not (same_audio and project.W.size):
         return pipeline.separate_audio(audio, settings, progress=progress)
     return pipeline.Separation(audio, spec, settings, project.W, project.H,
-                               list(project.losses), groups, document.group_names())
+                               list(project.losses), groups, document.group_names(),
+                               channel_gains=project.channel_gains)
 
 
 def run_separate(argv: list[str]) -> int:

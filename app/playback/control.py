@@ -201,25 +201,28 @@ class PlaybackControl(QObject):
             self._player.stop()
             self._send_material()
 
-    def _factors(self) -> tuple[np.ndarray, np.ndarray]:
-        """The session's factors, or a one-component identity that plays the mixture."""
+    def _factors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """The session's factors and channel gains, or a one-component identity
+        that plays the mixture."""
         document = self._document
         if document.W is not None:
-            return document.W, document.H
+            return document.W, document.H, document.channel_gains
         bins, frames = document.spectrogram.shape
-        return np.ones((bins, 1), np.float32), np.ones((1, frames), np.float32)
+        return np.ones((bins, 1), np.float32), np.ones((1, frames), np.float32), None
 
     def _send_material(self) -> None:
-        W, H = self._factors()  # noqa: N806
+        W, H, gains = self._factors()  # noqa: N806
         power = self._document.settings.mask_power
-        self._player.set_material(self._document.spectrogram, W, H, power=power)
+        self._player.set_material(self._document.spectrogram, W, H, power=power,
+                                  channel_gains=gains)
         self._send_gains()
 
     def _send_factors(self) -> None:
         if self._document.spectrogram is None:
             return
-        W, H = self._factors()  # noqa: N806
-        self._player.set_factors(W, H, power=self._document.settings.mask_power)
+        W, H, gains = self._factors()  # noqa: N806
+        self._player.set_factors(W, H, power=self._document.settings.mask_power,
+                                 channel_gains=gains)
         self._send_gains()
 
     def _on_settings_changed(self, settings) -> None:

@@ -73,7 +73,8 @@ class Engine:
         self.request: tuple[int, Mixer | None, Ring | None, int] = (0, None, None, 0)
         # (mixer, …) pairs: a change meant for one material never reaches another.
         self.gains: tuple[Mixer, np.ndarray] | None = None
-        self.factors: tuple[Mixer, np.ndarray, np.ndarray] | None = None
+        #: (mixer, W, H, power, channel gains): the newest factors for that mixer.
+        self.factors: tuple | None = None
         self.loop: tuple[int, int] | None = None
         self.position = 0  # next signal sample the device gets (callback)
         self.position_generation = -1
@@ -116,7 +117,7 @@ class Engine:
                 changed = False
                 if self.factors is not factors and self.factors[0] is mixer:
                     factors = self.factors
-                    mixer.set_factors(*factors[1:3], power=factors[3])
+                    mixer.set_factors(*factors[1:3], power=factors[3], channel_gains=factors[4])
                     changed = True
                 # Gains for another number of components wait for their factors.
                 if (

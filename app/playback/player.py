@@ -129,24 +129,39 @@ class Player(QObject):
         return engine.request[3] / self._mixer.rate  # nothing played since the seek
 
     def set_material(
-        self, spectrogram, W: np.ndarray, H: np.ndarray, *, power: float = 1.0
+        self,
+        spectrogram,
+        W: np.ndarray,  # noqa: N803 - the domain's names
+        H: np.ndarray,  # noqa: N803
+        *,
+        power: float = 1.0,
+        channel_gains: np.ndarray | None = None,
     ) -> None:
         """New audio and factors, masks with exponent ``power``: stops and rewinds."""
         if not self.available:
             return
         self.stop()
-        self._mixer = Mixer(spectrogram, W, H, power=power, ramp=BLOCK)
+        self._mixer = Mixer(spectrogram, W, H, power=power, channel_gains=channel_gains,
+                            ramp=BLOCK)
         self._power = power
         self._ring = Ring(spectrogram.channels)
         self._send(0)
 
-    def set_factors(self, W: np.ndarray, H: np.ndarray, *, power: float | None = None) -> None:
-        """Newest factor snapshot (not mutated afterwards) and, if given, mask exponent.
+    def set_factors(
+        self,
+        W: np.ndarray,  # noqa: N803 - the domain's names
+        H: np.ndarray,  # noqa: N803
+        *,
+        power: float | None = None,
+        channel_gains: np.ndarray | None = None,
+    ) -> None:
+        """Newest factor snapshot (not mutated afterwards), its channel gains and, if
+        given, mask exponent.
 
         Heard without a restart, from the next block the engine renders.
         """
         if self.available and self._mixer is not None:
-            self._engine.factors = (self._mixer, W, H, power)
+            self._engine.factors = (self._mixer, W, H, power, channel_gains)
             self._power = self._power if power is None else power
 
     def set_gains(self, gains: np.ndarray) -> None:

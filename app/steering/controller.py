@@ -65,8 +65,10 @@ class SteeringController(QObject):
         except ValueError as exc:
             self.failed.emit(str(exc))
             return
-        keep = [c for k, c in enumerate(document.components) if k not in set(indices)]
-        self._apply(W, H, keep)
+        kept = [k for k in range(len(document.components)) if k not in set(indices)]
+        gains = document.channel_gains
+        self._apply(W, H, [document.components[k] for k in kept],
+                    None if gains is None else gains[:, kept])
 
     def zero(self, index: int) -> None:
         """Silence a component: its activation goes to zero and stays there on Continue."""
@@ -74,7 +76,7 @@ class SteeringController(QObject):
         if document.W is not None:
             self._control.stop()
             document.set_factors(document.W, refine.zero_component(document.H, index),
-                                document.losses)
+                                 document.losses, document.channel_gains)
 
     def split(self, index: int) -> None:
         """Replace a component by two refitted to its share (in the background)."""
@@ -84,6 +86,7 @@ class SteeringController(QObject):
         V, W, H = document.magnitude, document.W, document.H  # noqa: N806
         loss, seed = document.settings.loss, document.settings.seed
         old = document.components[index]
+        gains = document.channel_gains
 
         def done(factors):
             states = list(self._document.components)
@@ -91,7 +94,9 @@ class SteeringController(QObject):
             second = replace(old, name=f"{old.name} b", locked=False,
                              colour=component_colour(len(states)))
             states[index : index + 1] = [first, second]
-            self._apply(*factors, states)
+            # Both halves start where the component sat in the stereo image.
+            halves = None if gains is None else np.insert(gains, index + 1, gains[:, index], 1)
+            self._apply(*factors, states, halves)
 
         self._run(f"Splitting {old.name}…",
                   lambda: refine.split_component(V, W, H, index, loss=loss, seed=seed), done)
@@ -142,9 +147,9 @@ class SteeringController(QObject):
         document.rename_source(1, "Rest")
         self._control.resume()
 
-    def _apply(self, W, H, states) -> None:  # noqa: N803
+    def _apply(self, W, H, states, channel_gains=None) -> None:  # noqa: N803
         self._control.stop()
-        self._document.replace_components(W, H, states)
+        self._document.replace_components(W, H, states, channel_gains=channel_gains)
 
     def _run(self, description: str, function, on_success) -> None:
         if self._document.magnitude is None:

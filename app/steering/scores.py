@@ -55,20 +55,24 @@ class SourceRow:
 
 
 def compute_scores(spec, W, H, groups, names, references=(), reference_names=(), *,  # noqa: N803
-                   power: float = 1.0, filter_length: int = 512):
-    """Rows of scores and the relative reconstruction error (pure; runs in a thread)."""
+                   power: float = 1.0, channel_gains=None, filter_length: int = 512):
+    """Rows of scores and the relative reconstruction error (pure; runs in a thread).
+
+    A source's energy share is that of its masks on every channel's magnitude.
+    """
     V = spec.magnitude()  # noqa: N806
     model = W @ H
     error = float(np.linalg.norm(V - model) / max(float(np.linalg.norm(V)), 1e-30))
-    masks = SoftMask(W, H, power=power)
+    magnitudes = spec.magnitudes()
+    masks = SoftMask(W, H, power=power, channel_gains=channel_gains)
     denominator = masks.denominator()
-    total = max(float(np.sum(V.astype(np.float64) ** 2)), 1e-30)
-    shares = [float(np.sum((masks.mask(group_gains(W.shape[1], g), denominator=denominator) * V)
-                           .astype(np.float64) ** 2) / total) for g in groups]
+    total = max(float(np.sum(magnitudes.astype(np.float64) ** 2)), 1e-30)
+    shares = [float(np.sum((masks.mask(group_gains(W.shape[1], g), denominator=denominator)
+                            * magnitudes).astype(np.float64) ** 2) / total) for g in groups]
     nan = float("nan")
     if not references:
         return [SourceRow(n, "", nan, nan, nan, nan, s) for n, s in zip(names, shares)], error
-    stems = list(separate(spec, W, H, groups, power=power))
+    stems = list(separate(spec, W, H, groups, power=power, channel_gains=channel_gains))
     reference_of = {e: r for r, e in match_estimates(references, stems)}
     rows = []
     for i, (name, stem) in enumerate(zip(names, stems)):
@@ -159,8 +163,9 @@ class ScoresPanel(QWidget):
                 document.references, document.reference_names)
         power = document.settings.mask_power
         self.summary.setText("Scoring…")
-        self._jobs.submit(FunctionJob(compute_scores, *args, power=power, low_priority=True,
-                                      name="partwise-scores"))
+        self._jobs.submit(FunctionJob(compute_scores, *args, power=power,
+                                      channel_gains=document.channel_gains,
+                                      low_priority=True, name="partwise-scores"))
 
     def _update_enabled(self) -> None:
         """Reference columns only with references; Score only with factors to score."""
