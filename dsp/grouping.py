@@ -9,7 +9,11 @@ Three methods, chosen by measurement on ``bench/separation_quality.py``
   transience of the activation, :func:`dsp.labels.transience`: a bowed note
   swells, a pluck decays, speech flickers syllable by syllable). A template
   without a pitch (noise, a hi-hat, a fricative) is placed by timbre and
-  envelope alone: its register is a missing value, not a made-up one.
+  envelope alone: its register is a missing value, not a made-up one. With
+  the multichannel model's channel gains a fourth cue joins them: where the
+  component sits in the stereo image (:func:`stereo_position`), in its own
+  units rather than standardised, so that components that all sit in the
+  centre are not pulled apart by their small differences.
 - ``"timbre"``: each template is described by its mel-frequency cepstrum
   (MFCC 1–13 of the log mel spectrum of W, as nussl's timbre clustering
   does), the coefficients are standardised over the components, and k-means
@@ -36,14 +40,30 @@ __all__ = [
     "group_components",
     "affinity",
     "source_cues",
+    "stereo_position",
     "timbre_features",
     "mel_filters",
 ]
 
 GROUPING_METHODS = ("pitch", "timbre", "affinity")
 #: Weights of the cue blocks of ``"pitch"`` (each block standardised to unit
-#: total variance first); measured on the corpus, see docs/quality.md.
-CUE_WEIGHTS = {"timbre": 1.0, "register": 1.0, "envelope": 0.5}
+#: total variance first; "position" in units of :data:`POSITION_SCALE`);
+#: measured on the corpus, see docs/quality.md.
+CUE_WEIGHTS = {"timbre": 1.0, "register": 1.0, "envelope": 0.5, "position": 1.0}
+#: A difference of stereo position that counts as much as one standard
+#: deviation of the other cues (positions run from -1, left, to 1, right).
+POSITION_SCALE = 0.25
+
+
+def stereo_position(channel_gains: np.ndarray) -> np.ndarray:
+    """Where each component sits, from its channel gains (channels, k): (k, channels - 1).
+
+    For stereo the balance (q_R − q_L) / (q_R + q_L), −1 hard left to 1 hard
+    right; for more channels the same against the first channel, one column
+    per other channel.
+    """
+    Q = np.asarray(channel_gains, dtype=np.float64)
+    return ((Q[1:] - Q[0]) / np.maximum(Q[1:] + Q[0], 1e-30)).T
 
 
 def _unit_rows(X: np.ndarray) -> np.ndarray:
@@ -117,9 +137,14 @@ def _standardised(x: np.ndarray, observed: np.ndarray) -> np.ndarray:
 
 
 def source_cues(
-    W: np.ndarray, H: np.ndarray, *, rate: float, weights: dict | None = None
+    W: np.ndarray,
+    H: np.ndarray,
+    *,
+    rate: float,
+    weights: dict | None = None,
+    channel_gains: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Timbre, register and envelope of each component, for ``"pitch"`` grouping.
+    """Timbre, register, envelope (and stereo position) of each component, for ``"pitch"``.
 
     Parameters
     ----------
@@ -130,16 +155,20 @@ def source_cues(
     rate : float
         Sample rate of the analysed audio, Hz.
     weights : dict, optional
-        Weight of each block, keys ``'timbre'``, ``'register'``, ``'envelope'``.
+        Weight of each block, keys ``'timbre'``, ``'register'``, ``'envelope'``,
+        ``'position'``.
+    channel_gains : np.ndarray, (channels, k), optional
+        The multichannel model's gains: adds the stereo position.
 
     Returns
     -------
-    cues : np.ndarray, float64, (k, n_mfcc + 2)
+    cues : np.ndarray, float64, (k, n_mfcc + 2 [+ channels - 1])
         MFCC 1–13 of the template, log2 of its pitch, log of the activation's
         transience; every block standardised over the components, scaled to
         unit total variance and then by its weight in ``weights`` (default
-        :data:`CUE_WEIGHTS`).
-    observed : np.ndarray, bool, (k, n_mfcc + 2)
+        :data:`CUE_WEIGHTS`); then the stereo position over
+        :data:`POSITION_SCALE`, times its weight.
+    observed : np.ndarray, bool, like ``cues``
         False where a cue is missing: the register of a template without a pitch.
     """
     weights = CUE_WEIGHTS if weights is None else weights
@@ -162,6 +191,10 @@ def source_cues(
         x = _standardised(x, seen) / np.sqrt(x.shape[1]) * weights[name]
         cues.append(x)
         observed.append(seen)
+    if channel_gains is not None:
+        position = stereo_position(channel_gains)
+        cues.append(position / POSITION_SCALE * weights["position"])
+        observed.append(np.ones(position.shape, dtype=bool))
     return np.hstack(cues), np.hstack(observed)
 
 
@@ -248,6 +281,8 @@ def group_components(
     rate: float = 22_050,
     energy_weight: float = 1.0,
     seed: int = 0,
+    channel_gains: np.ndarray | None = None,
+    cue_weights: dict | None = None,
 ) -> list[list[int]]:
     """Partition the k components into ``n_sources`` groups.
 
@@ -270,6 +305,10 @@ def group_components(
         (0: every component counts the same).
     seed : int
         Seed of the k-means restarts.
+    channel_gains : np.ndarray, (channels, k), optional
+        The multichannel model's gains: ``'pitch'`` also groups by stereo position.
+    cue_weights : dict, optional
+        Weights of ``'pitch'``'s cue blocks (default :data:`CUE_WEIGHTS`).
 
     Returns
     -------
@@ -303,7 +342,8 @@ def group_components(
                 timbre_features(W64, rate=rate), weights, n_sources, seed=seed
             )
         else:
-            cues, observed = source_cues(W64, H, rate=rate)
+            cues, observed = source_cues(W64, H, rate=rate, weights=cue_weights,
+                                         channel_gains=channel_gains)
             labels = _weighted_kmeans(cues, weights, n_sources, observed=observed, seed=seed)
     groups: dict[int, list[int]] = {}
     for j, label in enumerate(labels):

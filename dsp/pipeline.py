@@ -139,7 +139,8 @@ def separate_audio(
     if settings.n_sources is None:
         groups = each_component(settings.n_components)
     else:
-        groups = group_components(result.W, result.H, settings.n_sources, rate=audio.rate)
+        groups = group_components(result.W, result.H, settings.n_sources, rate=audio.rate,
+                                  channel_gains=result.channel_gains)
     return Separation(audio, spec, settings, result.W, result.H, result.losses, groups,
                       channel_gains=result.channel_gains)
 

@@ -116,3 +116,26 @@ def test_a_template_without_pitch_has_no_register():
     assert cues.shape == observed.shape == (9, 15)
     assert observed[:8].all()
     assert not observed[8, 13] and observed[8, [*range(13), 14]].all()
+
+
+def test_stereo_position_runs_from_left_to_right():
+    from dsp.grouping import stereo_position
+
+    gains = np.array([[2.0, 1.0, 0.0], [0.0, 1.0, 2.0]])
+    np.testing.assert_allclose(stereo_position(gains)[:, 0], [-1.0, 0.0, 1.0])
+
+
+def test_channel_gains_group_components_that_sit_together():
+    """The same nine components, now played in two places of the stereo image.
+
+    Register and envelope alone split held low notes from plucked high ones;
+    with the channel gains, what sits left goes together and what sits right too.
+    """
+    W, H = register_and_envelope_factors(np.random.default_rng(0))
+    left = [0, 1, 4, 5, 8]
+    gains = np.full((2, 9), 0.2)
+    gains[0, left] = 1.8
+    gains[1, [j for j in range(9) if j not in left]] = 1.8
+    assert sorted(group_components(W, H, 2, rate=16_000)) == [[0, 1, 2, 3], [4, 5, 6, 7, 8]]
+    grouped = group_components(W, H, 2, rate=16_000, channel_gains=gains)
+    assert sorted(grouped) == [left, [2, 3, 6, 7]]

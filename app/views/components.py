@@ -364,8 +364,8 @@ class ComponentsView(QWidget):
             n = min(self.sources_box.value(), document.W.shape[1])
             self._group_size = len(document.components)
             self._grouping.submit(FunctionJob(group_components, document.W, document.H, n,
-                                              rate=rate, low_priority=True,
-                                              name="partwise-grouping"))
+                                              rate=rate, channel_gains=document.channel_gains,
+                                              low_priority=True, name="partwise-grouping"))
 
     def _on_grouped(self, groups: list[list[int]]) -> None:
         # Groups name components by index: they apply while the number is the same.
