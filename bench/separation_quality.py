@@ -312,9 +312,12 @@ def main(argv=None) -> None:
         results = []
         for name in names:
             # One case's signals at a time: built, scored, and let go.
+            case_start = time.perf_counter()
             result = run_case(module.build_case(name), config, args.methods,
                               corpus=args.corpus, cache=cache)
-            print(case_line(result), file=sys.stderr, flush=True)
+            elapsed = time.perf_counter() - case_start
+            print(f"{case_line(result)} [{elapsed:.0f} s with scoring]", file=sys.stderr,
+                  flush=True)
             results.append(result)
         print(main_tables(results, args.methods, config, args.corpus))
     print(f"\n({time.perf_counter() - start:.0f} s)", file=sys.stderr)
