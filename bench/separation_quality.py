@@ -53,12 +53,12 @@ from bench.quality_scoring import (  # noqa: E402
     flat,
     matched,
     oracle_groups,
+    render_groups,
     run_baseline,
     score_table,
 )
 from dsp.audio import Audio  # noqa: E402
 from dsp.pipeline import Settings, separate_audio  # noqa: E402
-from dsp.separation import separate  # noqa: E402
 from dsp.stft import analyse  # noqa: E402
 
 CORPORA = {"music": "bench.music_corpus", "synthetic": "bench.quality_corpus"}
@@ -134,15 +134,12 @@ def run_partwise(case, settings: Settings, refs: np.ndarray, methods) -> dict[st
     power = settings.mask_power
     out = {}
     if "auto" in methods:
-        start = time.perf_counter()
-        ests = np.stack([flat(s) for s in separate(spec, W, H, separation.groups, power=power)])
-        rendered = time.perf_counter() - start
+        ests, rendered = render_groups(spec, W, H, separation.groups, power)
         out["auto"] = Outcome(score_table(refs, matched(refs, ests)), seconds + rendered)
     if "oracle" in methods:
         groups = oracle_groups(component_signals(spec, W, H, power), refs)
-        start = time.perf_counter()
-        ests = np.stack([flat(s) for s in separate(spec, W, H, groups, power=power)])
-        out["oracle"] = Outcome(score_table(refs, ests), seconds + time.perf_counter() - start)
+        ests, rendered = render_groups(spec, W, H, groups, power)
+        out["oracle"] = Outcome(score_table(refs, ests), seconds + rendered)
     return out
 
 
