@@ -12,6 +12,10 @@ Material that installs here and needs no download:
 Every stem is scaled to the same RMS before mixing, so each case is a fair
 0 dB mixture; the mixture is exactly the sum of the stems. Cases are mono,
 16 kHz, 3 s long: long enough for NMF to learn, short enough for BSS Eval.
+
+The module has the interface of :mod:`bench.music_corpus` (``Case``, ``CASES``,
+``DESIGN``, ``HELD_OUT``, ``KINDS``, ``build_case``, ``tools_available``), so
+``bench/separation_quality.py --corpus synthetic`` scores it the same way.
 """
 
 from __future__ import annotations
@@ -34,23 +38,40 @@ DURATION = 3.0
 LENGTH = int(RATE * DURATION)
 STEM_RMS = 0.05
 
-__all__ = ["Case", "CASES", "DESIGN_CASES", "RATE", "build_case", "build_corpus", "tools_available"]
+__all__ = [
+    "Case",
+    "CASES",
+    "DESIGN",
+    "HELD_OUT",
+    "KINDS",
+    "RATE",
+    "build_case",
+    "build_corpus",
+    "tools_available",
+]
 
 
 @dataclass(frozen=True)
 class Case:
-    """A mixture and its stems, float32 mono ``(LENGTH,)`` each."""
+    """A mixture and its stems, float32 mono ``(LENGTH, 1)`` each (stems sum to the mixture).
+
+    ``kind`` is one of :data:`KINDS`, ``split`` is ``"design"`` or ``"held-out"``.
+    """
 
     name: str
+    kind: str
     description: str
+    rate: int
     mixture: np.ndarray
     stems: tuple[np.ndarray, ...]
     names: tuple[str, ...]
+    split: str
 
 
-def tools_available() -> bool:
-    """True when espeak-ng and sox are on PATH."""
-    return shutil.which("espeak-ng") is not None and shutil.which("sox") is not None
+def tools_available() -> str | None:
+    """None when the corpus can be built, else what is missing (espeak-ng, sox)."""
+    missing = [tool for tool in ("espeak-ng", "sox") if shutil.which(tool) is None]
+    return f"needs {' and '.join(missing)} on PATH" if missing else None
 
 
 def _read(path: Path) -> np.ndarray:
@@ -255,7 +276,26 @@ CASES = (
     "pluck_bowed_drums",
 )
 #: The first eight cases: every method was chosen on these (the rest are held out).
-DESIGN_CASES = CASES[:8]
+DESIGN = CASES[:8]
+HELD_OUT = CASES[8:]
+KINDS = ("voice", "duo", "chamber", "percussion")
+# voice: voices only; duo: two pitched sources (voices count); chamber: three
+# pitched sources; percussion: drums among the sources.
+_KIND = {
+    "two_voices": "voice",
+    "voice_plucks": "duo",
+    "voice_drums": "percussion",
+    "pluck_bowed": "duo",
+    "bass_drums": "percussion",
+    "three_tones": "chamber",
+    "voices_drums": "percussion",
+    "bowed_tone_drums": "percussion",
+    "two_men": "voice",
+    "voice_bowed": "duo",
+    "bass_lead_plucks": "duo",
+    "voice_tone": "duo",
+    "pluck_bowed_drums": "percussion",
+}
 
 
 def build_case(name: str) -> Case:
@@ -264,9 +304,11 @@ def build_case(name: str) -> Case:
     stems = []
     for _, x in named:
         rms = float(np.sqrt(np.mean(x**2)))
-        stems.append((x * (STEM_RMS / max(rms, 1e-12))).astype(np.float32))
+        stems.append((x * (STEM_RMS / max(rms, 1e-12))).astype(np.float32)[:, None])
     mixture = np.sum(stems, axis=0, dtype=np.float32)
-    return Case(name, description, mixture, tuple(stems), tuple(n for n, _ in named))
+    split = "design" if name in DESIGN else "held-out"
+    return Case(name, _KIND[name], description, RATE, mixture, tuple(stems),
+                tuple(n for n, _ in named), split)
 
 
 def build_corpus(names: tuple[str, ...] = CASES) -> list[Case]:

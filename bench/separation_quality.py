@@ -1,296 +1,322 @@
-"""Separation quality benchmark: BSS Eval scores on a generated corpus with known stems.
+"""Separation quality benchmark: BSS Eval scores of Partwise and baselines on a corpus.
 
-For every case of :mod:`bench.quality_corpus`, side by side in one run:
+Corpora (``--corpus``): ``music`` (:mod:`bench.music_corpus`, realistic stereo
+mixtures, the default) or ``synthetic`` (:mod:`bench.quality_corpus`, 13 mono
+16 kHz cases). Both give cases with known stems, a ``kind`` and a ``split``
+("design": choices were made on them; "held-out": reported apart).
 
-- ``sklearn``: scikit-learn ``NMF(beta_loss="kullback-leibler", solver="mu")``
-  on the same magnitude with the same k, ratio masks, oracle assignment (baseline);
-- ``oracle``: Partwise's factorization and masks with the same oracle assignment;
-- ``auto``: Partwise with :func:`dsp.grouping.group_components` (what a user gets);
-- ``irm``: the ideal ratio mask of the true stems (the ceiling for this STFT).
+Methods, side by side in one run, all on the STFT of the Settings under test
+(default 2048/512) and with the same k per case (:func:`n_components`):
 
-The oracle assignment is the same procedure for both factorizations: each
-component goes to the source whose energy its mask captures most, then single
-components move between sources while that raises the mean SDR against the
-true stems. Automatically found groups are matched to the stems by
-:func:`dsp.scores.match_estimates`. Scores are :func:`dsp.scores.bss_eval` (SDR,
-SIR, SAR in dB, 512-tap distortion filters; ``mir_eval``'s BSS Eval v3 to 1e-6 dB).
+- ``oracle``: Partwise as the product runs it, :func:`dsp.pipeline.separate_audio`
+  and :func:`dsp.separation.separate` with ``Settings.mask_power``, components
+  grouped by the oracle (:func:`bench.quality_scoring.oracle_groups`);
+- ``auto``: the same factorization with the groups ``separate_audio`` finds for
+  ``n_sources`` (what a user gets), matched to the stems by
+  :func:`dsp.scores.match_estimates`;
+- ``sklearn-kl``, ``sklearn-fro``, ``librosa``: baseline NMFs of the same
+  magnitude, ratio masks, oracle grouping; ``irm``: ideal ratio mask of the
+  true stems (see :mod:`bench.quality_scoring`, which caches them on disk).
 
-    .venv/bin/python bench/separation_quality.py              # the main table
-    .venv/bin/python bench/separation_quality.py --sweep      # measured choices
-    .venv/bin/python bench/separation_quality.py --cases two_voices three_tones
+Scores are :func:`dsp.scores.bss_eval` (BSS Eval v3, 512 taps) on the
+channels concatenated in time (see :mod:`bench.quality_scoring`).
 
-Deterministic: the corpus, the seeds and the solvers are fixed.
+    .venv/bin/python bench/separation_quality.py                        # music, every case
+    .venv/bin/python bench/separation_quality.py --corpus synthetic --split design
+    .venv/bin/python bench/separation_quality.py --cases two_voices three_tones --corpus synthetic
+    .venv/bin/python bench/separation_quality.py --sweep --split design  # Settings variants
+    .venv/bin/python bench/separation_quality.py --sweep --only default α=1
+    .venv/bin/python bench/separation_quality.py --no-cache             # recompute baselines
+
+Per-case lines go to stderr as cases finish; the markdown tables to stdout.
+Deterministic: the corpora, the seeds and the solvers are fixed.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import time
-import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.quality_corpus import CASES, RATE, Case, build_case  # noqa: E402
-from dsp import nmf  # noqa: E402
-from dsp.grouping import group_components  # noqa: E402
-from dsp.scores import bss_eval, match, match_estimates, sdr  # noqa: E402
-from dsp.separation import separate  # noqa: E402
-from dsp.stft import analyse, stft  # noqa: E402
+from bench.quality_scoring import (  # noqa: E402
+    BASELINES,
+    Outcome,
+    ScoreCache,
+    component_signals,
+    flat,
+    matched,
+    oracle_groups,
+    render_groups,
+    run_baseline,
+    score_table,
+)
+from dsp.audio import Audio  # noqa: E402
+from dsp.pipeline import Settings, separate_audio  # noqa: E402
+from dsp.stft import analyse  # noqa: E402
+
+CORPORA = {"music": "bench.music_corpus", "synthetic": "bench.quality_corpus"}
+PARTWISE = ("oracle", "auto")
+METHODS = (*PARTWISE, *BASELINES)
+SPLITS = ("design", "held-out")
+CACHE_FOLDER = Path(__file__).resolve().parent / ".cache" / "scores"
 
 
 @dataclass(frozen=True)
 class Config:
-    """Partwise settings under test (the baseline always uses scikit-learn's defaults)."""
+    """The Partwise configuration under test.
 
-    n_fft: int = 1024  # STFT of every method (the baseline's too)
-    hop: int = 256
-    per_source: int = 4  # components per source: k = per_source * n_sources
-    loss: str = "kl"
-    power: float = 1.5  # mask exponent α
-    max_iter: int = 200
-    init: str = "comb"  # "comb": dsp.nmf.comb_init; else an init of dsp.nmf
-    comb_free: float = 0.25  # share of k competing with the combs as free components
-    smoothness: float = 10.0  # temporal continuity weight, relative to the mean of V
-    sparsity: float = 0.0  # L1 weight on H, relative to the mean of V
-    # keyword options of group_components
-    grouping: dict = field(default_factory=lambda: {"rate": RATE})
+    ``settings`` is what the product runs; its ``n_components`` and
+    ``n_sources`` are set per case (:func:`case_settings`). ``per_source``
+    gives k = per_source × sources; None keeps ``settings.n_components``.
+    """
+
+    settings: Settings = field(default_factory=Settings)
+    per_source: int | None = 4
 
     def label(self) -> str:
-        opts = ",".join(f"{k}={v}" for k, v in sorted(self.grouping.items()))
-        return (
-            (f"stft {self.n_fft}/{self.hop} " if (self.n_fft, self.hop) != (1024, 256) else "")
-            + f"k={self.per_source}/src loss={self.loss} α={self.power:g} iter={self.max_iter}"
-            f" init={self.init}"
-            + (f"(free {self.comb_free:g})" if self.init == "comb" else "")
-            + (f" smooth={self.smoothness:g}" if self.smoothness else "")
-            + (f" sparse={self.sparsity:g}" if self.sparsity else "")
-            + (f" [{opts}]" if opts else "")
-        )
+        """The settings that differ from :class:`dsp.pipeline.Settings`' defaults, and k."""
+        default = Settings()
+        changed = [
+            f"{f.name}={getattr(self.settings, f.name)}"
+            for f in fields(Settings)
+            if f.name not in ("n_components", "n_sources")
+            and getattr(self.settings, f.name) != getattr(default, f.name)
+        ]
+        k = (f"k={self.per_source}/src" if self.per_source is not None
+             else f"k={self.settings.n_components}")
+        return " ".join([k, *changed])
 
 
 DEFAULT = Config()
 
 
-# --------------------------------------------------------------------------- scoring
+def n_components(config: Config, case) -> int:
+    """The number of components k for ``case``: the one rule every method follows."""
+    if config.per_source is None:
+        return config.settings.n_components
+    return config.per_source * len(case.stems)
 
 
-def score_table(refs: np.ndarray, ests: np.ndarray) -> np.ndarray:
-    """SDR, SIR, SAR per source, shape (3, n_sources), stems in matching order."""
-    return np.array([[s.sdr, s.sir, s.sar] for s in bss_eval(list(refs), list(ests))]).T
+def case_settings(config: Config, case) -> Settings:
+    """The Settings Partwise runs ``case`` with: k components grouped into its sources."""
+    return replace(config.settings, n_components=n_components(config, case),
+                   n_sources=len(case.stems))
 
 
-def matched(refs: np.ndarray, ests: np.ndarray) -> np.ndarray:
-    """Estimates reordered to match the references (:func:`dsp.scores.match_estimates`)."""
-    return ests[[e for _, e in match_estimates(refs, ests)]]
+@dataclass
+class CaseResult:
+    """Every method's :class:`bench.quality_scoring.Outcome` on one case."""
+
+    name: str
+    kind: str
+    split: str
+    k: int
+    outcomes: dict[str, Outcome]
+
+    def sdr(self, method: str) -> float:
+        """Mean SDR over the sources, dB."""
+        return float(np.mean(self.outcomes[method].scores[0]))
 
 
-def oracle_groups(components: np.ndarray, refs: np.ndarray) -> list[list[int]]:
-    """Assignment of component signals (k, length) to references (S, length).
-
-    Start: each component to the source whose energy its signal correlates
-    with most. Then move single components while the mean plain SDR rises.
-    Component stems are additive (masks of groups are sums of component
-    masks), so a group's stem is the sum of its components' signals.
-    """
-    k, n_src = len(components), len(refs)
-    fit = components @ refs.T
-    labels = np.argmax(fit, axis=1)
-    # No source may be left empty: first give each source its best component.
-    for j, s in match(fit):
-        labels[j] = s
-    sums = np.stack([components[labels == s].sum(axis=0) for s in range(n_src)])
-    sdrs = np.array([sdr(refs[s], sums[s]) for s in range(n_src)])
-    improved = True
-    while improved:
-        improved = False
-        for j in range(k):
-            a = labels[j]
-            if np.sum(labels == a) == 1:
-                continue
-            for b in range(n_src):
-                if b == a:
-                    continue
-                new_a = sdr(refs[a], sums[a] - components[j])
-                new_b = sdr(refs[b], sums[b] + components[j])
-                if new_a + new_b > sdrs[a] + sdrs[b] + 1e-6:
-                    sums[a] -= components[j]
-                    sums[b] += components[j]
-                    sdrs[a], sdrs[b] = new_a, new_b
-                    labels[j] = b
-                    a = b
-                    improved = True
-    return [list(np.flatnonzero(labels == s)) for s in range(n_src)]
-
-
-# --------------------------------------------------------------------------- methods
-
-
-def factor_sklearn(V: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """scikit-learn's KL multiplicative updates with its defaults (init, 200 iterations)."""
-    from sklearn.decomposition import NMF
-
-    model = NMF(n_components=k, beta_loss="kullback-leibler", solver="mu", random_state=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        W = model.fit_transform(V)
-    return W.astype(np.float32), model.components_.astype(np.float32)
-
-
-def factor_partwise(V: np.ndarray, k: int, config: Config) -> tuple[np.ndarray, np.ndarray]:
-    """Partwise's solver through the public protocol."""
-    penalties = {}
-    scale = float(V.mean())
-    if config.smoothness:
-        penalties["smoothness"] = config.smoothness * scale
-    if config.sparsity:
-        penalties["sparsity"] = config.sparsity * scale
-    if config.init == "comb":
-        W0, H0 = nmf.comb_init(V, k, rate=RATE, n_free=round(config.comb_free * k))
-        start = {"W": W0, "H": H0}
-    else:
-        start = {"init": config.init, "seed": 0}
-    result = nmf.factorize(
-        V, k, loss=config.loss, max_iter=config.max_iter, tol=1e-4, **start, **penalties
-    )
-    return result.W, result.H
-
-
-def component_signals(spec, W, H, power: float) -> np.ndarray:
-    """Every component's stem, float64 (k, length)."""
-    return np.stack([s[:, 0] for s in separate(spec, W, H, power=power)]).astype(np.float64)
-
-
-def ideal_ratio_mask(case: Case, spec, config: Config) -> np.ndarray:
-    """Stems through the magnitude ratio mask of the true stems, (S, length)."""
-    mags = np.stack([np.abs(stft(s, n_fft=config.n_fft, hop=config.hop)[0]) for s in case.stems])
-    masks = mags / np.maximum(mags.sum(axis=0), 1e-12)
-    return np.stack([spec.invert(spec.data * m)[:, 0] for m in masks]).astype(np.float64)
-
-
-def run_case(case: Case, config: Config, methods=("sklearn", "oracle", "auto", "irm")) -> dict:
-    """Scores (3, S) per method for one case."""
-    refs = np.stack(case.stems).astype(np.float64)
-    n_src = len(refs)
-    k = config.per_source * n_src
-    spec = analyse(case.mixture, RATE, n_fft=config.n_fft, hop=config.hop)
-    V = spec.magnitude()
+def run_partwise(case, settings: Settings, refs: np.ndarray, methods) -> dict[str, Outcome]:
+    """``oracle`` and/or ``auto`` from one run of the product's pipeline."""
+    start = time.perf_counter()
+    separation = separate_audio(Audio(case.mixture, case.rate), settings)
+    seconds = time.perf_counter() - start
+    spec, W, H = separation.spectrogram, separation.W, separation.H
+    power = settings.mask_power
     out = {}
-    if "sklearn" in methods:
-        W, H = factor_sklearn(V, k)
-        comps = component_signals(spec, W, H, 1.0)
-        groups = oracle_groups(comps, refs)
-        out["sklearn"] = score_table(refs, np.stack([comps[g].sum(axis=0) for g in groups]))
-    if "oracle" in methods or "auto" in methods:
-        W, H = factor_partwise(V, k, config)
-        comps = component_signals(spec, W, H, config.power)
-        if "oracle" in methods:
-            groups = oracle_groups(comps, refs)
-            out["oracle"] = score_table(refs, np.stack([comps[g].sum(axis=0) for g in groups]))
-        if "auto" in methods:
-            groups = group_components(W, H, n_src, **config.grouping)
-            ests = matched(refs, np.stack([comps[g].sum(axis=0) for g in groups]))
-            out["auto"] = score_table(refs, ests)
-    if "irm" in methods:
-        out["irm"] = score_table(refs, ideal_ratio_mask(case, spec, config))
+    if "auto" in methods:
+        ests, rendered = render_groups(spec, W, H, separation.groups, power)
+        out["auto"] = Outcome(score_table(refs, matched(refs, ests)), seconds + rendered)
+    if "oracle" in methods:
+        groups = oracle_groups(component_signals(spec, W, H, power), refs)
+        ests, rendered = render_groups(spec, W, H, groups, power)
+        out["oracle"] = Outcome(score_table(refs, ests), seconds + rendered)
     return out
+
+
+def run_case(case, config: Config = DEFAULT, methods=METHODS, *, corpus: str = "synthetic",
+             cache: ScoreCache | None = None) -> CaseResult:
+    """Score ``methods`` on ``case``; baselines come from ``cache`` when it has them."""
+    settings = case_settings(config, case)
+    refs = np.stack([flat(s) for s in case.stems])
+    outcomes = run_partwise(case, settings, refs, methods) if set(methods) & set(PARTWISE) else {}
+    baselines = [m for m in methods if m in BASELINES]
+    if baselines:
+        cache = cache or ScoreCache(None)
+        spec = analyse(case.mixture, case.rate, n_fft=settings.n_fft, hop=settings.hop)
+        for method in baselines:
+            outcome = cache.get(corpus, case, spec, settings.n_components, method)
+            if outcome is None:
+                outcome = run_baseline(method, spec, case.stems, settings.n_components)
+                cache.put(corpus, case, spec, settings.n_components, method, outcome)
+            outcomes[method] = outcome
+    ordered = {m: outcomes[m] for m in methods}
+    return CaseResult(case.name, case.kind, case.split, settings.n_components, ordered)
 
 
 # --------------------------------------------------------------------------- reports
 
 
-def main_table(names, config: Config) -> str:
-    methods = ("sklearn", "oracle", "auto", "irm")
+def _triple(scores: np.ndarray, bold: bool = False) -> str:
+    sdr, sir, sar = scores
+    return (f"**{sdr:.2f}**" if bold else f"{sdr:.2f}") + f" / {sir:.2f} / {sar:.2f}"
+
+
+def _mean(results: list[CaseResult], method: str) -> np.ndarray:
+    """SDR, SIR, SAR: mean over sources, then over cases."""
+    return np.mean([r.outcomes[method].scores.mean(axis=1) for r in results], axis=0)
+
+
+def case_line(result: CaseResult) -> str:
+    """One finished case for the progress log: SDR and seconds per method."""
+    cells = [f"{m} {result.sdr(m):6.2f} dB {o.seconds:6.1f} s" for m, o in result.outcomes.items()]
+    return f"{result.name} ({result.split}, k={result.k}): " + " | ".join(cells)
+
+
+def main_tables(results: list[CaseResult], methods, config: Config, corpus: str) -> str:
+    """Per case, per kind and per split tables of SDR / SIR / SAR, markdown."""
+    timed = [m for m in ("oracle", "sklearn-kl") if m in methods]
+    head = " | ".join(f"{m} SDR / SIR / SAR" for m in methods)
     lines = [
-        f"Partwise: {config.label()}; baseline: scikit-learn KL-MU, same k, ratio masks.",
+        f"Corpus {corpus}; Partwise: {config.label()}; "
+        f"every method: STFT {config.settings.n_fft}/{config.settings.hop}, same k.",
         "",
-        "| case | sources | " + " | ".join(f"{m} SDR / SIR / SAR" for m in methods) + " |",
-        "|---|---|" + "---|" * len(methods),
+        "| case | kind | split | k | " + head + "".join(f" | {m} s" for m in timed) + " |",
+        "|---|---|---|---|" + "---|" * (len(methods) + len(timed)),
     ]
-    per_method = {m: [] for m in methods}
-    for name in names:
-        case = build_case(name)
-        scores = run_case(case, config, methods)
-        cells = []
-        for m in methods:
-            mean = scores[m].mean(axis=1)
-            per_method[m].append(mean)
-            cells.append(f"{mean[0]:.2f} / {mean[1]:.2f} / {mean[2]:.2f}")
-        lines.append(f"| {name} | {len(case.stems)} | " + " | ".join(cells) + " |")
-        print(lines[-1], file=sys.stderr, flush=True)
-    cells = []
-    for m in methods:
-        mean = np.mean(per_method[m], axis=0)
-        cells.append(f"**{mean[0]:.2f}** / {mean[1]:.2f} / {mean[2]:.2f}")
-    lines.append("| **mean** | | " + " | ".join(cells) + " |")
+    for r in results:
+        cells = [_triple(r.outcomes[m].scores.mean(axis=1)) for m in methods]
+        times = [f"{r.outcomes[m].seconds:.1f}" for m in timed]
+        lines.append(f"| {r.name} | {r.kind} | {r.split} | {r.k} | " + " | ".join(cells + times)
+                     + " |")
+    lines += ["", "| kind | cases | " + " | ".join(f"{m} SDR" for m in methods) + " |",
+              "|---|---|" + "---|" * len(methods)]
+    for kind in sorted({r.kind for r in results}):
+        group = [r for r in results if r.kind == kind]
+        cells = [f"{_mean(group, m)[0]:.2f}" for m in methods]
+        lines.append(f"| {kind} | {len(group)} | " + " | ".join(cells) + " |")
+    lines += ["", "| split | cases | " + head + " |", "|---|---|" + "---|" * len(methods)]
+    for split in SPLITS:
+        group = [r for r in results if r.split == split]
+        if group:
+            cells = [_triple(_mean(group, m), bold=True) for m in methods]
+            lines.append(f"| **{split}** | {len(group)} | " + " | ".join(cells) + " |")
+    lines += ["", "| seconds per case | " + " | ".join(methods) + " |",
+              "|---|" + "---|" * len(methods)]
+    for label, reduce in (("mean", np.mean), ("max", np.max)):
+        cells = [f"{reduce([r.outcomes[m].seconds for r in results]):.1f}" for m in methods]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def sweep_configs() -> list[tuple[str, Config]]:
+def sweep_variants() -> list[tuple[str, Config]]:
+    """Named Settings variants, each against the default."""
     d = DEFAULT
-    timbre = {"rate": RATE, "method": "timbre"}
-    previous = replace(d, init="nndsvda", power=1.0, grouping=timbre)
-    settings = replace(d, init="nndsvda", power=1.0, smoothness=0.0)  # dsp.pipeline's
+    s = d.settings
     return [
         ("default", d),
-        ("grouping=timbre", replace(d, grouping=timbre)),
-        ("grouping=affinity", replace(d, grouping={"rate": RATE, "method": "affinity"})),
-        ("α=1", replace(d, power=1.0)),
-        ("α=2", replace(d, power=2.0)),
-        ("init=nndsvda", replace(d, init="nndsvda")),
-        ("comb, no free components", replace(d, comb_free=0.0)),
-        ("comb, k/8 free components", replace(d, comb_free=0.125)),
-        ("comb, k/2 free components", replace(d, comb_free=0.5)),
-        ("comb, 3k/4 free components", replace(d, comb_free=0.75)),
-        ("smooth=0", replace(d, smoothness=0.0)),
-        ("smooth=0, grouping=timbre", replace(d, smoothness=0.0, grouping=timbre)),
+        ("α=1", replace(d, settings=replace(s, mask_power=1.0))),
+        ("α=2", replace(d, settings=replace(s, mask_power=2.0))),
+        ("init=nndsvda", replace(d, settings=replace(s, init="nndsvda"))),
+        ("smooth=10", replace(d, settings=replace(s, smoothness=10.0))),
+        ("sparse=0.1", replace(d, settings=replace(s, sparsity=0.1))),
         ("k=2/src", replace(d, per_source=2)),
-        ("k=2/src, grouping=timbre", replace(d, per_source=2, grouping=timbre)),
-        ("Settings, k=2/src", replace(settings, per_source=2)),
-        ("Settings, k=2/src, timbre", replace(settings, per_source=2, grouping=timbre)),
         ("k=6/src", replace(d, per_source=6)),
-        ("previous defaults (nndsvda, α=1, timbre)", previous),
-        ("previous + grouping=pitch", replace(previous, grouping={"rate": RATE})),
-        ("Settings defaults (nndsvda, α=1, smooth=0)", replace(settings, grouping=timbre)),
-        ("Settings defaults + grouping=pitch", settings),
-        ("loss=is", replace(d, loss="is")),
+        ("loss=is", replace(d, settings=replace(s, loss="is"))),
+        ("iter=500", replace(d, settings=replace(s, iterations=500))),
+        ("stft 1024/256", replace(d, settings=replace(s, n_fft=1024, hop=256))),
+        ("stft 4096/1024", replace(d, settings=replace(s, n_fft=4096, hop=1024))),
+        ("old bench (stft 1024/256, smooth=10)",
+         replace(d, settings=replace(s, n_fft=1024, hop=256, smoothness=10.0))),
     ]
 
 
-def sweep(names, configs) -> str:
-    lines = [
-        "| variant | settings | oracle SDR | auto SDR | oracle SIR | auto SIR |",
-        "|---|---|---|---|---|---|",
-    ]
-    for tag, config in configs:
-        scores = [run_case(build_case(n), config, ("oracle", "auto")) for n in names]
-        o = np.mean([s["oracle"].mean(axis=1) for s in scores], axis=0)
-        a = np.mean([s["auto"].mean(axis=1) for s in scores], axis=0)
-        lines.append(
-            f"| {tag} | {config.label()} | {o[0]:.2f} | {a[0]:.2f} | {o[1]:.2f} | {a[1]:.2f} |"
-        )
-        print(lines[-1], file=sys.stderr, flush=True)
+def sweep_table(module, names, variants, corpus: str) -> str:
+    """Mean SDR of oracle and auto per variant and split, markdown (baselines not run).
+
+    Cases are the outer loop, so one case's signals are held at a time.
+    """
+    results: dict[str, list[CaseResult]] = {tag: [] for tag, _ in variants}
+    for name in names:
+        case = module.build_case(name)
+        for tag, config in variants:
+            result = run_case(case, config, PARTWISE, corpus=corpus)
+            print(f"[{tag}] {case_line(result)}", file=sys.stderr, flush=True)
+            results[tag].append(result)
+    splits = [sp for sp in SPLITS if any(r.split == sp for r in results[variants[0][0]])]
+    head = " | ".join(f"{sp} oracle SDR | {sp} auto SDR" for sp in splits)
+    lines = [f"Corpus {corpus}, {len(names)} cases.", "",
+             f"| variant | settings | {head} | s per case |",
+             "|---|---|" + "---|---|" * len(splits) + "---|"]
+    for tag, config in variants:
+        cells = []
+        for sp in splits:
+            group = [r for r in results[tag] if r.split == sp]
+            cells += [f"{_mean(group, 'oracle')[0]:.2f}", f"{_mean(group, 'auto')[0]:.2f}"]
+        seconds = np.mean([r.outcomes["oracle"].seconds for r in results[tag]])
+        lines.append(f"| {tag} | {config.label()} | " + " | ".join(cells) + f" | {seconds:.1f} |")
     return "\n".join(lines)
+
+
+def select_cases(module, names, split: str) -> list[str]:
+    """The cases asked for by name, else every case of ``split`` ("all": every case)."""
+    if names:
+        unknown = [n for n in names if n not in module.CASES]
+        if unknown:
+            raise SystemExit(f"unknown cases {unknown}; the corpus has {list(module.CASES)}")
+        return list(names)
+    chosen = {"design": module.DESIGN, "held-out": module.HELD_OUT}.get(split, module.CASES)
+    return [n for n in module.CASES if n in chosen]
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--cases", nargs="*", default=list(CASES), choices=CASES)
-    parser.add_argument("--sweep", action="store_true", help="measure the variants instead")
-    parser.add_argument("--only", nargs="*", help="sweep: only the variants with these tags")
-    parser.add_argument("--n-fft", type=int, default=DEFAULT.n_fft, help="STFT size (all methods)")
-    parser.add_argument("--hop", type=int, default=DEFAULT.hop, help="STFT hop (all methods)")
+    parser.add_argument("--corpus", choices=tuple(CORPORA), default="music")
+    parser.add_argument("--split", choices=(*SPLITS, "all"), default="all")
+    parser.add_argument("--cases", nargs="+", metavar="NAME", help="these cases (any split)")
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    parser.add_argument("--sweep", action="store_true", help="oracle and auto per Settings variant")
+    parser.add_argument("--only", nargs="+", metavar="TAG", help="sweep: only these variants")
+    parser.add_argument("--n-fft", type=int, default=DEFAULT.settings.n_fft,
+                        help="STFT size of every method")
+    parser.add_argument("--hop", type=int, default=DEFAULT.settings.hop,
+                        help="STFT hop of every method")
+    parser.add_argument("--no-cache", action="store_true",
+                        help=f"recompute the baselines (cached in {CACHE_FOLDER})")
     args = parser.parse_args(argv)
+    module = importlib.import_module(CORPORA[args.corpus])
+    missing = module.tools_available()
+    if missing:
+        raise SystemExit(f"the {args.corpus} corpus cannot be built: {missing}")
+    names = select_cases(module, args.cases, args.split)
     start = time.perf_counter()
     if args.sweep:
-        configs = [(t, c) for t, c in sweep_configs() if not args.only or t in args.only]
-        print(sweep(args.cases, configs))
+        variants = [(t, c) for t, c in sweep_variants() if not args.only or t in args.only]
+        print(sweep_table(module, names, variants, args.corpus))
     else:
-        print(main_table(args.cases, replace(DEFAULT, n_fft=args.n_fft, hop=args.hop)))
+        config = replace(DEFAULT, settings=replace(DEFAULT.settings, n_fft=args.n_fft,
+                                                    hop=args.hop))
+        cache = ScoreCache(None if args.no_cache else CACHE_FOLDER)
+        results = []
+        for name in names:
+            # One case's signals at a time: built, scored, and let go.
+            case_start = time.perf_counter()
+            result = run_case(module.build_case(name), config, args.methods,
+                              corpus=args.corpus, cache=cache)
+            elapsed = time.perf_counter() - case_start
+            print(f"{case_line(result)} [{elapsed:.0f} s with scoring]", file=sys.stderr,
+                  flush=True)
+            results.append(result)
+        print(main_tables(results, args.methods, config, args.corpus))
     print(f"\n({time.perf_counter() - start:.0f} s)", file=sys.stderr)
 
 
