@@ -98,11 +98,13 @@ def matched(refs: np.ndarray, ests: np.ndarray) -> np.ndarray:
     return out
 
 
-def component_signals(spec: Spectrogram, W: np.ndarray, H: np.ndarray, power: float) -> np.ndarray:
+def component_signals(
+    spec: Spectrogram, W: np.ndarray, H: np.ndarray, power: float, channel_gains=None
+) -> np.ndarray:
     """Every component's stem, flattened, float64 (k, frames × channels)."""
     k = W.shape[1]
     out = np.empty((k, spec.length * spec.channels))
-    for j, stem in enumerate(separate(spec, W, H, power=power)):
+    for j, stem in enumerate(separate(spec, W, H, power=power, channel_gains=channel_gains)):
         out[j] = flat(stem)
     return out
 
@@ -148,11 +150,12 @@ def oracle_groups(components: np.ndarray, refs: np.ndarray) -> list[list[int]]:
 
 
 def render_groups(
-    spec: Spectrogram, W: np.ndarray, H: np.ndarray, groups, power: float
+    spec: Spectrogram, W: np.ndarray, H: np.ndarray, groups, power: float, channel_gains=None
 ) -> tuple[np.ndarray, float]:
     """The groups' stems by :func:`dsp.separation.separate`, flattened (S, length), and seconds."""
     start = time.perf_counter()
-    ests = np.stack([flat(s) for s in separate(spec, W, H, groups, power=power)])
+    stems = separate(spec, W, H, groups, power=power, channel_gains=channel_gains)
+    ests = np.stack([flat(s) for s in stems])
     return ests, time.perf_counter() - start
 
 

@@ -131,14 +131,14 @@ def run_partwise(case, settings: Settings, refs: np.ndarray, methods) -> dict[st
     separation = separate_audio(Audio(case.mixture, case.rate), settings)
     seconds = time.perf_counter() - start
     spec, W, H = separation.spectrogram, separation.W, separation.H
-    power = settings.mask_power
+    power, gains = settings.mask_power, separation.channel_gains
     out = {}
     if "auto" in methods:
-        ests, rendered = render_groups(spec, W, H, separation.groups, power)
+        ests, rendered = render_groups(spec, W, H, separation.groups, power, gains)
         out["auto"] = Outcome(score_table(refs, matched(refs, ests)), seconds + rendered)
     if "oracle" in methods:
-        groups = oracle_groups(component_signals(spec, W, H, power), refs)
-        ests, rendered = render_groups(spec, W, H, groups, power)
+        groups = oracle_groups(component_signals(spec, W, H, power, gains), refs)
+        ests, rendered = render_groups(spec, W, H, groups, power, gains)
         out["oracle"] = Outcome(score_table(refs, ests), seconds + rendered)
     return out
 
