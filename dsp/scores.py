@@ -110,38 +110,51 @@ def _as_mono_rows(signals, name: str) -> np.ndarray:
     return np.stack(rows)
 
 
-def _projection(references: np.ndarray, estimate: np.ndarray, taps: int) -> np.ndarray:
-    """Least-squares fit of ``estimate`` by FIR-filtered references, length T + taps − 1.
+class _Projector:
+    """Least-squares fits of estimates by FIR-filtered references (BSS Eval's projections).
 
-    Solves ``G c = d`` where G holds the correlations of the delayed references
-    (one Toeplitz block per pair) and d their correlations with the estimate.
+    The references' spectra and the Gram matrix of their delayed copies are
+    made once and shared by every estimate scored against them, and by both
+    projections of each (on its own reference, on all of them): the own
+    reference's Gram matrix is a diagonal block of the full one.
     """
-    n, length = references.shape
-    n_fft = int(2 ** np.ceil(np.log2(length + taps - 1)))
-    spectra = np.fft.rfft(references, n=n_fft, axis=1)
-    estimate_spectrum = np.fft.rfft(estimate, n=n_fft)
-    gram = np.empty((n * taps, n * taps))
-    for i in range(n):
-        for j in range(i, n):
-            # corr[l] = Σ_t r_i[t + l] r_j[t] (circular, long enough not to wrap), and
-            # block (i, j)[a, b] = Σ_t r_i[t − a] r_j[t − b] = corr[b − a].
-            corr = np.fft.irfft(spectra[i] * np.conj(spectra[j]), n=n_fft)
-            column = np.concatenate(([corr[0]], corr[-1 : -taps : -1]))
-            block = scipy.linalg.toeplitz(column, corr[:taps])
-            gram[i * taps : (i + 1) * taps, j * taps : (j + 1) * taps] = block
-            gram[j * taps : (j + 1) * taps, i * taps : (i + 1) * taps] = block.T
-    rhs = np.empty(n * taps)
-    for i in range(n):
-        corr = np.fft.irfft(np.conj(spectra[i]) * estimate_spectrum, n=n_fft)
-        rhs[i * taps : (i + 1) * taps] = corr[:taps]
-    try:
-        coefficients = scipy.linalg.solve(gram, rhs, assume_a="pos")
-    except (np.linalg.LinAlgError, scipy.linalg.LinAlgError):
-        coefficients = np.linalg.lstsq(gram, rhs, rcond=None)[0]
-    fitted = np.zeros(length + taps - 1)
-    for i in range(n):
-        fitted += scipy.signal.fftconvolve(coefficients[i * taps : (i + 1) * taps], references[i])
-    return fitted
+
+    def __init__(self, references: np.ndarray, taps: int) -> None:
+        n, length = references.shape
+        self.taps, self.length = taps, length
+        self.n_fft = int(2 ** np.ceil(np.log2(length + taps - 1)))
+        self.spectra = np.fft.rfft(references, n=self.n_fft, axis=1)
+        gram = np.empty((n * taps, n * taps))
+        for i in range(n):
+            for j in range(i, n):
+                # corr[l] = Σ_t r_i[t + l] r_j[t] (circular, long enough not to wrap), and
+                # block (i, j)[a, b] = Σ_t r_i[t − a] r_j[t − b] = corr[b − a].
+                corr = np.fft.irfft(self.spectra[i] * np.conj(self.spectra[j]), n=self.n_fft)
+                column = np.concatenate(([corr[0]], corr[-1 : -taps : -1]))
+                block = scipy.linalg.toeplitz(column, corr[:taps])
+                gram[i * taps : (i + 1) * taps, j * taps : (j + 1) * taps] = block
+                gram[j * taps : (j + 1) * taps, i * taps : (i + 1) * taps] = block.T
+        self.gram = gram
+
+    def correlations(self, estimate: np.ndarray) -> np.ndarray:
+        """The right-hand sides of every reference, (n · taps,)."""
+        spectrum = np.fft.rfft(estimate, n=self.n_fft)
+        corr = np.fft.irfft(np.conj(self.spectra) * spectrum, n=self.n_fft, axis=1)
+        return corr[:, : self.taps].ravel()
+
+    def fit(self, rhs: np.ndarray, which: slice) -> np.ndarray:
+        """The projection on references ``which``, length T + taps − 1."""
+        taps = self.taps
+        rows = slice(which.start * taps, which.stop * taps)
+        gram, rhs = self.gram[rows, rows], rhs[rows]
+        try:
+            coefficients = scipy.linalg.solve(gram, rhs, assume_a="pos")
+        except (np.linalg.LinAlgError, scipy.linalg.LinAlgError):
+            coefficients = np.linalg.lstsq(gram, rhs, rcond=None)[0]
+        # Σ_i c_i * r_i as one product of spectra: n_fft holds the linear convolution.
+        filters = np.fft.rfft(coefficients.reshape(-1, taps), n=self.n_fft, axis=1)
+        fitted = np.fft.irfft((filters * self.spectra[which]).sum(axis=0), n=self.n_fft)
+        return fitted[: self.length + taps - 1]
 
 
 def _db(numerator: np.ndarray, denominator: np.ndarray) -> float:
@@ -184,7 +197,8 @@ def bss_eval(references, estimates, *, filter_length: int = 512) -> list[SourceS
         )
     if filter_length < 1:
         raise ValueError(f"filter_length must be at least 1, got {filter_length}")
-    return [_score(refs, estimate, j, filter_length) for j, estimate in enumerate(ests)]
+    projector = _Projector(refs, filter_length)
+    return [_score(projector, refs, estimate, j) for j, estimate in enumerate(ests)]
 
 
 def score_estimate(references, estimate, index: int, *, filter_length: int = 512) -> SourceScores:
@@ -198,15 +212,16 @@ def score_estimate(references, estimate, index: int, *, filter_length: int = 512
         raise ValueError(f"references have {refs.shape[1]} samples, the estimate {len(est)}")
     if not 0 <= index < len(refs) or filter_length < 1:
         raise ValueError(f"bad index {index} or filter_length {filter_length}")
-    return _score(refs, est, index, filter_length)
+    return _score(_Projector(refs, filter_length), refs, est, index)
 
 
-def _score(refs: np.ndarray, estimate: np.ndarray, j: int, filter_length: int) -> SourceScores:
-    pad = filter_length - 1
+def _score(projector: _Projector, refs: np.ndarray, estimate: np.ndarray, j: int) -> SourceScores:
+    pad = projector.taps - 1
     target = np.concatenate((refs[j], np.zeros(pad)))
     padded = np.concatenate((estimate, np.zeros(pad)))
-    own = _projection(refs[j : j + 1], estimate, filter_length)
-    every = _projection(refs, estimate, filter_length)
+    rhs = projector.correlations(estimate)
+    own = projector.fit(rhs, slice(j, j + 1))
+    every = projector.fit(rhs, slice(0, len(refs)))
     spatial = own - target
     interference = every - own
     artifacts = padded - every
