@@ -235,6 +235,10 @@ def sweep_variants() -> list[tuple[str, Config]]:
         ("iter=500", replace(d, settings=replace(s, iterations=500))),
         ("stft 1024/256", replace(d, settings=replace(s, n_fft=1024, hop=256))),
         ("stft 4096/1024", replace(d, settings=replace(s, n_fft=4096, hop=1024))),
+        ("spatial off", replace(d, settings=replace(s, spatial=False))),
+        ("k=8/src", replace(d, per_source=8)),
+        ("iter=500, k=6/src", replace(d, per_source=6, settings=replace(s, iterations=500))),
+        ("α=2, iter=500", replace(d, settings=replace(s, mask_power=2.0, iterations=500))),
         ("old bench (stft 1024/256, smooth=10)",
          replace(d, settings=replace(s, n_fft=1024, hop=256, smoothness=10.0))),
     ]

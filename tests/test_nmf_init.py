@@ -36,6 +36,19 @@ def test_comb_start_is_deterministic():
     assert all(np.array_equal(a, b) for a, b in zip(first, second))
 
 
+def test_a_long_file_competes_on_a_sample_of_its_frames():
+    V = two_notes_and_noise(np.random.default_rng(5))
+    n = V.shape[1]
+    W, H = comb_init(V, 4, rate=RATE, max_frames=34)  # 100 frames: every third
+    W_sample, H_sample = comb_init(V[:, ::3], 4, rate=RATE)
+    np.testing.assert_array_equal(W, W_sample)
+    assert H.shape == (4, n)
+    np.testing.assert_array_equal(H[:, ::3], H_sample)  # the other frames take their neighbour's
+    np.testing.assert_array_equal(H[:, 1::3], H_sample[:, : H[:, 1::3].shape[1]])
+    same_W, same_H = comb_init(V, 4, rate=RATE, max_frames=n)
+    np.testing.assert_array_equal(same_W, comb_init(V, 4, rate=RATE)[0])
+
+
 def test_more_components_than_distinct_notes_still_gives_k():
     W, H = comb_init(two_notes_and_noise(np.random.default_rng(2)), 40, rate=RATE, n_free=0)
     assert W.shape == (BINS, 40) and H.shape == (40, 100)
