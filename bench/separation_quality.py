@@ -58,7 +58,7 @@ from bench.quality_scoring import (  # noqa: E402
     score_table,
 )
 from dsp.audio import Audio  # noqa: E402
-from dsp.pipeline import Settings, separate_audio  # noqa: E402
+from dsp.pipeline import Settings, default_components, separate_audio  # noqa: E402
 from dsp.stft import analyse  # noqa: E402
 
 CORPORA = {"music": "bench.music_corpus", "synthetic": "bench.quality_corpus"}
@@ -74,11 +74,12 @@ class Config:
 
     ``settings`` is what the product runs; its ``n_components`` and
     ``n_sources`` are set per case (:func:`case_settings`). ``per_source``
-    gives k = per_source × sources; None keeps ``settings.n_components``.
+    gives k = per_source × sources; None is the product's own rule for a
+    known number of sources, :func:`dsp.pipeline.default_components`.
     """
 
     settings: Settings = field(default_factory=Settings)
-    per_source: int | None = 4
+    per_source: int | None = None
 
     def label(self) -> str:
         """The settings that differ from :class:`dsp.pipeline.Settings`' defaults, and k."""
@@ -90,7 +91,7 @@ class Config:
             and getattr(self.settings, f.name) != getattr(default, f.name)
         ]
         k = (f"k={self.per_source}/src" if self.per_source is not None
-             else f"k={self.settings.n_components}")
+             else "k=default_components(sources)")
         return " ".join([k, *changed])
 
 
@@ -100,7 +101,7 @@ DEFAULT = Config()
 def n_components(config: Config, case) -> int:
     """The number of components k for ``case``: the one rule every method follows."""
     if config.per_source is None:
-        return config.settings.n_components
+        return default_components(len(case.stems))
     return config.per_source * len(case.stems)
 
 
@@ -230,6 +231,7 @@ def sweep_variants() -> list[tuple[str, Config]]:
         ("smooth=10", replace(d, settings=replace(s, smoothness=10.0))),
         ("sparse=0.1", replace(d, settings=replace(s, sparsity=0.1))),
         ("k=2/src", replace(d, per_source=2)),
+        ("k=4/src", replace(d, per_source=4)),
         ("k=6/src", replace(d, per_source=6)),
         ("loss=is", replace(d, settings=replace(s, loss="is"))),
         ("iter=500", replace(d, settings=replace(s, iterations=500))),

@@ -19,7 +19,36 @@ from .separation import each_component, separate
 from .stems import StemSet, manifest, safe_name
 from .stft import Spectrogram, analyse
 
-__all__ = ["Settings", "Separation", "separate_audio", "export_stems", "stem_names"]
+__all__ = [
+    "COMPONENTS_PER_SOURCE",
+    "Settings",
+    "Separation",
+    "default_components",
+    "export_stems",
+    "separate_audio",
+    "stem_names",
+]
+
+#: Components learned per source when the number of sources is known: real
+#: instruments play many notes and timbres, and a source is better rebuilt
+#: from several components than squeezed into few (measured on the music
+#: corpus's design cases, docs/quality.md).
+COMPONENTS_PER_SOURCE = 8
+#: Most components the default gives (the time of a run grows with k).
+MAX_DEFAULT_COMPONENTS = 32
+
+
+def default_components(n_sources: int | None) -> int:
+    """The number of components to learn when the user does not say.
+
+    :data:`COMPONENTS_PER_SOURCE` per source, between ``Settings().n_components``
+    and :data:`MAX_DEFAULT_COMPONENTS`; without a number of sources, the
+    Settings' default.
+    """
+    fallback = Settings.n_components
+    if n_sources is None:
+        return fallback
+    return int(min(max(COMPONENTS_PER_SOURCE * n_sources, fallback), MAX_DEFAULT_COMPONENTS))
 
 
 @dataclass(frozen=True)

@@ -107,6 +107,27 @@ def test_sources_are_grouped_and_flac_written(mix_wav, tmp_path):
     assert sorted(c for g in groups for c in g) == [1, 2, 3, 4, 5, 6]
 
 
+def test_without_components_the_number_follows_the_sources(mix_wav, tmp_path):
+    from dsp.pipeline import COMPONENTS_PER_SOURCE
+
+    proc = run("separate", str(mix_wav), "--sources", "2", "--out", str(tmp_path), "--quiet",
+               "--iterations", "5")
+    assert proc.returncode == 0, proc.stderr
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["parameters"]["n_components"] == 2 * COMPONENTS_PER_SOURCE
+    assert manifest["parameters"]["spatial"] is True  # a stereo file: the multichannel model
+    groups = [s["components"] for s in manifest["stems"]]
+    assert sorted(c for g in groups for c in g) == list(range(1, 2 * COMPONENTS_PER_SOURCE + 1))
+
+
+def test_no_spatial_fits_the_channels_mean(mix_wav, tmp_path):
+    proc = run("separate", str(mix_wav), "-k", "3", "--no-spatial", "--out", str(tmp_path),
+               "--quiet", "--iterations", "5")
+    assert proc.returncode == 0, proc.stderr
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["parameters"]["spatial"] is False
+
+
 def test_same_seed_gives_identical_stems(mix_wav, tmp_path):
     for name in ("a", "b"):
         proc = run(

@@ -98,3 +98,13 @@ def test_the_multichannel_model_is_used_only_where_it_applies(options):
     settings = Settings(**options)
     assert not settings.is_spatial(2)
     assert Settings().is_spatial(2) and not Settings().is_spatial(1)
+
+
+def test_default_components_follow_the_number_of_sources():
+    from dsp.pipeline import COMPONENTS_PER_SOURCE, MAX_DEFAULT_COMPONENTS, default_components
+
+    assert default_components(None) == Settings().n_components
+    assert default_components(1) == max(COMPONENTS_PER_SOURCE, Settings().n_components)
+    assert default_components(3) == min(3 * COMPONENTS_PER_SOURCE, MAX_DEFAULT_COMPONENTS)
+    assert default_components(50) == MAX_DEFAULT_COMPONENTS
+    assert all(default_components(s) <= default_components(s + 1) for s in range(1, 10))

@@ -13,7 +13,7 @@ __all__ = ["build_parser", "run_separate"]
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``separate`` command line (see docs/architecture.md, Command line)."""
-    from dsp import nmf
+    from dsp import nmf, pipeline
     from dsp.audio import SUBTYPES
     from dsp.pipeline import Settings
 
@@ -36,8 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--components",
         "-k",
         type=int,
-        default=d.n_components,
-        help=f"NMF rank (default {d.n_components})",
+        default=None,
+        help=f"NMF rank (default {d.n_components}; with --sources N, "
+        f"{pipeline.COMPONENTS_PER_SOURCE} per source, at most "
+        f"{pipeline.MAX_DEFAULT_COMPONENTS})",
     )
     p.add_argument("--sources", type=int, default=None, help="group components into N sources")
     p.add_argument(
@@ -194,6 +196,8 @@ def run_separate(argv: list[str]) -> int:
     if not args.inputs and not args.demo:
         fail("give at least one audio FILE, or --demo")
         return 2
+    if args.components is None:
+        args.components = pipeline.default_components(args.sources)
     if args.components < 1:
         fail(f"--components must be at least 1, got {args.components}")
         return 2
