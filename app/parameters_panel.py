@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from dsp import nmf
-from dsp.pipeline import Settings
+from dsp.pipeline import Settings, default_components
 
 from .document import Document
 from .widgets import spin_box
@@ -59,6 +59,12 @@ class ParametersPanel(QWidget):
     def __init__(self, document: Document, parent=None) -> None:
         super().__init__(parent)
         self._document = document
+        self.sources = spin_box(QSpinBox, 0, 16, 0)
+        self.sources.setSpecialValueText("—")
+        self.sources.setToolTip(
+            "How many sources the mixture holds (— not said): sets the number of components "
+            "to the default for that many sources, and Auto-group's number of sources"
+        )
         self.components = spin_box(QSpinBox, 1, 64, 8)
         self.components.setToolTip("Number of components k: how many templates NMF learns")
         self.loss = _combo(
@@ -105,11 +111,13 @@ class ParametersPanel(QWidget):
             "each channel gets its own mask (multiplicative updates without sparsity; "
             "otherwise the channels' mean is factorised)"
         )
-        for spin in (self.components, self.iterations, self.sparsity, self.seed, self.hop):
+        for spin in (self.sources, self.components, self.iterations, self.sparsity, self.seed,
+                     self.hop):
             spin.setKeyboardTracking(False)
             spin.refused.connect(self.refused)
 
         form = QFormLayout(self)
+        form.addRow("Sources", self.sources)
         form.addRow("Components", self.components)
         form.addRow("Loss", self.loss)
         form.addRow("Algorithm", self.algorithm)
@@ -126,6 +134,7 @@ class ParametersPanel(QWidget):
 
         self.show_settings(document.settings)
         document.settings_changed.connect(self.show_settings)
+        self.sources.valueChanged.connect(self._on_sources_changed)
         self.components.valueChanged.connect(lambda v: self._change(n_components=v))
         self.loss.currentIndexChanged.connect(lambda _: self._change(loss=self.loss.currentData()))
         self.algorithm.currentIndexChanged.connect(
@@ -142,6 +151,7 @@ class ParametersPanel(QWidget):
     def show_settings(self, settings: Settings) -> None:
         """Show ``settings`` in the controls without echoing edits back."""
         controls = (
+            self.sources,
             self.components,
             self.loss,
             self.algorithm,
@@ -154,6 +164,7 @@ class ParametersPanel(QWidget):
             self.spatial,
         )
         blockers = [QSignalBlocker(c) for c in controls]
+        self.sources.setValue(settings.n_sources or 0)
         self.components.setValue(settings.n_components)
         for box, value in (
             (self.loss, settings.loss),
@@ -170,6 +181,11 @@ class ParametersPanel(QWidget):
         self.spatial.setChecked(settings.spatial)
         self.spatial.setEnabled(settings.algorithm == "mu" and not settings.sparsity)
         del blockers
+
+    def _on_sources_changed(self, value: int) -> None:
+        # The same rule as the command line's --sources without --components.
+        n_sources = value or None
+        self._change(n_sources=n_sources, n_components=default_components(n_sources))
 
     def _on_n_fft_changed(self) -> None:
         n_fft = self.n_fft.currentData()

@@ -146,6 +146,21 @@ def test_layout_and_parameters_are_remembered(qtbot, window, store):
     assert again.parameters.components.value() == 5
 
 
+def test_saying_how_many_sources_sets_the_default_components_as_the_cli_does(qtbot, window):
+    from dsp.pipeline import default_components
+
+    window.parameters.sources.setValue(3)
+    settings = window.document.settings
+    assert settings.n_sources == 3 and settings.n_components == default_components(3)
+    assert window.parameters.components.value() == default_components(3)
+    assert window.components.sources_box.value() == 3  # what Auto-group will make
+    window.parameters.components.setValue(10)  # the user's own k still wins
+    assert window.document.settings.n_components == 10
+    window.parameters.sources.setValue(0)
+    assert window.document.settings.n_sources is None
+    assert window.document.settings.n_components == default_components(None)
+
+
 @pytest.mark.parametrize(
     "control, typed, used",
     [("components", "500", 64), ("hop", "1", 16), ("iterations", "0", 1)],

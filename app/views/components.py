@@ -171,6 +171,7 @@ class ComponentsView(QWidget):
         document.component_changed.connect(self._update_row)
         document.selection_changed.connect(self._show_selection)
         document.factors_changed.connect(self._update_group_button)
+        document.settings_changed.connect(self._on_settings_changed)
         document.factors_changed.connect(self._schedule_labels)
         document.sources_changed.connect(self._update_source_choices)
         self._rebuild()
@@ -352,6 +353,11 @@ class ComponentsView(QWidget):
                 self.table.clearSelection()
             elif k not in self.selected_components():
                 self.table.selectRow(k)
+
+    def _on_settings_changed(self, settings) -> None:
+        # The sources the user said the mixture holds are what Auto-group makes.
+        if settings.n_sources:
+            self.sources_box.setValue(min(settings.n_sources, self.sources_box.maximum()))
 
     def _update_group_button(self) -> None:
         self.group_button.setEnabled(self._document.W is not None)
