@@ -49,7 +49,7 @@ GROUPING_METHODS = ("pitch", "timbre", "affinity")
 #: Weights of the cue blocks of ``"pitch"`` (each block standardised to unit
 #: total variance first; "position" in units of :data:`POSITION_SCALE`);
 #: measured on the corpus, see docs/quality.md.
-CUE_WEIGHTS = {"timbre": 1.0, "register": 1.0, "envelope": 0.5, "position": 1.0}
+CUE_WEIGHTS = {"timbre": 1.0, "register": 1.0, "envelope": 0.5, "position": 2.0}
 #: A difference of stereo position that counts as much as one standard
 #: deviation of the other cues (positions run from -1, left, to 1, right).
 POSITION_SCALE = 0.25
