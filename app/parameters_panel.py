@@ -185,7 +185,10 @@ class ParametersPanel(QWidget):
     def _on_sources_changed(self, value: int) -> None:
         # The same rule as the command line's --sources without --components.
         n_sources = value or None
-        self._change(n_sources=n_sources, n_components=default_components(n_sources))
+        V = self._document.magnitude  # noqa: N806 - the domain's name
+        frames = None if V is None else V.shape[1]
+        self._change(n_sources=n_sources,
+                     n_components=default_components(n_sources, frames=frames))
 
     def _on_n_fft_changed(self) -> None:
         n_fft = self.n_fft.currentData()

@@ -59,7 +59,7 @@ from bench.quality_scoring import (  # noqa: E402
 )
 from dsp.audio import Audio  # noqa: E402
 from dsp.pipeline import Settings, default_components, separate_audio  # noqa: E402
-from dsp.stft import analyse  # noqa: E402
+from dsp.stft import analyse, frame_count  # noqa: E402
 
 CORPORA = {"music": "bench.music_corpus", "synthetic": "bench.quality_corpus"}
 PARTWISE = ("oracle", "auto")
@@ -101,7 +101,8 @@ DEFAULT = Config()
 def n_components(config: Config, case) -> int:
     """The number of components k for ``case``: the one rule every method follows."""
     if config.per_source is None:
-        return default_components(len(case.stems))
+        frames = frame_count(len(case.mixture), config.settings.hop)
+        return default_components(len(case.stems), frames=frames)
     return config.per_source * len(case.stems)
 
 

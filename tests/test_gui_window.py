@@ -150,15 +150,16 @@ def test_saying_how_many_sources_sets_the_default_components_as_the_cli_does(qtb
     from dsp.pipeline import default_components
 
     window.parameters.sources.setValue(3)
-    settings = window.document.settings
-    assert settings.n_sources == 3 and settings.n_components == default_components(3)
-    assert window.parameters.components.value() == default_components(3)
+    settings, frames = window.document.settings, window.document.magnitude.shape[1]
+    expected = default_components(3, frames=frames)
+    assert settings.n_sources == 3 and settings.n_components == expected
+    assert window.parameters.components.value() == expected
     assert window.components.sources_box.value() == 3  # what Auto-group will make
     window.parameters.components.setValue(10)  # the user's own k still wins
     assert window.document.settings.n_components == 10
     window.parameters.sources.setValue(0)
     assert window.document.settings.n_sources is None
-    assert window.document.settings.n_components == default_components(None)
+    assert window.document.settings.n_components == default_components(None, frames=frames)
 
 
 @pytest.mark.parametrize(

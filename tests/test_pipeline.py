@@ -108,3 +108,11 @@ def test_default_components_follow_the_number_of_sources():
     assert default_components(3) == min(3 * COMPONENTS_PER_SOURCE, MAX_DEFAULT_COMPONENTS)
     assert default_components(50) == MAX_DEFAULT_COMPONENTS
     assert all(default_components(s) <= default_components(s + 1) for s in range(1, 10))
+
+
+def test_a_short_signal_gets_fewer_components_but_never_fewer_than_its_sources():
+    from dsp.pipeline import FRAMES_PER_COMPONENT, default_components
+
+    assert default_components(3, frames=94) == 94 // FRAMES_PER_COMPONENT
+    assert default_components(4, frames=10) == 4
+    assert default_components(3, frames=100_000) == default_components(3)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from .common import fail, progress_printer, warm_up
@@ -151,8 +152,6 @@ def _from_session(project, audio, progress):
     when the session was saved before any run, its settings and seed are run
     afresh and its number of sources grouped automatically.
     """
-    from dataclasses import replace
-
     from app.document import Document
     from dsp import pipeline
     from dsp.project_file import file_sha256
@@ -181,7 +180,7 @@ def run_separate(argv: list[str]) -> int:
     from dsp.demo import make_demo
     from dsp.project_file import ProjectError, load_project
     from dsp.stems import check_writable_folder
-    from dsp.stft import StftError
+    from dsp.stft import StftError, frame_count
 
     args = build_parser().parse_args(argv)
     project = None
@@ -196,7 +195,9 @@ def run_separate(argv: list[str]) -> int:
     if not args.inputs and not args.demo:
         fail("give at least one audio FILE, or --demo")
         return 2
-    if args.components is None:
+    # Without -k each file gets the default for its sources and its length.
+    chosen_k = args.components is not None
+    if not chosen_k:
         args.components = pipeline.default_components(args.sources)
     if args.components < 1:
         fail(f"--components must be at least 1, got {args.components}")
@@ -249,7 +250,11 @@ def run_separate(argv: list[str]) -> int:
             if project is not None:
                 separation = _from_session(project, audio, progress)
             else:
-                separation = pipeline.separate_audio(audio, settings, progress=progress)
+                frames = frame_count(audio.frames, settings.hop)
+                k = args.components if chosen_k else pipeline.default_components(
+                    args.sources, frames=frames)
+                separation = pipeline.separate_audio(
+                    audio, replace(settings, n_components=k), progress=progress)
             extra = {"session": str(args.session)} if project is not None else {}
             if demo:
                 check_writable_folder(folder)
