@@ -304,7 +304,9 @@ def comb_init(
         Free components in the competition, 0..k (default k // 4, measured
         best on the corpus among 0, k/8, k/4, k/2, 3k/4: with many free
         components the adaptable free ones win nearly every place, with none
-        drums and speech are forced into combs).
+        drums and speech are forced into combs). When k is more than the
+        combs and ``n_free`` together (k ≥ 82 at the defaults: 61 combs),
+        free components make up the difference, so k atoms compete.
     n_harmonics : int, optional
         Partials per comb (see :func:`comb_dictionary`).
     seed : int or None
@@ -348,6 +350,8 @@ def comb_init(
     n_free = n_components // 4 if n_free is None else int(n_free)
     if not 0 <= n_free <= n_components:
         raise ValueError(f"n_free must be between 0 and {n_components}, got {n_free}")
+    # The combs run out above k = n_atoms + n_free: free components top them up.
+    n_free = max(n_free, n_components - n_atoms)
     W_free, H_free = initialize(V, n_components, method="nndsvda", seed=seed)
     report = progress or (lambda _fraction: None)
     report(0.1)
