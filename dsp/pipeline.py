@@ -21,6 +21,7 @@ from .stft import Spectrogram, analyse
 
 __all__ = [
     "COMPONENTS_PER_SOURCE",
+    "MAX_MASK_POWER",
     "Settings",
     "Separation",
     "default_components",
@@ -36,6 +37,10 @@ __all__ = [
 COMPONENTS_PER_SOURCE = 8
 #: Most components the default gives (the time of a run grows with k).
 MAX_DEFAULT_COMPONENTS = 32
+#: Largest soft-mask exponent α: at 10 the masks are already all but binary,
+#: and beyond it the float32 powers (W H)^α over- and underflow (α = 100 gave
+#: garbage stems; α ≤ 0 has no mask at all, a negative α inverts it).
+MAX_MASK_POWER = 10.0
 #: STFT frames a component needs to be learned as a sound rather than a moment:
 #: on a 3-second clip (94 frames) 16 components lost 11 dB to 14 (quality.md).
 FRAMES_PER_COMPONENT = 8

@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile as sf
 
@@ -27,3 +28,42 @@ def test_more_components_than_combs_fill_k_with_free_components(mix_wav, tmp_pat
     assert proc.returncode == 0, proc.stderr
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert [s["components"] for s in manifest["stems"]] == [[k] for k in range(1, 91)]
+
+
+@pytest.fixture
+def earlier_output(mix_wav, tmp_path):
+    """An output folder holding the stems of an earlier run, and a snapshot of its files."""
+    out = tmp_path / "out"
+    proc = run("separate", str(mix_wav), "-k", "2", "--iterations", "2", "--quiet",
+               "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    return out, {p.name: p.read_bytes() for p in out.iterdir()}
+
+
+def assert_refused_and_untouched(proc, earlier, *words: str) -> None:
+    """Exit 2, one line naming the problem, the earlier output exactly as it was."""
+    out, files = earlier
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert all(w in lines[0] for w in words), lines[0]
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == files
+
+
+@pytest.mark.parametrize("alpha", ["nan", "inf", "-inf", "0", "-1", "100", "-100", "10.5"])
+def test_mask_power_outside_its_range_is_refused(mix_wav, earlier_output, alpha):
+    proc = run("separate", str(mix_wav), f"--mask-power={alpha}", "--out", str(earlier_output[0]))
+    assert_refused_and_untouched(proc, earlier_output, "--mask-power", "0 < α ≤ 10")
+
+
+def test_stems_are_finite_at_the_largest_mask_power(mix_wav, tmp_path):
+    from dsp.audio import load
+
+    proc = run("separate", str(mix_wav), "-k", "3", "--mask-power", "10", "--iterations", "5",
+               "--quiet", "--sample-format", "float", "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    stems = [load(tmp_path / f"component_0{i}.wav").samples for i in (1, 2, 3)]
+    assert all(np.isfinite(s).all() for s in stems)
+    mixture = load(mix_wav).samples
+    residual = mixture - np.sum(stems, axis=0)
+    assert 20 * np.log10(np.linalg.norm(residual) / np.linalg.norm(mixture)) < -80

@@ -90,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--mask-power",
         type=float,
         default=d.mask_power,
-        help=f"soft-mask exponent α (default {d.mask_power}; 1 = ratio mask, 2 = Wiener)",
+        help=f"soft-mask exponent α, 0 < α ≤ {pipeline.MAX_MASK_POWER:g} "
+        f"(default {d.mask_power}; 1 = ratio mask, 2 = Wiener)",
     )
     p.add_argument(
         "--spatial",
@@ -117,6 +118,25 @@ def _ranks(text: str) -> tuple[int, ...]:
     if not ranks or min(ranks) < 1:
         raise argparse.ArgumentTypeError(f"ranks must be positive, got {text!r}")
     return ranks
+
+
+def _bad_option(args: argparse.Namespace) -> str | None:
+    """The first option out of its range, as one line naming it; None when all are good."""
+    from dsp import pipeline
+
+    if args.components < 1:
+        return f"--components must be at least 1, got {args.components}"
+    if args.sources is not None and not 1 <= args.sources <= args.components:
+        return f"--sources must be between 1 and --components ({args.components})"
+    if args.iterations < 0:
+        return f"--iterations must be at least 0, got {args.iterations}"
+    if (args.algorithm == "deep") != (args.layers is not None):
+        return "--layers goes with --algorithm deep, and deep NMF needs --layers"
+    # ``not a <= x`` rather than ``x < a``: NaN fails every comparison.
+    if not 0 < args.mask_power <= pipeline.MAX_MASK_POWER:
+        return (f"--mask-power must be a number with 0 < α ≤ {pipeline.MAX_MASK_POWER:g}, "
+                f"got {args.mask_power}")
+    return None
 
 
 def _demo_scores(separation, demo) -> dict:
@@ -199,17 +219,9 @@ def run_separate(argv: list[str]) -> int:
     chosen_k = args.components is not None
     if not chosen_k:
         args.components = pipeline.default_components(args.sources)
-    if args.components < 1:
-        fail(f"--components must be at least 1, got {args.components}")
-        return 2
-    if args.sources is not None and not 1 <= args.sources <= args.components:
-        fail(f"--sources must be between 1 and --components ({args.components})")
-        return 2
-    if args.iterations < 0:
-        fail(f"--iterations must be at least 0, got {args.iterations}")
-        return 2
-    if (args.algorithm == "deep") != (args.layers is not None):
-        fail("--layers goes with --algorithm deep, and deep NMF needs --layers")
+    problem = _bad_option(args)
+    if problem:
+        fail(problem)
         return 2
     settings = pipeline.Settings(
         n_components=args.components,
