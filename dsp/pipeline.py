@@ -22,10 +22,13 @@ from .stft import Spectrogram, analyse
 __all__ = [
     "COMPONENTS_PER_SOURCE",
     "MAX_MASK_POWER",
+    "MAX_N_FFT",
+    "MAX_OVERLAP",
     "Settings",
     "Separation",
     "default_components",
     "export_stems",
+    "hop_range",
     "separate_audio",
     "stem_names",
 ]
@@ -41,6 +44,13 @@ MAX_DEFAULT_COMPONENTS = 32
 #: and beyond it the float32 powers (W H)^α over- and underflow (α = 100 gave
 #: garbage stems; α ≤ 0 has no mask at all, a negative α inverts it).
 MAX_MASK_POWER = 10.0
+#: Longest STFT frame (1.5 s at 44.1 kHz); the shortest is 16 (dsp.stft).
+MAX_N_FFT = 65_536
+#: Most times the STFT frames overlap: the hop is at least n_fft / 16, four
+#: times the default overlap. The spectrogram then holds at most ~8 values per
+#: sample and channel whatever n_fft is, so its memory follows the length of
+#: the audio (a hop of 1 on a 4-second file asked for 7.2 GB).
+MAX_OVERLAP = 16
 #: STFT frames a component needs to be learned as a sound rather than a moment:
 #: on a 3-second clip (94 frames) 16 components lost 11 dB to 14 (quality.md).
 FRAMES_PER_COMPONENT = 8
@@ -61,6 +71,11 @@ def default_components(n_sources: int | None, *, frames: int | None = None) -> i
     if frames is not None:
         k = min(k, max(frames // FRAMES_PER_COMPONENT, n_sources or 1))
     return int(k)
+
+
+def hop_range(n_fft: int) -> tuple[int, int]:
+    """Smallest and largest STFT hop for frames of ``n_fft`` samples (n_fft/16, n_fft/2)."""
+    return max(1, n_fft // MAX_OVERLAP), n_fft // 2
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,40 @@ def test_mask_power_outside_its_range_is_refused(mix_wav, earlier_output, alpha)
     assert_refused_and_untouched(proc, earlier_output, "--mask-power", "0 < α ≤ 10")
 
 
+@pytest.mark.parametrize(
+    "options, words",
+    [
+        (["--hop", "1"], ["--hop", "between 128 and 1024"]),
+        (["--hop", "0"], ["--hop", "between 128 and 1024"]),
+        (["--hop", "2048"], ["--hop", "between 128 and 1024"]),
+        (["--n-fft", "256", "--hop", "8"], ["--hop", "between 16 and 128"]),
+        (["--n-fft", "1000"], ["--n-fft", "power of two"]),
+        (["--n-fft", "8"], ["--n-fft", "power of two"]),
+        (["--n-fft", str(2**20)], ["--n-fft", "power of two"]),
+    ],
+)
+def test_stft_sizes_outside_their_range_are_refused(mix_wav, earlier_output, options, words):
+    proc = run("separate", str(mix_wav), *options, "--out", str(earlier_output[0]))
+    assert_refused_and_untouched(proc, earlier_output, *words)
+
+
+def test_sweep_refuses_a_hop_out_of_range(mix_wav):
+    proc = run("sweep", str(mix_wav), "--hop", "1", "-k", "1:2")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "partwise: error: --hop must be between 128 and 1024 (n_fft/16 to n_fft/2 for "
+        "--n-fft 2048), got 1"
+    ]
+    assert proc.stdout == ""
+
+
+def test_the_smallest_hop_allowed_still_separates(mix_wav, tmp_path):
+    proc = run("separate", str(mix_wav), "-k", "2", "--hop", "128", "--iterations", "2",
+               "--quiet", "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((tmp_path / "manifest.json").read_text())["parameters"]["hop"] == 128
+
+
 def test_stems_are_finite_at_the_largest_mask_power(mix_wav, tmp_path):
     from dsp.audio import load
 

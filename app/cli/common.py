@@ -1,16 +1,29 @@
-"""What both commands share: errors and progress on stderr."""
+"""What both commands share: errors, option checks and progress on stderr."""
 
 from __future__ import annotations
 
 import sys
 import time
 
-__all__ = ["fail", "progress_printer", "warm_up"]
+__all__ = ["bad_stft_sizes", "fail", "progress_printer", "warm_up"]
 
 
 def fail(message: str) -> None:
     """One line on stderr: ``partwise: error: message``."""
     print(f"partwise: error: {message}", file=sys.stderr)
+
+
+def bad_stft_sizes(n_fft: int, hop: int) -> str | None:
+    """The line refusing ``--n-fft`` or ``--hop`` out of range; None when both are good."""
+    from dsp import pipeline
+
+    if not 16 <= n_fft <= pipeline.MAX_N_FFT or n_fft & (n_fft - 1):
+        return f"--n-fft must be a power of two from 16 to {pipeline.MAX_N_FFT}, got {n_fft}"
+    shortest, longest = pipeline.hop_range(n_fft)
+    if not shortest <= hop <= longest:
+        return (f"--hop must be between {shortest} and {longest} (n_fft/16 to n_fft/2 "
+                f"for --n-fft {n_fft}), got {hop}")
+    return None
 
 
 def progress_printer(label: str, total: int, quiet: bool):

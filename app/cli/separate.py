@@ -7,7 +7,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from .common import fail, progress_printer, warm_up
+from .common import bad_stft_sizes, fail, progress_printer, warm_up
 
 __all__ = ["build_parser", "run_separate"]
 
@@ -84,8 +84,19 @@ def build_parser() -> argparse.ArgumentParser:
         default=d.smoothness,
         help="temporal continuity of activations, relative to the mean magnitude (e.g. 10)",
     )
-    p.add_argument("--n-fft", type=int, default=d.n_fft, help="STFT frame length (default 2048)")
-    p.add_argument("--hop", type=int, default=d.hop, help="STFT hop in samples (default 512)")
+    p.add_argument(
+        "--n-fft",
+        type=int,
+        default=d.n_fft,
+        help=f"STFT frame length, a power of two from 16 to {pipeline.MAX_N_FFT} "
+        f"(default {d.n_fft})",
+    )
+    p.add_argument(
+        "--hop",
+        type=int,
+        default=d.hop,
+        help=f"STFT hop in samples, n_fft/{pipeline.MAX_OVERLAP} to n_fft/2 (default {d.hop})",
+    )
     p.add_argument(
         "--mask-power",
         type=float,
@@ -136,7 +147,7 @@ def _bad_option(args: argparse.Namespace) -> str | None:
     if not 0 < args.mask_power <= pipeline.MAX_MASK_POWER:
         return (f"--mask-power must be a number with 0 < α ≤ {pipeline.MAX_MASK_POWER:g}, "
                 f"got {args.mask_power}")
-    return None
+    return bad_stft_sizes(args.n_fft, args.hop)
 
 
 def _demo_scores(separation, demo) -> dict:

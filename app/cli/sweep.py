@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .common import fail, warm_up
+from .common import bad_stft_sizes, fail, warm_up
 
 __all__ = ["build_sweep_parser", "run_sweep"]
 
@@ -31,8 +31,12 @@ def build_sweep_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="initialise every rank afresh instead of growing the previous one",
     )
-    p.add_argument("--n-fft", type=int, default=2048, help="STFT frame length (default 2048)")
-    p.add_argument("--hop", type=int, default=512, help="STFT hop in samples (default 512)")
+    p.add_argument(
+        "--n-fft", type=int, default=2048, help="STFT frame length, a power of two (default 2048)"
+    )
+    p.add_argument(
+        "--hop", type=int, default=512, help="STFT hop, n_fft/16 to n_fft/2 (default 512)"
+    )
     p.add_argument("--plot", type=Path, metavar="OUT.png", help="also draw the curves to a PNG")
     return p
 
@@ -44,6 +48,10 @@ def run_sweep(argv: list[str]) -> int:
     from dsp.sweep import elbow, parse_range, sweep
 
     args = build_sweep_parser().parse_args(argv)
+    problem = bad_stft_sizes(args.n_fft, args.hop)
+    if problem:
+        fail(problem)
+        return 2
     try:
         ks = parse_range(args.components)
         audio = load(args.input)
