@@ -90,6 +90,19 @@ def test_the_smallest_hop_allowed_still_separates(mix_wav, tmp_path):
     assert json.loads((tmp_path / "manifest.json").read_text())["parameters"]["hop"] == 128
 
 
+def test_negative_seed_is_refused_naming_the_option(mix_wav, earlier_output):
+    proc = run("separate", str(mix_wav), "--seed", "-1", "--out", str(earlier_output[0]))
+    assert_refused_and_untouched(proc, earlier_output, "--seed", "at least 0", "-1")
+
+
+def test_sweep_refuses_a_negative_seed_naming_the_option(mix_wav):
+    proc = run("sweep", str(mix_wav), "--seed", "-1", "-k", "1:2")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "partwise: error: --seed must be at least 0, got -1"
+    ]
+
+
 def test_stems_are_finite_at_the_largest_mask_power(mix_wav, tmp_path):
     from dsp.audio import load
 

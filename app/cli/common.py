@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 
-__all__ = ["bad_stft_sizes", "fail", "progress_printer", "warm_up"]
+__all__ = ["bad_shared_option", "fail", "progress_printer", "warm_up"]
 
 
 def fail(message: str) -> None:
@@ -13,10 +14,16 @@ def fail(message: str) -> None:
     print(f"partwise: error: {message}", file=sys.stderr)
 
 
-def bad_stft_sizes(n_fft: int, hop: int) -> str | None:
-    """The line refusing ``--n-fft`` or ``--hop`` out of range; None when both are good."""
+def bad_shared_option(args: argparse.Namespace) -> str | None:
+    """The line refusing ``--seed``, ``--n-fft`` or ``--hop`` out of range; None when all are good.
+
+    Both commands take these options.
+    """
     from dsp import pipeline
 
+    if args.seed < 0:
+        return f"--seed must be at least 0, got {args.seed}"
+    n_fft, hop = args.n_fft, args.hop
     if not 16 <= n_fft <= pipeline.MAX_N_FFT or n_fft & (n_fft - 1):
         return f"--n-fft must be a power of two from 16 to {pipeline.MAX_N_FFT}, got {n_fft}"
     shortest, longest = pipeline.hop_range(n_fft)

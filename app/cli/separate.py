@@ -7,7 +7,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from .common import bad_stft_sizes, fail, progress_printer, warm_up
+from .common import bad_shared_option, fail, progress_printer, warm_up
 
 __all__ = ["build_parser", "run_separate"]
 
@@ -147,7 +147,7 @@ def _bad_option(args: argparse.Namespace) -> str | None:
     if not 0 < args.mask_power <= pipeline.MAX_MASK_POWER:
         return (f"--mask-power must be a number with 0 < α ≤ {pipeline.MAX_MASK_POWER:g}, "
                 f"got {args.mask_power}")
-    return bad_stft_sizes(args.n_fft, args.hop)
+    return bad_shared_option(args)
 
 
 def _demo_scores(separation, demo) -> dict:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .common import bad_stft_sizes, fail, warm_up
+from .common import bad_shared_option, fail, warm_up
 
 __all__ = ["build_sweep_parser", "run_sweep"]
 
@@ -48,7 +48,7 @@ def run_sweep(argv: list[str]) -> int:
     from dsp.sweep import elbow, parse_range, sweep
 
     args = build_sweep_parser().parse_args(argv)
-    problem = bad_stft_sizes(args.n_fft, args.hop)
+    problem = bad_shared_option(args)
     if problem:
         fail(problem)
         return 2
