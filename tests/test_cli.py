@@ -18,9 +18,15 @@ from .test_audio import bad_files
 ROOT = Path(__file__).resolve().parents[1]
 
 
+#: Runs main.py as ``python main.py ARGS`` does, from the checkout.
+MAIN = (
+    "import runpy, sys; sys.argv = ['main.py'] + sys.argv[1:]; "
+    "runpy.run_path('main.py', run_name='__main__')"
+)
+
+
 def run(*args: str, check_qt: bool = False, env: dict | None = None) -> subprocess.CompletedProcess:
-    code = "import runpy, sys; sys.argv = ['main.py'] + sys.argv[1:]; "
-    code += "runpy.run_path('main.py', run_name='__main__')"
+    code = MAIN
     if check_qt:  # prove the CLI never imports Qt: fail at exit if it did
         code = (
             "import atexit, sys; atexit.register(lambda: "

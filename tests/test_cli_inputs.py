@@ -1,6 +1,10 @@
-"""`main.py separate` on options at and beyond their limits, in real subprocesses on real files."""
+"""`main.py separate` on options at and beyond their limits and on signals, in real subprocesses."""
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +13,7 @@ import soundfile as sf
 
 from dsp.demo import make_demo
 
-from .test_cli import run
+from .test_cli import MAIN, ROOT, run
 
 
 @pytest.fixture(scope="module")
@@ -114,3 +118,62 @@ def test_stems_are_finite_at_the_largest_mask_power(mix_wav, tmp_path):
     mixture = load(mix_wav).samples
     residual = mixture - np.sum(stems, axis=0)
     assert 20 * np.log10(np.linalg.norm(residual) / np.linalg.norm(mixture)) < -80
+
+
+@pytest.fixture(scope="module")
+def long_wav(tmp_path_factory) -> Path:
+    """Half a minute of the stereo demo at 44.1 kHz: long enough to interrupt at leisure."""
+    path = tmp_path_factory.mktemp("long") / "long.wav"
+    demo = make_demo(duration=30.0, rate=44_100)
+    sf.write(path, demo.mixture.samples, demo.mixture.rate, subtype="FLOAT")
+    return path
+
+
+def start(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", MAIN, *args], cwd=ROOT, text=True,
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+
+
+def finish(proc: subprocess.Popen, sig: int) -> tuple[int, list[str]]:
+    """Send ``sig``, wait for the exit; returns the exit code and the stderr lines after it."""
+    proc.send_signal(sig)
+    rest = proc.stderr.read().splitlines()
+    return proc.wait(timeout=300), rest
+
+
+def exit_code(sig: int) -> int:
+    return 128 + sig  # the shell's convention: 130 for Ctrl+C, 143 for SIGTERM
+
+
+def message(sig: int) -> str:
+    return "partwise: interrupted" + ("" if sig == signal.SIGINT else f" by {sig.name}")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_during_the_solve_exits_with_one_line_and_writes_nothing(long_wav, tmp_path, sig):
+    out = tmp_path / "out"
+    proc = start("separate", str(long_wav), "-k", "8", "--init", "random", "--iterations",
+                 "500", "--tol", "0", "--out", str(out))
+    for line in proc.stderr:
+        if "iteration" in line:
+            break
+    code, rest = finish(proc, sig)
+    assert code == exit_code(sig)
+    assert rest == [message(sig)]
+    assert list(out.rglob("*")) == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_stems_are_staged_removes_them_and_keeps_the_earlier_output(
+    long_wav, earlier_output, sig
+):
+    out, files = earlier_output
+    proc = start("separate", str(long_wav), "-k", "40", "--init", "random", "--iterations",
+                 "1", "--quiet", "--out", str(out))
+    while not any(p.name.endswith(".stage") for p in out.iterdir()):
+        assert proc.poll() is None, proc.stderr.read()
+        time.sleep(0.01)
+    code, rest = finish(proc, sig)
+    assert code == exit_code(sig)
+    assert rest == [message(sig)]
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == files
