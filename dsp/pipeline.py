@@ -6,7 +6,7 @@ the stems one at a time and writes them as one transaction with a manifest.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +15,7 @@ import numpy as np
 from . import nmf
 from .audio import Audio
 from .grouping import group_components
+from .guide import DEFAULT_STRENGTH, Steering, check_paint, order_groups, source_weights
 from .separation import each_component, separate
 from .stems import StemSet, manifest, safe_name
 from .stft import Spectrogram, analyse
@@ -99,6 +100,11 @@ class Settings:
     #: Factorise every channel (shared templates and activations, a gain per
     #: channel and component; masks per channel) instead of their mean magnitude.
     spatial: bool = True
+    #: λ of paint (:mod:`dsp.guide`): a cell painted with full confidence for
+    #: one source weighs the others' components by e^-λ.
+    guide_strength: float = DEFAULT_STRENGTH
+    #: Iterations of the paint-steered run that continues the factorization.
+    guide_iterations: int = 100
 
     def __post_init__(self) -> None:
         # Session files store the layer ranks as a JSON list; keep them hashable.
@@ -155,11 +161,19 @@ class Separation:
     source_names: list[str] = field(default_factory=list)
     #: The multichannel model's gain of every component in every channel, (channels, k).
     channel_gains: np.ndarray | None = None
+    #: Paint's steering of the factorization and the masks, when a guide was given.
+    steering: Steering | None = None
 
     @property
     def n_iter(self) -> int:
         """Iterations the solver ran."""
         return len(self.losses)
+
+    def stems(self) -> Iterator[np.ndarray]:
+        """The audio of every group, one at a time, through the one render path."""
+        return separate(self.spectrogram, self.W, self.H, self.groups,
+                        power=self.settings.mask_power, channel_gains=self.channel_gains,
+                        steering=self.steering)
 
 
 def stem_names(groups: list[list[int]], *, by_source: bool) -> list[str]:
@@ -175,14 +189,27 @@ def separate_audio(
     settings: Settings,
     *,
     progress: Callable[[int, float], bool | None] | None = None,
+    paint: np.ndarray | None = None,
 ) -> Separation:
     """Analyse ``audio``, factorise its magnitude and group the components.
 
     ``progress(iteration, loss)`` is called after each iteration; returning True
-    stops early. Raises :class:`dsp.stft.StftError` or ``ValueError`` for
-    settings the audio cannot support (too short, impossible rank).
+    stops early. With ``paint`` (sources, bins, frames) on this audio's STFT
+    grid (:mod:`dsp.guide`), the components are grouped into the paint's
+    sources, in its order, and a paint-steered run
+    (``settings.guide_iterations`` more iterations) continues the
+    factorization; the masks take the same steering. Raises
+    :class:`dsp.stft.StftError` or ``ValueError`` for settings the audio
+    cannot support (too short, impossible rank), :class:`dsp.guide.GuideError`
+    for paint that does not fit.
     """
     spec = analyse(audio.samples, audio.rate, n_fft=settings.n_fft, hop=settings.hop)
+    if paint is not None:
+        paint = check_paint(paint, spec.shape)
+        if settings.n_sources not in (None, len(paint)):
+            raise ValueError(
+                f"the guide paints {len(paint)} sources, the settings ask for {settings.n_sources}"
+            )
     callback = None if progress is None else (lambda s: progress(s.n_iter, s.losses[-1]))
     result = nmf.factorize(
         settings.solver_input(spec),
@@ -192,6 +219,8 @@ def separate_audio(
         callback=callback,
         **settings.solver_options(spec.magnitude(), rate=audio.rate),
     )
+    if paint is not None:
+        return _guided(audio, spec, settings, result, paint, progress)
     if settings.n_sources is None:
         groups = each_component(settings.n_components)
     else:
@@ -199,6 +228,24 @@ def separate_audio(
                                   channel_gains=result.channel_gains)
     return Separation(audio, spec, settings, result.W, result.H, result.losses, groups,
                       channel_gains=result.channel_gains)
+
+
+def _guided(audio, spec, settings, result, paint, progress) -> Separation:
+    """Group ``result`` into the paint's sources and continue it steered by the paint."""
+    groups = group_components(result.W, result.H, len(paint), rate=audio.rate,
+                              channel_gains=result.channel_gains)
+    groups = order_groups(result.W, result.H, groups, paint)
+    steering = Steering.of_groups(source_weights(paint, settings.guide_strength), groups)
+    done = len(result.losses)
+    callback = None if progress is None else (
+        lambda s: progress(done + s.n_iter, s.losses[-1]))
+    guided = nmf.factorize(
+        spec.magnitude(), settings.n_components, max_iter=settings.guide_iterations,
+        tol=settings.tol, callback=callback, W=result.W, H=result.H,
+        source_weights=steering.weights, component_sources=steering.sources,
+    )
+    return Separation(audio, spec, settings, guided.W, guided.H, result.losses + guided.losses,
+                      groups, channel_gains=result.channel_gains, steering=steering)
 
 
 def export_stems(
@@ -220,15 +267,7 @@ def export_stems(
     )
     audio = separation.audio
     with StemSet(folder, file_format=file_format, subtype=subtype) as stems:
-        rendered = separate(
-            separation.spectrogram,
-            separation.W,
-            separation.H,
-            separation.groups,
-            power=separation.settings.mask_power,
-            channel_gains=separation.channel_gains,
-        )
-        for name, samples in zip(names, rendered):
+        for name, samples in zip(names, separation.stems()):
             stems.add(name, Audio(samples, audio.rate))
         entries = [
             {"file": f"{name}.{file_format}", "components": [k + 1 for k in group]}

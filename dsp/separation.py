@@ -19,6 +19,14 @@ renderer — :func:`render`, :func:`separate`, the streaming
 :class:`dsp.mixer.Mixer`, the export, the scores — takes its masks from it, so
 what the player plays is what the export writes.
 
+Paint steers the masks with the weights it steered the factorization with
+(:mod:`dsp.guide`): given a :class:`~dsp.guide.Steering`, every component's
+share is weighted by its source's weight A_s in each cell,
+
+    M = Σ_k g_k A_s(k)^α (W_k H_k)^α / Σ_j A_s(j)^α (W_j H_j)^α,
+
+one pair of products per source instead of one for all.
+
 Masks of disjoint groups that cover every component sum to one, so the stems
 sum to the mixture. Stems are rendered one at a time: memory holds one mask
 and one masked spectrogram, whatever the number of components.
@@ -27,11 +35,15 @@ and one masked spectrogram, whatever the number of components.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .nmf import EPS
 from .stft import Spectrogram
+
+if TYPE_CHECKING:
+    from .guide import Steering
 
 __all__ = [
     "SoftMask",
@@ -66,6 +78,8 @@ class SoftMask:
         Mask exponent α > 0.
     channel_gains : np.ndarray, (channels, k), optional
         The multichannel model's gain of every component in every channel.
+    steering : Steering, optional
+        Paint's weights per source and cell and the source of every component.
 
     Raises
     ------
@@ -80,6 +94,7 @@ class SoftMask:
         *,
         power: float = 1.0,
         channel_gains: np.ndarray | None = None,
+        steering: Steering | None = None,
     ) -> None:
         power = float(power)
         if not np.isfinite(power) or power <= 0:
@@ -106,6 +121,15 @@ class SoftMask:
             (gains[:, None, :] * _powered(W, power)).reshape(-1, k), dtype=np.float32
         )
         self._H = np.ascontiguousarray(H, dtype=np.float32)
+        self._members = None
+        if steering is not None:
+            if len(steering.sources) != k or steering.weights.shape[1:] != (bins, H.shape[1]):
+                raise ValueError(
+                    f"a steering of {len(steering.sources)} components on "
+                    f"{steering.weights.shape[1:]} cells does not fit factors {W.shape} x {H.shape}"
+                )
+            self._members = [steering.members(s) for s in range(steering.n_sources)]
+            self._weights = _powered(steering.weights, power)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -124,8 +148,18 @@ class SoftMask:
 
     def denominator(self, frames: slice = slice(None)) -> np.ndarray:
         """Σ_j (W_j H_j)^α over every component, floored at EPS, float32, a mask's shape."""
-        denominator = self._W @ self._activations(frames)
-        return self._planes(np.maximum(denominator, EPS, out=denominator))
+        denominator = self._sum(self._activations(frames), frames)
+        return np.maximum(denominator, EPS, out=denominator)
+
+    def _sum(self, G: np.ndarray, frames: slice) -> np.ndarray:
+        """Σ_k W_k^α G_k as masks, each source's part weighted by its paint weights."""
+        if self._members is None:
+            return self._planes(self._W @ G)
+        total = np.zeros((self._W.shape[0], G.shape[1]), dtype=np.float32)
+        total = self._planes(total)
+        for members, weights in zip(self._members, self._weights):
+            total += self._planes(self._W[:, members] @ G[members]) * weights[:, frames]
+        return total
 
     def _activations(self, frames: slice) -> np.ndarray:
         return _powered(self._H[:, frames], self.power)
@@ -161,15 +195,17 @@ class SoftMask:
         if gains.ndim == 1:
             gains = gains[:, None]
         H = self._activations(frames)
+        if denominator is None and self._members is not None:
+            denominator = self.denominator(frames)
         if denominator is None:
             count = H.shape[1]
             # One product gives both sums: W^α [H^α, g H^α].
             both = self._W @ np.concatenate([H, gains * H], axis=1)
             denominator, mask = both[:, :count], both[:, count:]
             denominator = self._planes(np.maximum(denominator, EPS, out=denominator))
+            mask = self._planes(mask)
         else:
-            mask = self._W @ (gains * H)
-        mask = self._planes(mask)
+            mask = self._sum(gains * H, frames)
         empty = denominator <= EPS
         np.divide(mask, denominator, out=mask)
         if empty.any():
@@ -191,6 +227,7 @@ def render(
     *,
     power: float = 1.0,
     channel_gains: np.ndarray | None = None,
+    steering: Steering | None = None,
 ) -> Iterator[np.ndarray]:
     """Yield the audio of each gain vector, one at a time: the one offline renderer.
 
@@ -207,6 +244,8 @@ def render(
         Mask exponent α (1 = ratio mask, 2 = Wiener-like).
     channel_gains : np.ndarray, (channels, k), optional
         The multichannel model's gains: a mask per channel (:class:`SoftMask`).
+    steering : Steering, optional
+        Paint's weights and the components' sources (:class:`SoftMask`).
 
     Yields
     ------
@@ -223,7 +262,7 @@ def render(
             f"channel gains for {np.shape(channel_gains)[0]} channels, "
             f"the audio has {spec.channels}"
         )
-    masks = SoftMask(W, H, power=power, channel_gains=channel_gains)
+    masks = SoftMask(W, H, power=power, channel_gains=channel_gains, steering=steering)
     denominator = masks.denominator()
     for g in gains:
         yield spec.invert(spec.data * masks.mask(g, denominator=denominator))
@@ -237,6 +276,7 @@ def separate(
     *,
     power: float = 1.0,
     channel_gains: np.ndarray | None = None,
+    steering: Steering | None = None,
 ) -> Iterator[np.ndarray]:
     """Yield the audio of each group (default: each component), one at a time.
 
@@ -246,4 +286,4 @@ def separate(
     k = W.shape[1]
     groups = each_component(k) if groups is None else groups
     return render(spec, W, H, (group_gains(k, members) for members in groups), power=power,
-                  channel_gains=channel_gains)
+                  channel_gains=channel_gains, steering=steering)

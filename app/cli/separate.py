@@ -44,6 +44,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--sources", type=int, default=None, help="group components into N sources")
     p.add_argument(
+        "--guide",
+        type=Path,
+        metavar="GUIDE.npz",
+        help="paint that steers the separation: an array 'paint', float32 (sources, bins, "
+        "frames) in [0, 1] on this STFT grid; the stems are source_1 … in its order",
+    )
+    p.add_argument(
+        "--guide-strength",
+        type=float,
+        default=d.guide_strength,
+        help=f"λ: full-confidence paint weighs the other sources by e^-λ (default "
+        f"{d.guide_strength:g})",
+    )
+    p.add_argument(
+        "--guide-iterations",
+        type=int,
+        default=d.guide_iterations,
+        help=f"iterations of the paint-steered run (default {d.guide_iterations})",
+    )
+    p.add_argument(
         "--loss",
         choices=nmf.LOSSES,
         default=None,
@@ -141,6 +161,12 @@ def _bad_option(args: argparse.Namespace) -> str | None:
         return f"--sources must be between 1 and --components ({args.components})"
     if args.iterations < 0:
         return f"--iterations must be at least 0, got {args.iterations}"
+    if args.guide_iterations < 0:
+        return f"--guide-iterations must be at least 0, got {args.guide_iterations}"
+    if not 0 <= args.guide_strength <= 100:
+        return f"--guide-strength must be a number with 0 ≤ λ ≤ 100, got {args.guide_strength}"
+    if args.guide is not None and args.session is not None:
+        return "--guide and --session cannot be combined: a session keeps its own sources"
     if (args.algorithm == "deep") != (args.layers is not None):
         return "--layers goes with --algorithm deep, and deep NMF needs --layers"
     # ``not a <= x`` rather than ``x < a``: NaN fails every comparison.
@@ -153,18 +179,8 @@ def _bad_option(args: argparse.Namespace) -> str | None:
 def _demo_scores(separation, demo) -> dict:
     """SDR of each true demo source against the stem matched to it (dB)."""
     from dsp.scores import match_estimates, sdr
-    from dsp.separation import separate
 
-    stems = list(
-        separate(
-            separation.spectrogram,
-            separation.W,
-            separation.H,
-            separation.groups,
-            power=separation.settings.mask_power,
-            channel_gains=separation.channel_gains,
-        )
-    )
+    stems = list(separation.stems())
     truth = [s.samples for s in demo.stems]
     if len(stems) < len(truth):
         return {}
@@ -209,6 +225,7 @@ def run_separate(argv: list[str]) -> int:
     from dsp import pipeline
     from dsp.audio import Audio, AudioError, load, save
     from dsp.demo import make_demo
+    from dsp.guide import GuideError, check_paint, load_guide
     from dsp.project_file import ProjectError, load_project
     from dsp.stems import check_writable_folder
     from dsp.stft import StftError, frame_count
@@ -226,6 +243,17 @@ def run_separate(argv: list[str]) -> int:
     if not args.inputs and not args.demo:
         fail("give at least one audio FILE, or --demo")
         return 2
+    paint = None
+    if args.guide is not None:
+        try:
+            paint = load_guide(args.guide)
+        except GuideError as exc:
+            fail(str(exc))
+            return 1
+        if args.sources not in (None, len(paint)):
+            fail(f"--sources {args.sources} but '{args.guide}' paints {len(paint)} sources")
+            return 2
+        args.sources = len(paint)
     # Without -k each file gets the default for its sources and its length.
     chosen_k = args.components is not None
     if not chosen_k:
@@ -250,6 +278,8 @@ def run_separate(argv: list[str]) -> int:
         hop=args.hop,
         mask_power=args.mask_power,
         spatial=args.spatial,
+        guide_strength=args.guide_strength,
+        guide_iterations=args.guide_iterations,
     )
     if project is not None:
         settings = project.settings
@@ -269,15 +299,18 @@ def run_separate(argv: list[str]) -> int:
             demo = make_demo() if path is None else None
             audio = demo.mixture if demo else load(path)
             warm_up(args.quiet)
-            progress = progress_printer(label, settings.iterations, args.quiet)
+            total = settings.iterations + (settings.guide_iterations if paint is not None else 0)
+            progress = progress_printer(label, total, args.quiet)
             if project is not None:
                 separation = _from_session(project, audio, progress)
             else:
                 frames = frame_count(audio.frames, settings.hop)
                 k = args.components if chosen_k else pipeline.default_components(
                     args.sources, frames=frames)
+                if paint is not None:
+                    check_paint(paint, (settings.n_fft // 2 + 1, frames), name=f"'{args.guide}'")
                 separation = pipeline.separate_audio(
-                    audio, replace(settings, n_components=k), progress=progress)
+                    audio, replace(settings, n_components=k), progress=progress, paint=paint)
             extra = {"session": str(args.session)} if project is not None else {}
             if demo:
                 check_writable_folder(folder)

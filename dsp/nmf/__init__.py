@@ -15,6 +15,7 @@ import numpy as np
 from .base import EPS, FLOOR, Result, Solver, check_data, component_mask
 from .deep import DeepSolver
 from .divergence import BETAS, beta_divergence
+from .guided import GuidedSolver
 from .hals import HALSSolver
 from .init import INITS, SOLVER_INITS, Start, comb_init, initialize, start
 from .kmeans import KMeansSolver
@@ -31,6 +32,7 @@ __all__ = [
     "SOLVER_INITS",
     "LOSSES",
     "DeepSolver",
+    "GuidedSolver",
     "HALSSolver",
     "KMeansSolver",
     "MUSolver",
@@ -69,6 +71,8 @@ def make_solver(
     layers: tuple[int, ...] | None = None,
     rate: float | None = None,
     channel_gains: np.ndarray | None = None,
+    source_weights: np.ndarray | None = None,
+    component_sources: np.ndarray | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> Solver:
     """Create a solver for V ≈ W H, ready to :meth:`~Solver.step`.
@@ -123,6 +127,13 @@ def make_solver(
         Sample rate of the audio V was computed from, in Hz (for 'comb').
     channel_gains : np.ndarray, (channels, k), optional
         Starting channel gains of a multichannel V (warm start); default ones.
+    source_weights, component_sources : np.ndarray, optional
+        Paint's weight of each source in every cell (sources, m, n)
+        (:func:`dsp.guide.source_weights`) and the source of every component
+        (k,): a run steered by paint (:class:`GuidedSolver`, 'kl' and 'mu'
+        only, no penalties), which continues the factorization ``W``, ``H``
+        it is given. With a multichannel V it fits the channels' mean and
+        carries ``channel_gains`` unchanged.
     progress : callable, optional
         Called with the fraction of the initialisation done, 0 to 1
         (:func:`dsp.nmf.init.start`): the comb start takes seconds on long files.
@@ -137,6 +148,10 @@ def make_solver(
         For negative or non-finite V, an impossible rank, an unknown option, or
         an option the chosen algorithm does not support.
     """
+    if source_weights is not None or component_sources is not None:
+        return _guided_solver(V, n_components, loss, algorithm, W, H, source_weights,
+                              component_sources, channel_gains, lock_W, lock_H,
+                              [sparsity, sparsity_W, smoothness, layers])
     channels = None
     if np.ndim(V) == 3 and np.shape(V)[0] > 1:
         channels = check_data(np.reshape(V, (-1, np.shape(V)[-1])), 1).reshape(np.shape(V))
@@ -180,6 +195,31 @@ def make_solver(
     return MUSolver(
         V, W0, H0, beta=beta, lock_W=lock_W, lock_H=lock_H, warm_start=warm_start, **penalties
     )
+
+
+def _guided_solver(V, n_components, loss, algorithm, W, H, weights, sources, channel_gains,
+                   lock_W, lock_H, other_options) -> GuidedSolver:
+    """The paint-steered solver of :func:`make_solver`, after checking what it supports."""
+    if weights is None or sources is None:
+        raise ValueError("a guided run needs both source_weights and component_sources")
+    if loss != "kl" or algorithm != "mu":
+        raise ValueError(f"paint steers KL multiplicative updates, not {loss!r} with {algorithm!r}")
+    if W is None or H is None:
+        raise ValueError("a guided run continues a factorization: give W and H")
+    if any(other_options):
+        raise ValueError("a guided run takes no penalties or layers")
+    if np.ndim(V) == 3:
+        channels = check_data(np.reshape(V, (-1, np.shape(V)[-1])), 1).reshape(np.shape(V))
+        V = channels.sum(axis=0) / np.float32(len(channels))
+        if channel_gains is not None:
+            channel_gains = check_channel_gains(channel_gains, (len(channels), n_components))
+    elif channel_gains is not None:
+        raise ValueError("channel gains are for a multichannel V (channels, bins, frames)")
+    V = check_data(V, n_components)
+    if np.shape(W) != (V.shape[0], n_components) or np.shape(H) != (n_components, V.shape[1]):
+        raise ValueError(f"factors {np.shape(W)} x {np.shape(H)} do not fit V {V.shape}")
+    return GuidedSolver(V, W, H, weights, sources, lock_W=lock_W, lock_H=lock_H,
+                        channel_gains=channel_gains)
 
 
 def _check_support(algorithm, loss, n_components, penalties, lock_W, lock_H, layers, W, H):
@@ -235,7 +275,7 @@ def factorize(
     **options
         Those of :func:`make_solver` (loss, algorithm, init, seed, W, H,
         warm_start, sparsity, sparsity_W, smoothness, lock_W, lock_H, layers,
-        channel_gains).
+        channel_gains, source_weights, component_sources).
 
     Returns
     -------
