@@ -18,6 +18,7 @@ factorization learned from the paint is also what the stems are cut by.
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,7 +91,9 @@ def load_guide(path: str | Path, grid: tuple[int, int] | None = None) -> np.ndar
             paint = data["paint"]
     except GuideError:
         raise
-    except (OSError, ValueError, EOFError) as exc:
+    # A damaged zip, an encrypted or unknown-compression member: not a guide.
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, NotImplementedError,
+            RuntimeError) as exc:
         raise GuideError(f"'{path}' is not a readable .npz guide: {exc}") from None
     return check_paint(paint, grid or np.shape(paint)[1:], name=f"'{path}'")
 

@@ -312,6 +312,9 @@ def run_separate(argv: list[str]) -> int:
                 separation = pipeline.separate_audio(
                     audio, replace(settings, n_components=k), progress=progress, paint=paint)
             extra = {"session": str(args.session)} if project is not None else {}
+            if paint is not None:
+                extra["guide"] = {"file": str(args.guide), "strength": settings.guide_strength,
+                                  "iterations": settings.guide_iterations}
             if demo:
                 check_writable_folder(folder)
                 save(Audio(audio.samples, audio.rate), folder / "mixture.wav", subtype="float")

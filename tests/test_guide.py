@@ -1,0 +1,310 @@
+"""Paint that guides a separation: the guide's checks, the steered solver and the steered masks."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dsp import nmf
+from dsp.demo import make_demo
+from dsp.guide import (
+    GuideError,
+    Steering,
+    check_paint,
+    load_guide,
+    order_groups,
+    source_weights,
+)
+from dsp.nmf.guided import GuidedSolver
+from dsp.pipeline import Settings, separate_audio
+from dsp.separation import SoftMask, group_gains
+from dsp.stft import stft
+
+SETTINGS = settings(max_examples=25, deadline=None)
+
+
+def exact_guided_loss(V, W, H, weights, sources) -> float:
+    """G = Σ V log(V / Z) − V + W H in float64, Z = Σ_s A_s ∘ W_s H_s."""
+    V, W, H, weights = (np.asarray(x, np.float64) for x in (V, W, H, weights))
+    Z = sum(weights[s] * (W[:, sources == s] @ H[sources == s]) for s in range(len(weights)))
+    positive = V > 0
+    return float(np.sum(V[positive] * np.log(V[positive] / Z[positive])) - V.sum() + (W @ H).sum())
+
+
+@st.composite
+def painted_problems(draw):
+    """V, starting W and H, paint for 2–3 sources and every component's source."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
+    m, n = draw(st.integers(3, 24)), draw(st.integers(3, 40))
+    n_sources = draw(st.integers(2, 3))
+    k = draw(st.integers(n_sources, 6))
+    V = rng.gamma(draw(st.sampled_from([0.3, 1.0, 3.0])), size=(m, n)).astype(np.float32)
+    if draw(st.booleans()):
+        V[:, rng.integers(n)] = 0.0
+    W = (rng.random((m, k)) + 0.05).astype(np.float32)
+    H = (rng.random((k, n)) + 0.05).astype(np.float32)
+    paint = np.zeros((n_sources, m, n), np.float32)
+    for s in range(n_sources):
+        cells = rng.random((m, n)) < draw(st.sampled_from([0.0, 0.1, 0.5]))
+        paint[s][cells] = rng.random(cells.sum())
+    sources = np.concatenate([np.arange(n_sources), rng.integers(0, n_sources, k - n_sources)])
+    strength = draw(st.sampled_from([0.5, 5.0, 50.0]))
+    return V, W, H, paint, sources, strength
+
+
+@SETTINGS
+@given(problem=painted_problems())
+def test_the_steered_loss_never_increases_for_fixed_paint(problem):
+    V, W, H, paint, sources, strength = problem
+    weights = source_weights(paint, strength)
+    solver = GuidedSolver(V, W, H, weights, sources)
+    exact = [exact_guided_loss(V, solver.W, solver.H, weights, sources)]
+    for _ in range(20):
+        reported = solver.step()
+        exact.append(exact_guided_loss(V, solver.W, solver.H, weights, sources))
+        assert reported == pytest.approx(exact[-1], rel=1e-3, abs=1e-3)
+    steps = np.diff(exact)
+    assert np.all(steps <= 1e-5 * abs(exact[0]) + 1e-4), steps.max()
+
+
+def test_without_paint_the_steered_updates_are_lee_and_seungs_kl_updates():
+    rng = np.random.default_rng(3)
+    V = (rng.random((30, 4)) @ rng.random((4, 50)) + 0.05).astype(np.float32)
+    W = rng.random((30, 4)).astype(np.float32) + 0.1
+    H = rng.random((4, 50)).astype(np.float32) + 0.1
+    paint = np.zeros((2, 30, 50), np.float32)
+    guided = nmf.make_solver(V, 4, W=W, H=H, source_weights=source_weights(paint),
+                             component_sources=np.array([0, 1, 0, 1]))
+    assert isinstance(guided, GuidedSolver)
+    guided.step(30)
+    W64, H64, V64 = W.astype(np.float64), H.astype(np.float64), V.astype(np.float64)
+    for _ in range(30):  # H, then W: the textbook KL multiplicative updates in float64
+        H64 *= W64.T @ (V64 / (W64 @ H64)) / W64.sum(axis=0)[:, None]
+        W64 *= (V64 / (W64 @ H64)) @ H64.T / H64.sum(axis=1)[None]
+    np.testing.assert_allclose(guided.W, W64, rtol=1e-3, atol=1e-6)
+    np.testing.assert_allclose(guided.H, H64, rtol=1e-3, atol=1e-6)
+    exact_kl = nmf.beta_divergence(V64, W64 @ H64, 1.0)
+    assert guided.losses[-1] == pytest.approx(exact_kl, rel=1e-4)
+
+
+def test_locked_factors_stay_bit_identical_under_paint():
+    rng = np.random.default_rng(4)
+    V = rng.random((20, 30)).astype(np.float32)
+    W = rng.random((20, 3)).astype(np.float32) + 0.1
+    H = rng.random((3, 30)).astype(np.float32) + 0.1
+    paint = np.zeros((2, 20, 30), np.float32)
+    paint[0, :, :10] = 1.0
+    solver = GuidedSolver(V, W, H, source_weights(paint), np.array([0, 1, 1]),
+                          lock_W=[0], lock_H=[2])
+    solver.step(10)
+    assert np.array_equal(solver.W[:, 0], W[:, 0])
+    assert np.array_equal(solver.H[2], H[2])
+    assert not np.array_equal(solver.W[:, 1], W[:, 1])
+
+
+def two_tones(frames=60):
+    """V of two spectral lines that sound in alternate halves, and each line's bins."""
+    V = np.full((16, frames), 1e-3, np.float32)
+    V[3, : frames // 2] = 1.0
+    V[10, frames // 2:] = 1.0
+    return V
+
+
+def test_paint_pushes_a_painted_region_to_its_source():
+    V = two_tones()
+    rng = np.random.default_rng(0)
+    W = rng.random((16, 2)).astype(np.float32) + 0.1
+    H = rng.random((2, 60)).astype(np.float32) + 0.1
+    paint = np.zeros((2, 16, 60), np.float32)
+    paint[0, 3, :10] = 1.0  # "the low line is source 0"
+    paint[1, 10, -10:] = 1.0  # "the high line is source 1"
+    solver = GuidedSolver(V, W, H, source_weights(paint, 5.0), np.array([0, 1]))
+    solver.step(200)
+    share = solver.W[:, 0, None] * solver.H[0] / np.maximum(solver.reconstruction(), 1e-12)
+    # The whole low line, painted in only a sixth of its frames, belongs to source 0.
+    assert share[3, : 30].min() > 0.9
+    assert share[10, 30:].max() < 0.1
+
+
+def test_the_solver_refuses_weights_that_do_not_fit():
+    V = two_tones()
+    W, H = np.ones((16, 2), np.float32), np.ones((2, 60), np.float32)
+    with pytest.raises(ValueError, match="do not fit"):
+        GuidedSolver(V, W, H, np.ones((2, 16, 59), np.float32), np.array([0, 1]))
+    with pytest.raises(ValueError, match="one of the 2 sources"):
+        GuidedSolver(V, W, H, np.ones((2, 16, 60), np.float32), np.array([0, 2]))
+
+
+# ---- the masks -------------------------------------------------------------------
+
+
+def steered_mask(channels=None, paint_value=1.0):
+    rng = np.random.default_rng(1)
+    W = rng.random((12, 4)).astype(np.float32)
+    H = rng.random((4, 20)).astype(np.float32)
+    paint = np.zeros((2, 12, 20), np.float32)
+    paint[0, 2:5, 3:8] = paint_value
+    steering = Steering(source_weights(paint, 5.0), np.array([0, 0, 1, 1]))
+    gains = None if channels is None else rng.random((channels, 4)).astype(np.float32) + 0.1
+    return W, H, steering, SoftMask(W, H, channel_gains=gains, steering=steering, power=2.0)
+
+
+@pytest.mark.parametrize("channels", [None, 2])
+def test_steered_masks_of_the_sources_sum_to_one(channels):
+    _, _, steering, masks = steered_mask(channels)
+    parts = [masks.mask(group_gains(4, steering.members(s))) for s in range(2)]
+    assert parts[0].shape == masks.shape
+    np.testing.assert_allclose(parts[0] + parts[1], 1.0, atol=1e-5)
+
+
+def test_a_confidently_painted_cell_favours_its_source_in_the_mask():
+    W, H, steering, masks = steered_mask()
+    blind = SoftMask(W, H, power=2.0)
+    source_0 = group_gains(4, steering.members(0))
+    steered, plain = masks.mask(source_0), blind.mask(source_0)
+    painted = np.zeros((12, 20), bool)
+    painted[2:5, 3:8] = True
+    assert np.all(steered[painted] > plain[painted])
+    assert steered[painted].min() > 0.95
+    np.testing.assert_allclose(steered[~painted], plain[~painted], atol=1e-6)
+
+
+def test_unpainted_steering_gives_the_blind_masks_and_frames_slice_like_columns():
+    W, H, steering, _ = steered_mask(paint_value=0.0)
+    masks = SoftMask(W, H, steering=steering, power=2.0)
+    blind = SoftMask(W, H, power=2.0)
+    gains = group_gains(4, [1, 2])
+    np.testing.assert_allclose(masks.mask(gains), blind.mask(gains), atol=1e-6)
+    _, _, _, painted = steered_mask()
+    np.testing.assert_allclose(painted.mask(gains, slice(5, 12)), painted.mask(gains)[:, 5:12],
+                               atol=1e-6)
+
+
+def test_a_steering_that_does_not_fit_the_factors_is_refused():
+    W, H, steering, _ = steered_mask()
+    with pytest.raises(ValueError, match="does not fit"):
+        SoftMask(W[:, :3], H[:3], steering=steering)
+    with pytest.raises(ValueError, match="must index"):
+        Steering(steering.weights, np.array([0, 1, 2, 0]))
+
+
+# ---- the guide -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "paint, words",
+    [
+        (np.zeros((2, 5)), "must be (sources, bins, frames)"),
+        (np.zeros((2, 5, 8)), "5 bins x 8 frames, the STFT of this audio is 5 x 9"),
+        (np.zeros((1, 5, 9)), "at least 2 sources"),
+        (np.full((2, 5, 9), np.nan), "NaN"),
+        (np.full((2, 5, 9), 1.5), "in [0, 1], found 1.5"),
+        (np.full((2, 5, 9), -0.1), "in [0, 1]"),
+        (np.zeros((2, 5, 9), complex), "real numbers"),
+    ],
+)
+def test_paint_that_does_not_fit_is_refused_naming_the_problem(paint, words):
+    with pytest.raises(GuideError, match="the guide") as raised:
+        check_paint(paint, (5, 9))
+    assert words in str(raised.value)
+
+
+def test_a_guide_file_is_read_and_checked(tmp_path):
+    paint = np.zeros((3, 5, 9), np.float32)
+    paint[1, 2, 3] = 0.5
+    good = tmp_path / "good.npz"
+    np.savez(good, paint=paint)
+    np.testing.assert_array_equal(load_guide(good, (5, 9)), paint)
+    with pytest.raises(GuideError, match="'.*good.npz': paint is 5 bins x 9 frames"):
+        load_guide(good, (5, 10))
+    other = tmp_path / "other.npz"
+    np.savez(other, strokes=paint)
+    with pytest.raises(GuideError, match=r"has no 'paint' array \(it holds \['strokes'\]\)"):
+        load_guide(other)
+    text = tmp_path / "text.npz"
+    text.write_text("not a zip")
+    with pytest.raises(GuideError, match="'.*text.npz' is not a readable .npz guide"):
+        load_guide(text)
+    with pytest.raises(GuideError, match="missing.npz"):
+        load_guide(tmp_path / "missing.npz")
+
+
+@given(st.floats(0, 50), st.integers(0, 2**31 - 1))
+def test_source_weights_are_one_unpainted_and_fall_with_others_paint(strength, seed):
+    rng = np.random.default_rng(seed)
+    paint = (rng.random((3, 4, 5)) * (rng.random((3, 4, 5)) < 0.5)).astype(np.float32)
+    weights = source_weights(paint, strength)
+    others = paint.sum(axis=0) - paint
+    np.testing.assert_allclose(weights, np.exp(-strength * others), rtol=1e-5, atol=1e-30)
+    assert np.all(weights[:, paint.sum(axis=0) == 0] == 1.0)
+    with pytest.raises(ValueError, match="strength"):
+        source_weights(paint, -1.0)
+
+
+def test_groups_are_given_to_the_sources_whose_paint_they_sound_under():
+    W = np.eye(4, dtype=np.float32)  # component k is bin k
+    H = np.ones((4, 6), np.float32)
+    paint = np.zeros((2, 4, 6), np.float32)
+    paint[0, 2, :] = 1.0  # source 0 is bin 2
+    paint[1, 0, :3] = 1.0  # source 1 is bin 0
+    assert order_groups(W, H, [[0, 1], [2, 3]], paint) == [[2, 3], [0, 1]]
+    # Component 3 sounds wholly under source 1's paint: with move_share it moves there.
+    paint[1, 3, :] = 1.0
+    assert order_groups(W, H, [[0, 1], [2, 3]], paint, move_share=0.5) == [[2], [0, 1, 3]]
+    with pytest.raises(ValueError, match="3 groups for a guide of 2 sources"):
+        order_groups(W, H, [[0], [1], [2, 3]], paint)
+
+
+def test_moves_never_empty_a_source():
+    W = np.eye(3, dtype=np.float32)
+    H = np.ones((3, 4), np.float32)
+    paint = np.zeros((2, 3, 4), np.float32)
+    paint[1] = 1.0  # everything is "source 1"
+    groups = order_groups(W, H, [[0], [1, 2]], paint, move_share=0.1)
+    assert sorted(sum(groups, [])) == [0, 1, 2]
+    assert all(groups)
+
+
+# ---- the pipeline ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return make_demo(duration=2.0)
+
+
+def demo_paint(demo, settings):
+    """Paint from the demo's ground truth: where a source is 10 dB over the other, 20 % of cells."""
+    spectra = [np.abs(stft(stem.samples, n_fft=settings.n_fft, hop=settings.hop)).mean(axis=0)
+               for stem in demo.stems]
+    rng = np.random.default_rng(0)
+    paint = np.zeros((len(spectra), *spectra[0].shape), np.float32)
+    for s, spectrum in enumerate(spectra):
+        others = np.max([x for i, x in enumerate(spectra) if i != s], axis=0)
+        dominant = (spectrum > 10 ** 0.5 * others) & (spectrum > 1e-3 * spectrum.max())
+        paint[s][dominant & (rng.random(dominant.shape) < 0.2)] = 1.0
+    return paint
+
+
+def test_separating_with_paint_steers_and_keeps_the_partition(demo):
+    settings = Settings(n_components=6, iterations=60, guide_iterations=40)
+    paint = demo_paint(demo, settings)
+    result = separate_audio(demo.mixture, settings, paint=paint[::-1].copy())
+    assert result.steering is not None and result.steering.n_sources == len(paint)
+    stems = list(result.stems())
+    assert len(stems) == len(paint)
+    np.testing.assert_allclose(sum(stems), demo.mixture.samples, atol=1e-4)
+    # Stem i is source i of the (reversed) paint: it correlates best with that truth.
+    truths = demo.stems[::-1]
+    for i, stem in enumerate(stems):
+        scores = [np.corrcoef(stem.ravel(), t.samples.ravel())[0, 1] for t in truths]
+        assert int(np.argmax(scores)) == i
+
+
+def test_paint_on_another_grid_or_for_other_sources_is_refused(demo):
+    settings = Settings(n_components=6, iterations=5)
+    paint = demo_paint(demo, settings)
+    with pytest.raises(GuideError, match="check --n-fft and --hop"):
+        separate_audio(demo.mixture, settings, paint=paint[:, :, :-1])
+    with pytest.raises(ValueError, match=f"paints {len(paint)} sources, the settings ask for 5"):
+        separate_audio(demo.mixture, Settings(n_components=6, n_sources=5), paint=paint)
