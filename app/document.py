@@ -16,6 +16,7 @@ import numpy as np
 from psygnal import Signal
 
 from dsp.audio import Audio
+from dsp.guide import Steering, check_paint
 from dsp.pipeline import Settings
 from dsp.project_file import ComponentState, SourceState
 from dsp.stft import Spectrogram
@@ -62,6 +63,8 @@ class Document:
     references_changed = Signal()
     #: Something the user did not ask for happened to their edits (locks cleared…): say so.
     noticed = Signal(str)
+    #: The paint changed: ``(bins, frames)`` slices of the cells that changed, or None (all).
+    paint_changed = Signal(object)
 
     def __init__(self, settings: Settings | None = None) -> None:
         self._settings = settings or Settings()
@@ -80,6 +83,8 @@ class Document:
         self._reference_paths: tuple[str, ...] = ()
         # Locked templates kept through a change of k, until the next run starts from them.
         self._kept_templates: np.ndarray | None = None
+        # Paint per source (sources, bins, frames) on the spectrogram's grid, or None.
+        self._paint: np.ndarray | None = None
 
     # -- read access -------------------------------------------------------------------------
 
@@ -209,7 +214,108 @@ class Document:
             return locked, self._kept_templates
         return None
 
+    @property
+    def paint(self) -> np.ndarray | None:
+        """The user's paint, float32 (sources, bins, frames) in [0, 1], read-only; None: none.
+
+        Row s is source s's paint (:mod:`dsp.guide`): how sure the user is that
+        source s sounds in a cell. Strokes change it in place
+        (:meth:`set_paint_block`), so a :class:`~dsp.guide.Steering` made from
+        it follows them.
+        """
+        if self._paint is None:
+            return None
+        view = self._paint.view()
+        view.flags.writeable = False
+        return view
+
+    def paint_block(self, source: int, bins: slice, frames: slice) -> np.ndarray:
+        """A copy of ``source``'s paint on a block of cells (zeros where never painted)."""
+        grid = self._grid()
+        shape = tuple(len(range(*sl.indices(n))) for sl, n in zip((bins, frames), grid))
+        if self._paint is None or source >= len(self._paint):
+            return np.zeros(shape, np.float32)
+        return self._paint[source, bins, frames].copy()
+
+    def steering(self) -> Steering | None:
+        """Paint's steering of the current groups (:meth:`groups`), or None without paint.
+
+        The sources that have components, in :meth:`groups` order, with their
+        rows of the paint (the live array: later strokes steer it too) and the
+        settings' strength. None when no source with components has paint.
+        """
+        if self._paint is None or self._W is None:
+            return None
+        used = sorted({c.source for c in self._components})
+        rows = [s for s in used if s < len(self._paint)]
+        if not rows or not any(self._paint[s].any() for s in rows):
+            return None
+        if len(rows) == len(self._paint) == len(used) and rows == list(range(len(rows))):
+            paint = self._paint
+        else:
+            paint = np.zeros((len(used), *self._paint.shape[1:]), np.float32)
+            for i, s in enumerate(used):
+                if s < len(self._paint):
+                    paint[i] = self._paint[s]
+        return Steering.of_groups(paint, self._settings.guide_strength, self.groups())
+
     # -- changes -----------------------------------------------------------------------------
+
+    def set_paint_block(self, source: int, bins: slice, frames: slice, values) -> None:
+        """Set ``source``'s paint on a block of cells to ``values`` (clipped to [0, 1]).
+
+        Raises
+        ------
+        ValueError
+            Without a spectrogram, for a negative source, or values of another shape.
+        """
+        grid = self._grid()
+        if source < 0:
+            raise ValueError(f"no source {source}")
+        values = np.clip(np.asarray(values, dtype=np.float32), 0.0, 1.0)
+        if self._paint is None or source >= len(self._paint):
+            grown = np.zeros((max(source + 1, self.n_sources), *grid), np.float32)
+            if self._paint is not None:
+                grown[: len(self._paint)] = self._paint
+            self._paint = grown
+        target = self._paint[source, bins, frames]
+        if values.shape != target.shape:
+            raise ValueError(f"paint of shape {values.shape} for a block of {target.shape}")
+        if np.array_equal(target, values):
+            return
+        self._paint[source, bins, frames] = values
+        self.paint_changed.emit((bins, frames))
+
+    def set_paint(self, paint: np.ndarray | None) -> None:
+        """Replace the whole paint (None: no paint), e.g. undoing Clear paint or opening a session.
+
+        Raises
+        ------
+        ValueError
+            If ``paint`` is not (sources, bins, frames) on the spectrogram's grid.
+        """
+        if paint is not None:
+            paint = check_paint(paint, self._grid(), name="the paint", min_sources=1).copy()
+        if paint is None and self._paint is None:
+            return
+        self._paint = paint
+        self.paint_changed.emit(None)
+
+    def _grid(self) -> tuple[int, int]:
+        if self._magnitude is None:
+            raise ValueError("there is no spectrogram to paint on")
+        return self._magnitude.shape
+
+    def _drop_paint(self, reason: str | None) -> None:
+        """Forget the paint (it no longer fits the grid); say why if there was any."""
+        if self._paint is None:
+            return
+        painted = bool(self._paint.any())
+        self._paint = None
+        self.paint_changed.emit(None)
+        if painted and reason:
+            self.notice(f"Cleared the paint: {reason}.")
+
 
     def set_audio(self, audio: Audio, spectrogram: Spectrogram) -> None:
         """Open a mixture, or analyse the open one again; clears the factors.
@@ -231,9 +337,11 @@ class Document:
             self.settings_changed.emit(settings)
         self.clear_factors()
         if new_document:
+            self._drop_paint(None)
             self._start_new_document()
         else:
             self._clear_locks("the FFT size or hop changed, so the templates no longer fit")
+            self._drop_paint("the FFT size or hop changed, so it no longer fits the spectrogram")
         # Last: an observer of new audio (a run waiting for it) sees the whole new document.
         self.audio_changed.emit()
 
@@ -250,10 +358,12 @@ class Document:
         components: list[ComponentState] | None = None,
         sources: list[SourceState] | None = None,
         references: tuple[tuple, tuple, tuple] = ((), (), ()),
+        paint: np.ndarray | None = None,
     ) -> None:
         """Replace the whole document at once (a session file), then tell every observer.
 
-        ``references`` are (stems, names, paths), as :meth:`set_references` takes them.
+        ``references`` are (stems, names, paths), as :meth:`set_references` takes them;
+        ``paint`` is (sources, bins, frames) on the spectrogram's grid.
 
         Raises
         ------
@@ -272,7 +382,10 @@ class Document:
                 f"{k} components of a {magnitude.shape[0]} x {magnitude.shape[1]} spectrogram"
             )
         gains = self._checked_gains(channel_gains, W, spectrogram)
+        if paint is not None:
+            paint = check_paint(paint, magnitude.shape, name="the paint", min_sources=1).copy()
         self._audio, self._spectrogram, self._magnitude = audio, spectrogram, magnitude
+        self._paint = paint
         self._settings = settings
         self._W, self._H, self._channel_gains = W, H, gains
         self._losses = tuple(float(x) for x in losses) if W is not None else ()
@@ -285,6 +398,7 @@ class Document:
             references,
         )
         self.factors_changed.emit()  # after the components the factors belong to
+        self.paint_changed.emit(None)
         self.audio_changed.emit()  # last, as in set_audio
 
     def notice(self, message: str) -> None:
@@ -502,12 +616,24 @@ class Document:
         states = [self.source_state(i) for i in range(self.n_sources)]
         del states[other]
         self._source_states = tuple(states)
+        self._merge_paint(target, other)
         for k, c in enumerate(self._components):
             if c.source == other:
                 self.set_source(k, target - (target > other))
             elif c.source > other:
                 self.set_source(k, c.source - 1)
         self.sources_changed.emit()
+
+    def _merge_paint(self, target: int, other: int) -> None:
+        """``other``'s paint joins ``target``'s (the surer in each cell); rows close up."""
+        if self._paint is None or other >= len(self._paint):
+            return
+        if target < len(self._paint):
+            np.maximum(self._paint[target], self._paint[other], out=self._paint[target])
+        elif self._paint[other].any():
+            self.set_paint_block(target, slice(None), slice(None), self._paint[other])
+        self._paint = np.delete(self._paint, other, axis=0)
+        self.paint_changed.emit(None)
 
     def set_locked(self, index: int, locked: bool) -> None:
         """Lock or unlock component ``index``'s template for the next runs."""

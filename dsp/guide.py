@@ -43,14 +43,17 @@ class GuideError(ValueError):
     """A guide that cannot steer this separation; the message names the file and the problem."""
 
 
-def check_paint(paint, grid: tuple[int, int], *, name: str = "the guide") -> np.ndarray:
+def check_paint(
+    paint, grid: tuple[int, int], *, name: str = "the guide", min_sources: int = 2
+) -> np.ndarray:
     """Validate paint for a (bins, frames) STFT grid; returns it as float32 (sources, bins, frames).
 
     Raises
     ------
     GuideError
-        Naming ``name`` and the problem: not 3-D, another grid, fewer than two
-        sources, NaN or values outside [0, 1].
+        Naming ``name`` and the problem: not 3-D, another grid, fewer than
+        ``min_sources`` sources (a guide separates at least two), NaN or values
+        outside [0, 1].
     """
     paint = np.asarray(paint)
     if paint.ndim != 3:
@@ -60,8 +63,10 @@ def check_paint(paint, grid: tuple[int, int], *, name: str = "the guide") -> np.
             f"{name}: paint is {paint.shape[1]} bins x {paint.shape[2]} frames, the STFT of "
             f"this audio is {grid[0]} x {grid[1]} (check --n-fft and --hop)"
         )
-    if paint.shape[0] < 2:
-        raise GuideError(f"{name}: paint needs at least 2 sources, got {paint.shape[0]}")
+    if paint.shape[0] < min_sources:
+        raise GuideError(
+            f"{name}: paint needs at least {min_sources} sources, got {paint.shape[0]}"
+        )
     if not np.issubdtype(paint.dtype, np.number) or np.issubdtype(paint.dtype, np.complexfloating):
         raise GuideError(f"{name}: paint must be real numbers, got {paint.dtype}")
     paint = paint.astype(np.float32)
@@ -99,7 +104,10 @@ def load_guide(path: str | Path, grid: tuple[int, int] | None = None) -> np.ndar
 
 
 def source_weights(paint: np.ndarray, strength: float = DEFAULT_STRENGTH) -> np.ndarray:
-    """A_s = exp(−λ Σ_{s'≠s} P_s'): each source's weight in every cell, float32 like ``paint``."""
+    """A_s = exp(−λ Σ_{s'≠s} P_s'): each source's weight in every cell, float32 like ``paint``.
+
+    (A_s)^α is ``source_weights(paint, α λ)``.
+    """
     strength = float(strength)
     if not np.isfinite(strength) or strength < 0:
         raise ValueError(f"the guide's strength must be a number ≥ 0, got {strength}")
@@ -109,44 +117,61 @@ def source_weights(paint: np.ndarray, strength: float = DEFAULT_STRENGTH) -> np.
 
 @dataclass(frozen=True)
 class Steering:
-    """Per-source cell weights and the source of every component: what paint does to a model.
+    """Paint, its strength and the source of every component: what paint does to a model.
+
+    The weights are made on the frames asked for (:meth:`weights`), so a
+    renderer streaming a long file never holds a (sources, bins, frames)
+    array of them, and the GUI's paint, changed in place by a stroke, is what
+    the next block renders with.
 
     Attributes
     ----------
-    weights : np.ndarray, float32, (sources, bins, frames)
-        :func:`source_weights` of the paint.
+    paint : np.ndarray, float32, (sources, bins, frames)
+        Checked paint (:func:`check_paint`).
+    strength : float
+        λ of :func:`source_weights`.
     sources : np.ndarray, int, (k,)
-        The source (index into ``weights``) of every component.
+        The source (index into ``paint``) of every component.
     """
 
-    weights: np.ndarray
+    paint: np.ndarray
+    strength: float
     sources: np.ndarray
 
     def __post_init__(self) -> None:
         sources = np.asarray(self.sources, dtype=np.intp)
         if sources.ndim != 1 or (sources.size and not 0 <= sources.min() <= sources.max()
-                                 < len(self.weights)):
+                                 < len(self.paint)):
             raise ValueError(
-                f"component sources {self.sources!r} must index the {len(self.weights)} sources"
+                f"component sources {self.sources!r} must index the {len(self.paint)} sources"
             )
         object.__setattr__(self, "sources", sources)
 
     @classmethod
-    def of_groups(cls, weights: np.ndarray, groups: list[list[int]]) -> Steering:
-        """The steering of ``groups`` in the guide's source order (group i is source i)."""
+    def of_groups(cls, paint: np.ndarray, strength: float, groups: list[list[int]]) -> Steering:
+        """The steering of ``groups`` in the paint's source order (group i is source i)."""
         sources = np.empty(sum(len(g) for g in groups), dtype=np.intp)
         for s, members in enumerate(groups):
             sources[list(members)] = s
-        return cls(weights, sources)
+        return cls(paint, strength, sources)
 
     @property
     def n_sources(self) -> int:
         """Number of sources S."""
-        return len(self.weights)
+        return len(self.paint)
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        """(bins, frames) of the paint."""
+        return self.paint.shape[1:]
 
     def members(self, source: int) -> np.ndarray:
         """Indices of the components of ``source``."""
         return np.flatnonzero(self.sources == source)
+
+    def weights(self, frames: slice = slice(None), power: float = 1.0) -> np.ndarray:
+        """A_s^α on ``frames``: float32 (sources, bins, frames), :func:`source_weights` to α."""
+        return source_weights(self.paint[:, :, frames], self.strength * float(power))
 
 
 def order_groups(

@@ -15,7 +15,7 @@ import numpy as np
 from . import nmf
 from .audio import Audio
 from .grouping import group_components
-from .guide import DEFAULT_STRENGTH, Steering, check_paint, order_groups, source_weights
+from .guide import DEFAULT_STRENGTH, Steering, check_paint, order_groups
 from .separation import each_component, separate
 from .stems import StemSet, manifest, safe_name
 from .stft import Spectrogram, analyse
@@ -235,14 +235,14 @@ def _guided(audio, spec, settings, result, paint, progress) -> Separation:
     groups = group_components(result.W, result.H, len(paint), rate=audio.rate,
                               channel_gains=result.channel_gains)
     groups = order_groups(result.W, result.H, groups, paint)
-    steering = Steering.of_groups(source_weights(paint, settings.guide_strength), groups)
+    steering = Steering.of_groups(paint, settings.guide_strength, groups)
     done = len(result.losses)
     callback = None if progress is None else (
         lambda s: progress(done + s.n_iter, s.losses[-1]))
     guided = nmf.factorize(
         spec.magnitude(), settings.n_components, max_iter=settings.guide_iterations,
         tol=settings.tol, callback=callback, W=result.W, H=result.H,
-        source_weights=steering.weights, component_sources=steering.sources,
+        source_weights=steering.weights(), component_sources=steering.sources,
     )
     return Separation(audio, spec, settings, guided.W, guided.H, result.losses + guided.losses,
                       groups, channel_gains=result.channel_gains, steering=steering)

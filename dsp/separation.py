@@ -123,13 +123,13 @@ class SoftMask:
         self._H = np.ascontiguousarray(H, dtype=np.float32)
         self._members = None
         if steering is not None:
-            if len(steering.sources) != k or steering.weights.shape[1:] != (bins, H.shape[1]):
+            if len(steering.sources) != k or steering.grid != (bins, H.shape[1]):
                 raise ValueError(
                     f"a steering of {len(steering.sources)} components on "
-                    f"{steering.weights.shape[1:]} cells does not fit factors {W.shape} x {H.shape}"
+                    f"{steering.grid} cells does not fit factors {W.shape} x {H.shape}"
                 )
             self._members = [steering.members(s) for s in range(steering.n_sources)]
-            self._weights = _powered(steering.weights, power)
+        self._steering = steering
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -157,8 +157,9 @@ class SoftMask:
             return self._planes(self._W @ G)
         total = np.zeros((self._W.shape[0], G.shape[1]), dtype=np.float32)
         total = self._planes(total)
-        for members, weights in zip(self._members, self._weights):
-            total += self._planes(self._W[:, members] @ G[members]) * weights[:, frames]
+        weights = self._steering.weights(frames, self.power)
+        for members, weight in zip(self._members, weights):
+            total += self._planes(self._W[:, members] @ G[members]) * weight
         return total
 
     def _activations(self, frames: slice) -> np.ndarray:

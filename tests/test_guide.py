@@ -144,7 +144,7 @@ def steered_mask(channels=None, paint_value=1.0):
     H = rng.random((4, 20)).astype(np.float32)
     paint = np.zeros((2, 12, 20), np.float32)
     paint[0, 2:5, 3:8] = paint_value
-    steering = Steering(source_weights(paint, 5.0), np.array([0, 0, 1, 1]))
+    steering = Steering(paint, 5.0, np.array([0, 0, 1, 1]))
     gains = None if channels is None else rng.random((channels, 4)).astype(np.float32) + 0.1
     return W, H, steering, SoftMask(W, H, channel_gains=gains, steering=steering, power=2.0)
 
@@ -185,7 +185,7 @@ def test_a_steering_that_does_not_fit_the_factors_is_refused():
     with pytest.raises(ValueError, match="does not fit"):
         SoftMask(W[:, :3], H[:3], steering=steering)
     with pytest.raises(ValueError, match="must index"):
-        Steering(steering.weights, np.array([0, 1, 2, 0]))
+        Steering(steering.paint, 5.0, np.array([0, 1, 2, 0]))
 
 
 # ---- the guide -------------------------------------------------------------------
@@ -308,3 +308,11 @@ def test_paint_on_another_grid_or_for_other_sources_is_refused(demo):
         separate_audio(demo.mixture, settings, paint=paint[:, :, :-1])
     with pytest.raises(ValueError, match=f"paints {len(paint)} sources, the settings ask for 5"):
         separate_audio(demo.mixture, Settings(n_components=6, n_sources=5), paint=paint)
+
+
+def test_steering_weights_on_frames_are_the_source_weights_to_the_mask_power():
+    paint = np.random.default_rng(2).random((3, 6, 10)).astype(np.float32)
+    steering = Steering.of_groups(paint, 4.0, [[1], [0, 3], [2]])
+    assert steering.sources.tolist() == [1, 0, 2, 1]
+    np.testing.assert_allclose(steering.weights(slice(2, 7), 1.5),
+                               source_weights(paint, 4.0)[:, :, 2:7] ** 1.5, rtol=1e-5)

@@ -1,0 +1,104 @@
+"""Paint in the document model: blocks, growth, merges, the steering it gives, what clears it."""
+
+import numpy as np
+import pytest
+
+from app.document import Document
+from dsp.audio import Audio
+from dsp.demo import make_demo
+from dsp.guide import GuideError, source_weights
+from dsp.pipeline import Settings
+from dsp.stft import analyse
+
+
+@pytest.fixture
+def document():
+    demo = make_demo(duration=1.0)
+    document = Document(Settings(n_components=4, n_fft=512, hop=128))
+    document.set_audio(demo.mixture, analyse(demo.mixture.samples, demo.mixture.rate,
+                                             n_fft=512, hop=128))
+    rng = np.random.default_rng(0)
+    bins, frames = document.magnitude.shape
+    document.set_factors(rng.random((bins, 4), np.float32), rng.random((4, frames), np.float32),
+                         (1.0,))
+    document.assign_sources([[0, 1], [2, 3]])
+    return document
+
+
+def changes(document):
+    seen = []
+    document.paint_changed.connect(seen.append)
+    return seen
+
+
+def test_a_block_is_painted_where_asked_and_nowhere_else(document):
+    seen = changes(document)
+    assert document.paint is None
+    block = np.full((3, 4), 0.7, np.float32)
+    document.set_paint_block(1, slice(10, 13), slice(5, 9), block)
+    paint = document.paint
+    assert paint.shape == (2, *document.magnitude.shape)
+    assert np.all(paint[1, 10:13, 5:9] == np.float32(0.7))
+    assert paint.sum() == pytest.approx(0.7 * 12, rel=1e-6)
+    assert seen == [(slice(10, 13), slice(5, 9))]
+    document.set_paint_block(1, slice(10, 13), slice(5, 9), block)  # no change: no signal
+    assert len(seen) == 1
+    np.testing.assert_array_equal(document.paint_block(1, slice(9, 14), slice(5, 9))[1:4], block)
+    assert not document.paint_block(3, slice(0, 2), slice(0, 2)).any()
+    with pytest.raises(ValueError, match="read-only"):
+        document.paint[0, 0, 0] = 1.0
+
+
+def test_values_are_clipped_and_shapes_checked(document):
+    document.set_paint_block(0, slice(0, 2), slice(0, 2), np.array([[2.0, -1.0], [0.5, 1.0]]))
+    assert document.paint[0, :2, :2].tolist() == [[1.0, 0.0], [0.5, 1.0]]
+    with pytest.raises(ValueError, match="for a block of"):
+        document.set_paint_block(0, slice(0, 2), slice(0, 2), np.zeros((3, 3)))
+
+
+def test_steering_follows_groups_and_the_live_paint(document):
+    assert document.steering() is None  # no paint, no steering
+    document.set_paint_block(1, slice(0, 5), slice(0, 5), np.ones((5, 5)))
+    steering = document.steering()
+    assert steering.sources.tolist() == [0, 0, 1, 1]
+    assert steering.strength == document.settings.guide_strength
+    document.set_paint_block(0, slice(20, 21), slice(3, 4), np.ones((1, 1)))
+    expected = source_weights(np.asarray(document.paint), document.settings.guide_strength)
+    np.testing.assert_allclose(steering.weights(), expected)  # a later stroke steers it too
+
+
+def test_steering_skips_empty_sources_and_keeps_group_order(document):
+    document.assign_sources([[0, 1], [], [2, 3]])  # source 1 has no components
+    document.set_paint_block(2, slice(0, 5), slice(0, 5), np.ones((5, 5)))
+    document.set_paint_block(1, slice(6, 9), slice(0, 5), np.ones((3, 5)))
+    steering = document.steering()
+    assert steering.n_sources == 2 and steering.sources.tolist() == [0, 0, 1, 1]
+    np.testing.assert_array_equal(steering.paint[1], document.paint[2])
+    assert not steering.paint[0].any()
+
+
+def test_merging_sources_merges_their_paint(document):
+    document.set_paint_block(0, slice(0, 2), slice(0, 1), np.array([[0.2], [0.9]]))
+    document.set_paint_block(1, slice(0, 2), slice(0, 1), np.array([[0.6], [0.1]]))
+    document.merge_sources(0, 1)
+    assert len(document.paint) == 1
+    np.testing.assert_allclose(document.paint[0, :2, 0], [0.6, 0.9])
+
+
+def test_a_new_stft_clears_paint_with_a_notice_and_whole_paint_is_checked(document):
+    notices = []
+    document.noticed.connect(notices.append)
+    with pytest.raises(GuideError, match="the paint: paint is 3 bins"):
+        document.set_paint(np.zeros((2, 3, 4), np.float32))
+    document.set_paint_block(0, slice(0, 2), slice(0, 2), np.ones((2, 2)))
+    audio = document.audio
+    document.set_audio(audio, analyse(audio.samples, audio.rate, n_fft=1024, hop=256))
+    assert document.paint is None
+    assert any("Cleared the paint" in n for n in notices)
+
+
+def test_other_audio_starts_without_paint(document):
+    document.set_paint_block(0, slice(0, 2), slice(0, 2), np.ones((2, 2)))
+    other = Audio(np.zeros((8000, 1), np.float32), 8000)
+    document.set_audio(other, analyse(other.samples, other.rate, n_fft=512, hop=128))
+    assert document.paint is None
