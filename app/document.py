@@ -85,6 +85,7 @@ class Document:
         self._kept_templates: np.ndarray | None = None
         # Paint per source (sources, bins, frames) on the spectrogram's grid, or None.
         self._paint: np.ndarray | None = None
+        self._painted_cells = 0  # nonzero cells of the paint, kept by every change
 
     # -- read access -------------------------------------------------------------------------
 
@@ -229,6 +230,10 @@ class Document:
         view.flags.writeable = False
         return view
 
+    def has_paint(self) -> bool:
+        """Whether any cell is painted (kept up to date by every change: no scan)."""
+        return self._painted_cells > 0
+
     def paint_block(self, source: int, bins: slice, frames: slice) -> np.ndarray:
         """A copy of ``source``'s paint on a block of cells (zeros where never painted)."""
         grid = self._grid()
@@ -244,20 +249,15 @@ class Document:
         rows of the paint (the live array: later strokes steer it too) and the
         settings' strength. None when no source with components has paint.
         """
-        if self._paint is None or self._W is None:
+        if self._paint is None or self._W is None or not self.has_paint():
             return None
         used = sorted({c.source for c in self._components})
-        rows = [s for s in used if s < len(self._paint)]
-        if not rows or not any(self._paint[s].any() for s in rows):
+        rows = tuple(s if s < len(self._paint) else None for s in used)
+        if all(row is None or not self._paint[row].any() for row in rows):
             return None
-        if len(rows) == len(self._paint) == len(used) and rows == list(range(len(rows))):
-            paint = self._paint
-        else:
-            paint = np.zeros((len(used), *self._paint.shape[1:]), np.float32)
-            for i, s in enumerate(used):
-                if s < len(self._paint):
-                    paint[i] = self._paint[s]
-        return Steering.of_groups(paint, self._settings.guide_strength, self.groups())
+        identity = rows == tuple(range(len(self._paint)))
+        return Steering.of_groups(self._paint, self._settings.guide_strength, self.groups(),
+                                  None if identity else rows)
 
     # -- changes -----------------------------------------------------------------------------
 
@@ -283,6 +283,7 @@ class Document:
             raise ValueError(f"paint of shape {values.shape} for a block of {target.shape}")
         if np.array_equal(target, values):
             return
+        self._painted_cells += int(np.count_nonzero(values)) - int(np.count_nonzero(target))
         self._paint[source, bins, frames] = values
         self.paint_changed.emit((bins, frames))
 
@@ -298,8 +299,12 @@ class Document:
             paint = check_paint(paint, self._grid(), name="the paint", min_sources=1).copy()
         if paint is None and self._paint is None:
             return
-        self._paint = paint
+        self._set_whole_paint(paint)
         self.paint_changed.emit(None)
+
+    def _set_whole_paint(self, paint: np.ndarray | None) -> None:
+        self._paint = paint
+        self._painted_cells = 0 if paint is None else int(np.count_nonzero(paint))
 
     def _grid(self) -> tuple[int, int]:
         if self._magnitude is None:
@@ -310,8 +315,8 @@ class Document:
         """Forget the paint (it no longer fits the grid); say why if there was any."""
         if self._paint is None:
             return
-        painted = bool(self._paint.any())
-        self._paint = None
+        painted = self.has_paint()
+        self._set_whole_paint(None)
         self.paint_changed.emit(None)
         if painted and reason:
             self.notice(f"Cleared the paint: {reason}.")
@@ -385,7 +390,7 @@ class Document:
         if paint is not None:
             paint = check_paint(paint, magnitude.shape, name="the paint", min_sources=1).copy()
         self._audio, self._spectrogram, self._magnitude = audio, spectrogram, magnitude
-        self._paint = paint
+        self._set_whole_paint(paint)
         self._settings = settings
         self._W, self._H, self._channel_gains = W, H, gains
         self._losses = tuple(float(x) for x in losses) if W is not None else ()
@@ -632,7 +637,7 @@ class Document:
             np.maximum(self._paint[target], self._paint[other], out=self._paint[target])
         elif self._paint[other].any():
             self.set_paint_block(target, slice(None), slice(None), self._paint[other])
-        self._paint = np.delete(self._paint, other, axis=0)
+        self._set_whole_paint(np.delete(self._paint, other, axis=0))
         self.paint_changed.emit(None)
 
     def set_locked(self, index: int, locked: bool) -> None:

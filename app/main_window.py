@@ -24,7 +24,9 @@ from PySide6.QtWidgets import (
 from . import jobs, preferences
 from .document import Document
 from .explore import install_explore
+from .history import EditHistory
 from .loader import Loader
+from .painting import install_painting
 from .parameters_panel import ParametersPanel
 from .playback.control import PlaybackControl
 from .services import Services
@@ -82,6 +84,7 @@ class MainWindow(QMainWindow):
         self.document = Document(preferences.load_parameters(self._store))
         self.control = SolverControl(self.document, self)
         self.loader = Loader(self.document, self)
+        self.history = EditHistory(self.document, self)
         self.error_box: QMessageBox | None = None
         self.restart_box: QMessageBox | None = None
         self._opening: str | None = None  # path being loaded, for the recent files
@@ -123,6 +126,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_menus_and_toolbar()
         self.explore = install_explore(self.services)
+        self.painting = install_painting(self.services)
         self._connect()
         self.hints = install_hints(self)  # what fills each view while it is empty
         self.resize(1600, 1000)
@@ -199,6 +203,9 @@ class MainWindow(QMainWindow):
         quit_action.setShortcut(QKeySequence.Quit)
         quit_action.triggered.connect(self.close)
         self._update_recent_menu()
+
+        edit_menu = menu.addMenu("&Edit")
+        edit_menu.addActions([self.history.undo_action, self.history.redo_action])
 
         solver_menu = menu.addMenu("&Solver")
         for action in self.solver_actions.all:

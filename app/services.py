@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget, QMenu, QWidget
+from PySide6.QtWidgets import QDockWidget, QMenu, QToolBar, QWidget
 
 __all__ = ["Services"]
 
@@ -31,6 +31,10 @@ class Services:
         The parent of a feature's windows and actions.
     spectrogram_plot : pyqtgraph.PlotItem
         The mixture spectrogram's plot, for a feature that selects on it.
+    spectrogram : app.views.spectrogram.SpectrogramView
+        The mixture spectrogram's view, for a feature that draws on its grid.
+    history : app.history.EditHistory
+        The window's undo stack: every edit a feature makes is pushed there.
     """
 
     def __init__(
@@ -51,12 +55,19 @@ class Services:
         self.loader = window.loader
         self.parent: QWidget = window
         self.spectrogram_plot = window.spectrogram.plot
+        self.spectrogram = window.spectrogram
+        self.history = window.history
 
     def add_dock(
         self, title: str, widget: QWidget, *, tab_with: str | None = None
     ) -> QDockWidget:
         """Show ``widget`` in a dock on the right (in a tab beside the ``tab_with`` dock)."""
         return self._add_dock(title, widget, Qt.RightDockWidgetArea, tab_with=tab_with)
+
+    def add_toolbar(self, toolbar: QToolBar) -> None:
+        """Show ``toolbar`` under the window's others."""
+        self._window.addToolBarBreak()
+        self._window.addToolBar(toolbar)
 
     def add_menu(self, title: str) -> QMenu:
         """A new menu in the window's menu bar."""

@@ -19,7 +19,7 @@ factorization learned from the paint is also what the stems are cut by.
 from __future__ import annotations
 
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -131,39 +131,52 @@ class Steering:
     strength : float
         λ of :func:`source_weights`.
     sources : np.ndarray, int, (k,)
-        The source (index into ``paint``) of every component.
+        The source (index into the steering's sources) of every component.
+    rows : tuple, optional
+        The paint row of each of the steering's sources, None for a source
+        nobody painted; without it, source s is row s. Lets the GUI steer the
+        sources that have components with its whole paint, without a copy.
     """
 
     paint: np.ndarray
     strength: float
     sources: np.ndarray
+    rows: tuple[int | None, ...] | None = None
 
     def __post_init__(self) -> None:
         sources = np.asarray(self.sources, dtype=np.intp)
+        if self.rows is not None and any(
+                r is not None and not 0 <= r < len(self.paint) for r in self.rows):
+            raise ValueError(f"paint rows {self.rows!r} must index the paint's {len(self.paint)}")
         if sources.ndim != 1 or (sources.size and not 0 <= sources.min() <= sources.max()
-                                 < len(self.paint)):
+                                 < self.n_sources):
             raise ValueError(
-                f"component sources {self.sources!r} must index the {len(self.paint)} sources"
+                f"component sources {self.sources!r} must index the {self.n_sources} sources"
             )
         object.__setattr__(self, "sources", sources)
 
     @classmethod
-    def of_groups(cls, paint: np.ndarray, strength: float, groups: list[list[int]]) -> Steering:
-        """The steering of ``groups`` in the paint's source order (group i is source i)."""
+    def of_groups(cls, paint: np.ndarray, strength: float, groups: list[list[int]],
+                  rows: tuple[int | None, ...] | None = None) -> Steering:
+        """The steering of ``groups``: group i is source i (paint row i, or ``rows[i]``)."""
         sources = np.empty(sum(len(g) for g in groups), dtype=np.intp)
         for s, members in enumerate(groups):
             sources[list(members)] = s
-        return cls(paint, strength, sources)
+        return cls(paint, strength, sources, rows)
+
+    def snapshot(self) -> Steering:
+        """The same steering on a copy of the paint: later strokes no longer change it."""
+        return replace(self, paint=self.paint.copy())
 
     @property
     def n_sources(self) -> int:
         """Number of sources S."""
-        return len(self.paint)
+        return len(self.paint) if self.rows is None else len(self.rows)
 
     @property
     def grid(self) -> tuple[int, int]:
         """(bins, frames) of the paint."""
-        return self.paint.shape[1:]
+        return tuple(self.paint.shape[1:])
 
     def members(self, source: int) -> np.ndarray:
         """Indices of the components of ``source``."""
@@ -171,7 +184,14 @@ class Steering:
 
     def weights(self, frames: slice = slice(None), power: float = 1.0) -> np.ndarray:
         """A_s^α on ``frames``: float32 (sources, bins, frames), :func:`source_weights` to α."""
-        return source_weights(self.paint[:, :, frames], self.strength * float(power))
+        paint = self.paint[:, :, frames]
+        if self.rows is not None:
+            chosen = np.zeros((len(self.rows), *paint.shape[1:]), np.float32)
+            for s, row in enumerate(self.rows):
+                if row is not None:
+                    chosen[s] = paint[row]
+            paint = chosen
+        return source_weights(paint, self.strength * float(power))
 
 
 def order_groups(

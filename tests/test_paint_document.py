@@ -73,8 +73,10 @@ def test_steering_skips_empty_sources_and_keeps_group_order(document):
     document.set_paint_block(1, slice(6, 9), slice(0, 5), np.ones((3, 5)))
     steering = document.steering()
     assert steering.n_sources == 2 and steering.sources.tolist() == [0, 0, 1, 1]
-    np.testing.assert_array_equal(steering.paint[1], document.paint[2])
-    assert not steering.paint[0].any()
+    assert steering.rows == (0, 2)  # source 1 has no components: its paint steers nothing
+    weights = steering.weights()
+    np.testing.assert_allclose(weights, source_weights(np.asarray(document.paint)[[0, 2]],
+                                                       document.settings.guide_strength))
 
 
 def test_merging_sources_merges_their_paint(document):
@@ -102,3 +104,32 @@ def test_other_audio_starts_without_paint(document):
     other = Audio(np.zeros((8000, 1), np.float32), 8000)
     document.set_audio(other, analyse(other.samples, other.rate, n_fft=512, hop=128))
     assert document.paint is None
+
+
+def test_has_paint_follows_every_change(document):
+    assert not document.has_paint()
+    document.set_paint_block(1, slice(0, 2), slice(0, 2), np.ones((2, 2)))
+    assert document.has_paint()
+    document.set_paint_block(1, slice(0, 2), slice(0, 1), np.zeros((2, 1)))
+    assert document.has_paint()
+    document.set_paint_block(1, slice(0, 2), slice(1, 2), np.zeros((2, 1)))
+    assert not document.has_paint() and document.steering() is None
+    document.set_paint(np.full((2, *document.magnitude.shape), 0.5, np.float32))
+    assert document.has_paint()
+    document.set_paint(None)
+    assert not document.has_paint()
+
+
+def test_steering_of_a_subset_of_rows_shares_the_paint_without_a_copy(document):
+    document.assign_sources([[0], [1], [2], [3]])
+    document.set_paint_block(2, slice(0, 3), slice(0, 3), np.ones((3, 3)))
+    document.assign_sources([[0], [1], [], [2, 3]])  # source 2, painted, has no components now
+    document.set_paint_block(3, slice(5, 6), slice(0, 3), np.ones((1, 3)))
+    steering = document.steering()
+    assert steering.n_sources == 3 and steering.rows == (0, 1, 3)
+    assert np.shares_memory(steering.paint, document.paint)
+    weights = steering.weights()
+    assert weights.shape == (3, *document.magnitude.shape)
+    np.testing.assert_allclose(weights[:2, 5, :3], np.exp(-document.settings.guide_strength),
+                               rtol=1e-5)
+    assert np.all(weights[:, :3, :3] == 1.0)  # source 2's paint steers no component

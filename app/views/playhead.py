@@ -43,7 +43,8 @@ class Playhead:
             self.line.show()
 
     def _on_clicked(self, event) -> None:
-        if event.button() != Qt.MouseButton.LeftButton or event.double():
+        # An item that took the click (a brush painting) keeps it from seeking.
+        if event.button() != Qt.MouseButton.LeftButton or event.double() or event.isAccepted():
             return
         if not self._plot.vb.sceneBoundingRect().contains(event.scenePos()):
             return

@@ -121,17 +121,24 @@ class SpectrogramView(QWidget):
         The user clicked at this time (seconds).
     failed(str)
         A render job raised; the view keeps its image and renders again on the next change.
+    drawn
+        A render of the visible range started (layers drawn over it follow :attr:`shown_grid`).
     """
 
     hovered = Signal(str)
     seek_requested = Signal(float)
     failed = Signal(str)
+    #: A render of the visible range started: :attr:`shown_grid` describes it.
+    drawn = Signal()
 
     def __init__(self, document: Document, *, mode: str = "mixture", parent=None) -> None:
         super().__init__(parent)
         self._document = document
         self._top_db = 0.0
         self._mixture_cache: tuple[tuple[int, int, int], np.ndarray] | None = None
+        #: (first frame, end frame, frames per column, bins of the rows, rect in view
+        #: coordinates) of the image being drawn, or None before any audio.
+        self.shown_grid: tuple[int, int, int, np.ndarray, QRectF] | None = None
         self.mode_box = QComboBox()
         for key, label in MODES.items():
             self.mode_box.addItem(label, key)
@@ -221,6 +228,7 @@ class SpectrogramView(QWidget):
         V = self._document.magnitude  # noqa: N806
         if V is None:
             self.image.clear()
+            self.shown_grid = None
             self._show_empty_axes()
             return
         self._mixture_cache = None
@@ -283,6 +291,8 @@ class SpectrogramView(QWidget):
             rows = np.arange(spec.shape[0])
             rect = QRectF(x0, -0.5 * bin_hz, width, spec.shape[0] * bin_hz)
         self._requested += 1
+        self.shown_grid = (a, b, step, rows, rect)
+        self.drawn.emit()
         document, mode = self._document, self.mode
         mixture = self._mixture(a, b, step)
         if mode == "mixture" or document.W is None:

@@ -1,0 +1,140 @@
+"""Paint to separate (issue 17): brush and eraser on the mixture spectrogram, undoable.
+
+``install_painting(services)`` puts a Paint toolbar and menu in the window:
+Brush (B) and Eraser (E) — neither chosen, the mouse pans and seeks as
+always —, the source painted for, the brush's size, hardness and opacity
+(the confidence painted), and Clear paint. Strokes go to the document's paint
+(:mod:`dsp.guide`: what steers the solver and the masks) as they are drawn,
+and each finished stroke is one command on the window's undo stack.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QAction, QActionGroup, QColor, QIcon, QKeySequence, QPixmap
+from PySide6.QtWidgets import QComboBox, QLabel, QSpinBox, QToolBar
+
+from ..services import Services
+from ..widgets import spin_box
+from .brush import Brush
+from .canvas import PaintCanvas, source_colour
+from .commands import ClearPaintCommand, StrokeRecorder
+
+__all__ = ["PaintTools", "install_painting"]
+
+
+class PaintTools(QObject):
+    """The paint tools of a window: the actions, the tool bar's controls and the canvas.
+
+    Attributes
+    ----------
+    brush_action, eraser_action, clear_action : QAction
+    source_box : QComboBox
+        The source the brush paints for (its data: the source's index).
+    size_box, hardness_box, opacity_box : spin boxes
+        Diameter in pixels, hardness and opacity in percent.
+    toolbar : QToolBar
+    canvas : PaintCanvas
+    """
+
+    def __init__(self, services: Services) -> None:
+        super().__init__(services.parent)
+        self._document = document = services.document
+        self._history = services.history
+        self.brush_action = QAction("&Brush", self, checkable=True)
+        self.brush_action.setShortcut(QKeySequence("B"))
+        self.brush_action.setToolTip(
+            "Paint where the chosen source sounds (B); opacity is how sure you are")
+        self.eraser_action = QAction("&Eraser", self, checkable=True)
+        self.eraser_action.setShortcut(QKeySequence("E"))
+        self.eraser_action.setToolTip("Erase paint of every source (E)")
+        group = QActionGroup(self)
+        group.setExclusionPolicy(QActionGroup.ExclusionPolicy.ExclusiveOptional)
+        group.addAction(self.brush_action)
+        group.addAction(self.eraser_action)
+        self.clear_action = QAction("&Clear paint", self)
+        self.clear_action.setToolTip("Remove all paint (undoable)")
+        self.clear_action.triggered.connect(self.clear)
+
+        self.source_box = QComboBox()
+        self.source_box.setToolTip("The source the brush paints for")
+        self.size_box = spin_box(QSpinBox, 2, 400, 24)
+        self.size_box.setSuffix(" px")
+        self.size_box.setToolTip("Brush diameter on the screen")
+        self.hardness_box = spin_box(QSpinBox, 0, 100, 50)
+        self.hardness_box.setSuffix(" %")
+        self.hardness_box.setToolTip("Share of the radius painted at full opacity")
+        self.opacity_box = spin_box(QSpinBox, 1, 100, 100)
+        self.opacity_box.setSuffix(" %")
+        self.opacity_box.setToolTip("How sure you are: the paint's confidence")
+
+        self.toolbar = QToolBar("Paint")
+        self.toolbar.setObjectName("toolbar_paint")
+        self.toolbar.addActions([self.brush_action, self.eraser_action])
+        for label, widget in (("Source", self.source_box), ("Size", self.size_box),
+                              ("Hardness", self.hardness_box), ("Opacity", self.opacity_box)):
+            self.toolbar.addWidget(QLabel(f" {label} "))
+            self.toolbar.addWidget(widget)
+        self.toolbar.addSeparator()
+        self.toolbar.addAction(self.clear_action)
+
+        self.canvas = PaintCanvas(document, services.spectrogram, self.tool, self._on_stroke)
+        for signal in (document.sources_changed, document.components_changed,
+                       document.component_changed):
+            signal.connect(lambda *_: self._fill_sources())
+        document.audio_changed.connect(self._enable)
+        self._fill_sources()
+        self._enable()
+
+    @property
+    def brush(self) -> Brush:
+        """The brush the controls describe."""
+        return Brush(self.size_box.value(), self.hardness_box.value() / 100.0,
+                     self.opacity_box.value() / 100.0)
+
+    def tool(self) -> tuple[str | None, int, Brush]:
+        """What the mouse does on the spectrogram: (mode, source, brush)."""
+        mode = ("brush" if self.brush_action.isChecked()
+                else "eraser" if self.eraser_action.isChecked() else None)
+        source = self.source_box.currentData()
+        return mode, 0 if source is None else source, self.brush
+
+    def clear(self) -> None:
+        """Clear all paint, as one undoable edit."""
+        if self._document.paint is not None and self._document.paint.any():
+            self._history.push(ClearPaintCommand(self._document))
+
+    def _on_stroke(self, recorder: StrokeRecorder, name: str) -> None:
+        command = recorder.finish(name)
+        if command is not None:
+            self._history.push(command)
+
+    def _enable(self) -> None:
+        on = self._document.magnitude is not None
+        for action in (self.brush_action, self.eraser_action, self.clear_action):
+            action.setEnabled(on)
+
+    def _fill_sources(self) -> None:
+        """One entry per source, in its colour; the chosen source stays chosen."""
+        document = self._document
+        chosen = self.source_box.currentData()
+        self.source_box.blockSignals(True)
+        self.source_box.clear()
+        for source in range(max(document.n_sources, 2)):
+            swatch = QPixmap(12, 12)
+            swatch.fill(QColor(source_colour(document, source)))
+            self.source_box.addItem(QIcon(swatch), document.source_state(source).name, source)
+        index = self.source_box.findData(chosen)
+        self.source_box.setCurrentIndex(max(index, 0))
+        self.source_box.blockSignals(False)
+
+
+def install_painting(services: Services) -> PaintTools:
+    """The paint tools, their tool bar and their menu, through ``services``."""
+    tools = PaintTools(services)
+    services.add_toolbar(tools.toolbar)
+    menu = services.add_menu("&Paint")
+    menu.addActions([tools.brush_action, tools.eraser_action])
+    menu.addSeparator()
+    menu.addAction(tools.clear_action)
+    return tools

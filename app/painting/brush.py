@@ -1,0 +1,133 @@
+"""Brush strokes on the STFT grid, pure numpy: which cells a stroke covers and how much.
+
+A brush is a disc on the screen, so what the user sees is what is painted
+whatever the zoom and the frequency axis (on a log axis a disc covers more
+bins up high). Cells are placed at their centres: frame f at f·hop/rate
+seconds (frames are centred, :mod:`dsp.stft`), bin b at b·rate/n_fft hertz,
+or its logarithm on a log-frequency axis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Brush", "Grid", "Stroke", "stroke_alpha"]
+
+
+@dataclass(frozen=True)
+class Brush:
+    """A round brush.
+
+    Attributes
+    ----------
+    size : float
+        Diameter in screen pixels.
+    hardness : float
+        Share of the radius painted at full strength, 0–1; beyond it the
+        strength falls linearly to 0 at the edge.
+    opacity : float
+        The confidence painted, 0–1: a brush never paints a cell above it.
+    """
+
+    size: float = 24.0
+    hardness: float = 0.5
+    opacity: float = 1.0
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Where the cells of a spectrogram sit in a view's coordinates, and the view's pixel size.
+
+    Attributes
+    ----------
+    frame_x : np.ndarray, (frames,)
+        Each frame's centre on the x axis (seconds), increasing.
+    bin_y : np.ndarray, (bins,)
+        Each bin's centre on the y axis (hertz, or log10 hertz), nondecreasing
+        (−inf for bin 0 on a log axis).
+    pixel : tuple of float
+        Size of a screen pixel in view units (x, y).
+    """
+
+    frame_x: np.ndarray
+    bin_y: np.ndarray
+    pixel: tuple[float, float]
+
+    @classmethod
+    def of_stft(cls, rate: int, n_fft: int, hop: int, shape: tuple[int, int], *,
+                log_frequency: bool, pixel: tuple[float, float]) -> Grid:
+        """The grid of an STFT of ``shape`` (bins, frames) in a view with ``pixel`` size."""
+        bins, frames = shape
+        hz = np.arange(bins) * (rate / n_fft)
+        with np.errstate(divide="ignore"):
+            y = np.log10(hz) if log_frequency else hz
+        return cls(np.arange(frames) * (hop / rate), y, pixel)
+
+
+@dataclass
+class Stroke:
+    """The cells a stroke covers: a (bins, frames) block and the strength in each, 0–1."""
+
+    bins: slice
+    frames: slice
+    alpha: np.ndarray
+
+
+def _span(coordinates: np.ndarray, low: float, high: float) -> tuple[int, int]:
+    return (int(np.searchsorted(coordinates, low, side="left")),
+            int(np.searchsorted(coordinates, high, side="right")))
+
+
+def stroke_alpha(points, brush: Brush, grid: Grid) -> Stroke | None:
+    """The strength of a brush dragged through ``points`` (view x, y) on every cell it covers.
+
+    Dabs are stamped every third of the radius along each segment (at least
+    one per point), the strongest wins in each cell. A brush smaller than a
+    cell still paints the cell nearest its centre. None when the stroke
+    misses the grid.
+    """
+    points = np.atleast_2d(np.asarray(points, dtype=np.float64))
+    sx, sy = (abs(float(p)) for p in grid.pixel)
+    radius = max(brush.size / 2.0, 0.5)
+    # Screen-space positions of the dabs along the path.
+    screen = points / (sx, sy)
+    dabs = [screen[:1]]
+    for a, b in zip(screen[:-1], screen[1:]):
+        count = max(1, int(np.ceil(np.hypot(*(b - a)) / max(radius / 3.0, 0.5))))
+        dabs.append(a + (b - a) * (np.arange(1, count + 1)[:, None] / count))
+    dabs = np.concatenate(dabs)
+    xs, ys = dabs[:, 0] * sx, dabs[:, 1] * sy
+    f0, f1 = _span(grid.frame_x, xs.min() - radius * sx, xs.max() + radius * sx)
+    b0, b1 = _span(grid.bin_y, ys.min() - radius * sy, ys.max() + radius * sy)
+    if f0 >= f1 or b0 >= b1:
+        return _nearest(xs, ys, grid)
+    fx = grid.frame_x[f0:f1] / sx
+    by = grid.bin_y[b0:b1] / sy
+    alpha = np.zeros((b1 - b0, f1 - f0), np.float32)
+    edge = max(1.0 - brush.hardness, 1e-6)
+    for x, y in dabs:
+        d = np.hypot((by - y)[:, None], (fx - x)[None, :]) / radius
+        np.maximum(alpha, np.clip((1.0 - d) / edge, 0.0, 1.0), out=alpha)
+    if not alpha.any():
+        return _nearest(xs, ys, grid)
+    return Stroke(slice(b0, b1), slice(f0, f1), alpha)
+
+
+def _nearest(xs: np.ndarray, ys: np.ndarray, grid: Grid) -> Stroke | None:
+    """The one cell nearest the stroke's first dab, if that lies on the grid."""
+    x, y = xs[0], ys[0]
+    inside = (grid.frame_x[0] - 0.5 * _step(grid.frame_x) <= x
+              <= grid.frame_x[-1] + 0.5 * _step(grid.frame_x))
+    finite = grid.bin_y[np.isfinite(grid.bin_y)]
+    if not inside or not finite.size or not finite[0] - _step(finite) <= y <= finite[-1] + _step(
+            finite):
+        return None
+    f = int(np.argmin(np.abs(grid.frame_x - x)))
+    b = int(np.argmin(np.abs(np.where(np.isfinite(grid.bin_y), grid.bin_y, np.inf) - y)))
+    return Stroke(slice(b, b + 1), slice(f, f + 1), np.ones((1, 1), np.float32))
+
+
+def _step(coordinates: np.ndarray) -> float:
+    return float(coordinates[1] - coordinates[0]) if len(coordinates) > 1 else 1.0

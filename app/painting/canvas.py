@@ -1,0 +1,178 @@
+"""The paint layer over the mixture spectrogram: it shows the paint and takes the brush.
+
+:class:`PaintCanvas` is an image item drawn over the spectrogram on the same
+grid (:attr:`~app.views.spectrogram.SpectrogramView.shown_grid`): each cell in
+the colour of the source painted there, as opaque as the paint is sure. While
+a brush or the eraser is chosen, left drags and clicks on it paint (the view
+neither pans nor seeks); otherwise they pass through to the view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+
+from ..colours import component_colour
+from ..document import Document
+from ..views.spectrogram import SpectrogramView, block_max
+from .brush import Brush, Grid, stroke_alpha
+from .commands import StrokeRecorder
+
+__all__ = ["PaintCanvas", "overlay_rgba", "source_colour"]
+
+#: Opacity of full-confidence paint over the spectrogram.
+OVERLAY_OPACITY = 0.6
+#: Delay that gathers a burst of paint changes into one redraw, ms.
+REDRAW_DELAY = 15
+
+
+def source_colour(document: Document, source: int) -> str:
+    """The colour a source is painted in: its first component's (``#rrggbb``)."""
+    members = document.source_members(source)
+    return document.components[members[0]].colour if members else component_colour(source)
+
+
+def _rgb(colour: str) -> np.ndarray:
+    return np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)], np.float32)
+
+
+def overlay_rgba(paint: np.ndarray, rows: np.ndarray, frames: slice, step: int,
+                 colours: list[str]) -> np.ndarray:
+    """The paint of ``frames`` as an RGBA image (rows, columns, 4), uint8, ``step`` frames a column.
+
+    Each pixel mixes the sources' colours in proportion to their paint; its
+    opacity is the surest paint there times :data:`OVERLAY_OPACITY`.
+    """
+    planes = np.stack([block_max(p[rows][:, frames], step) for p in paint])  # (S, R, C)
+    strongest = planes.max(axis=0)
+    total = np.maximum(planes.sum(axis=0), 1e-6)
+    rgb = np.einsum("src,sk->rck", planes / total, np.stack([_rgb(c) for c in colours]))
+    image = np.empty((*strongest.shape, 4), np.uint8)
+    image[..., :3] = np.clip(rgb, 0, 255)
+    image[..., 3] = np.clip(strongest * (OVERLAY_OPACITY * 255.0), 0, 255)
+    return image
+
+
+class PaintCanvas(pg.ImageItem):
+    """The paint over ``view``'s image, and the brush on it.
+
+    Parameters
+    ----------
+    document : Document
+    view : SpectrogramView
+        The mixture view it lies on.
+    tool : callable
+        Returns what the mouse does now: ``(mode, source, brush)`` with mode
+        ``"brush"``, ``"eraser"`` or None (the mouse belongs to the view).
+    on_stroke : callable
+        Called with a finished stroke's :class:`StrokeRecorder` and its name.
+    """
+
+    def __init__(self, document: Document, view: SpectrogramView,
+                 tool: Callable[[], tuple[str | None, int, Brush]],
+                 on_stroke: Callable[[StrokeRecorder, str], None]) -> None:
+        super().__init__(axisOrder="row-major")
+        self._document = document
+        self._view = view
+        self._tool = tool
+        self._on_stroke = on_stroke
+        self._recorder: StrokeRecorder | None = None
+        self._last: tuple[float, float] | None = None
+        self.setZValue(10)  # over the spectrogram, under the playhead and the loop
+        view.plot.addItem(self, ignoreBounds=True)
+        self._redraw = QTimer(self)
+        self._redraw.setSingleShot(True)
+        self._redraw.setInterval(REDRAW_DELAY)
+        self._redraw.timeout.connect(self.redraw)
+        view.drawn.connect(self.redraw)
+        document.paint_changed.connect(lambda _: self._redraw.start())
+        for signal in (document.component_changed, document.sources_changed):
+            signal.connect(lambda *_: self._redraw.start())
+
+    # -- drawing -----------------------------------------------------------------------------
+
+    def redraw(self) -> None:
+        """Draw the paint on the view's current grid (transparent where there is none)."""
+        grid = self._view.shown_grid
+        if grid is None:
+            self.clear()
+            return
+        a, b, step, rows, rect = grid
+        paint = self._document.paint
+        if paint is None or not paint.any():
+            image = np.zeros((len(rows), -(-(b - a) // step), 4), np.uint8)
+        else:
+            colours = [source_colour(self._document, s) for s in range(len(paint))]
+            image = overlay_rgba(paint, rows, slice(a, b), step, colours)
+        self.setImage(image, autoLevels=False, levels=(0, 255))
+        self.setRect(rect)
+
+    # -- the brush ---------------------------------------------------------------------------
+
+    def _grid(self) -> Grid:
+        spec = self._document.spectrogram
+        return Grid.of_stft(spec.rate, spec.n_fft, spec.hop, self._document.magnitude.shape,
+                            log_frequency=self._view.log_box.isChecked(),
+                            pixel=tuple(self._view.plot.vb.viewPixelSize()))
+
+    def _point(self, scene_pos) -> tuple[float, float]:
+        point = self._view.plot.vb.mapSceneToView(scene_pos)
+        return point.x(), point.y()
+
+    def _painting(self, event) -> bool:
+        mode, _, _ = self._tool()
+        return (mode is not None and event.button() == Qt.MouseButton.LeftButton
+                and self._document.magnitude is not None)
+
+    def mouseDragEvent(self, event) -> None:  # noqa: N802 - pyqtgraph's API
+        if event.isStart():
+            if not self._painting(event):
+                event.ignore()
+                return
+            self._recorder = StrokeRecorder(self._document)
+            self._last = self._point(event.buttonDownScenePos())
+        if self._recorder is None:
+            event.ignore()
+            return
+        event.accept()
+        point = self._point(event.scenePos())
+        self._stamp([self._last, point])
+        self._last = point
+        if event.isFinish():
+            self._finish()
+
+    def mouseClickEvent(self, event) -> None:  # noqa: N802 - pyqtgraph's API
+        if not self._painting(event):
+            event.ignore()
+            return
+        event.accept()
+        self._recorder = StrokeRecorder(self._document)
+        self._stamp([self._point(event.scenePos())])
+        self._finish()
+
+    def _stamp(self, points) -> None:
+        mode, source, brush = self._tool()
+        stroke = stroke_alpha(points, brush, self._grid())
+        if stroke is None:
+            return
+        document = self._document
+        self._recorder.before_change(stroke.frames)
+        if mode == "eraser":
+            paint = document.paint
+            for row in range(0 if paint is None else len(paint)):
+                old = document.paint_block(row, stroke.bins, stroke.frames)
+                document.set_paint_block(row, stroke.bins, stroke.frames, old * (1 - stroke.alpha))
+        else:
+            old = document.paint_block(source, stroke.bins, stroke.frames)
+            new = np.maximum(old, np.float32(brush.opacity) * stroke.alpha)
+            document.set_paint_block(source, stroke.bins, stroke.frames, new)
+
+    def _finish(self) -> None:
+        mode, source, _ = self._tool()
+        name = ("Erase paint" if mode == "eraser"
+                else f"Paint {self._document.source_state(source).name}")
+        recorder, self._recorder = self._recorder, None
+        self._on_stroke(recorder, name)

@@ -1,0 +1,152 @@
+"""Painting in the window through real mouse events: the guide changes where the brush went."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtTest import QTest
+
+from app.painting.brush import Brush, Grid, stroke_alpha
+
+
+def viewport_point(view, seconds: float, hz: float) -> QPoint:
+    """Where (seconds, hz) is drawn, in the spectrogram's viewport pixels."""
+    y = np.log10(hz) if view.log_box.isChecked() else hz
+    scene = view.plot.vb.mapViewToScene(QPointF(seconds, y))
+    return view.graphics.mapFromScene(scene)
+
+
+def drag(qtbot, view, points) -> None:
+    """Press, move through ``points`` (seconds, hz) and release with the left button."""
+    viewport = view.graphics.viewport()
+    pixels = [viewport_point(view, t, hz) for t, hz in points]
+    QTest.mousePress(viewport, Qt.LeftButton, Qt.NoModifier, pixels[0])
+    for pixel in pixels[1:]:
+        for step in np.linspace(0, 1, 6)[1:]:  # several moves per segment, like a real hand
+            QTest.mouseMove(viewport, pixels[0] + (pixel - pixels[0]) * step)
+        pixels[0] = pixel
+        qtbot.wait(5)
+    QTest.mouseRelease(viewport, Qt.LeftButton, Qt.NoModifier, pixels[-1])
+    qtbot.wait(30)
+
+
+@pytest.fixture
+def painting(window, qtbot):
+    window.resize(1400, 900)
+    qtbot.wait(50)
+    window.spectrogram.render()
+    window.painting.brush_action.trigger()
+    return window.painting
+
+
+def painted_cells(document, source):
+    paint = document.paint
+    return np.argwhere(paint[source] > 0) if paint is not None and len(paint) > source else []
+
+
+def test_a_brush_stroke_paints_the_cells_under_it_and_nowhere_else(qtbot, window, painting):
+    document, spec = window.document, window.document.spectrogram
+    painting.source_box.setCurrentIndex(1)
+    painting.size_box.setValue(16)
+    drag(qtbot, window.spectrogram, [(0.5, 800.0), (1.2, 800.0)])
+    cells = painted_cells(document, 1)
+    assert len(cells) > 0
+    seconds = cells[:, 1] * spec.hop / spec.rate
+    hz = cells[:, 0] * spec.rate / spec.n_fft
+    assert seconds.min() > 0.35 and seconds.max() < 1.35  # where the brush went
+    assert hz.min() > 500 and hz.max() < 1300
+    assert not document.paint[0].any()  # only the chosen source
+    assert document.paint.max() == pytest.approx(1.0)
+
+
+def test_the_stroke_is_what_the_brush_model_paints(qtbot, window, painting):
+    document, view = window.document, window.spectrogram
+    painting.size_box.setValue(30)
+    painting.hardness_box.setValue(20)
+    painting.opacity_box.setValue(70)
+    drag(qtbot, view, [(0.8, 400.0), (0.8, 402.0)])
+    spec = document.spectrogram
+    grid = Grid.of_stft(spec.rate, spec.n_fft, spec.hop, document.magnitude.shape,
+                        log_frequency=True, pixel=tuple(view.plot.vb.viewPixelSize()))
+    point = view.plot.vb.mapSceneToView(view.graphics.mapToScene(
+        viewport_point(view, 0.8, 400.0)))
+    expected = stroke_alpha([(point.x(), point.y())], Brush(30, 0.2, 0.7), grid)
+    painted = document.paint[0]
+    peak = painted[expected.bins, expected.frames]
+    np.testing.assert_allclose(peak, 0.7 * expected.alpha, atol=0.05)
+    outside = painted.copy()
+    outside[expected.bins, expected.frames] = 0
+    assert outside.max() < 0.05  # nothing beyond the disc (the drag moved ~2 px)
+
+
+def test_undo_and_redo_restore_every_stroke_exactly(qtbot, window, painting):
+    document = window.document
+    drag(qtbot, window.spectrogram, [(0.3, 300.0), (0.9, 600.0)])
+    first = np.array(document.paint)
+    painting.source_box.setCurrentIndex(1)
+    drag(qtbot, window.spectrogram, [(0.6, 300.0), (1.4, 2000.0)])
+    second = np.array(document.paint)
+    painting.eraser_action.trigger()
+    drag(qtbot, window.spectrogram, [(0.5, 400.0), (1.0, 400.0)])
+    erased = np.array(document.paint)
+    assert erased.sum() < second.sum()
+    history = window.history
+    assert history.undo_action.text() == "&Undo Erase paint"
+    history.undo_action.trigger()
+    np.testing.assert_array_equal(document.paint, second)
+    assert history.undo_action.text() == "&Undo Paint Source 2"
+    history.undo_action.trigger()
+    np.testing.assert_array_equal(document.paint[:1], first[:1])
+    assert not document.paint[1:].any()
+    history.undo_action.trigger()
+    assert not document.paint.any()
+    for _ in range(3):
+        history.redo_action.trigger()
+    np.testing.assert_array_equal(document.paint, erased)
+    painting.clear_action.trigger()
+    assert document.paint is None
+    history.undo_action.trigger()
+    np.testing.assert_array_equal(document.paint, erased)
+
+
+def test_without_a_tool_the_mouse_belongs_to_the_view(qtbot, window, painting):
+    painting.brush_action.trigger()  # off again
+    assert painting.tool()[0] is None
+    drag(qtbot, window.spectrogram, [(0.5, 800.0), (1.2, 800.0)])
+    assert window.document.paint is None
+
+
+def test_the_overlay_shows_the_paint_in_the_sources_colour(qtbot, window, painting):
+    document = window.document
+    painting.source_box.setCurrentIndex(1)
+    drag(qtbot, window.spectrogram, [(0.5, 800.0), (1.2, 800.0)])
+    qtbot.waitUntil(lambda: window.painting.canvas.image is not None
+                    and window.painting.canvas.image[..., 3].max() > 0, timeout=2000)
+    image = window.painting.canvas.image
+    strongest = np.unravel_index(np.argmax(image[..., 3]), image.shape[:2])
+    colour = document.components[document.source_members(1)[0]].colour
+    expected = [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
+    np.testing.assert_allclose(image[strongest][:3], expected, atol=2)
+
+
+def test_a_click_with_the_brush_paints_a_dab_and_does_not_seek(qtbot, window, painting):
+    seeks = []
+    window.spectrogram.seek_requested.connect(seeks.append)
+    viewport = window.spectrogram.graphics.viewport()
+    QTest.mouseClick(viewport, Qt.LeftButton, Qt.NoModifier,
+                     viewport_point(window.spectrogram, 1.0, 1000.0))
+    qtbot.wait(30)
+    assert len(painted_cells(window.document, 0)) > 0
+    assert seeks == []
+    painting.brush_action.trigger()  # no tool: a click seeks again
+    QTest.mouseClick(viewport, Qt.LeftButton, Qt.NoModifier,
+                     viewport_point(window.spectrogram, 1.0, 1000.0))
+    qtbot.wait(30)
+    assert seeks and seeks[0] == pytest.approx(1.0, abs=0.05)
+
+
+def test_new_audio_starts_a_new_history(qtbot, window, painting):
+    drag(qtbot, window.spectrogram, [(0.5, 800.0), (1.2, 800.0)])
+    assert window.history.stack.count() == 1
+    with qtbot.waitSignal(window.document.audio_changed, timeout=20_000):
+        window.loader.open_demo(duration=1.5)
+    assert window.history.stack.count() == 0 and window.document.paint is None
