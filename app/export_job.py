@@ -2,10 +2,11 @@
 
 Nothing here touches a widget. :func:`plan_export` turns a session and
 :class:`ExportOptions` into file names (the dialog previews them);
-:class:`ExportJob` (a job of :mod:`app.jobs`) renders and writes them in its
-own thread as one transaction: stems go through :class:`dsp.stems.StemSet`, the extra files are
-staged beside them the same way, and a cancelled or failed export removes
-everything staged, leaving the folder as it was.
+:class:`ExportJob` (a job of :mod:`app.jobs`) renders them with the session's
+paint steering and writes them in its own thread as one transaction: stems go
+through :class:`dsp.stems.StemSet`, the extra files are staged beside them the
+same way, and a cancelled or failed export removes everything staged, leaving
+the folder as it was.
 """
 
 from __future__ import annotations
@@ -157,7 +158,8 @@ class ExportJob(Job):
     """Renders and writes an export in its own thread; all files appear, or none.
 
     The session is read in the constructor (GUI thread); the thread only sees
-    those snapshots. Plots arrive as images already grabbed from their widgets.
+    those snapshots, and copies the paint (which strokes change in place) as
+    it starts. Plots arrive as images already grabbed from their widgets.
     :meth:`~app.jobs.Job.quit` cancels at the next file.
 
     Signals
@@ -186,6 +188,7 @@ class ExportJob(Job):
         self.plan = plan_export(document, self.options)
         self._audio, self._spec = document.audio, document.spectrogram
         self._W, self._H, self._channel_gains = document.W, document.H, document.channel_gains
+        self._steering = document.steering()  # its paint is copied when the job starts
         self._losses = tuple(document.losses)
         self._settings = document.settings
         self._names = [c.name for c in document.components]
@@ -222,8 +225,14 @@ class ExportJob(Job):
         """Each stem's samples, one at a time (memory: one mask, one spectrogram).
 
         A stem is a gain vector — 1 on a group's members, or the audible mix's
-        effective gains — rendered by the player's own render path.
+        effective gains — rendered by the player's own render path, steered by
+        the paint as it was when the export started: strokes made while it runs
+        change no stem (a long export would otherwise cut some stems with one
+        paint and the rest with another).
         """
+        steering = self._steering
+        if steering is not None:
+            steering = replace(steering, paint=steering.paint.copy())
         k = self._W.shape[1]
         gains = []
         for stem in self.plan.stems:
@@ -232,7 +241,7 @@ class ExportJob(Job):
                 vector[list(stem.members)] = stem.gains
             gains.append(vector)
         yield from render(self._spec, self._W, self._H, gains, power=self._settings.mask_power,
-                          channel_gains=self._channel_gains)
+                          channel_gains=self._channel_gains, steering=steering)
 
     def _extra_writers(self) -> Iterator[Callable[[Path], None]]:
         """One writer per extra file, in the order of ``plan.extras``."""

@@ -7,7 +7,13 @@ multiplies frame ``t`` of every channel's complex STFT; the frame is inverted,
 windowed and overlap-added, and the sum is divided by the overlap-added squared
 window exactly as :func:`dsp.stft.istft` does. So with every gain at 1 the
 output is the mixture, and with any constant gains it is what
-:func:`dsp.separation.render` gives for them.
+:func:`dsp.separation.render` gives for them. Given a paint
+:class:`~dsp.guide.Steering`, the masks are the steered ones of the same
+class, so the mixer still plays what the export writes.
+
+Nothing of a mask is kept between frames — not even its denominator, which
+with a steering depends on the paint — so paint changed in place (a stroke
+in the GUI) is heard from the next frame transformed, like a gain change.
 
 Only the frames that overlap the block being rendered are ever transformed:
 memory is a few frames' worth of buffers, whatever the number of components or
@@ -17,11 +23,16 @@ player's producer thread owns one.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import scipy.fft
 
 from .separation import SoftMask
 from .stft import Spectrogram, overlap_add, window
+
+if TYPE_CHECKING:
+    from .guide import Steering
 
 __all__ = ["Mixer"]
 
@@ -45,6 +56,9 @@ class Mixer:
         Mask exponent α, as :func:`dsp.separation.separate`'s (1 = ratio mask).
     channel_gains : np.ndarray, (channels, k), optional
         The multichannel model's gains: a mask per channel, as the export's.
+    steering : Steering, optional
+        Paint's weights and every component's source (:class:`dsp.guide.Steering`),
+        as :func:`dsp.separation.render` takes it; its paint may change in place.
     ramp : int
         Samples over which a gain change is spread (rounded to whole STFT
         frames, at least one). The overlap-add of windowed frames smooths the
@@ -52,9 +66,9 @@ class Mixer:
 
     Notes
     -----
-    A gain change takes effect from the next frame that is transformed, which
-    starts in the next block rendered: a block that has been rendered cannot
-    change any more.
+    A gain, factor or paint change takes effect from the next frame that is
+    transformed, which starts in the next block rendered: a block that has
+    been rendered cannot change any more.
     """
 
     def __init__(
@@ -66,6 +80,7 @@ class Mixer:
         gains: np.ndarray | None = None,
         power: float = 1.0,
         channel_gains: np.ndarray | None = None,
+        steering: Steering | None = None,
         ramp: int = 512,
     ) -> None:
         self._spec = spectrogram
@@ -77,7 +92,7 @@ class Mixer:
         self._window_sq = self._window * self._window
         self._ramp_frames = max(1, round(ramp / self._hop))
         self._masks: SoftMask | None = None
-        self.set_factors(W, H, power=power, channel_gains=channel_gains)
+        self.set_factors(W, H, power=power, channel_gains=channel_gains, steering=steering)
         # Overlap-add accumulators, in padded-signal coordinates starting at
         # _acc_start: after a seek the first frames start up to n_fft before it.
         size = _CHUNK + 2 * self._n_fft
@@ -131,17 +146,20 @@ class Mixer:
         *,
         power: float | None = None,
         channel_gains: np.ndarray | None = None,
+        steering: Steering | None = None,
     ) -> None:
         """Use new factors (and mask exponent, if given) from the next transformed frame on.
 
-        ``channel_gains`` are the new factors' (none: one mask for every channel).
+        ``channel_gains`` and ``steering`` are the new factors' (none: one mask
+        for every channel; no paint).
 
         A change of the number of components resets the gains to 1.
 
         Raises
         ------
         ValueError
-            If the shapes do not match the spectrogram or each other.
+            If the shapes do not match the spectrogram or each other, or the
+            steering does not fit them.
         """
         W, H = np.asarray(W), np.asarray(H)
         bins, frames = self._spec.shape
@@ -158,11 +176,12 @@ class Mixer:
             )
         if power is None:
             power = self._masks.power
+        masks = SoftMask(W, H, power=power, channel_gains=channel_gains, steering=steering)
         if self._masks is None or W.shape[1] != self._masks.n_components:
             self._g_from = np.ones(W.shape[1], dtype=np.float32)
             self._g_to = self._g_from.copy()
             self._ramp_start = 0
-        self._masks = SoftMask(W, H, power=power, channel_gains=channel_gains)
+        self._masks = masks
 
     def set_gains(self, gains: np.ndarray) -> None:
         """Ramp to new gains, starting with the next transformed frame.

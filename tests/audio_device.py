@@ -74,10 +74,16 @@ def file_device(path: Path) -> str:
 
 
 def environment(home: Path, rc: str) -> dict:
-    """A copy of the environment with HOME holding ``rc`` as its asoundrc."""
+    """A copy of the environment with HOME holding ``rc`` as its asoundrc.
+
+    The checkout these tests belong to comes first on the subprocess's path:
+    an editable install of another checkout must not be what plays.
+    """
     home.mkdir(parents=True, exist_ok=True)
     (home / ".asoundrc").write_text(rc)
-    env = dict(os.environ, HOME=str(home), QT_QPA_PLATFORM="offscreen")
+    checkout = str(Path(__file__).resolve().parents[1])
+    path = os.pathsep.join(p for p in (checkout, os.environ.get("PYTHONPATH")) if p)
+    env = dict(os.environ, HOME=str(home), QT_QPA_PLATFORM="offscreen", PYTHONPATH=path)
     env.pop("ALSA_CONFIG_PATH", None)
     return env
 
@@ -160,12 +166,13 @@ def run_scenario(env: dict, material: Path, scenario: str, timeout: float = 60.0
 
 def _play(material: Path, scenario: str) -> dict:
     """Subprocess side: play the material through the default device as ``scenario`` says."""
-    from PySide6.QtCore import QCoreApplication, QTimer
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
 
     from app.playback.player import Player
     from dsp.stft import analyse
 
-    app = QCoreApplication([])
+    app = QApplication([])  # widgets: the "paint" scenario plays through PlaybackControl
     saved = np.load(material)
     spec = analyse(saved["samples"], int(saved["rate"]))
     W, H = saved["W"], saved["H"]
@@ -210,6 +217,8 @@ def _play(material: Path, scenario: str) -> dict:
             player.set_gains(np.eye(k, dtype=np.float32)[2])
 
         QTimer.singleShot(int(float(saved["toggle_at"]) * 1000), arrive)
+    elif scenario == "paint":
+        keep = _paint_scenario(player, spec, saved, report)  # noqa: F841 - alive while playing
     elif scenario == "devices":
         report["devices"] = Player.output_devices()
         default = next(d for d in report["devices"] if d["default"])
@@ -225,6 +234,40 @@ def _play(material: Path, scenario: str) -> dict:
     report["underruns"] = player._engine.underruns
     player.close()
     return report
+
+
+def _paint_scenario(player, spec, saved, report):
+    """The window's wiring without the window: a document whose source 0 (components 0
+    and 1) is soloed plays through ``PlaybackControl``; at ``toggle_at`` a stroke paints
+    every cell for source 1. Returns what must stay alive while playing."""
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QWidget
+
+    from app.document import Document
+    from app.playback.control import PlaybackControl
+    from dsp.audio import Audio
+    from dsp.pipeline import Settings
+
+    k = saved["W"].shape[1]
+    document = Document(Settings(n_components=k, mask_power=float(saved["power"])))
+    parent = QWidget()
+    store = QSettings(str(Path.home() / "partwise.ini"), QSettings.IniFormat)
+    control = PlaybackControl(document, player, parent, store=store)
+    document.set_audio(Audio(saved["samples"], spec.rate), spec)
+    document.set_factors(saved["W"], saved["H"], ())
+    document.assign_sources([[0, 1], [2, 3]])
+    document.set_source_solo(0, True)
+    watch = QTimer(interval=1)
+
+    def stroke_when_due() -> None:
+        if player.position >= float(saved["toggle_at"]):
+            document.set_paint_block(1, slice(None), slice(None), np.ones(spec.shape))
+            report["toggle"] = round(player.position * spec.rate)
+            watch.stop()
+
+    watch.timeout.connect(stroke_when_due)
+    watch.start()
+    return document, parent, control, watch
 
 
 if __name__ == "__main__":

@@ -314,3 +314,63 @@ def test_gui_export_equals_the_cli_replay_of_the_saved_session(qtbot, document, 
         np.testing.assert_array_equal(
             sf.read(tmp_path / "gui" / name)[0], sf.read(tmp_path / "cli" / name)[0]
         )
+
+
+def paint_frames(document, source, frames: slice) -> None:
+    """A stroke: every bin of ``frames`` painted for ``source`` with full confidence."""
+    bins, count = document.magnitude.shape
+    width = len(range(*frames.indices(count)))
+    document.set_paint_block(source, slice(None), frames, np.ones((bins, width), np.float32))
+
+
+def test_a_painted_session_exports_the_stems_its_paint_cuts(qtbot, document, tmp_path):
+    paint_frames(document, 1, slice(20, 40))  # source 1: components 2 and 3
+    dialog = make_dialog(qtbot, document, tmp_path / "out")
+    names = preview(dialog)
+    assert run_export(qtbot, dialog)[0] == "exported"
+    written = [sf.read(tmp_path / "out" / n, dtype="float32")[0] for n in names[:-1]]
+    groups = [[0], [1], [2]]
+    steered = list(separate(document.spectrogram, document.W, document.H, groups,
+                            power=document.settings.mask_power, steering=document.steering()))
+    for stem, expected in zip(written, steered):
+        np.testing.assert_array_equal(stem, expected)
+    np.testing.assert_allclose(sum(written), document.audio.samples, atol=1e-5)
+    # The paint moved the painted frames' sound towards source 1, and only there:
+    # frame t covers samples t·hop ± n_fft/2.
+    hop, half = SETTINGS.hop, SETTINGS.n_fft // 2
+    painted = slice(20 * hop - half, 40 * hop + half - hop)
+    unpainted = expected_stems(document, groups)
+    assert np.abs(written[0][painted]).sum() < 0.5 * np.abs(unpainted[0][painted]).sum()
+    for stem, before in zip(written, unpainted):
+        np.testing.assert_allclose(stem[: painted.start], before[: painted.start], atol=1e-6)
+        np.testing.assert_allclose(stem[painted.stop :], before[painted.stop :], atol=1e-6)
+
+
+def test_strokes_during_an_export_change_none_of_its_stems(qtbot, document, tmp_path):
+    """The export cuts every stem with the paint as it was when it started."""
+    paint_frames(document, 1, slice(20, 40))
+    at_start = document.steering()
+    at_start = type(at_start)(document.paint.copy(), at_start.strength, at_start.sources)
+    folder = tmp_path / "out"
+    job = ExportJob(document, ExportOptions(folder=folder, file_format="wav", subtype="float"))
+    strokes = []
+
+    def stroke_after_first_stem(done, _total):
+        if done == 1:  # in the job's thread, between two stems
+            paint_frames(document, 0, slice(45, 60))
+            strokes.append(done)
+
+    job.progressed.connect(stroke_after_first_stem, Qt.DirectConnection)
+    with qtbot.waitSignal(job.returned, timeout=30_000):
+        job.start()
+    job.wait()
+    assert strokes == [1]
+    spec, W, H = document.spectrogram, document.W, document.H  # noqa: N806
+    power, groups = document.settings.mask_power, [[0], [1], [2]]
+    expected = list(separate(spec, W, H, groups, power=power, steering=at_start))
+    later = list(separate(spec, W, H, groups, power=power, steering=document.steering()))
+    for stem, before in zip(job.plan.stems, expected):
+        written = sf.read(folder / f"{stem.name}.wav", dtype="float32")[0]
+        np.testing.assert_array_equal(written, before)
+    # The stroke does change those stems: without the snapshot they would differ.
+    assert max(np.abs(a - b).max() for a, b in zip(expected[1:], later[1:])) > 1e-2

@@ -28,6 +28,7 @@ class FakePlayer(QObject):
         self.device = None
         self.power = None
         self.channel_gains = None
+        self.steering = None
 
     @staticmethod
     def output_devices():
@@ -42,15 +43,22 @@ class FakePlayer(QObject):
     def set_loop(self, start, end):
         self.loop = None if start is None else (start, end)
 
-    def set_material(self, spectrogram, W, H, *, power=1.0, channel_gains=None):  # noqa: N803
+    def set_material(self, spectrogram, W, H, *, power=1.0, channel_gains=None,  # noqa: N803
+                     steering=None):
         self.calls.append(("material", W.shape[1]))
         self.power = power
         self.channel_gains = channel_gains
+        self.steering = steering
 
-    def set_factors(self, W, H, *, power=None, channel_gains=None):  # noqa: N803
+    def set_factors(self, W, H, *, power=None, channel_gains=None, steering=None):  # noqa: N803
         self.calls.append(("factors", W.shape[1]))
         self.power = self.power if power is None else power
         self.channel_gains = channel_gains
+        self.steering = steering
+
+    def set_steering(self, steering):
+        self.calls.append("steering")
+        self.steering = steering
 
     def set_gains(self, gains):
         self.gains = np.array(gains)
@@ -205,3 +213,65 @@ def test_underruns_are_shown_in_the_status_bar(played):
     player.underruns_changed.emit(3)
     assert label.isVisible() and "3 audio underruns" in label.text()
     assert label.parent() is not None and window.statusBar().isAncestorOf(label)
+
+
+def _factorized(document, groups):
+    k = document.settings.n_components
+    rng = np.random.default_rng(2)
+    bins, frames = document.magnitude.shape
+    document.set_factors(rng.random((bins, k), np.float32), rng.random((k, frames), np.float32), ())
+    document.assign_sources(groups)
+
+
+def test_a_stroke_hands_the_player_the_paint_to_render_ahead_again(played):
+    window, player = played
+    document = window.document
+    k = document.settings.n_components
+    _factorized(document, [[0], list(range(1, k))])
+    assert player.steering is None  # no paint: unsteered masks
+    bins, frames = document.magnitude.shape
+    block = (slice(0, bins // 2), slice(5, 15))
+    document.set_paint_block(1, *block, np.ones((bins // 2, 10), np.float32))
+    assert player.calls[-1] == "steering"
+    assert player.steering.paint[1][block].min() == 1.0  # the stroke is in what it renders
+    assert list(player.steering.sources) == [0] + [1] * (k - 1)
+    document.set_paint_block(0, slice(0, 4), slice(30, 32), np.full((4, 2), 0.5, np.float32))
+    assert player.calls[-1] == "steering"  # every stroke: the blocks ahead render again
+    assert player.steering.paint[0, :4, 30:32].min() == 0.5
+
+
+def test_moving_a_component_to_another_source_moves_it_in_the_players_steering(played):
+    window, player = played
+    document = window.document
+    k = document.settings.n_components
+    _factorized(document, [[0], list(range(1, k))])
+    bins, frames = document.magnitude.shape
+    document.set_paint_block(0, slice(None), slice(0, 5), np.ones((bins, 5), np.float32))
+    document.set_source(1, 0)
+    assert list(player.steering.sources) == [0, 0] + [1] * (k - 2)
+    calls = len(player.calls)
+    document.set_gain(2, 0.5)  # not a move: the steering stays as it is
+    assert len(player.calls) == calls and player.gains[2] == 0.5
+
+
+def test_a_new_paint_strength_is_rendered_with(played):
+    window, player = played
+    document = window.document
+    k = document.settings.n_components
+    _factorized(document, [[0], list(range(1, k))])
+    bins, _ = document.magnitude.shape
+    document.set_paint_block(0, slice(None), slice(0, 5), np.ones((bins, 5), np.float32))
+    document.set_settings(replace(document.settings, guide_strength=2.0))
+    assert player.steering.strength == 2.0
+
+
+def test_soloing_a_source_is_heard(played):
+    window, player = played
+    document = window.document
+    k = document.settings.n_components
+    _factorized(document, [[0], list(range(1, k))])
+    document.set_source_solo(1, True)
+    np.testing.assert_array_equal(player.gains, [0.0] + [1.0] * (k - 1))
+    document.set_source_mute(1, True)
+    document.set_source_solo(1, False)
+    np.testing.assert_array_equal(player.gains, [1.0] + [0.0] * (k - 1))

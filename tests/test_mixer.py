@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dsp.guide import Steering
 from dsp.mixer import Mixer
 from dsp.separation import render, separate
 from dsp.stft import analyse
@@ -30,6 +31,16 @@ def _material(channels: int, k: int = 4, length: int = 6000, seed: int = 0):
 def _offline(spec, W, H, gains, power=1.0):
     """Σ g_k · stem_k from dsp.separation, the reference the mixer must match."""
     return sum(g * stem for g, stem in zip(gains, separate(spec, W, H, power=power)))
+
+
+def _steering(spec, k: int, seed: int = 0, strength: float = 5.0) -> Steering:
+    """Two sources' paint on overlapping blocks of cells; the components alternate sources."""
+    bins, frames = spec.shape
+    rng = np.random.default_rng(seed)
+    paint = np.zeros((2, bins, frames), np.float32)
+    paint[0, : bins // 2, 10:40] = rng.random((bins // 2, 30), dtype=np.float32)
+    paint[1, bins // 3 :, 30:70] = 1.0
+    return Steering(paint, strength, np.arange(k) % 2)
 
 
 @pytest.mark.parametrize("channels", [1, 2])
@@ -219,3 +230,74 @@ def test_channel_gains_that_do_not_fit_the_audio_are_rejected():
     _, spec, W, H = _material(2)
     with pytest.raises(ValueError, match="channel gains"):
         Mixer(spec, W, H, channel_gains=np.ones((3, W.shape[1])))
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+@pytest.mark.parametrize("power", [1.0, 1.5])
+@pytest.mark.parametrize("start", [0, 2049])
+def test_a_painted_mix_streams_block_by_block_as_render_writes_it(channels, power, start):
+    """One render path with paint too: the player's blocks are the export's samples."""
+    _, spec, W, H = _material(channels)
+    steering = _steering(spec, W.shape[1])
+    Q = np.array([[1.5, 0.5, 1.0, 0.2], [0.5, 1.5, 1.0, 1.8]], np.float32)[:channels]
+    Q = Q if channels == 2 else None
+    gains = np.array([0.0, 1.0, 0.5, 1.0], np.float32)
+    expected = next(render(spec, W, H, [gains], power=power, channel_gains=Q,
+                           steering=steering))
+    unpainted = next(render(spec, W, H, [gains], power=power, channel_gains=Q))
+    mixer = Mixer(spec, W, H, gains=gains, power=power, channel_gains=Q, steering=steering)
+    mixer.seek(start)
+    rng = np.random.default_rng(2)
+    blocks = []
+    while mixer.position < spec.length:
+        blocks.append(mixer.render(int(rng.integers(1, 700))))
+    streamed = np.concatenate(blocks)
+    np.testing.assert_allclose(streamed, expected[start:], atol=2e-6)
+    assert np.abs(streamed - unpainted[start:]).max() > 1e-2  # the paint is heard
+
+
+def test_paint_changed_in_place_is_heard_from_the_next_transformed_frame():
+    """Nothing of a mask outlives its frame: a stroke steers every block rendered after it."""
+    _, spec, W, H = _material(2)
+    steering = _steering(spec, W.shape[1])
+    before = steering.paint.copy()
+    gains = np.array([1.0, 0.0, 1.0, 0.0], np.float32)
+    mixer = Mixer(spec, W, H, gains=gains, steering=steering)
+    head = mixer.render(3000)  # frames up to 48 are transformed
+    steering.paint[1, :, 60:80] = 1.0  # a stroke on frames no block has reached yet
+    tail = mixer.render(spec.length)
+    old = next(render(spec, W, H, [gains], steering=Steering(before, 5.0, steering.sources)))
+    new = next(render(spec, W, H, [gains], steering=steering))
+    np.testing.assert_allclose(head, old[:3000], atol=2e-6)
+    np.testing.assert_allclose(tail, new[3000:], atol=2e-6)
+    stroke = slice(60 * HOP - N_FFT // 2, 80 * HOP - N_FFT // 2)
+    assert np.abs(new[stroke] - old[stroke]).max() > 1e-2
+
+
+def test_a_steering_given_with_new_factors_is_used_without_restarting():
+    _, spec, W, H = _material(2)
+    steering = _steering(spec, W.shape[1])
+    gains = np.array([1.0, 0.0, 1.0, 0.0], np.float32)
+    mixer = Mixer(spec, W, H, gains=gains)
+    head = mixer.render(1000)
+    mixer.set_factors(W, H, steering=steering)
+    tail = mixer.render(spec.length)
+    np.testing.assert_allclose(head, _offline(spec, W, H, gains)[:1000], atol=1e-6)
+    settled = 1000 + N_FFT  # frames that straddle the switch mix both
+    steered = next(render(spec, W, H, [gains], steering=steering))
+    np.testing.assert_allclose(tail[N_FFT:], steered[settled:], atol=2e-6)
+    # Paint gone (None): the unsteered masks again.
+    mixer.seek(0)
+    mixer.set_factors(W, H)
+    np.testing.assert_allclose(mixer.render(spec.length), _offline(spec, W, H, gains), atol=1e-6)
+
+
+def test_a_steering_that_does_not_fit_the_factors_is_rejected_and_changes_nothing():
+    _, spec, W, H = _material(1)
+    gains = np.array([0.0, 1.0, 0.0, 1.0], np.float32)
+    mixer = Mixer(spec, W, H, gains=gains)
+    with pytest.raises(ValueError, match="steering"):
+        mixer.set_factors(W[:, :3], H[:3], steering=_steering(spec, 4))
+    assert mixer.n_components == 4
+    np.testing.assert_array_equal(mixer.gains, gains)
+    np.testing.assert_allclose(mixer.render(spec.length), _offline(spec, W, H, gains), atol=1e-6)

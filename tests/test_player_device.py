@@ -16,8 +16,9 @@ import soundfile
 from dsp import nmf
 from dsp.audio import Audio
 from dsp.demo import make_demo
+from dsp.guide import Steering
 from dsp.pipeline import Separation, Settings, export_stems
-from dsp.separation import each_component
+from dsp.separation import each_component, render
 from dsp.stft import analyse
 from tests.audio_device import (
     PacedSink,
@@ -129,6 +130,34 @@ def test_solver_snapshots_are_heard_without_restarting(tmp_path, material):
     np.testing.assert_allclose(heard[:arrived], samples[:arrived], atol=1e-5)
     settled = arrived + round(0.050 * RATE) + 2048  # the change, then one frame's overlap
     np.testing.assert_allclose(heard[settled:], stems[2][settled : len(heard)], atol=1e-5)
+
+
+def test_a_stroke_is_heard_within_50_ms_as_the_export_renders_the_paint(tmp_path, material):
+    """A document plays through PlaybackControl with source 0 (components 0, 1) soloed;
+    mid-playback a stroke paints every cell for source 1. Before it the device gets the
+    unpainted source, from the blocks rendered after it the painted one, sample for
+    sample as dsp.separation.render (the export) writes it."""
+    path, samples, _ = material
+    report, received = _play(tmp_path, path, "paint")
+    saved = np.load(path)
+    W, H, power = saved["W"], saved["H"], float(saved["power"])
+    spec = analyse(samples, RATE)
+    solo = np.array([1, 1, 0, 0], np.float32)
+    paint = np.zeros((2, *spec.shape), np.float32)
+    paint[1] = 1.0
+    steering = Steering(paint, Settings().guide_strength, np.array([0, 0, 1, 1]))
+    unpainted = next(render(spec, W, H, [solo], power=power))
+    painted = next(render(spec, W, H, [solo], power=power, steering=steering))
+    heard = received[_start_of(received) :][: len(samples)]
+    toggle = report["toggle"]
+    assert toggle is not None and toggle >= TOGGLE_AT * RATE
+    change = np.abs(heard - unpainted[: len(heard)]).max(axis=1) > 1e-4
+    first = int(np.argmax(change))
+    assert not change[:toggle].any(), "the output changed before the stroke"
+    assert first - toggle <= 0.050 * RATE, f"heard {1000 * (first - toggle) / RATE:.1f} ms late"
+    settled = first + 2048  # past the crossfade of the first block rendered again
+    assert len(heard) > settled + RATE // 4
+    np.testing.assert_allclose(heard[settled:], painted[settled : len(heard)], atol=1e-5)
 
 
 def test_output_devices_list_the_default_device_and_it_can_be_chosen(tmp_path, material):

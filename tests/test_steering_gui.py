@@ -8,7 +8,7 @@ from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
 from app.steering import library
-from dsp.audio import save
+from dsp.audio import Audio, save
 from dsp.demo import make_demo
 from dsp.scores import score_estimate, si_sdr
 from dsp.separation import separate
@@ -151,3 +151,34 @@ def test_scores_follow_runs_and_renames_once_asked_for(qtbot, window):
     qtbot.waitUntil(lambda: bool(panel.rows) and panel.rows[0].name == "Lead", timeout=30_000)
     shown = panel.table.item(0, 0).text()
     assert shown == "Lead"
+
+
+def test_scores_rate_the_stems_the_paint_cuts(qtbot, window, tmp_path):
+    """The dock scores what the export writes: with the painted session's own stems as
+    references, every source is scored as a perfect match; a stroke is scored again."""
+    document, panel = window.document, window.scores
+    run_to_done(qtbot, window, window.control.run)
+    document.assign_sources([[0, 1], list(range(2, document.settings.n_components))])
+    bins, frames = document.magnitude.shape
+    document.set_paint_block(0, slice(None), slice(frames // 4, frames // 2),
+                             np.ones((bins, frames // 2 - frames // 4), np.float32))
+    power, gains = document.settings.mask_power, document.channel_gains
+    args = (document.spectrogram, document.W, document.H, document.groups())
+    painted = list(separate(*args, power=power, channel_gains=gains,
+                            steering=document.steering()))
+    unpainted = list(separate(*args, power=power, channel_gains=gains))
+    assert min(si_sdr(p, u) for p, u in zip(painted, unpainted)) < 30  # the paint matters
+    paths = []
+    for i, stem in enumerate(painted):
+        paths.append(tmp_path / f"painted_{i}.wav")
+        save(Audio(stem, document.audio.rate), paths[-1], subtype="float")
+    panel.load_references(paths)
+    qtbot.waitUntil(lambda: len(panel.rows) == 2 and all(r.reference for r in panel.rows),
+                    timeout=60_000)
+    assert all(row.si_sdr > 80 for row in panel.rows)
+    scored = panel.rows
+    document.set_paint_block(1, slice(None), slice(0, frames // 4),
+                             np.ones((bins, frames // 4), np.float32))
+    qtbot.waitUntil(lambda: panel.rows is not scored and "Scoring" not in panel.summary.text()
+                    and "again" not in panel.summary.text(), timeout=60_000)
+    assert all(row.si_sdr < 80 for row in panel.rows)  # the new stroke cut other stems

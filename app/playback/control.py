@@ -1,8 +1,8 @@
 """Playback wiring: the session's mix to the player, the player's position to the window.
 
 The player (``app.playback.player.Player``) streams the mixture through per-frame masks
-with live gains; this class feeds it the session's spectrogram, factors and
-effective gains, and turns its reports into the transport bar, the playhead, the
+with live gains; this class feeds it the session's spectrogram, factors, paint
+steering and effective gains, and turns its reports into the transport bar, the playhead, the
 loop range and the underrun count. It also offers the output devices, and
 remembers the chosen one.
 """
@@ -57,6 +57,8 @@ class PlaybackControl(QObject):
         self._store = store if store is not None else QSettings()
         self._state = "stopped"
         self._position = 0.0
+        self._groups: list[list[int]] = []  # the components' sources the player has
+        self._strength: float | None = None  # the paint strength the player has
         self._loop: tuple[float, float] | None = None
         self.bar = PlaybackBar()
         self.play_pause = QAction("Play/Pause", parent)
@@ -102,8 +104,13 @@ class PlaybackControl(QObject):
         player.error_occurred.connect(self.failed)
         document.factors_changed.connect(self._send_factors)
         document.settings_changed.connect(self._on_settings_changed)
-        document.component_changed.connect(lambda _: self._send_gains())
+        document.component_changed.connect(self._on_component_changed)
         document.components_changed.connect(self._send_gains)
+        # A stroke, or components moved between sources, changes the masks: the
+        # player renders what it holds ahead again (document.steering() is cheap:
+        # weights are made per block, in the engine's thread).
+        document.paint_changed.connect(lambda _: self._send_steering())
+        document.sources_changed.connect(self._on_sources_changed)
 
     @property
     def state(self) -> str:
@@ -210,11 +217,19 @@ class PlaybackControl(QObject):
         bins, frames = document.spectrogram.shape
         return np.ones((bins, 1), np.float32), np.ones((1, frames), np.float32), None
 
+    def _steering(self):
+        """The document's paint steering (None without paint or factors), noting what it
+        was made of."""
+        document = self._document
+        self._groups = document.groups()
+        self._strength = document.settings.guide_strength
+        return document.steering()
+
     def _send_material(self) -> None:
         W, H, gains = self._factors()  # noqa: N806
         power = self._document.settings.mask_power
         self._player.set_material(self._document.spectrogram, W, H, power=power,
-                                  channel_gains=gains)
+                                  channel_gains=gains, steering=self._steering())
         self._send_gains()
 
     def _send_factors(self) -> None:
@@ -222,13 +237,30 @@ class PlaybackControl(QObject):
             return
         W, H, gains = self._factors()  # noqa: N806
         self._player.set_factors(W, H, power=self._document.settings.mask_power,
-                                 channel_gains=gains)
+                                 channel_gains=gains, steering=self._steering())
         self._send_gains()
 
+    def _send_steering(self) -> None:
+        if self._document.spectrogram is not None:
+            self._player.set_steering(self._steering())
+
     def _on_settings_changed(self, settings) -> None:
-        # The export renders with the session's mask exponent: so does the player.
+        # The export renders with the session's mask exponent and paint strength:
+        # so does the player.
         if settings.mask_power != self._player.power:
             self._send_factors()
+        elif settings.guide_strength != self._strength:
+            self._send_steering()
+
+    def _on_sources_changed(self) -> None:
+        self._send_gains()  # a source's solo and mute are in the effective gains
+        self._send_steering()
+
+    def _on_component_changed(self, _index: int) -> None:
+        self._send_gains()
+        # Only a move to another source changes the steering (not a gain, mute or name).
+        if self._document.groups() != self._groups:
+            self._send_steering()
 
     def _send_gains(self) -> None:
         if self._document.spectrogram is None:

@@ -6,11 +6,11 @@
   deep margin before the device runs dry.
 - PortAudio's *callback* copies rendered samples from the ring to the device and
   returns — no FFTs, no allocations, no locks the GUI thread takes (Friture's rule).
-- The GUI thread hands over requests (new material, seek, gains, factors, loop)
-  by replacing whole attributes, which is atomic in Python.
+- The GUI thread hands over requests (new material, seek, gains, factors with
+  their paint steering, loop) by replacing whole attributes, which is atomic in Python.
 
-A deep ring would make every change late by its depth. So when gains, factors or
-the loop change, the producer takes back the slots the device has not started
+A deep ring would make every change late by its depth. So when gains, factors,
+the paint or the loop change, the producer takes back the slots the device has not started
 (all but the one being played) and renders them again with the new state; the
 first re-rendered slot crossfades from the old rendering to the new one, so the
 change is heard within about one block and never clicks.
@@ -73,7 +73,9 @@ class Engine:
         self.request: tuple[int, Mixer | None, Ring | None, int] = (0, None, None, 0)
         # (mixer, …) pairs: a change meant for one material never reaches another.
         self.gains: tuple[Mixer, np.ndarray] | None = None
-        #: (mixer, W, H, power, channel gains): the newest factors for that mixer.
+        #: (mixer, W, H, power, channel gains, steering): the newest factors for that
+        #: mixer. A new tuple with the same factors asks for a re-rendering: the paint
+        #: the steering holds changed in place.
         self.factors: tuple | None = None
         self.loop: tuple[int, int] | None = None
         self.position = 0  # next signal sample the device gets (callback)
@@ -117,7 +119,8 @@ class Engine:
                 changed = False
                 if self.factors is not factors and self.factors[0] is mixer:
                     factors = self.factors
-                    mixer.set_factors(*factors[1:3], power=factors[3], channel_gains=factors[4])
+                    mixer.set_factors(*factors[1:3], power=factors[3], channel_gains=factors[4],
+                                      steering=factors[5])
                     changed = True
                 # Gains for another number of components wait for their factors.
                 if (

@@ -3,9 +3,9 @@
 The audio threads — a producer rendering ahead into a ring and the PortAudio
 callback that copies from it — live in :mod:`app.playback.engine` and know nothing
 of Qt. This module is the GUI thread's side: it opens and closes the stream,
-hands the engine its requests (new material, seek, gains, factors, loop) by
-replacing whole attributes, which is atomic in Python, and polls the position,
-underrun count and end of playback with a ~30 Hz timer.
+hands the engine its requests (new material, seek, gains, factors with their
+paint steering, loop) by replacing whole attributes, which is atomic in Python,
+and polls the position, underrun count and end of playback with a ~30 Hz timer.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import weakref
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from dsp.guide import Steering
 from dsp.mixer import Mixer
 
 from .engine import BLOCK, Engine, Ring
@@ -70,6 +71,8 @@ class Player(QObject):
         self._state = "stopped"
         self._mixer: Mixer | None = None
         self._power: float | None = None
+        #: (W, H, power, channel gains, steering) last handed to the engine.
+        self._factors: tuple | None = None
         self._ring: Ring | None = None
         self._generation = 0
         self._loop: tuple[float, float] | None = None
@@ -136,14 +139,17 @@ class Player(QObject):
         *,
         power: float = 1.0,
         channel_gains: np.ndarray | None = None,
+        steering: Steering | None = None,
     ) -> None:
-        """New audio and factors, masks with exponent ``power``: stops and rewinds."""
+        """New audio and factors, masks with exponent ``power`` (steered by ``steering``'s
+        paint, if given): stops and rewinds."""
         if not self.available:
             return
         self.stop()
         self._mixer = Mixer(spectrogram, W, H, power=power, channel_gains=channel_gains,
-                            ramp=BLOCK)
+                            steering=steering, ramp=BLOCK)
         self._power = power
+        self._factors = (W, H, power, channel_gains, steering)
         self._ring = Ring(spectrogram.channels)
         self._send(0)
 
@@ -154,15 +160,35 @@ class Player(QObject):
         *,
         power: float | None = None,
         channel_gains: np.ndarray | None = None,
+        steering: Steering | None = None,
     ) -> None:
-        """Newest factor snapshot (not mutated afterwards), its channel gains and, if
-        given, mask exponent.
+        """Newest factor snapshot (not mutated afterwards), its channel gains, its
+        paint steering (None: no paint) and, if given, mask exponent.
 
         Heard without a restart, from the next block the engine renders.
         """
         if self.available and self._mixer is not None:
-            self._engine.factors = (self._mixer, W, H, power, channel_gains)
             self._power = self._power if power is None else power
+            self._factors = (W, H, self._power, channel_gains, steering)
+            self._engine.factors = (self._mixer, *self._factors)
+
+    def set_steering(self, steering: Steering | None) -> None:
+        """The paint or the components' sources changed: render ahead again with ``steering``.
+
+        The steering's paint may be the live array a stroke changed in place;
+        the blocks not yet played are rendered again with it, so a stroke is
+        heard within about a block. A steering made for other factors (another
+        number of components) is ignored: :meth:`set_factors` brings their own.
+        """
+        if not self.available or self._mixer is None:
+            return
+        W, H, power, channel_gains, _ = self._factors  # noqa: N806
+        if steering is not None and (len(steering.sources) != W.shape[1]
+                                     or steering.grid != (W.shape[0], H.shape[1])):
+            return
+        self._factors = (W, H, power, channel_gains, steering)
+        # Always a new tuple: the engine re-renders even for the same (changed) steering.
+        self._engine.factors = (self._mixer, *self._factors)
 
     def set_gains(self, gains: np.ndarray) -> None:
         """Effective per-component gains; ramped over one block, heard within ~50 ms."""

@@ -1,6 +1,7 @@
 """Scores in the app: BSS Eval against loaded reference stems, or reference-free figures.
 
-With references, every source's stem is rendered (the export's masks), paired
+With references, every source's stem is rendered (the export's masks, steered
+by the paint), paired
 with a reference by ``dsp.scores.match_estimates`` (the one matching rule) and
 scored with ``dsp.scores`` (BSS Eval SDR, SIR, SAR on channel means; SI-SDR). Without
 references the panel shows the relative reconstruction error ‖V − WH‖ / ‖V‖
@@ -9,7 +10,7 @@ and each source's share of the mixture's energy (masked magnitudes).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PySide6.QtCore import QTimer
@@ -55,16 +56,21 @@ class SourceRow:
 
 
 def compute_scores(spec, W, H, groups, names, references=(), reference_names=(), *,  # noqa: N803
-                   power: float = 1.0, channel_gains=None, filter_length: int = 512):
+                   power: float = 1.0, channel_gains=None, steering=None,
+                   filter_length: int = 512):
     """Rows of scores and the relative reconstruction error (pure; runs in a thread).
 
     A source's energy share is that of its masks on every channel's magnitude.
+    The masks and stems are the export's, steered by ``steering``'s paint as it
+    is when scoring starts (a copy: strokes meanwhile change nothing here).
     """
+    if steering is not None:
+        steering = replace(steering, paint=steering.paint.copy())
     V = spec.magnitude()  # noqa: N806
     model = W @ H
     error = float(np.linalg.norm(V - model) / max(float(np.linalg.norm(V)), 1e-30))
     magnitudes = spec.magnitudes()
-    masks = SoftMask(W, H, power=power, channel_gains=channel_gains)
+    masks = SoftMask(W, H, power=power, channel_gains=channel_gains, steering=steering)
     denominator = masks.denominator()
     total = max(float(np.sum(magnitudes.astype(np.float64) ** 2)), 1e-30)
     shares = [float(np.sum((masks.mask(group_gains(W.shape[1], g), denominator=denominator)
@@ -72,7 +78,8 @@ def compute_scores(spec, W, H, groups, names, references=(), reference_names=(),
     nan = float("nan")
     if not references:
         return [SourceRow(n, "", nan, nan, nan, nan, s) for n, s in zip(names, shares)], error
-    stems = list(separate(spec, W, H, groups, power=power, channel_gains=channel_gains))
+    stems = list(separate(spec, W, H, groups, power=power, channel_gains=channel_gains,
+                          steering=steering))
     reference_of = {e: r for r, e in match_estimates(references, stems)}
     rows = []
     for i, (name, stem) in enumerate(zip(names, stems)):
@@ -141,6 +148,8 @@ class ScoresPanel(QWidget):
         document.sources_changed.connect(self._on_changed)
         document.component_changed.connect(self._on_component_changed)
         document.components_changed.connect(self._on_changed)
+        document.paint_changed.connect(self._on_paint_changed)
+        self._strokes = 0  # paint changes so far: the paint changes in place
         self._update_enabled()
 
     def load_references(self, paths) -> None:
@@ -165,6 +174,7 @@ class ScoresPanel(QWidget):
         self.summary.setText("Scoring…")
         self._jobs.submit(FunctionJob(compute_scores, *args, power=power,
                                       channel_gains=document.channel_gains,
+                                      steering=document.steering(),
                                       low_priority=True, name="partwise-scores"))
 
     def _update_enabled(self) -> None:
@@ -192,11 +202,16 @@ class ScoresPanel(QWidget):
         # A component moved to another source changes what a source is.
         self._on_changed()
 
+    def _on_paint_changed(self, _cells) -> None:
+        # Paint steers the masks the sources are cut by.
+        self._strokes += 1
+        self._on_changed()
+
     def _inputs(self) -> tuple:
         """What the scores depend on (not gains, mute or solo: sources are scored whole)."""
         document = self._document
         return (id(document.W), repr(document.groups()), tuple(document.group_names()),
-                id(document.references))
+                id(document.references), self._strokes, document.settings.guide_strength)
 
     def _on_changed(self) -> None:
         self._update_enabled()
