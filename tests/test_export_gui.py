@@ -314,3 +314,51 @@ def test_gui_export_equals_the_cli_replay_of_the_saved_session(qtbot, document, 
         np.testing.assert_array_equal(
             sf.read(tmp_path / "gui" / name)[0], sf.read(tmp_path / "cli" / name)[0]
         )
+
+
+def paint(document):
+    """Source 0 ("Source 1") painted over the low bins, source 1 over the late high ones."""
+    bins, frames = document.magnitude.shape
+    document.set_paint_block(0, slice(0, bins // 4), slice(None),
+                             np.ones((bins // 4, frames), np.float32))
+    late = frames - frames // 2
+    document.set_paint_block(1, slice(bins // 2, bins), slice(frames // 2, frames),
+                             np.full((bins - bins // 2, late), 0.6, np.float32))
+
+
+def test_paint_is_offered_only_once_something_is_painted(qtbot, document, tmp_path):
+    assert not make_dialog(qtbot, document, tmp_path).paint_check.isEnabled()
+    paint(document)
+    dialog = make_dialog(qtbot, document, tmp_path)
+    assert dialog.paint_check.isEnabled()
+    dialog.paint_check.setChecked(True)
+    assert preview(dialog)[-2:] == ["mix_paint.npz", "manifest.json"]
+
+
+def test_exported_paint_is_a_guide_the_command_line_reads(qtbot, document, tmp_path):
+    from dsp.guide import load_guide
+
+    paint(document)
+    dialog = make_dialog(qtbot, document, tmp_path)
+    dialog.paint_check.setChecked(True)
+    assert run_export(qtbot, dialog)[0] == "exported"
+    guide = load_guide(tmp_path / "mix_paint.npz", document.magnitude.shape)
+    assert guide.dtype == np.float32
+    np.testing.assert_array_equal(guide, document.paint)
+    assert "mix_paint.npz" in json.loads((tmp_path / "manifest.json").read_text())["files"]
+
+
+def test_exported_paint_has_a_row_for_every_source(qtbot, document, tmp_path):
+    from dsp.guide import load_guide
+
+    bins, frames = document.magnitude.shape
+    document.set_paint_block(0, slice(0, 4), slice(0, 4), np.ones((4, 4), np.float32))
+    document.add_source("Keys")  # after the stroke: the paint has no row for it
+    assert len(document.paint) < document.n_sources == 3
+    dialog = make_dialog(qtbot, document, tmp_path)
+    dialog.paint_check.setChecked(True)
+    run_export(qtbot, dialog)
+    guide = load_guide(tmp_path / "mix_paint.npz")
+    assert guide.shape == (document.n_sources, bins, frames)
+    np.testing.assert_array_equal(guide[: len(document.paint)], document.paint)
+    assert not guide[1:].any()
