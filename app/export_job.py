@@ -204,6 +204,10 @@ class ExportJob(Job):
         self._names = [c.name for c in document.components]
         self._plots = plots
         self._paint = _guide_paint(document) if self.options.paint_npz else None
+        steering = document.steering()
+        # The document's paint changes in place under later strokes: the job keeps its own.
+        self._steering = (None if steering is None
+                          else replace(steering, paint=steering.paint.copy()))
 
     def work(self) -> list[Path] | None:  # noqa: D102 - see Job.work
         try:
@@ -236,7 +240,8 @@ class ExportJob(Job):
         """Each stem's samples, one at a time (memory: one mask, one spectrogram).
 
         A stem is a gain vector — 1 on a group's members, or the audible mix's
-        effective gains — rendered by the player's own render path.
+        effective gains — rendered by the player's own render path, steered by
+        the paint as the document's masks are.
         """
         k = self._W.shape[1]
         gains = []
@@ -246,7 +251,7 @@ class ExportJob(Job):
                 vector[list(stem.members)] = stem.gains
             gains.append(vector)
         yield from render(self._spec, self._W, self._H, gains, power=self._settings.mask_power,
-                          channel_gains=self._channel_gains)
+                          channel_gains=self._channel_gains, steering=self._steering)
 
     def _extra_writers(self) -> Iterator[Callable[[Path], None]]:
         """One writer per extra file, in the order of ``plan.extras``."""

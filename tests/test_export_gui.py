@@ -362,3 +362,21 @@ def test_exported_paint_has_a_row_for_every_source(qtbot, document, tmp_path):
     assert guide.shape == (document.n_sources, bins, frames)
     np.testing.assert_array_equal(guide[: len(document.paint)], document.paint)
     assert not guide[1:].any()
+
+
+def test_painted_sources_export_as_the_cli_replays_them(qtbot, document, tmp_path):
+    from app.cli.separate import run_separate
+    from app.persistence import save_session
+
+    paint(document)
+    save_session(document, tmp_path / "work.partwise")
+    assert run_separate(["--session", str(tmp_path / "work.partwise"), "--out",
+                         str(tmp_path / "cli"), "--sample-format", "float", "--quiet"]) == 0
+    dialog = make_dialog(qtbot, document, tmp_path / "gui", what="sources")
+    dialog.pattern_edit.setText("{name}")
+    run_export(qtbot, dialog)
+    unsteered = expected_stems(document, document.groups())
+    for name, plain in zip(["Source 1.wav", "Source 2.wav"], unsteered):
+        gui = sf.read(tmp_path / "gui" / name, dtype="float32")[0]
+        np.testing.assert_array_equal(gui, sf.read(tmp_path / "cli" / name, dtype="float32")[0])
+        assert np.abs(gui - plain).max() > 1e-3  # cut by the paint, not by the factors alone
