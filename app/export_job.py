@@ -29,7 +29,15 @@ from dsp.stems import StemSet, manifest, safe_name
 from .document import Document
 from .jobs import Job
 
-__all__ = ["ExportError", "ExportJob", "ExportOptions", "ExportPlan", "Stem", "plan_export"]
+__all__ = [
+    "ExportError",
+    "ExportJob",
+    "ExportOptions",
+    "ExportPlan",
+    "Stem",
+    "has_paint",
+    "plan_export",
+]
 
 #: What can be exported, as shown to the user.
 WHATS = {
@@ -60,6 +68,8 @@ class ExportOptions:
     factors_csv: bool = False
     losses_csv: bool = False
     plot_names: tuple[str, ...] = ()
+    #: The user's paint as a ``.npz`` guide (``separate --guide``'s format).
+    paint_npz: bool = False
 
 
 @dataclass(frozen=True)
@@ -146,7 +156,10 @@ def plan_export(document: Document, options: ExportOptions) -> ExportPlan:
         *([f"{file}_templates.csv", f"{file}_activations.csv"] if options.factors_csv else []),
         *([f"{file}_losses.csv"] if options.losses_csv else []),
         *(f"{file}_{safe_name(plot)}.png" for plot in options.plot_names),
+        *([f"{file}_paint.npz"] if options.paint_npz else []),
     ]
+    if options.paint_npz and not has_paint(document):
+        raise ExportError("there is no paint to export")
     return ExportPlan(tuple(stems), tuple(extras), options.file_format)
 
 
@@ -193,6 +206,7 @@ class ExportJob(Job):
         self._settings = document.settings
         self._names = [c.name for c in document.components]
         self._plots = plots
+        self._paint = _guide_paint(document) if self.options.paint_npz else None
 
     def work(self) -> list[Path] | None:  # noqa: D102 - see Job.work
         try:
@@ -232,7 +246,7 @@ class ExportJob(Job):
         """
         steering = self._steering
         if steering is not None:
-            steering = replace(steering, paint=steering.paint.copy())
+            steering = steering.snapshot()
         k = self._W.shape[1]
         gains = []
         for stem in self.plan.stems:
@@ -260,6 +274,8 @@ class ExportJob(Job):
             yield lambda path: _write_csv(path, ["iteration", "loss"], iterations, losses)
         for image in self._plots.values():
             yield lambda path, image=image: _write_png(path, image)
+        if self._paint is not None:
+            yield lambda path: _write_paint(path, self._paint)
 
     def _manifest(self) -> dict:
         """The CLI's manifest, plus what the GUI export chose."""
@@ -295,6 +311,33 @@ def _write_npz(path: Path, W, H, names, rate: int, settings, channel_gains=None)
             names=np.array(names, dtype=str),
             **extra,
         )
+
+
+def has_paint(document: Document) -> bool:
+    """Whether the user has painted any cell (the paint can then be exported)."""
+    paint = document.paint
+    return paint is not None and bool(paint.any())
+
+
+def _guide_paint(document: Document) -> np.ndarray:
+    """A copy of the paint with a row for every source (zeros for unpainted ones).
+
+    Row s is source s, as in the document, so ``separate --guide`` writes
+    ``source_{s+1}`` for it.
+    """
+    paint = document.paint
+    rows = np.zeros((max(len(paint), document.n_sources), *paint.shape[1:]), np.float32)
+    rows[: len(paint)] = paint
+    return rows
+
+
+def _write_paint(path: Path, paint: np.ndarray) -> None:
+    """The paint as a compressed ``.npz`` guide: one array, ``paint``, float32 (S, bins, frames).
+
+    Compressed: paint is mostly zeros.
+    """
+    with open(path, "wb") as fh:
+        np.savez_compressed(fh, paint=paint)
 
 
 def _write_csv(path: Path, header: list[str], index: np.ndarray, values: np.ndarray) -> None:

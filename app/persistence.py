@@ -2,8 +2,8 @@
 
 A :class:`~app.document.Document` is converted to and from a
 :class:`dsp.project_file.Project` (the versioned ``.partwise`` format), so a
-reopened session has exactly the saved factors, loss history and component
-states without re-running NMF. Audio is not stored in the file: it is found
+reopened session has exactly the saved factors, loss history, component
+states and paint without re-running NMF. Audio is not stored in the file: it is found
 again by path and checked by content hash. Audio that never came from a file
 (the demo mixture) is written beside the session as a lossless float WAV.
 """
@@ -115,7 +115,8 @@ def project_from_document(document: Document, path: str | os.PathLike) -> Projec
     """Describe ``document`` as a :class:`Project` to be written to ``path``.
 
     Audio without a file (the demo mixture) is saved beside ``path`` first.
-    Without factors (nothing run yet) W and H are stored empty.
+    Without factors (nothing run yet) W and H are stored empty; paint is
+    stored only if some cell is painted.
 
     Raises
     ------
@@ -148,8 +149,18 @@ def _describe(document: Document) -> tuple[Project, Audio]:
         sources=[document.source_state(s) for s in range(document.n_sources)],
         references=[str(Path(p).resolve()) for p in document.reference_paths],
         channel_gains=document.channel_gains,
+        paint=_paint_snapshot(document),
     )
     return project, audio
+
+
+def _paint_snapshot(document: Document) -> np.ndarray | None:
+    """A copy of the document's paint, or None without any painted cell.
+
+    A copy: strokes change the document's paint in place while a job writes this one.
+    """
+    paint = document.paint
+    return paint.copy() if paint is not None and paint.any() else None
 
 
 def _with_audio_file(project: Project, audio: Audio, path: str | os.PathLike) -> Project:
@@ -283,7 +294,7 @@ def apply_project(
     Raises
     ------
     ProjectError
-        If the audio cannot be read or does not fit the stored factors; the
+        If the audio cannot be read or does not fit the stored factors or paint; the
         session is then unchanged.
     """
     audio, spec, references = (
@@ -302,6 +313,7 @@ def apply_project(
             components=project.components or None,
             sources=project.sources,
             references=(references.stems, references.names, references.paths),
+            paint=project.paint,
         )
     except ValueError as exc:
         raise ProjectError(f"'{audio.name}' does not fit this session: {exc}") from None
@@ -354,6 +366,7 @@ def _connect_changes(document: Document, slot: Callable[..., None]) -> None:
         document.components_changed,
         document.component_changed,
         document.sources_changed,
+        document.paint_changed,
     ):
         signal.connect(slot)
 

@@ -318,6 +318,88 @@ def test_session_replays_its_settings_on_a_batch(mix_wav, tmp_path):
         assert [s["file"] for s in manifest["stems"]] == files
 
 
+def painted_session(mix_wav, tmp_path):
+    """``saved_session`` with paint: source "left" below a quarter of the band, "right" above
+    half of it in the second half of the file."""
+    from dataclasses import replace
+
+    from dsp.project_file import load_project, save_project
+
+    path, separation = saved_session(mix_wav, tmp_path)
+    bins, frames = separation.spectrogram.shape
+    paint = np.zeros((2, bins, frames), np.float32)
+    paint[0, : bins // 4] = 1.0
+    paint[1, bins // 2 :, frames // 2 :] = 0.7
+    project = load_project(path)
+    settings = replace(project.settings, guide_iterations=8)
+    save_project(replace(project, settings=settings, paint=paint), path)
+    return path, separation, paint
+
+
+def test_session_replay_renders_with_the_sessions_paint(mix_wav, tmp_path):
+    from app.document import Document
+    from dsp.project_file import load_project
+    from dsp.separation import separate
+
+    path, separation, _ = painted_session(mix_wav, tmp_path)
+    proc = run("separate", "--session", str(path), "--out", str(tmp_path / "o"),
+               "--sample-format", "float", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    project = load_project(path)
+    document = Document()
+    document.restore(separation.audio, separation.spectrogram, project.settings, W=project.W,
+                     H=project.H, components=project.components, sources=project.sources,
+                     paint=project.paint)
+    steering = document.steering()
+    assert steering is not None
+    options = dict(power=project.settings.mask_power)
+    steered = list(separate(separation.spectrogram, project.W, project.H, [[0, 2], [1, 3]],
+                            steering=steering, **options))
+    plain = list(separate(separation.spectrogram, project.W, project.H, [[0, 2], [1, 3]],
+                          **options))
+    stems = [load(tmp_path / "o" / f"{name}.wav").samples for name in ("left", "right")]
+    for stem, want, unsteered in zip(stems, steered, plain):
+        np.testing.assert_allclose(stem, want, atol=1e-6)
+        assert np.abs(stem - unsteered).max() > 1e-3  # the paint moved sound between stems
+    np.testing.assert_allclose(sum(stems), separation.audio.samples, atol=1e-5)
+
+
+def test_session_paint_steers_a_fresh_run_on_other_audio_of_the_same_length(mix_wav, tmp_path):
+    from dataclasses import replace
+
+    from dsp.pipeline import separate_audio
+    from dsp.project_file import load_project
+
+    path, separation, paint = painted_session(mix_wav, tmp_path)
+    other = tmp_path / "other.wav"
+    sf.write(other, separation.audio.samples[::-1], separation.audio.rate, subtype="FLOAT")
+    proc = run("separate", str(other), "--session", str(path), "--out", str(tmp_path / "o"),
+               "--sample-format", "float", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    settings = replace(load_project(path).settings, n_sources=2)
+    expected = separate_audio(load(other), settings, paint=paint)
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert manifest["iterations"] == 12 + 8  # the session's run, then its paint-steered run
+    for entry, want in zip(manifest["stems"], expected.stems()):
+        np.testing.assert_allclose(load(tmp_path / "o" / entry["file"]).samples, want,
+                                   atol=1e-5)
+
+
+def test_session_paint_that_does_not_fit_other_audio_is_left_out_and_said_so(mix_wav, tmp_path):
+    path, _, _ = painted_session(mix_wav, tmp_path)
+    other = tmp_path / "other.wav"
+    sf.write(other, make_demo(duration=2.0).mixture.samples, 22050)
+    proc = run("separate", str(other), "--session", str(path), "--out", str(tmp_path / "o"),
+               "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    [line] = proc.stderr.splitlines()
+    assert "'other.wav'" in line and "paint" in line and "does not fit" in line
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert manifest["iterations"] == 12  # no paint-steered run
+    assert [s["file"] for s in manifest["stems"]] == ["source_1.wav", "source_2.wav"]
+
+
 def test_corrupt_session_fails_cleanly(mix_wav, tmp_path):
     bad = tmp_path / "bad.partwise"
     bad.write_text("not a zip")

@@ -374,3 +374,69 @@ def test_strokes_during_an_export_change_none_of_its_stems(qtbot, document, tmp_
         np.testing.assert_array_equal(written, before)
     # The stroke does change those stems: without the snapshot they would differ.
     assert max(np.abs(a - b).max() for a, b in zip(expected[1:], later[1:])) > 1e-2
+
+
+def paint(document):
+    """Source 0 ("Source 1") painted over the low bins, source 1 over the late high ones."""
+    bins, frames = document.magnitude.shape
+    document.set_paint_block(0, slice(0, bins // 4), slice(None),
+                             np.ones((bins // 4, frames), np.float32))
+    late = frames - frames // 2
+    document.set_paint_block(1, slice(bins // 2, bins), slice(frames // 2, frames),
+                             np.full((bins - bins // 2, late), 0.6, np.float32))
+
+
+def test_paint_is_offered_only_once_something_is_painted(qtbot, document, tmp_path):
+    assert not make_dialog(qtbot, document, tmp_path).paint_check.isEnabled()
+    paint(document)
+    dialog = make_dialog(qtbot, document, tmp_path)
+    assert dialog.paint_check.isEnabled()
+    dialog.paint_check.setChecked(True)
+    assert preview(dialog)[-2:] == ["mix_paint.npz", "manifest.json"]
+
+
+def test_exported_paint_is_a_guide_the_command_line_reads(qtbot, document, tmp_path):
+    from dsp.guide import load_guide
+
+    paint(document)
+    dialog = make_dialog(qtbot, document, tmp_path)
+    dialog.paint_check.setChecked(True)
+    assert run_export(qtbot, dialog)[0] == "exported"
+    guide = load_guide(tmp_path / "mix_paint.npz", document.magnitude.shape)
+    assert guide.dtype == np.float32
+    np.testing.assert_array_equal(guide, document.paint)
+    assert "mix_paint.npz" in json.loads((tmp_path / "manifest.json").read_text())["files"]
+
+
+def test_exported_paint_has_a_row_for_every_source(qtbot, document, tmp_path):
+    from dsp.guide import load_guide
+
+    bins, frames = document.magnitude.shape
+    document.set_paint_block(0, slice(0, 4), slice(0, 4), np.ones((4, 4), np.float32))
+    document.add_source("Keys")  # after the stroke: the paint has no row for it
+    assert len(document.paint) < document.n_sources == 3
+    dialog = make_dialog(qtbot, document, tmp_path)
+    dialog.paint_check.setChecked(True)
+    run_export(qtbot, dialog)
+    guide = load_guide(tmp_path / "mix_paint.npz")
+    assert guide.shape == (document.n_sources, bins, frames)
+    np.testing.assert_array_equal(guide[: len(document.paint)], document.paint)
+    assert not guide[1:].any()
+
+
+def test_painted_sources_export_as_the_cli_replays_them(qtbot, document, tmp_path):
+    from app.cli.separate import run_separate
+    from app.persistence import save_session
+
+    paint(document)
+    save_session(document, tmp_path / "work.partwise")
+    assert run_separate(["--session", str(tmp_path / "work.partwise"), "--out",
+                         str(tmp_path / "cli"), "--sample-format", "float", "--quiet"]) == 0
+    dialog = make_dialog(qtbot, document, tmp_path / "gui", what="sources")
+    dialog.pattern_edit.setText("{name}")
+    run_export(qtbot, dialog)
+    unsteered = expected_stems(document, document.groups())
+    for name, plain in zip(["Source 1.wav", "Source 2.wav"], unsteered):
+        gui = sf.read(tmp_path / "gui" / name, dtype="float32")[0]
+        np.testing.assert_array_equal(gui, sf.read(tmp_path / "cli" / name, dtype="float32")[0])
+        assert np.abs(gui - plain).max() > 1e-3  # cut by the paint, not by the factors alone

@@ -246,3 +246,92 @@ def test_reference_stems_come_back_with_the_session(audio_file, tmp_path, qtbot)
         open_session(tmp_path / "s.partwise", again)
     assert again.reference_names == ("bass.wav",)
     assert "drums.wav" in notice.args[0]
+
+
+def paint_strokes(document: Document) -> None:
+    """Two strokes: source 0 low and early, source 1 high and late."""
+    bins, frames = document.magnitude.shape
+    document.set_paint_block(0, slice(2, 20), slice(0, 10), np.full((18, 10), 0.8, np.float32))
+    ramp = np.linspace(0.1, 1.0, 12 * (frames - 20), dtype=np.float32).reshape(12, -1)
+    document.set_paint_block(1, slice(bins - 12, bins), slice(20, frames), ramp)
+
+
+def test_paint_comes_back_with_the_session_bit_for_bit(qtbot, audio_file, tmp_path):
+    original = make_session(audio_file)
+    paint_strokes(original)
+    save_session(original, tmp_path / "work.partwise")
+    reopened = Document()
+    open_session(tmp_path / "work.partwise", reopened)
+    assert_same_session(original, reopened)
+    assert reopened.paint.dtype == np.float32
+    np.testing.assert_array_equal(reopened.paint, original.paint)
+    # It steers the reopened session's masks exactly as it steered the saved one's.
+    before, after = original.steering(), reopened.steering()
+    np.testing.assert_array_equal(after.weights(), before.weights())
+    np.testing.assert_array_equal(after.sources, before.sources)
+
+
+def test_paint_before_any_run_comes_back_too(qtbot, audio_file, tmp_path):
+    audio = load(audio_file)
+    document = Document(SETTINGS)
+    document.set_audio(audio, analyse(audio.samples, audio.rate, n_fft=256, hop=64))
+    paint_strokes(document)
+    save_session(document, tmp_path / "early.partwise")
+    reopened = Document()
+    open_session(tmp_path / "early.partwise", reopened)
+    assert reopened.W is None
+    np.testing.assert_array_equal(reopened.paint, document.paint)
+
+
+def test_erased_paint_is_not_stored(qtbot, audio_file, tmp_path):
+    document = make_session(audio_file)
+    paint_strokes(document)
+    document.set_paint(np.zeros_like(document.paint))
+    save_session(document, tmp_path / "work.partwise")
+    assert load_project(tmp_path / "work.partwise").paint is None
+    reopened = Document()
+    open_session(tmp_path / "work.partwise", reopened)
+    assert reopened.paint is None
+
+
+def test_paint_that_does_not_fit_the_audio_is_a_clear_error_and_changes_nothing(
+    qtbot, audio_file, tmp_path
+):
+    audio = load(audio_file)
+    document = Document(SETTINGS)
+    document.set_audio(audio, analyse(audio.samples, audio.rate, n_fft=256, hop=64))
+    paint_strokes(document)  # no factors: only the audio can say the paint does not fit
+    save_session(document, tmp_path / "work.partwise")
+    save(Audio(audio.samples[:3000], audio.rate), audio_file, subtype="float")
+    reopened = Document()
+    with pytest.raises(ProjectError, match="mix.wav.*does not fit.*paint") as err:
+        open_session(tmp_path / "work.partwise", reopened, confirm_changed=lambda p: True)
+    assert "\n" not in str(err.value)
+    assert reopened.audio is None and reopened.paint is None
+
+
+def test_a_stroke_alone_makes_the_document_dirty(qtbot, audio_file, tmp_path):
+    document = make_session(audio_file)
+    document_file = DocumentFile(document)
+    document_file.save(tmp_path / "doc.partwise")
+    with qtbot.waitSignal(document_file.dirty_changed) as blocker:
+        paint_strokes(document)
+    assert blocker.args == [True]
+
+
+def test_autosave_carries_the_paint_and_a_stroke_alone_triggers_it(qtbot, audio_file, tmp_path):
+    document = make_session(audio_file)
+    autosaver = Autosaver(document, path=tmp_path / "auto.partwise")
+    with qtbot.waitSignal(autosaver.saved):
+        autosaver.save_now()
+    assert load_project(autosaver.path).paint is None
+    paint_strokes(document)
+    painted = document.paint.copy()
+    with qtbot.waitSignal(autosaver.saved):
+        autosaver.save_now()
+        # A stroke while the job writes is not in the file it writes (the next one has it).
+        document.set_paint_block(0, slice(0, 1), slice(0, 1), np.ones((1, 1), np.float32))
+    np.testing.assert_array_equal(load_project(autosaver.path).paint, painted)
+    recovered = Document()
+    open_session(autosaver.path, recovered)
+    np.testing.assert_array_equal(recovered.paint, painted)

@@ -194,10 +194,13 @@ def _from_session(project, audio, progress):
     """Separation of ``audio`` as the saved session ``project`` describes it.
 
     On the session's own audio (same content hash) the session is restored into
-    the document model the GUI uses, so its stored factors, its sources and
-    their names give exactly the stems the GUI exports; on any other file, or
-    when the session was saved before any run, its settings and seed are run
-    afresh and its number of sources grouped automatically.
+    the document model the GUI uses, so its stored factors, its sources, their
+    names and its paint's steering of the masks give exactly the stems the GUI
+    exports; on any other file, or when the session was saved before any run,
+    its settings and seed are run afresh and its number of sources grouped
+    automatically, steered by its paint (as ``--guide`` steers) where the paint
+    fits the file's STFT grid. Paint that does not fit is left out, said so on
+    stderr.
     """
     from app.document import Document
     from dsp import pipeline
@@ -206,18 +209,48 @@ def _from_session(project, audio, progress):
 
     settings = project.settings
     spec = analyse(audio.samples, audio.rate, n_fft=settings.n_fft, hop=settings.hop)
+    same_audio = audio.path is not None and file_sha256(audio.path) == project.audio_sha256
+    stored = same_audio and project.W.size > 0
+    paint = project.paint
+    if paint is not None and paint.shape[1:] != spec.shape:
+        print(f"partwise: '{audio.name}': the session's paint ({paint.shape[1]} bins x "
+              f"{paint.shape[2]} frames) does not fit this file's STFT ({spec.shape[0]} x "
+              f"{spec.shape[1]}); separating without it", file=sys.stderr)
+        paint = None
     document = Document()
     document.restore(audio, spec, settings, components=project.components,
-                     sources=project.sources)
+                     sources=project.sources, paint=paint,
+                     W=project.W if stored else None, H=project.H if stored else None,
+                     channel_gains=project.channel_gains if stored else None)
     groups = document.groups()
     grouped = len(groups) < settings.n_components
     settings = replace(settings, n_sources=len(groups) if grouped else None)
-    same_audio = audio.path is not None and file_sha256(audio.path) == project.audio_sha256
-    if not (same_audio and project.W.size):
-        return pipeline.separate_audio(audio, settings, progress=progress)
+    if not stored:
+        guide = _group_paint(document) if len(groups) > 1 else None
+        return pipeline.separate_audio(audio, settings, progress=progress, paint=guide)
     return pipeline.Separation(audio, spec, settings, project.W, project.H,
                                list(project.losses), groups, document.group_names(),
-                               channel_gains=project.channel_gains)
+                               channel_gains=project.channel_gains,
+                               steering=document.steering())
+
+
+def _group_paint(document):
+    """The document's paint of each of its groups, in :meth:`~Document.groups` order, or None.
+
+    A fresh run's guide (``separate_audio(paint=)``): row i is the paint of
+    the source whose components form group i; None without any painted cell.
+    """
+    import numpy as np
+
+    paint = document.paint
+    if paint is None or not paint.any():
+        return None
+    used = sorted({c.source for c in document.components})
+    rows = np.zeros((len(used), *paint.shape[1:]), np.float32)
+    for i, s in enumerate(used):
+        if s < len(paint):
+            rows[i] = paint[s]
+    return rows if rows.any() else None
 
 
 def run_separate(argv: list[str]) -> int:
@@ -299,7 +332,8 @@ def run_separate(argv: list[str]) -> int:
             demo = make_demo() if path is None else None
             audio = demo.mixture if demo else load(path)
             warm_up(args.quiet)
-            total = settings.iterations + (settings.guide_iterations if paint is not None else 0)
+            guided = paint is not None or (project is not None and project.paint is not None)
+            total = settings.iterations + (settings.guide_iterations if guided else 0)
             progress = progress_printer(label, total, args.quiet)
             if project is not None:
                 separation = _from_session(project, audio, progress)

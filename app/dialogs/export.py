@@ -37,6 +37,7 @@ from ..export_job import (
     ExportError,
     ExportJob,
     ExportOptions,
+    has_paint,
     plan_export,
 )
 from ..jobs import describe
@@ -58,7 +59,7 @@ ConfirmOverwrite = Callable[[list[Path]], bool]
 
 
 class ExportDialog(QDialog):
-    """Export stems, factors, loss history and plots of ``session``.
+    """Export stems, factors, loss history, plots and paint of ``session``.
 
     Parameters
     ----------
@@ -132,6 +133,10 @@ class ExportDialog(QDialog):
         self.losses_check = QCheckBox("Loss history (CSV)")
         self.plots_check = QCheckBox("Visible plots (PNG)")
         self.plots_check.setEnabled(bool(self._plots))
+        self.paint_check = QCheckBox("Paint as a guide (.npz, for separate --guide)")
+        self.paint_check.setEnabled(has_paint(self._document))
+        if not self.paint_check.isEnabled():
+            self.paint_check.setToolTip("Nothing is painted")
         self.preview = QListWidget()
         self.message_label = QLabel()
         self.message_label.setWordWrap(True)
@@ -144,7 +149,7 @@ class ExportDialog(QDialog):
         form.addRow("Output", original)
         form.addRow("Folder", folder_row)
         form.addRow("File names", self.pattern_edit)
-        for check in (self.npz_check, self.csv_check, self.losses_check, self.plots_check):
+        for check in self._extra_checks():
             form.addRow("", check)
         self.buttons = QDialogButtonBox(QDialogButtonBox.Close)
         self.export_button = self.buttons.addButton("Export", QDialogButtonBox.AcceptRole)
@@ -165,8 +170,12 @@ class ExportDialog(QDialog):
             combo.currentIndexChanged.connect(self._update_preview)
         for edit in (self.folder_edit, self.pattern_edit):
             edit.textChanged.connect(self._update_preview)
-        for check in (self.npz_check, self.csv_check, self.losses_check, self.plots_check):
+        for check in self._extra_checks():
             check.toggled.connect(self._update_preview)
+
+    def _extra_checks(self) -> tuple[QCheckBox, ...]:
+        return (self.npz_check, self.csv_check, self.losses_check, self.plots_check,
+                self.paint_check)
 
     def options(self) -> ExportOptions:
         """The choices currently in the form."""
@@ -182,6 +191,7 @@ class ExportDialog(QDialog):
             factors_csv=self.csv_check.isChecked(),
             losses_csv=self.losses_check.isChecked(),
             plot_names=tuple(self._plots) if self.plots_check.isChecked() else (),
+            paint_npz=self.paint_check.isChecked(),
         )
 
     def _update_preview(self) -> None:
