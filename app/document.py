@@ -249,15 +249,38 @@ class Document:
         rows of the paint (the live array: later strokes steer it too) and the
         settings' strength. None when no source with components has paint.
         """
-        if self._paint is None or self._W is None or not self.has_paint():
+        if self._W is None:
+            return None
+        rows = self._group_rows()
+        if rows is None:
+            return None
+        identity = rows == tuple(range(len(self._paint)))
+        return Steering.of_groups(self._paint, self._settings.guide_strength, self.groups(),
+                                  None if identity else rows)
+
+    def group_paint(self) -> np.ndarray | None:
+        """A copy of the paint of each group, in :meth:`groups` order, or None if none is painted.
+
+        What a fresh run is guided by (``dsp.pipeline.separate_audio(paint=)``).
+        """
+        rows = self._group_rows()
+        if rows is None:
+            return None
+        paint = np.zeros((len(rows), *self._paint.shape[1:]), np.float32)
+        for i, row in enumerate(rows):
+            if row is not None:
+                paint[i] = self._paint[row]
+        return paint
+
+    def _group_rows(self) -> tuple[int | None, ...] | None:
+        """The paint row of each group's source (None: unpainted), or None if none is painted."""
+        if not self.has_paint():
             return None
         used = sorted({c.source for c in self._components})
         rows = tuple(s if s < len(self._paint) else None for s in used)
         if all(row is None or not self._paint[row].any() for row in rows):
             return None
-        identity = rows == tuple(range(len(self._paint)))
-        return Steering.of_groups(self._paint, self._settings.guide_strength, self.groups(),
-                                  None if identity else rows)
+        return rows
 
     # -- changes -----------------------------------------------------------------------------
 

@@ -35,7 +35,6 @@ __all__ = [
     "ExportOptions",
     "ExportPlan",
     "Stem",
-    "has_paint",
     "plan_export",
 ]
 
@@ -158,7 +157,7 @@ def plan_export(document: Document, options: ExportOptions) -> ExportPlan:
         *(f"{file}_{safe_name(plot)}.png" for plot in options.plot_names),
         *([f"{file}_paint.npz"] if options.paint_npz else []),
     ]
-    if options.paint_npz and not has_paint(document):
+    if options.paint_npz and not document.has_paint():
         raise ExportError("there is no paint to export")
     return ExportPlan(tuple(stems), tuple(extras), options.file_format)
 
@@ -311,12 +310,6 @@ def _write_npz(path: Path, W, H, names, rate: int, settings, channel_gains=None)
             names=np.array(names, dtype=str),
             **extra,
         )
-
-
-def has_paint(document: Document) -> bool:
-    """Whether the user has painted any cell (the paint can then be exported)."""
-    paint = document.paint
-    return paint is not None and bool(paint.any())
 
 
 def _guide_paint(document: Document) -> np.ndarray:

@@ -159,8 +159,7 @@ def _paint_snapshot(document: Document) -> np.ndarray | None:
 
     A copy: strokes change the document's paint in place while a job writes this one.
     """
-    paint = document.paint
-    return paint.copy() if paint is not None and paint.any() else None
+    return document.paint.copy() if document.has_paint() else None
 
 
 def _with_audio_file(project: Project, audio: Audio, path: str | os.PathLike) -> Project:

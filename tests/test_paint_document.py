@@ -133,3 +133,14 @@ def test_steering_of_a_subset_of_rows_shares_the_paint_without_a_copy(document):
     np.testing.assert_allclose(weights[:2, 5, :3], np.exp(-document.settings.guide_strength),
                                rtol=1e-5)
     assert np.all(weights[:, :3, :3] == 1.0)  # source 2's paint steers no component
+
+
+def test_group_paint_is_a_copy_of_each_groups_paint(document):
+    assert document.group_paint() is None
+    document.assign_sources([[0], [1], [], [2, 3]])
+    document.set_paint_block(3, slice(1, 2), slice(1, 2), np.ones((1, 1)))
+    paint = document.group_paint()
+    assert paint.shape == (3, *document.magnitude.shape)
+    assert paint[2, 1, 1] == 1.0 and paint.sum() == 1.0
+    paint[2, 1, 1] = 0.0
+    assert document.paint[3, 1, 1] == 1.0

@@ -226,31 +226,12 @@ def _from_session(project, audio, progress):
     grouped = len(groups) < settings.n_components
     settings = replace(settings, n_sources=len(groups) if grouped else None)
     if not stored:
-        guide = _group_paint(document) if len(groups) > 1 else None
+        guide = document.group_paint() if len(groups) > 1 else None
         return pipeline.separate_audio(audio, settings, progress=progress, paint=guide)
     return pipeline.Separation(audio, spec, settings, project.W, project.H,
                                list(project.losses), groups, document.group_names(),
                                channel_gains=project.channel_gains,
                                steering=document.steering())
-
-
-def _group_paint(document):
-    """The document's paint of each of its groups, in :meth:`~Document.groups` order, or None.
-
-    A fresh run's guide (``separate_audio(paint=)``): row i is the paint of
-    the source whose components form group i; None without any painted cell.
-    """
-    import numpy as np
-
-    paint = document.paint
-    if paint is None or not paint.any():
-        return None
-    used = sorted({c.source for c in document.components})
-    rows = np.zeros((len(used), *paint.shape[1:]), np.float32)
-    for i, s in enumerate(used):
-        if s < len(paint):
-            rows[i] = paint[s]
-    return rows if rows.any() else None
 
 
 def run_separate(argv: list[str]) -> int:

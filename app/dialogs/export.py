@@ -37,7 +37,6 @@ from ..export_job import (
     ExportError,
     ExportJob,
     ExportOptions,
-    has_paint,
     plan_export,
 )
 from ..jobs import describe
@@ -134,7 +133,7 @@ class ExportDialog(QDialog):
         self.plots_check = QCheckBox("Visible plots (PNG)")
         self.plots_check.setEnabled(bool(self._plots))
         self.paint_check = QCheckBox("Paint as a guide (.npz, for separate --guide)")
-        self.paint_check.setEnabled(has_paint(self._document))
+        self.paint_check.setEnabled(self._document.has_paint())
         if not self.paint_check.isEnabled():
             self.paint_check.setToolTip("Nothing is painted")
         self.preview = QListWidget()

@@ -101,7 +101,7 @@ class PaintTools(QObject):
 
     def clear(self) -> None:
         """Clear all paint, as one undoable edit."""
-        if self._document.paint is not None and self._document.paint.any():
+        if self._document.has_paint():
             self._history.push(ClearPaintCommand(self._document))
 
     def _on_stroke(self, recorder: StrokeRecorder, name: str) -> None:

@@ -102,7 +102,7 @@ class PaintCanvas(pg.ImageItem):
             return
         a, b, step, rows, rect = grid
         paint = self._document.paint
-        if paint is None or not paint.any():
+        if not self._document.has_paint():
             image = np.zeros((len(rows), -(-(b - a) // step), 4), np.uint8)
         else:
             colours = [source_colour(self._document, s) for s in range(len(paint))]
