@@ -59,6 +59,9 @@ class Mixer:
     steering : Steering, optional
         Paint's weights and every component's source (:class:`dsp.guide.Steering`),
         as :func:`dsp.separation.render` takes it; its paint may change in place.
+    region : np.ndarray, (bins, frames), optional
+        A weight in [0, 1] on every cell multiplied onto the masks
+        (:meth:`set_region`); None plays every cell.
     ramp : int
         Samples over which a gain change is spread (rounded to whole STFT
         frames, at least one). The overlap-add of windowed frames smooths the
@@ -81,6 +84,7 @@ class Mixer:
         power: float = 1.0,
         channel_gains: np.ndarray | None = None,
         steering: Steering | None = None,
+        region: np.ndarray | None = None,
         ramp: int = 512,
     ) -> None:
         self._spec = spectrogram
@@ -92,6 +96,8 @@ class Mixer:
         self._window_sq = self._window * self._window
         self._ramp_frames = max(1, round(ramp / self._hop))
         self._masks: SoftMask | None = None
+        self._region: np.ndarray | None = None
+        self.set_region(region)
         self.set_factors(W, H, power=power, channel_gains=channel_gains, steering=steering)
         # Overlap-add accumulators, in padded-signal coordinates starting at
         # _acc_start: after a seek the first frames start up to n_fft before it.
@@ -118,6 +124,11 @@ class Mixer:
     def channels(self) -> int:
         """Number of output channels."""
         return self._spec.channels
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        """(bins, frames) of the spectrogram: the cells a region weights."""
+        return self._spec.shape
 
     @property
     def n_components(self) -> int:
@@ -182,6 +193,33 @@ class Mixer:
             self._g_to = self._g_from.copy()
             self._ramp_start = 0
         self._masks = masks
+
+    @property
+    def region(self) -> np.ndarray | None:
+        """The time–frequency weight on the masks (bins, frames), or None: every cell."""
+        return self._region
+
+    def set_region(self, region: np.ndarray | None) -> None:
+        """Play only through ``region`` from the next transformed frame on (None: everywhere).
+
+        Parameters
+        ----------
+        region : np.ndarray, float32, (bins, frames), optional
+            Weight of every cell in [0, 1] (a paint row: soft paint plays
+            softly). Not copied: it is read on the frames being transformed,
+            so an array changed in place (a stroke) is heard like a new one.
+
+        Raises
+        ------
+        ValueError
+            If it is not on the spectrogram's grid.
+        """
+        if region is not None and np.shape(region) != self.grid:
+            raise ValueError(
+                f"a region of {np.shape(region)} cells does not fit the spectrogram "
+                f"({self.grid[0]} x {self.grid[1]})"
+            )
+        self._region = region
 
     def set_gains(self, gains: np.ndarray) -> None:
         """Ramp to new gains, starting with the next transformed frame.
@@ -258,6 +296,8 @@ class Mixer:
         """Mask, invert, window and overlap-add frames ``first … last-1``."""
         count = last - first
         mask = self._masks.mask(self._gains_at(np.arange(first, last)), slice(first, last))
+        if self._region is not None:
+            mask *= self._region[:, first:last]  # the mask is a new array: weight it in place
         spectra = self._spec.data[:, :, first:last] * mask
         blocks = scipy.fft.irfft(spectra, n=self._n_fft, axis=1).astype(np.float32, copy=False)
         offset = first * self._hop - self._acc_start

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from dsp.guide import Steering
 from dsp.mixer import Mixer
-from dsp.separation import render, separate
-from dsp.stft import analyse
+from dsp.separation import SoftMask, render, separate
+from dsp.stft import analyse, istft
 
 RATE = 8000
 N_FFT = 256
@@ -301,3 +301,115 @@ def test_a_steering_that_does_not_fit_the_factors_is_rejected_and_changes_nothin
     assert mixer.n_components == 4
     np.testing.assert_array_equal(mixer.gains, gains)
     np.testing.assert_allclose(mixer.render(spec.length), _offline(spec, W, H, gains), atol=1e-6)
+
+
+def _ratio_mask(W, H, gains, power):
+    """Σ_k g_k (W_k H_k)^α / Σ_j (W_j H_j)^α in float64, the mixture shared equally where
+    the model is silent: the mask written out from its definition."""
+    parts = (W.T.astype(np.float64)[:, :, None] * H.astype(np.float64)[:, None, :]) ** power
+    total = parts.sum(axis=0)
+    weighted = np.tensordot(np.asarray(gains, np.float64), parts, axes=1)
+    silent = total <= 0
+    return np.where(silent, np.mean(gains), weighted / np.where(silent, 1.0, total))
+
+
+def _region(spec, seed: int = 0) -> np.ndarray:
+    """A soft region: soft weights on a band of bins over a span of frames, 1 on a patch."""
+    bins, frames = spec.shape
+    region = np.zeros((bins, frames), np.float32)
+    rng = np.random.default_rng(seed)
+    region[20:60, 15:50] = rng.random((40, 35), dtype=np.float32)
+    region[70:90, 40:60] = 1.0
+    return region
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+@pytest.mark.parametrize("power", [1.0, 1.5])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_region_streams_as_the_istft_of_region_times_mask_times_stft(channels, power, seed):
+    """out = istft(R ∘ mask(gains) ∘ X), in blocks of any sizes from any start."""
+    samples, spec, W, H = _material(channels, seed=seed)
+    gains = np.array([0.0, 1.0, 0.5, 1.0], np.float32)
+    region = _region(spec, seed)
+    mask = _ratio_mask(W, H, gains, power)
+    expected = istft(spec.data * (region * mask), length=spec.length, n_fft=N_FFT, hop=HOP)
+    mixer = Mixer(spec, W, H, gains=gains, power=power, region=region)
+    start = [0, 1234, 2049][seed]
+    mixer.seek(start)
+    rng = np.random.default_rng(seed)
+    blocks = []
+    while mixer.position < spec.length:
+        blocks.append(mixer.render(int(rng.integers(1, 900))))
+    np.testing.assert_allclose(np.concatenate(blocks), expected[start:], atol=2e-6)
+    assert np.abs(expected).max() > 0.05  # the region is heard
+
+
+def test_a_region_of_ones_is_normal_playback():
+    _, spec, W, H = _material(2)
+    gains = np.array([0.3, 0.0, 1.0, 0.7], np.float32)
+    steering = _steering(spec, W.shape[1])
+    plain = Mixer(spec, W, H, gains=gains, power=1.5, steering=steering).render(spec.length)
+    everywhere = Mixer(spec, W, H, gains=gains, power=1.5, steering=steering,
+                       region=np.ones(spec.shape, np.float32)).render(spec.length)
+    np.testing.assert_array_equal(everywhere, plain)
+
+
+def test_a_painted_region_weights_the_steered_masks():
+    """With paint steering the masks, the region weights those masks: one render path."""
+    _, spec, W, H = _material(2)
+    steering = _steering(spec, W.shape[1])
+    gains = np.array([1.0, 0.0, 1.0, 0.0], np.float32)
+    region = _region(spec)
+    steered = SoftMask(W, H, power=1.5, steering=steering).mask(gains)
+    expected = istft(spec.data * (region * steered), length=spec.length, n_fft=N_FFT, hop=HOP)
+    mixer = Mixer(spec, W, H, gains=gains, power=1.5, steering=steering, region=region)
+    np.testing.assert_allclose(mixer.render(spec.length), expected, atol=2e-6)
+
+
+def test_a_band_limited_region_plays_only_that_band():
+    """Noise through a region of 1.0–1.5 kHz: the played samples' spectrum is that band."""
+    rate, n_fft, hop = 16_000, 512, 128
+    samples = np.random.default_rng(4).standard_normal((3 * rate, 1)).astype(np.float32)
+    spec = analyse(samples, rate, n_fft=n_fft, hop=hop)
+    bins, frames = spec.shape
+    W = np.ones((bins, 1), np.float32)
+    H = np.ones((1, frames), np.float32)
+    freqs = np.fft.rfftfreq(n_fft, 1 / rate)
+    region = np.zeros((bins, frames), np.float32)
+    region[(freqs >= 1000) & (freqs <= 1500)] = 1.0
+    mixer = Mixer(spec, W, H, region=region)
+    played = np.concatenate([mixer.render(700) for _ in range(-(-spec.length // 700))])[:, 0]
+    power = np.abs(np.fft.rfft(played)) ** 2
+    hz = np.fft.rfftfreq(len(played), 1 / rate)
+    band = power[(hz >= 1000) & (hz <= 1500)].sum()
+    source = (np.abs(np.fft.rfft(samples[:, 0])) ** 2)[(hz >= 1000) & (hz <= 1500)].sum()
+    assert band > 0.9 * source  # the band itself plays
+    # The synthesis window smears the band's edges over a few STFT bins (31 Hz each):
+    # beyond four of them, less than −40 dB of the band's energy.
+    outside = power[(hz < 1000 - 4 * rate / n_fft) | (hz > 1500 + 4 * rate / n_fft)].sum()
+    assert outside < 1e-4 * band
+
+
+def test_a_region_changed_in_place_is_heard_from_the_next_transformed_frame():
+    _, spec, W, H = _material(1)
+    region = np.zeros(spec.shape, np.float32)
+    mixer = Mixer(spec, W, H, region=region)
+    head = mixer.render(3000)  # frames up to 48 are transformed
+    region[:, 60:80] = 1.0  # a stroke where no block has reached yet
+    tail = mixer.render(spec.length)
+    assert not head.any()  # nothing painted: silence
+    mask = _ratio_mask(W, H, np.ones(4), 1.0)
+    expected = istft(spec.data * (region * mask), length=spec.length, n_fft=N_FFT, hop=HOP)
+    np.testing.assert_allclose(tail, expected[3000:], atol=2e-6)
+    assert np.abs(tail).max() > 0.05
+
+
+def test_setting_the_region_to_none_plays_every_cell_again_and_a_misfit_is_rejected():
+    samples, spec, W, H = _material(1)
+    mixer = Mixer(spec, W, H, region=np.zeros(spec.shape, np.float32))
+    with pytest.raises(ValueError, match="region"):
+        mixer.set_region(np.ones((3, 3), np.float32))
+    assert not mixer.render(spec.length).any()  # the old region stayed
+    mixer.set_region(None)
+    mixer.seek(0)
+    np.testing.assert_allclose(mixer.render(spec.length), samples, atol=1e-6)

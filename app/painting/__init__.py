@@ -6,6 +6,8 @@ always —, the source painted for, the brush's size, hardness and opacity
 (the confidence painted), and Clear paint. Strokes go to the document's paint
 (:mod:`dsp.guide`: what steers the solver and the masks) as they are drawn,
 and each finished stroke is one command on the window's undo stack.
+Hear painted region (H, :mod:`.hear`) plays only the chosen source's painted
+cells, looped, through the source chosen in "Through".
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from ..widgets import spin_box
 from .brush import Brush
 from .canvas import PaintCanvas, source_colour
 from .commands import ClearPaintCommand, StrokeRecorder
+from .hear import HearRegion
 
 __all__ = ["PaintTools", "install_painting"]
 
@@ -35,6 +38,8 @@ class PaintTools(QObject):
         Diameter in pixels, hardness and opacity in percent.
     toolbar : QToolBar
     canvas : PaintCanvas
+    hear : HearRegion
+        Hear painted region (its action, and whose share is heard).
     """
 
     def __init__(self, services: Services) -> None:
@@ -77,11 +82,19 @@ class PaintTools(QObject):
             self.toolbar.addWidget(widget)
         self.toolbar.addSeparator()
         self.toolbar.addAction(self.clear_action)
+        # The window's playback control, where it has one (the Services interface has none).
+        playback = getattr(services.parent, "playback", None)
+        self.hear = HearRegion(document, playback, lambda: self.tool()[1], services.parent)
+        self.toolbar.addSeparator()
+        self.toolbar.addAction(self.hear.action)
+        self.toolbar.addWidget(self.hear.through_box)
+        self.source_box.currentIndexChanged.connect(lambda _: self.hear.update())
 
         self.canvas = PaintCanvas(document, services.spectrogram, self.tool, self._on_stroke)
         for signal in (document.sources_changed, document.components_changed,
                        document.component_changed):
             signal.connect(lambda *_: self._fill_sources())
+            signal.connect(lambda *_: self._fill_hear_sources())
         document.audio_changed.connect(self._enable)
         self._fill_sources()
         self._enable()
@@ -114,6 +127,10 @@ class PaintTools(QObject):
         for action in (self.brush_action, self.eraser_action, self.clear_action):
             action.setEnabled(on)
 
+    def _fill_hear_sources(self) -> None:
+        self.hear.fill_sources()
+        self.hear.update()
+
     def _fill_sources(self) -> None:
         """One entry per source, in its colour; the chosen source stays chosen."""
         document = self._document
@@ -137,4 +154,7 @@ def install_painting(services: Services) -> PaintTools:
     menu.addActions([tools.brush_action, tools.eraser_action])
     menu.addSeparator()
     menu.addAction(tools.clear_action)
+    menu.addSeparator()
+    menu.addAction(tools.hear.action)
+    menu.addMenu(tools.hear.through_menu)
     return tools

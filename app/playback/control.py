@@ -4,7 +4,9 @@ The player (``app.playback.player.Player``) streams the mixture through per-fram
 with live gains; this class feeds it the session's spectrogram, factors, paint
 steering and effective gains, and turns its reports into the transport bar, the playhead, the
 loop range and the underrun count. It also offers the output devices, and
-remembers the chosen one.
+remembers the chosen one. While a painted region is heard (:meth:`PlaybackControl.listen`,
+the Paint menu's "Hear painted region"), it hands the player that region, the gains of
+the source heard through it and a loop over the region's time extent.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from PySide6.QtWidgets import QLabel, QMenu, QWidget
 
 from ..document import Document
 from .bar import PlaybackBar
+from .region import Listening, PaintedFrames, listening_gains, region_of, span_seconds
 
 __all__ = ["PlaybackControl"]
 
@@ -29,6 +32,8 @@ class PlaybackControl(QObject):
         Playback position in seconds, or None when stopped (hides the playhead).
     loop_changed(object)
         The loop range ``(start, end)`` in seconds, or None: no loop.
+    listening_changed(object)
+        The :class:`~app.playback.region.Listening` played, or None: the whole mix.
     failed(str)
         The player reported an error (device lost, stream failed).
 
@@ -46,6 +51,7 @@ class PlaybackControl(QObject):
 
     position_changed = Signal(object)
     loop_changed = Signal(object)
+    listening_changed = Signal(object)
     failed = Signal(str)
 
     def __init__(
@@ -60,6 +66,9 @@ class PlaybackControl(QObject):
         self._groups: list[list[int]] = []  # the components' sources the player has
         self._strength: float | None = None  # the paint strength the player has
         self._loop: tuple[float, float] | None = None
+        self._listening: Listening | None = None
+        self._loop_before: tuple[float, float] | None = None  # restored when listening ends
+        self._painted: PaintedFrames | None = None  # the listened region's painted frames
         self.bar = PlaybackBar()
         self.play_pause = QAction("Play/Pause", parent)
         self.play_pause.setShortcut(QKeySequence(Qt.Key_Space))
@@ -109,7 +118,7 @@ class PlaybackControl(QObject):
         # A stroke, or components moved between sources, changes the masks: the
         # player renders what it holds ahead again (document.steering() is cheap:
         # weights are made per block, in the engine's thread).
-        document.paint_changed.connect(lambda _: self._send_steering())
+        document.paint_changed.connect(self._on_paint_changed)
         document.sources_changed.connect(self._on_sources_changed)
 
     @property
@@ -159,6 +168,66 @@ class PlaybackControl(QObject):
         """The loop range in seconds, or None."""
         return self._loop
 
+    @property
+    def listening(self) -> Listening | None:
+        """The painted region being heard, or None: the whole mix plays."""
+        return self._listening
+
+    def listen(self, listening: Listening | None) -> None:
+        """Hear only ``listening.source``'s painted cells, through ``listening.through``.
+
+        The player gets the source's paint row as its region (soft paint plays
+        softly; later strokes are heard as they are painted), the gains of the
+        source heard through it, and a loop over the painted frames' time span,
+        where playback moves if it is elsewhere; it starts playing. None returns
+        to the whole mix and the loop there was before.
+        """
+        if self._player is None or not self._player.available or listening == self._listening:
+            return
+        if self._document.spectrogram is None:
+            listening = None
+        started = self._listening is None
+        if started and listening is not None:
+            self._loop_before = self._loop
+        self._listening = listening
+        if listening is None:
+            self._painted = None
+            self._player.set_region(None)
+            self._send_gains()
+            self.set_loop(self._loop_before)
+        else:
+            region = region_of(self._document, listening.source)
+            self._painted = PaintedFrames(region)
+            self._player.set_region(region)
+            self._send_gains()
+            self._loop_to_region()
+            if self._state != "playing":
+                self._player.play()
+        self.listening_changed.emit(listening)
+
+    def _loop_to_region(self) -> None:
+        """Loop the region's time span (if anything is painted) and play inside it."""
+        frames = self._painted.span()
+        if frames is None:
+            return
+        span = span_seconds(frames, self._document.spectrogram)
+        self.set_loop(span)
+        if self._loop is not None and not self._loop[0] <= self._position < self._loop[1]:
+            self.seek(self._loop[0])
+
+    def _on_paint_changed(self, block) -> None:
+        self._send_steering()
+        if self._listening is None:
+            return
+        # The paint may be a new array (a new source's row, an undo): hand it over again.
+        region = region_of(self._document, self._listening.source)
+        if block is None:
+            self._painted = PaintedFrames(region)
+        else:
+            self._painted.update(region, block[1])
+        self._player.set_region(region)
+        self._loop_to_region()
+
     def shutdown(self) -> None:
         """Close the audio stream (the window is closing)."""
         if self._player is not None:
@@ -203,6 +272,9 @@ class PlaybackControl(QObject):
         audio = self._document.audio
         self.bar.set_duration(audio.duration)
         self._position = 0.0
+        if self._listening is not None:  # other audio: another paint, nothing to hear
+            self._listening = self._painted = self._loop_before = None
+            self.listening_changed.emit(None)
         self.set_loop(None)
         if self._player is not None and self._player.available:
             self._player.stop()
@@ -265,7 +337,9 @@ class PlaybackControl(QObject):
     def _send_gains(self) -> None:
         if self._document.spectrogram is None:
             return
-        if self._document.W is None:
+        if self._listening is not None:
+            self._player.set_gains(listening_gains(self._document, self._listening))
+        elif self._document.W is None:
             self._player.set_gains(np.ones(1, np.float32))
         else:
             self._player.set_gains(self._document.effective_gains())

@@ -7,11 +7,12 @@
 - PortAudio's *callback* copies rendered samples from the ring to the device and
   returns — no FFTs, no allocations, no locks the GUI thread takes (Friture's rule).
 - The GUI thread hands over requests (new material, seek, gains, factors with
-  their paint steering, loop) by replacing whole attributes, which is atomic in Python.
+  their paint steering, the time–frequency region heard, loop) by replacing
+  whole attributes, which is atomic in Python.
 
 A deep ring would make every change late by its depth. So when gains, factors,
-the paint or the loop change, the producer takes back the slots the device has not started
-(all but the one being played) and renders them again with the new state; the
+the paint, the region or the loop change, the producer takes back the slots the
+device has not started (all but the one being played) and renders them again with the new state; the
 first re-rendered slot crossfades from the old rendering to the new one, so the
 change is heard within about one block and never clicks.
 
@@ -77,6 +78,9 @@ class Engine:
         #: mixer. A new tuple with the same factors asks for a re-rendering: the paint
         #: the steering holds changed in place.
         self.factors: tuple | None = None
+        #: (mixer, weight (bins, frames) or None): the region heard. A new tuple with the
+        #: same array asks for a re-rendering: the array changed in place (a stroke).
+        self.region: tuple | None = None
         self.loop: tuple[int, int] | None = None
         self.position = 0  # next signal sample the device gets (callback)
         self.position_generation = -1
@@ -99,13 +103,13 @@ class Engine:
 
     def _produce(self) -> None:
         generation, mixer, ring = -1, None, None
-        gains = factors = loop = None
+        gains = factors = region = loop = None
         ended = False
         while not self._closed:
             request = self.request
             if request[0] != generation:
                 if request[1] is not mixer:
-                    gains = factors = None
+                    gains = factors = region = None
                 generation, mixer, ring, start = request
                 ended = False
                 if mixer is not None:
@@ -130,6 +134,10 @@ class Engine:
                 ):
                     gains = self.gains
                     mixer.set_gains(gains[1])
+                    changed = True
+                if self.region is not region and self.region[0] is mixer:
+                    region = self.region
+                    mixer.set_region(region[1])
                     changed = True
                 if self.loop != loop:
                     loop = self.loop

@@ -4,7 +4,7 @@ The audio threads — a producer rendering ahead into a ring and the PortAudio
 callback that copies from it — live in :mod:`app.playback.engine` and know nothing
 of Qt. This module is the GUI thread's side: it opens and closes the stream,
 hands the engine its requests (new material, seek, gains, factors with their
-paint steering, loop) by replacing whole attributes, which is atomic in Python,
+paint steering, the region heard, loop) by replacing whole attributes, which is atomic in Python,
 and polls the position, underrun count and end of playback with a ~30 Hz timer.
 """
 
@@ -189,6 +189,27 @@ class Player(QObject):
         self._factors = (W, H, power, channel_gains, steering)
         # Always a new tuple: the engine re-renders even for the same (changed) steering.
         self._engine.factors = (self._mixer, *self._factors)
+
+    def set_region(self, region: np.ndarray | None) -> None:
+        """Play only through ``region`` (bins, frames) in [0, 1]; None plays every cell.
+
+        The blocks not yet played are rendered again with it, so it is heard
+        within about a block; handing over the same array again (changed in
+        place by a stroke) renders them again too. New material drops it.
+
+        Raises
+        ------
+        ValueError
+            If ``region`` is not on the material's grid.
+        """
+        if not self.available or self._mixer is None:
+            return
+        if region is not None and np.shape(region) != self._mixer.grid:
+            raise ValueError(
+                f"a region of {np.shape(region)} cells does not fit the material's "
+                f"{self._mixer.grid}"
+            )
+        self._engine.region = (self._mixer, region)
 
     def set_gains(self, gains: np.ndarray) -> None:
         """Effective per-component gains; ramped over one block, heard within ~50 ms."""
