@@ -219,6 +219,8 @@ def _play(material: Path, scenario: str) -> dict:
         QTimer.singleShot(int(float(saved["toggle_at"]) * 1000), arrive)
     elif scenario == "paint":
         keep = _paint_scenario(player, spec, saved, report)  # noqa: F841 - alive while playing
+    elif scenario in ("region", "region_off"):
+        keep = _region_scenario(player, spec, saved, report, scenario)  # noqa: F841
     elif scenario == "devices":
         report["devices"] = Player.output_devices()
         default = next(d for d in report["devices"] if d["default"])
@@ -268,6 +270,43 @@ def _paint_scenario(player, spec, saved, report):
     watch.timeout.connect(stroke_when_due)
     watch.start()
     return document, parent, control, watch
+
+
+def _region_scenario(player, spec, saved, report, scenario):
+    """Hear painted region through ``PlaybackControl``: source 0 (components 0 and 1) has
+    ``saved["paint"]``'s row 0; listening to it through itself starts playback. "region"
+    stops after ``loop[2]`` seconds; "region_off" turns listening off ``region_off_at``
+    seconds after the start and plays on to the end. Returns what must stay alive."""
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QWidget
+
+    from app.document import Document
+    from app.playback.control import PlaybackControl
+    from app.playback.region import Listening
+    from dsp.audio import Audio
+    from dsp.pipeline import Settings
+
+    k = saved["W"].shape[1]
+    document = Document(Settings(n_components=k, mask_power=float(saved["power"])))
+    parent = QWidget()
+    store = QSettings(str(Path.home() / "partwise.ini"), QSettings.IniFormat)
+    control = PlaybackControl(document, player, parent, store=store)
+    document.set_audio(Audio(saved["samples"], spec.rate), spec)
+    document.set_factors(saved["W"], saved["H"], ())
+    document.assign_sources([[0, 1], [2, 3]])
+    document.set_paint(saved["paint"])
+    control.listen(Listening(0, 0))
+    report["loop"] = control.loop
+    if scenario == "region":
+        QTimer.singleShot(int(saved["loop"][2] * 1000), player.stop)
+    else:
+        def turn_off() -> None:
+            report["toggle"] = round(player.position * spec.rate)
+            control.listen(None)
+            report["loop_after"] = control.loop
+
+        QTimer.singleShot(int(float(saved["region_off_at"]) * 1000), turn_off)
+    return document, parent, control
 
 
 if __name__ == "__main__":

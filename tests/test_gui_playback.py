@@ -29,6 +29,7 @@ class FakePlayer(QObject):
         self.power = None
         self.channel_gains = None
         self.steering = None
+        self.region = None
 
     @staticmethod
     def output_devices():
@@ -59,6 +60,10 @@ class FakePlayer(QObject):
     def set_steering(self, steering):
         self.calls.append("steering")
         self.steering = steering
+
+    def set_region(self, region):
+        self.calls.append("region")
+        self.region = None if region is None else np.array(region)
 
     def set_gains(self, gains):
         self.gains = np.array(gains)

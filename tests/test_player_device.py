@@ -18,7 +18,7 @@ from dsp.audio import Audio
 from dsp.demo import make_demo
 from dsp.guide import Steering
 from dsp.pipeline import Separation, Settings, export_stems
-from dsp.separation import each_component, render
+from dsp.separation import SoftMask, each_component, render
 from dsp.stft import analyse
 from tests.audio_device import (
     PacedSink,
@@ -37,6 +37,8 @@ pytestmark = pytest.mark.skipif(
 RATE = 44_100
 TOGGLE_AT = 0.6  # seconds into playback at which the mute test mutes component 2
 LOOP = (0.2, 0.45, 1.2)  # loop start, loop end, stop after (seconds)
+REGION = (slice(40, 120), slice(30, 50))  # bins (861–2562 Hz) and frames source 0 paints
+REGION_OFF_AT = 0.45  # seconds of hearing the region before it is turned off
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +58,9 @@ def material(tmp_path_factory):
                             groups=each_component(4))
     written = export_stems(separation, folder / "stems", subtype="float")
     stems = [soundfile.read(f, dtype="float32", always_2d=True)[0] for f in written[:-1]]
+    paint = np.zeros((2, *spec.shape), np.float32)
+    paint[(0, *REGION)] = 1.0
+    paint[0, REGION[0], 40:50] = 0.5  # soft paint plays softly
     path = folder / "material.npz"
     np.savez(
         path,
@@ -66,6 +71,8 @@ def material(tmp_path_factory):
         power=settings.mask_power,
         toggle_at=TOGGLE_AT,
         loop=np.array(LOOP),
+        paint=paint,
+        region_off_at=REGION_OFF_AT,
     )
     return path, samples, stems
 
@@ -186,3 +193,61 @@ def test_player_without_an_output_device_is_disabled_with_a_reason(tmp_path, mat
     report = run_scenario(environment(tmp_path / "home", rc), material[0], "solo")
     assert report["available"] is False
     assert "no audio output device" in report["reason"]
+
+
+def _region_heard(path, samples):
+    """What hearing source 0's painted region plays, computed here: the painted cells' weight
+    R (paint row 0) times source 0's steered mask times the STFT, inverted; and the loop
+    (samples) over the painted frames, from the first one's start to the last one's end."""
+    saved = np.load(path)
+    spec = analyse(samples, RATE)
+    paint = saved["paint"]
+    steering = Steering(paint, Settings().guide_strength, np.array([0, 0, 1, 1]))
+    mask = SoftMask(saved["W"], saved["H"], power=float(saved["power"]), steering=steering)
+    region = spec.invert(spec.data * (paint[0] * mask.mask(np.array([1, 1, 0, 0], np.float32))))
+    first, last = REGION[1].start, REGION[1].stop - 1
+    return region, (first * spec.hop - spec.n_fft // 2, last * spec.hop + spec.n_fft // 2)
+
+
+def _from_first_sound(x, threshold=1e-3):
+    return x[int(np.argmax(np.abs(x).max(axis=1) > threshold)) :]
+
+
+def test_hearing_a_painted_region_plays_only_it_looped_over_its_frames(tmp_path, material):
+    path, samples, _ = material
+    report, received = _play(tmp_path, path, "region")
+    region, (start, end) = _region_heard(path, samples)
+    assert report["loop"] == pytest.approx((start / RATE, end / RATE))
+    expected = _from_first_sound(looped(region, start, end, passes=8)[start:])
+    heard = _from_first_sound(received)
+    n = min(len(heard), len(expected))
+    assert n > 2 * (end - start), "the region did not loop twice"
+    np.testing.assert_allclose(heard[:n], expected[:n], atol=1e-5)
+    # Band-limited: what reached the device lies in the painted bins' band.
+    spectrum = np.abs(np.fft.rfft(heard[:n].mean(axis=1))) ** 2
+    hz = np.fft.rfftfreq(n, 1 / RATE)
+    step = RATE / 2048  # one STFT bin
+    low, high = REGION[0].start * step, (REGION[0].stop - 1) * step
+    band = spectrum[(hz >= low) & (hz <= high)].sum()
+    outside = spectrum[(hz < low - 4 * step) | (hz > high + 4 * step)].sum()
+    assert band > 0 and outside < 1e-4 * band
+
+
+def test_turning_hearing_off_mid_loop_plays_on_through_the_whole_mix(tmp_path, material):
+    path, samples, _ = material
+    report, received = _play(tmp_path, path, "region_off")
+    region, (start, end) = _region_heard(path, samples)
+    assert report["loop"] is not None and report["loop_after"] is None  # no loop before
+    expected = _from_first_sound(looped(region, start, end, passes=8)[start:])
+    heard = _from_first_sound(received)
+    n = min(len(heard), len(expected))
+    change = np.abs(heard[:n] - expected[:n]).max(axis=1) > 1e-4
+    first = int(np.argmax(change))
+    assert change.any() and first > end - start, "a whole pass of the region before the change"
+    settled = first + 2048  # past the crossfade of the first block rendered again
+    chunk = heard[settled : settled + 4096, 0]
+    q = int(np.argmax(np.correlate(samples[:, 0], chunk, mode="valid")))
+    assert start <= q - (settled - first) <= end  # it went on from where the loop was
+    rest = len(samples) - q
+    assert len(heard) - settled >= rest, "it did not play on to the end"
+    np.testing.assert_allclose(heard[settled : settled + rest], samples[q:], atol=1e-5)
