@@ -111,6 +111,7 @@ class MainWindow(QMainWindow):
         self._add_dock("Reconstruction", self.reconstruction, Qt.RightDockWidgetArea)
         self._add_dock("Templates", self.templates, Qt.RightDockWidgetArea)
         self._add_dock("Loss", self.loss_plot, Qt.RightDockWidgetArea)
+        self.playback = PlaybackControl(self.document, player, self, store=self._store)
         self.services = Services(
             self,
             add_dock=self._add_dock,
@@ -121,7 +122,6 @@ class MainWindow(QMainWindow):
         self.steering, self.learn_panel, self.scores = install_steering(self.services)
 
         self.solver_actions = SolverActions(self.control, self.document, self)
-        self.playback = PlaybackControl(self.document, player, self, store=self._store)
         self.files = SessionFiles(self, self._store, audio_filter=AUDIO_FILTER)
         self._build_status_bar()
         self._build_menus_and_toolbar()

@@ -35,6 +35,8 @@ class Services:
         The mixture spectrogram's view, for a feature that draws on its grid.
     history : app.history.EditHistory
         The window's undo stack: every edit a feature makes is pushed there.
+    playback : app.playback.control.PlaybackControl
+        The window's playback (without a player or device its actions are disabled).
     """
 
     def __init__(
@@ -57,6 +59,7 @@ class Services:
         self.spectrogram_plot = window.spectrogram.plot
         self.spectrogram = window.spectrogram
         self.history = window.history
+        self.playback = window.playback
 
     def add_dock(
         self, title: str, widget: QWidget, *, tab_with: str | None = None

@@ -82,9 +82,7 @@ class PaintTools(QObject):
             self.toolbar.addWidget(widget)
         self.toolbar.addSeparator()
         self.toolbar.addAction(self.clear_action)
-        # The window's playback control, where it has one (the Services interface has none).
-        playback = getattr(services.parent, "playback", None)
-        self.hear = HearRegion(document, playback, lambda: self.tool()[1], services.parent)
+        self.hear = HearRegion(document, services.playback, lambda: self.tool()[1], services.parent)
         self.toolbar.addSeparator()
         self.toolbar.addAction(self.hear.action)
         self.toolbar.addWidget(self.hear.through_box)
