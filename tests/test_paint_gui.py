@@ -150,3 +150,18 @@ def test_new_audio_starts_a_new_history(qtbot, window, painting):
     with qtbot.waitSignal(window.document.audio_changed, timeout=20_000):
         window.loader.open_demo(duration=1.5)
     assert window.history.stack.count() == 0 and window.document.paint is None
+
+
+def test_a_stroke_redraws_its_columns_to_what_a_full_redraw_draws(qtbot, window, painting):
+    from app.painting.canvas import overlay_rgba, source_colour
+
+    document, canvas = window.document, window.painting.canvas
+    drag(qtbot, window.spectrogram, [(0.3, 300.0), (0.6, 700.0)])
+    painting.source_box.setCurrentIndex(1)
+    drag(qtbot, window.spectrogram, [(1.0, 2000.0), (1.5, 900.0)])
+    qtbot.waitUntil(lambda: not canvas._redraw.isActive(), timeout=2000)
+    a, b, step, rows, _ = window.spectrogram.shown_grid
+    colours = [source_colour(document, s) for s in range(len(document.paint))]
+    full = overlay_rgba(document.paint, rows, slice(a, b), step, colours)
+    np.testing.assert_array_equal(canvas.image, full)
+    assert full[..., 3].max() > 0

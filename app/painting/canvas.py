@@ -83,32 +83,72 @@ class PaintCanvas(pg.ImageItem):
         self._last: tuple[float, float] | None = None
         self.setZValue(10)  # over the spectrogram, under the playhead and the loop
         view.plot.addItem(self, ignoreBounds=True)
+        # What is on screen: the grid drawn on, and frames (start, end) still to redraw
+        # on it (None: all of it).
+        self._drawn_grid = None
+        self._dirty: tuple[int, int] | None = None
         self._redraw = QTimer(self)
         self._redraw.setSingleShot(True)
         self._redraw.setInterval(REDRAW_DELAY)
-        self._redraw.timeout.connect(self.redraw)
+        self._redraw.timeout.connect(self._update)
         view.drawn.connect(self.redraw)
-        document.paint_changed.connect(lambda _: self._redraw.start())
+        document.paint_changed.connect(self._on_paint_changed)
         for signal in (document.component_changed, document.sources_changed):
-            signal.connect(lambda *_: self._redraw.start())
+            signal.connect(lambda *_: self._schedule(None))
 
     # -- drawing -----------------------------------------------------------------------------
 
     def redraw(self) -> None:
         """Draw the paint on the view's current grid (transparent where there is none)."""
+        self._redraw.stop()
+        self._dirty = None
         grid = self._view.shown_grid
+        self._drawn_grid = grid
         if grid is None:
             self.clear()
             return
         a, b, step, rows, rect = grid
-        paint = self._document.paint
         if not self._document.has_paint():
             image = np.zeros((len(rows), -(-(b - a) // step), 4), np.uint8)
         else:
-            colours = [source_colour(self._document, s) for s in range(len(paint))]
-            image = overlay_rgba(paint, rows, slice(a, b), step, colours)
+            image = overlay_rgba(self._document.paint, rows, slice(a, b), step, self._colours())
         self.setImage(image, autoLevels=False, levels=(0, 255))
         self.setRect(rect)
+
+    def _colours(self) -> list[str]:
+        return [source_colour(self._document, s) for s in range(len(self._document.paint))]
+
+    def _on_paint_changed(self, cells) -> None:
+        self._schedule(None if cells is None else cells[1])
+
+    def _schedule(self, frames: slice | None) -> None:
+        """Redraw ``frames`` (None: everything) soon, with whatever else changes meanwhile."""
+        if frames is None or self._drawn_grid is None or self._document.magnitude is None:
+            self._dirty = (0, np.iinfo(np.int64).max)
+        else:
+            start, stop, _ = frames.indices(self._document.magnitude.shape[1])
+            old = self._dirty
+            self._dirty = (start, stop) if old is None else (min(old[0], start), max(old[1], stop))
+        self._redraw.start()
+
+    def _update(self) -> None:
+        """Redraw the columns of the changed frames only (a stroke touches a few)."""
+        grid, dirty = self._view.shown_grid, self._dirty
+        if (grid is None or grid is not self._drawn_grid or self.image is None
+                or dirty is None or not self._document.has_paint()):
+            self.redraw()
+            return
+        a, b, step, rows, _ = grid
+        first = max(0, (dirty[0] - a) // step)
+        last = min(self.image.shape[1], -(-(min(dirty[1], b) - a) // step))
+        self._dirty = None
+        if first >= last:
+            return
+        frames = slice(a + first * step, min(b, a + last * step))
+        image = self.image
+        image[:, first:last] = overlay_rgba(self._document.paint, rows, frames, step,
+                                            self._colours())
+        self.updateImage(image)
 
     # -- the brush ---------------------------------------------------------------------------
 
