@@ -29,7 +29,8 @@ class SolverActions(QObject):
             return act
 
         self.run = action("Run", "run", "Ctrl+R",
-                          "Factorise from a fresh start with the current parameters", control.run)
+                          "Factorise from a fresh start with the current parameters (with "
+                          "paint, continue the current factors steered by it)", control.run)
         self.pause = action("Pause", "pause", "F6",
                             "Pause after the current iteration", control.pause)
         self.step = action("Step", "step", "F10",

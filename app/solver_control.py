@@ -3,6 +3,21 @@
 One :class:`~app.worker.SolverJob` at a time. Snapshots of a job that was
 replaced are dropped, so a restart never shows stale factors (the Qt mandelbrot
 example's rule: restart with the new value, never queue stale runs).
+
+Paint steers the solver (issue 17), always from the current factors, never
+from scratch. With factors and paint on sources that have components, Run,
+Continue and Step run :class:`~dsp.nmf.guided.GuidedSolver` continuing the
+document's W, H and channel gains, with its component sources and locks; the
+loss the run reports (and the loss plot shows) is then the guided objective G,
+which is the KL divergence where nothing is painted. A fresh run (no factors
+yet) starts blind, as the CLI's does, and paint steers it from the first
+stroke during it, or from the next Continue or Step. A stroke, a component
+moved to another source or a new strength reaches the running solver between
+iterations (:meth:`SolverJob.steer`), coalesced: the job makes the weights in
+its thread, and many strokes before it comes to them are one recomputation.
+Paint steers KL multiplicative updates without penalties only: with other
+settings a run goes unguided and the document's notice says the paint is not
+used, once per run.
 """
 
 from __future__ import annotations
@@ -11,15 +26,28 @@ from dataclasses import fields
 from functools import partial
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from dsp import nmf
+from dsp.guide import Steering
+from dsp.pipeline import Settings
 
 from .document import Document
 from .jobs import describe
 from .worker import Snapshot, SolverJob
 
-__all__ = ["SolverControl"]
+__all__ = ["SolverControl", "unsteerable"]
+
+
+def unsteerable(settings: Settings) -> str | None:
+    """What in ``settings`` paint cannot steer (it steers KL MU without penalties), or None."""
+    reasons = []
+    if settings.loss != "kl":
+        reasons.append(f"the {settings.loss!r} loss")
+    if settings.algorithm != "mu":
+        reasons.append(f"the {settings.algorithm!r} algorithm")
+    reasons += [name for name in ("sparsity", "smoothness") if getattr(settings, name)]
+    return ", ".join(reasons) or None
 
 
 class SolverControl(QObject):
@@ -51,9 +79,23 @@ class SolverControl(QObject):
         self._state = "idle"
         self._run_when_ready = False
         self._settings = document.settings
+        # What the current job was last steered by (_steering_key), and whether it said
+        # that its settings leave the paint unused.
+        self._paint_version = 0
+        self._steered_by = None
+        self._said_unsteered = False
+        # Strokes come many to a drag: every change in one pass of the event loop is one hand-over.
+        self._steering_timer = QTimer(self)
+        self._steering_timer.setSingleShot(True)
+        self._steering_timer.setInterval(0)
+        self._steering_timer.timeout.connect(self._update_steering)
         document.audio_changed.connect(self._on_audio_changed)
         document.settings_changed.connect(self._on_settings_changed)
         document.locks_changed.connect(self._on_locks_changed)
+        document.paint_changed.connect(self._on_paint_changed)
+        for changed in (document.component_changed, document.components_changed,
+                        document.sources_changed):
+            changed.connect(self._schedule_steering)
 
     @property
     def state(self) -> str:
@@ -69,11 +111,20 @@ class SolverControl(QObject):
     # -- transport ---------------------------------------------------------------------------
 
     def run(self) -> None:
-        """Start a fresh factorization with the current parameters."""
+        """Start a fresh factorization with the current parameters.
+
+        With paint on factors, continue them steered by the paint instead:
+        paint never starts from scratch (Reset, then Run, does).
+        """
         if not self._document.spectrogram_is_current():
             self._run_when_ready = True
             return
         self._retire()
+        steering = self._document.W is not None and self._paint_steering(self._document.settings)
+        if steering:
+            self._start(warm=True, steering=steering).run_iterations(
+                self._document.settings.iterations)
+            return
         start = self._locked_start()
         self._document.clear_factors()
         self._start(warm=False, start=start).run_iterations(self._document.settings.iterations)
@@ -86,15 +137,19 @@ class SolverControl(QObject):
     def resume(self) -> None:
         """Continue: resume a paused run, or run the iterations again from the current factors."""
         if self._job is not None and self._state == "paused":
+            self._update_steering()
             self._job.resume()
         elif self._document.spectrogram_is_current():
             job = self._job or self._start(warm=True)
+            self._update_steering()  # a fresh run's job has not had the paint yet
             job.run_iterations(self._document.settings.iterations)
 
     def step(self) -> None:
         """Do one iteration (pausing a run first)."""
         if self._document.spectrogram_is_current():
-            (self._job or self._start(warm=True)).step()
+            job = self._job or self._start(warm=True)
+            self._update_steering()
+            job.step()
 
     def stop(self) -> None:
         """End the run and keep its factors, including the iteration in flight."""
@@ -116,7 +171,7 @@ class SolverControl(QObject):
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _start(self, *, warm: bool, start=None) -> SolverJob:
+    def _start(self, *, warm: bool, start=None, steering: Steering | None = None) -> SolverJob:
         document = self._document
         settings = document.settings
         use_factors = warm and document.W is not None
@@ -127,6 +182,8 @@ class SolverControl(QObject):
             start_H = document.H if use_factors else None  # noqa: N806
         spatial = settings.is_spatial(document.spectrogram.channels)
         gains = document.channel_gains if use_factors and spatial else None
+        if steering is None and use_factors and start is None:
+            steering = self._paint_steering(settings)
         job = SolverJob(
             partial(settings.solver_input, document.spectrogram) if spatial
             else document.magnitude,
@@ -139,6 +196,7 @@ class SolverControl(QObject):
             W=start_W,
             H=start_H,
             losses=document.losses if use_factors else (),
+            steering=steering,
         )
         job.yielded.connect(partial(self._on_snapshot, job))
         job.state_changed.connect(partial(self._on_job_state, job))
@@ -147,12 +205,14 @@ class SolverControl(QObject):
         job.finished.connect(partial(self._on_finished, job))
         self._job = job
         self._settings = settings
+        self._steered_by = self._steering_key() if use_factors else None
         return job
 
     def _retire(self) -> None:
         """Stop the current job without waiting; its late snapshots are ignored."""
         job, self._job = self._job, None
         self._stopped = None
+        self._said_unsteered = False
         if job is not None:
             job.stop()
             self._retired.append(job)
@@ -202,6 +262,10 @@ class SolverControl(QObject):
             for f in fields(settings)
             if getattr(settings, f.name) != getattr(self._settings, f.name)
         ]
+        if changed == ["guide_strength"]:  # the paint's strength steers the run it is in
+            self._settings = settings
+            self._schedule_steering()
+            return
         was_running = self._state == "running"
         self.stop()
         if was_running:
@@ -258,3 +322,53 @@ class SolverControl(QObject):
         self._stopped = None  # a late snapshot of the old locks must not win
         if was_running:
             self.resume()
+
+    # -- paint (issue 17) ---------------------------------------------------------------------
+
+    def _paint_steering(self, settings: Settings) -> Steering | None:
+        """The document's steering for a run with ``settings``, or None.
+
+        None without paint on sources that have components, and when the
+        settings are ones paint cannot steer: then the document's notice says
+        the paint is not used (once per run).
+        """
+        reason = unsteerable(settings)
+        if reason is None:
+            return self._document.steering()
+        if not self._said_unsteered and self._document.has_paint():
+            self._said_unsteered = True
+            self._document.notice(
+                f"The paint is not used: it steers KL multiplicative updates without "
+                f"sparsity or smoothness, and this run has {reason}."
+            )
+        return None
+
+    def _steering_key(self):
+        """What the document's steering is made of: paint (by version), strength, sources."""
+        document = self._document
+        if document.W is None or document.paint is None:
+            return None
+        return (self._paint_version, document.settings.guide_strength,
+                tuple(c.source for c in document.components))
+
+    def _on_paint_changed(self, *_) -> None:
+        self._paint_version += 1
+        self._schedule_steering()
+
+    def _schedule_steering(self, *_) -> None:
+        if self._job is not None and not self._steering_timer.isActive():
+            self._steering_timer.start()
+
+    def _update_steering(self) -> None:
+        """Hand the current job the document's steering, if it changed since the job's last.
+
+        The GUI thread only makes the :class:`Steering` (the paint and the
+        components' sources); the job makes its weights in its own thread.
+        """
+        key = self._steering_key()
+        if self._job is None or key == self._steered_by:
+            return
+        self._steered_by = key
+        steering = self._paint_steering(self._settings)
+        if steering is not None or unsteerable(self._settings) is None:
+            self._job.steer(steering)

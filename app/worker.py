@@ -2,7 +2,11 @@
 
 Nothing here touches a widget. Snapshots cross threads as immutable copies
 through the job's coalesced ``yielded`` signal; commands cross the other way
-through a condition variable the solver loop checks between iterations.
+through a condition variable the solver loop checks between iterations. Paint
+crosses the same way: :meth:`SolverJob.steer` hands over a
+:class:`~dsp.guide.Steering`, and the loop makes its weights — a
+(sources, bins, frames) array, tens of megabytes a source on a long file — in
+the job's thread.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import numpy as np
 from PySide6.QtCore import Signal
 
 from dsp import nmf
+from dsp.guide import Steering
 
 from .jobs import GeneratorJob
 
@@ -88,6 +93,10 @@ class SolverJob(GeneratorJob):
     W, H : np.ndarray, optional
         Warm start; ``losses`` is the history that produced them (and
         ``options`` may hold their ``channel_gains``).
+    steering : Steering, optional
+        Paint to steer a warm start by: the solver is then
+        :class:`~dsp.nmf.guided.GuidedSolver` (``options`` must be KL MU
+        without penalties) continuing W and H. See :meth:`steer`.
 
     Signals
     -------
@@ -118,6 +127,7 @@ class SolverJob(GeneratorJob):
         W: np.ndarray | None = None,  # noqa: N803
         H: np.ndarray | None = None,  # noqa: N803
         losses: tuple[float, ...] = (),
+        steering: Steering | None = None,
         max_rate: float = MAX_SNAPSHOT_RATE,
     ) -> None:
         super().__init__(self._iterate, coalesce=True, low_priority=True, name="partwise-solver")
@@ -126,10 +136,10 @@ class SolverJob(GeneratorJob):
         resumed = W is not None and H is not None
         phase = "Continuing" if resumed else _START_PHASES.get(
             options.get("init", "nndsvda"), "Initialising")
-        self._make = lambda: nmf.make_solver(
-            V() if callable(V) else V, n_components, W=W, H=H, warm_start=resumed,
-            progress=lambda done: self.initialising.emit(phase, done), **options
-        )
+        self._input = V
+        self._n_components = n_components
+        self._options = {**options, "W": W, "H": H, "warm_start": resumed,
+                         "progress": lambda done: self.initialising.emit(phase, done)}
         self._history = tuple(losses)
         self._interval = 1.0 / max_rate
         self._commands = threading.Condition()
@@ -137,6 +147,9 @@ class SolverJob(GeneratorJob):
         self._steps = 0  # single steps requested while paused
         self._paused = False
         self._state: str | None = None
+        # Paint handed over by steer(), waiting for the loop (guarded by _commands).
+        self._steering = steering
+        self._steering_due = steering is not None
 
     # -- commands (GUI thread) ---------------------------------------------------------------
 
@@ -172,6 +185,23 @@ class SolverJob(GeneratorJob):
         """End the loop after the current iteration (its snapshot is still delivered)."""
         self.quit()
 
+    def steer(self, steering: Steering | None) -> None:
+        """Steer the run by ``steering`` (None: no paint) from its next iteration on.
+
+        Only the newest steering handed over before the loop comes to it
+        counts (a burst of strokes is one recomputation). The loop makes the
+        weights in the job's thread and gives them to the running
+        :class:`~dsp.nmf.guided.GuidedSolver` (:meth:`~dsp.nmf.guided.GuidedSolver.steer`);
+        an unguided KL MU run becomes a guided one continuing its factors,
+        channel gains and locks, its loss history carried on. For KL MU runs
+        without penalties only. The steering's paint may be the document's
+        live array: a stroke that lands while the weights are made hands over
+        a newer steering, which the next iteration takes.
+        """
+        with self._commands:
+            self._steering = steering
+            self._steering_due = True
+
     def _ensure_started(self) -> None:
         if not self.is_started:
             self.start()
@@ -185,7 +215,8 @@ class SolverJob(GeneratorJob):
     def _iterate(self) -> Iterator[Snapshot]:
         # The start (e.g. the comb competition) may use every core, at low priority;
         # the iterations then leave the GUI thread one.
-        solver = self._make()
+        V = self._input() if callable(self._input) else self._input  # noqa: N806
+        solver = self._first_solver(V)
         _spare_one_core()
         yield self._snapshot(solver)
         last_emit = time.perf_counter()
@@ -198,6 +229,7 @@ class SolverJob(GeneratorJob):
                 yield self._snapshot(solver)
                 dirty = False
                 continue
+            solver = self._steered(solver, V)
             solver.step()
             dirty = True
             now = time.perf_counter()
@@ -206,6 +238,45 @@ class SolverJob(GeneratorJob):
                 last_emit, dirty = now, False
         if dirty:
             yield self._snapshot(solver)
+
+    def _first_solver(self, V: np.ndarray) -> nmf.Solver:  # noqa: N803
+        options = self._options
+        if options["W"] is not None and options["H"] is not None:  # paint steers only a warm start
+            due, steering = self._take_steering()
+            if due and steering is not None:
+                options = {**options, **self._guide_options(steering)}
+        return nmf.make_solver(V, self._n_components, **options)
+
+    def _steered(self, solver: nmf.Solver, V: np.ndarray) -> nmf.Solver:  # noqa: N803
+        """``solver``, or the guided solver continuing it, steered by any steering handed over."""
+        due, steering = self._take_steering()
+        if not due or (steering is None and not isinstance(solver, nmf.GuidedSolver)):
+            return solver
+        guide = {"source_weights": None, "component_sources": None}
+        if steering is not None:
+            guide = self._guide_options(steering)
+        if isinstance(solver, nmf.GuidedSolver):
+            solver.steer(guide["source_weights"], guide["component_sources"])
+            return solver
+        self._history += tuple(solver.losses)
+        # The run's own options go along, so make_solver refuses what paint cannot steer.
+        kept = {key: self._options[key] for key in ("loss", "algorithm", "sparsity", "smoothness",
+                                                     "layers") if key in self._options}
+        return nmf.make_solver(
+            V, self._n_components, W=solver.W, H=solver.H, channel_gains=solver.channel_gains,
+            lock_W=solver.locked_W, lock_H=solver.locked_H, **kept, **guide,
+        )
+
+    def _take_steering(self) -> tuple[bool, Steering | None]:
+        """(whether a steering was handed over since the last call, that steering)."""
+        with self._commands:
+            due, self._steering_due = self._steering_due, False
+            return due, self._steering
+
+    @staticmethod
+    def _guide_options(steering: Steering) -> dict:
+        """make_solver's options of a steering; its weights are made here, in the job's thread."""
+        return {"source_weights": steering.weights(), "component_sources": steering.sources}
 
     def _next_command(self, dirty: bool) -> str:
         """Wait for work: ``'iterate'``, ``'step'``, ``'stop'``, or ``'rest'`` (snapshot first)."""

@@ -135,6 +135,85 @@ def test_the_solver_refuses_weights_that_do_not_fit():
         GuidedSolver(V, W, H, np.ones((2, 16, 60), np.float32), np.array([0, 2]))
 
 
+@SETTINGS
+@given(problem=painted_problems(), seed=st.integers(0, 2**31 - 1))
+def test_after_steering_by_new_paint_the_loss_never_increases_again(problem, seed):
+    V, W, H, paint, sources, strength = problem
+    solver = GuidedSolver(V, W, H, source_weights(paint, strength), sources)
+    solver.step(5)
+    rng = np.random.default_rng(seed)
+    # New strokes, one source to a cell (a brush paints one source; where every source's
+    # weight underflows float32 the solver floors Z and no longer matches the exact G).
+    n_sources, m, n = paint.shape
+    new_paint = np.zeros_like(paint)
+    painted = rng.random((m, n)) < 0.3
+    rows, columns = np.nonzero(painted)
+    new_paint[rng.integers(0, n_sources, rows.size), rows, columns] = rng.random(rows.size)
+    new_sources = rng.permutation(sources)  # components moved between sources too
+    new_weights = source_weights(new_paint, strength)
+    factors = solver.W.copy(), solver.H.copy()
+    solver.steer(new_weights, new_sources)
+    assert np.array_equal(solver.W, factors[0]) and solver.n_iter == 5  # not before the step
+    exact = [exact_guided_loss(V, *factors, new_weights, new_sources)]
+    for _ in range(15):
+        reported = solver.step()
+        exact.append(exact_guided_loss(V, solver.W, solver.H, new_weights, new_sources))
+        assert reported == pytest.approx(exact[-1], rel=1e-3, abs=1e-3)
+    assert solver.n_iter == 20
+    steps = np.diff(exact)
+    assert np.all(steps <= 1e-5 * abs(exact[0]) + 1e-4), steps.max()
+
+
+def test_steering_to_no_paint_continues_as_kl_multiplicative_updates():
+    rng = np.random.default_rng(5)
+    V = (rng.random((20, 3)) @ rng.random((3, 40)) + 0.05).astype(np.float32)
+    W = rng.random((20, 3)).astype(np.float32) + 0.1
+    H = rng.random((3, 40)).astype(np.float32) + 0.1
+    paint = np.zeros((2, 20, 40), np.float32)
+    paint[0, :5] = 1.0
+    solver = GuidedSolver(V, W, H, source_weights(paint), np.array([0, 1, 1]))
+    solver.step(3)
+    W64, H64, V64 = (np.array(x, np.float64) for x in (solver.W, solver.H, V))
+    solver.steer(None)
+    solver.step(10)
+    for _ in range(10):  # H, then W: the textbook KL multiplicative updates in float64
+        H64 *= W64.T @ (V64 / (W64 @ H64)) / W64.sum(axis=0)[:, None]
+        W64 *= (V64 / (W64 @ H64)) @ H64.T / H64.sum(axis=1)[None]
+    np.testing.assert_allclose(solver.W, W64, rtol=1e-3, atol=1e-6)
+    np.testing.assert_allclose(solver.H, H64, rtol=1e-3, atol=1e-6)
+    assert solver.losses[-1] == pytest.approx(nmf.beta_divergence(V64, W64 @ H64, 1.0), rel=1e-4)
+
+
+def test_the_newest_steering_before_an_iteration_is_the_one_it_takes():
+    V = two_tones()
+    rng = np.random.default_rng(6)
+    W = rng.random((16, 2)).astype(np.float32) + 0.1
+    H = rng.random((2, 60)).astype(np.float32) + 0.1
+    paint = np.zeros((2, 16, 60), np.float32)
+    paint[0, 3, :10] = 1.0
+    steered = GuidedSolver(V, W, H, np.ones((2, 16, 60), np.float32), np.array([0, 1]))
+    steered.steer(source_weights(paint[::-1].copy()), np.array([1, 0]))
+    steered.steer(source_weights(paint), np.array([0, 1]))
+    direct = GuidedSolver(V, W, H, source_weights(paint), np.array([0, 1]))
+    steered.step(4)
+    direct.step(4)
+    np.testing.assert_array_equal(steered.W, direct.W)
+    np.testing.assert_array_equal(steered.H, direct.H)
+
+
+def test_steering_refuses_weights_that_do_not_fit_and_keeps_the_paint_it_has():
+    V = two_tones()
+    W, H = np.ones((16, 2), np.float32), np.ones((2, 60), np.float32)
+    weights = source_weights(np.zeros((2, 16, 60), np.float32))
+    solver = GuidedSolver(V, W, H, weights, np.array([0, 1]))
+    reference = GuidedSolver(V, W, H, weights, np.array([0, 1]))
+    with pytest.raises(ValueError, match="do not fit"):
+        solver.steer(np.ones((2, 16, 59), np.float32), np.array([0, 1]))
+    with pytest.raises(ValueError, match="one of the 2 sources"):
+        solver.steer(np.ones((2, 16, 60), np.float32), np.array([0, 2]))
+    assert solver.step(3) == reference.step(3)
+
+
 # ---- the masks -------------------------------------------------------------------
 
 

@@ -133,7 +133,8 @@ def make_solver(
         (k,): a run steered by paint (:class:`GuidedSolver`, 'kl' and 'mu'
         only, no penalties), which continues the factorization ``W``, ``H``
         it is given. With a multichannel V it fits the channels' mean and
-        carries ``channel_gains`` unchanged.
+        carries ``channel_gains`` unchanged. New paint reaches a running
+        solver through :meth:`GuidedSolver.steer`.
     progress : callable, optional
         Called with the fraction of the initialisation done, 0 to 1
         (:func:`dsp.nmf.init.start`): the comb start takes seconds on long files.

@@ -21,9 +21,18 @@ which they never increase for fixed paint (Jensen's inequality on log Z, as
 for Lee and Seung's KL updates; with no paint Z = W H and G is the KL
 divergence). The multichannel model's channel gains, when a run has them,
 are held as they are: W H models the channels' mean, which is the V here.
+
+Paint can change while the solver runs (:meth:`GuidedSolver.steer`, from any
+thread): new weights take effect at the start of the next iteration, whole
+arrays replacing whole arrays. G is then another function, so the loss
+history jumps at that iteration — up or down — and from there on never
+increases again until the paint changes once more. ``losses`` is always G of
+the paint in force (KL where there is none).
 """
 
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 
@@ -48,8 +57,10 @@ class GuidedSolver(Solver):
     W : np.ndarray, (m, k)
     H : np.ndarray, (k, n)
         Starting factors: a run to continue (the unguided factorization).
-    weights : np.ndarray, float32, (sources, m, n)
-        Each source's weight in every cell (:func:`dsp.guide.source_weights`).
+    weights : np.ndarray, float32, (sources, m, n), or None
+        Each source's weight in every cell (:func:`dsp.guide.source_weights`);
+        the solver keeps the array, so nobody may write to it afterwards.
+        None: no paint (every weight 1, KL MU).
     sources : np.ndarray, int, (k,)
         The source of every component (an index into ``weights``).
     lock_W, lock_H : optional
@@ -70,17 +81,10 @@ class GuidedSolver(Solver):
         lock_H=None,
         channel_gains: np.ndarray | None = None,
     ) -> None:
-        weights = np.asarray(weights, dtype=np.float32)
-        sources = np.asarray(sources, dtype=np.intp)
-        if weights.ndim != 3 or weights.shape[1:] != V.shape:
-            raise ValueError(f"guide weights {weights.shape} do not fit V {V.shape}")
-        if sources.shape != (np.shape(W)[1],) or not np.isin(sources, range(len(weights))).all():
-            raise ValueError(
-                f"component sources {sources.tolist()} must give each of the {np.shape(W)[1]} "
-                f"components one of the {len(weights)} sources"
-            )
-        self._weights = weights
-        self._members = [np.flatnonzero(sources == s) for s in range(len(weights))]
+        self._weights, self._members = _checked_steering(weights, sources, V.shape, np.shape(W)[1])
+        # A new steering waits here, under the lock, for the start of the next iteration.
+        self._steering_lock = threading.Lock()
+        self._next_steering: tuple | None = None
         self._gains = None if channel_gains is None else np.array(channel_gains, np.float32)
         V64 = V.astype(np.float64)
         positive = V64 > 0
@@ -93,16 +97,47 @@ class GuidedSolver(Solver):
         """The multichannel model's gains (channels, k), unchanged by the guided run."""
         return None if self._gains is None else read_only(self._gains)
 
+    def steer(self, weights: np.ndarray | None, sources=None) -> None:
+        """Steer by new paint from the next iteration on; safe to call from any thread.
+
+        The arrays are checked here, in the caller's thread, and replace the
+        current ones whole at the start of the next iteration (a later call
+        before then wins): the solver never reads an array while it changes.
+        The loss history jumps at that iteration (G is taken with the new
+        weights) and then never increases again for as long as they hold.
+
+        Parameters
+        ----------
+        weights : np.ndarray, float32, (sources, m, n), or None
+            As the constructor's (None: no paint); kept, not copied.
+        sources : np.ndarray, int, (k,)
+            The source of every component; unused without weights.
+
+        Raises
+        ------
+        ValueError
+            If the weights do not fit V or the sources do not index them.
+        """
+        steering = _checked_steering(weights, sources, self.V.shape, self.n_components)
+        with self._steering_lock:
+            self._next_steering = steering
+
+    def _take_steering(self) -> None:
+        with self._steering_lock:
+            steering, self._next_steering = self._next_steering, None
+        if steering is not None:
+            self._weights, self._members = steering
+
     def _blocks(self):
         n = self.V.shape[1]
         return (slice(start, min(start + BLOCK_FRAMES, n)) for start in range(0, n, BLOCK_FRAMES))
 
     def _shares(self, block: slice) -> tuple[list[np.ndarray], np.ndarray]:
         """Per source A_s ∘ W_s H_s on ``block`` and their sum Z (floored)."""
-        parts = [
-            self._weights[s, :, block] * (self._W[:, m] @ self._H[m, block])
-            for s, m in enumerate(self._members)
-        ]
+        parts = [self._W[:, m] @ self._H[m, block] for m in self._members]
+        if self._weights is not None:
+            for s, part in enumerate(parts):
+                part *= self._weights[s, :, block]
         Z = np.maximum(np.sum(parts, axis=0), TINY)
         return parts, Z
 
@@ -110,9 +145,12 @@ class GuidedSolver(Solver):
         """A_s ∘ V / Z on ``block``, for every source."""
         _, Z = self._shares(block)
         ratio = self.V[:, block] / Z
+        if self._weights is None:
+            return [ratio]
         return [self._weights[s, :, block] * ratio for s in range(len(self._members))]
 
     def _iterate(self) -> float:
+        self._take_steering()
         W, H = self._W, self._H
         for block in self._blocks():
             for members, R in zip(self._members, self._weighted_ratios(block)):
@@ -137,3 +175,26 @@ class GuidedSolver(Solver):
             fit -= float(np.sum(V * np.log(Z), dtype=np.float64))
         model = float(self._W.sum(axis=0, dtype=np.float64) @ self._H.sum(axis=1, dtype=np.float64))
         return self._constant + fit + model
+
+
+def _checked_steering(weights, sources, shape: tuple[int, int], k: int):
+    """(weights as float32 or None, every source's member components) for V of ``shape``.
+
+    Raises
+    ------
+    ValueError
+        If the weights are not (sources, m, n) for V, or ``sources`` does not
+        give each of the k components one of them.
+    """
+    if weights is None:
+        return None, [np.arange(k)]
+    weights = np.asarray(weights, dtype=np.float32)
+    if weights.ndim != 3 or weights.shape[1:] != tuple(shape):
+        raise ValueError(f"guide weights {weights.shape} do not fit V {tuple(shape)}")
+    sources = np.asarray(sources, dtype=np.intp)
+    if sources.shape != (k,) or not np.isin(sources, range(len(weights))).all():
+        raise ValueError(
+            f"component sources {sources.tolist()} must give each of the {k} "
+            f"components one of the {len(weights)} sources"
+        )
+    return weights, [np.flatnonzero(sources == s) for s in range(len(weights))]
