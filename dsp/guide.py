@@ -6,7 +6,7 @@ certainly this source". It steers both the factorization and the masks
 through one set of per-source cell weights (posterior regularization, as in
 Bryan and Mysore's interactive source separation):
 
-    A_s(f, t) = exp(−λ Σ_{s' ≠ s} P_{s'}(f, t))
+    A_s(f, t) = exp(−λ Σ_{s' ≠ s} P_{s'}(f, t))   (up to a factor per cell)
 
 — a cell painted for another source weighs this source's components down by
 ``e^{−λ·confidence}``; unpainted cells weigh every source 1. The solver
@@ -104,15 +104,22 @@ def load_guide(path: str | Path, grid: tuple[int, int] | None = None) -> np.ndar
 
 
 def source_weights(paint: np.ndarray, strength: float = DEFAULT_STRENGTH) -> np.ndarray:
-    """A_s = exp(−λ Σ_{s'≠s} P_s'): each source's weight in every cell, float32 like ``paint``.
+    """Each source's weight in every cell, float32 like ``paint``: exp(−λ (max_s' P_s' − P_s)).
 
-    (A_s)^α is ``source_weights(paint, α λ)``.
+    That is A_s = exp(−λ Σ_{s'≠s} P_s') divided, cell by cell, by the largest
+    of the sources' A: a common factor per cell, which neither the steered
+    updates nor the masks see (both share a cell in proportion to A_s W_k H_k),
+    and which keeps the largest weight of every cell at 1, so no cell's
+    weights all underflow however strong the paint and however many sources
+    painted it. Unpainted cells weigh every source 1; a cell painted for one
+    source alone weighs the others e^{−λ P}. (A_s)^α is
+    ``source_weights(paint, α λ)``.
     """
     strength = float(strength)
     if not np.isfinite(strength) or strength < 0:
         raise ValueError(f"the guide's strength must be a number ≥ 0, got {strength}")
-    others = paint.sum(axis=0, dtype=np.float32)[None] - paint
-    return np.exp(np.float32(-strength) * others, dtype=np.float32)
+    below = paint.max(axis=0)[None] - paint
+    return np.exp(np.float32(-strength) * below, dtype=np.float32)
 
 
 @dataclass(frozen=True)
