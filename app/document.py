@@ -703,15 +703,18 @@ class Document:
         self._H = np.ascontiguousarray(H, dtype=np.float32)
         self._channel_gains = gains
         self._losses = tuple(losses)
+        unselected = self._selected >= k
+        if unselected:  # said last: views of the selection follow the new components
+            self._selected = -1
         if rank_changed:
             self._settings = replace(self._settings, n_components=k)
             self.settings_changed.emit(self._settings)
-        if self._selected >= k:
-            self.select_component(-1)
         self.components_changed.emit()
         self.sources_changed.emit()
         self.locks_changed.emit()
         self.factors_changed.emit()
+        if unselected:
+            self.selection_changed.emit(-1)
 
     @staticmethod
     def _checked_gains(gains, W, spectrogram) -> np.ndarray | None:  # noqa: N803
