@@ -4,7 +4,7 @@ from dataclasses import fields, replace
 
 import numpy as np
 import pytest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.document import EditState
 from app.painting.commands import StrokeRecorder
@@ -271,3 +271,42 @@ def test_other_audio_starts_a_new_history(qtbot, window):
     settle()
     assert window.history.stack.count() == 0
 
+
+# -- a new FFT size asks first -----------------------------------------------------------
+
+
+def _choose_fft(window, n_fft: int) -> None:
+    box = window.parameters.n_fft
+    box.setCurrentIndex(box.findData(n_fft))
+
+
+def test_a_new_fft_size_asks_before_discarding_and_cancel_keeps_everything(ran):
+    document, parameters = ran.document, ran.parameters
+    document.set_paint_block(0, slice(0, 4), slice(0, 4), np.ones((4, 4)))
+    before = taken(document)
+    _choose_fft(ran, 1024)
+    box = parameters.discard_box
+    assert box.isVisible()
+    assert box.text() == ("Discard the factorization and the paint of the demo mixture "
+                          "(12 iterations)?")
+    assert document.settings.n_fft == 2048  # nothing changed while it asks
+    box.button(QMessageBox.Cancel).click()
+    settle()
+    assert_state(document, before)
+    assert parameters.n_fft.currentData() == 2048
+    assert not ran.loader.busy
+
+
+def test_discarding_for_a_new_fft_size(qtbot, ran):
+    document = ran.document
+    _choose_fft(ran, 1024)
+    with qtbot.waitSignal(document.audio_changed, timeout=20_000):
+        ran.parameters.discard_box.button(QMessageBox.Discard).click()
+    assert document.settings.n_fft == 1024 and document.W is None
+    assert document.spectrogram.n_fft == 1024
+
+
+def test_a_new_fft_size_without_a_factorization_does_not_ask(qtbot, window):
+    with qtbot.waitSignal(window.document.audio_changed, timeout=20_000):
+        _choose_fft(window, 1024)
+    assert window.parameters.discard_box is None
