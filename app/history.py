@@ -172,6 +172,8 @@ class EditHistory(QObject):
             parts = [f for f in _FACTORS if f in changed]
         else:
             return None
+        if set(parts) & set(_FACTORS):  # a factorization is put back whole, never mixed
+            parts = [f for f in parts if f not in _FACTORS] + list(_FACTORS)
         if not parts and not settings:
             return None
         text, key = describe(before, after)

@@ -219,6 +219,23 @@ def test_zero_and_delete(qtbot, ran):
     assert_state(document, replace(before, selected=7))  # selecting is not an edit
 
 
+def test_undoing_an_edit_of_the_factors_during_a_run_ends_it_first(qtbot, ran):
+    document = ran.document
+    before = taken(document)
+    _menu_action(ran, 0, "Zero (silence)").trigger()
+    settle()
+    ran.parameters.iterations.setValue(100_000)  # the run lasts until it is ended
+    with qtbot.waitSignal(ran.control.state_changed, check_params_cb=lambda s: s == "running",
+                          timeout=20_000):
+        ran.control.resume()  # iterate around the silenced component
+    qtbot.waitUntil(lambda: len(document.losses) > len(before.losses), timeout=20_000)
+    ran.history.undo_action.trigger()
+    assert ran.control.state == "idle"
+    qtbot.waitUntil(lambda: ran.control.threads_alive == 0, timeout=20_000)
+    settle()
+    assert_state(document, replace(before, settings=document.settings))  # no snapshot landed
+
+
 def test_learned_templates(qtbot, ran):
     document, history = ran.document, ran.history
     before = taken(document)
