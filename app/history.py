@@ -88,7 +88,8 @@ class EditHistory(QObject):
         Ctrl+Z and Ctrl+Shift+Z (and the platform's Redo), their text naming the edit.
     """
 
-    def __init__(self, document: Document, control=None, parent: QObject | None = None) -> None:
+    def __init__(self, document: Document, parent: QObject | None = None, *,
+                 control=None) -> None:
         super().__init__(parent)
         self._document = document
         self._control = control
@@ -159,15 +160,13 @@ class EditHistory(QObject):
 
     def _command(self, signals: set[str], before: EditState, after: EditState):
         changed = after.changed(before)
-        settings = {}
+        settings = []  # the settings' fields an edit changed (a new k)
         if signals & set(_EDITS):
             parts = [f for f in ("components", "sources", "paint") if f in changed]
             if "components_changed" in signals:  # rebuilt: the factors and k go with them
                 parts += [f for f in (*_FACTORS, "selected") if f in changed]
-                settings = {f.name: (getattr(before.settings, f.name),
-                                     getattr(after.settings, f.name))
-                            for f in fields(after.settings)
-                            if getattr(before.settings, f.name) != getattr(after.settings, f.name)}
+                settings = [f.name for f in fields(after.settings)
+                            if getattr(before.settings, f.name) != getattr(after.settings, f.name)]
         elif "factors_changed" in signals and _factors_edited(before, after):
             parts = [f for f in _FACTORS if f in changed]
         else:
@@ -177,11 +176,11 @@ class EditHistory(QObject):
         if not parts and not settings:
             return None
         text, key = describe(before, after)
-        states = ({f: getattr(state, f) for f in parts} for state in (before, after))
-        before_parts, after_parts = states
+        before_parts, after_parts = ({f: getattr(state, f) for f in parts}
+                                     for state in (before, after))
         if settings:
-            before_parts["settings"] = {f: pair[0] for f, pair in settings.items()}
-            after_parts["settings"] = {f: pair[1] for f, pair in settings.items()}
+            before_parts["settings"] = {f: getattr(before.settings, f) for f in settings}
+            after_parts["settings"] = {f: getattr(after.settings, f) for f in settings}
         return EditCommand(self, text, before_parts, after_parts, key)
 
     def apply(self, parts: dict) -> None:
