@@ -10,7 +10,7 @@ solo and sources mean for what sounds (:meth:`Session.effective_gains`,
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 from psygnal import Signal
@@ -23,11 +23,62 @@ from dsp.stft import Spectrogram
 
 from .colours import component_colour
 
-__all__ = ["ComponentState", "Document", "SourceState"]
+__all__ = ["ComponentState", "Document", "EditState", "SourceState"]
 
 
 def _default_component(index: int) -> ComponentState:
     return ComponentState(f"Part {index + 1}", component_colour(index), source=index)
+
+
+def _count_sources(components: tuple[ComponentState, ...], states: tuple[SourceState, ...]) -> int:
+    return max(max((c.source for c in components), default=-1) + 1, len(states))
+
+
+def _source_state(states: tuple[SourceState, ...], source: int) -> SourceState:
+    if 0 <= source < len(states):
+        return states[source]
+    return SourceState(f"Source {source + 1}")
+
+
+@dataclass(frozen=True, eq=False)
+class EditState:
+    """Everything a user's edit may change, as :meth:`Document.edit_state` found it.
+
+    Cheap to take: the arrays are the document's own, which its methods
+    replace and never change in place, except :attr:`paint`, which strokes
+    change in place (their own undo commands restore those cells).
+    """
+
+    components: tuple[ComponentState, ...]
+    sources: tuple[SourceState, ...]
+    settings: Settings
+    W: np.ndarray | None  # noqa: N815 - the domain's names
+    H: np.ndarray | None  # noqa: N815
+    channel_gains: np.ndarray | None
+    losses: tuple[float, ...]
+    kept_templates: np.ndarray | None
+    selected: int
+    paint: np.ndarray | None
+
+    #: The fields that hold arrays: two states share them or differ.
+    ARRAYS = ("W", "H", "channel_gains", "kept_templates", "paint")
+
+    @property
+    def n_sources(self) -> int:
+        """Number of sources in this state (as :attr:`Document.n_sources`)."""
+        return _count_sources(self.components, self.sources)
+
+    def source_state(self, source: int) -> SourceState:
+        """Name, mute and solo of ``source`` in this state (as :meth:`Document.source_state`)."""
+        return _source_state(self.sources, source)
+
+    def changed(self, other: EditState) -> set[str]:
+        """Names of the fields that differ from ``other``'s (arrays by identity)."""
+        return {
+            f.name for f in fields(self)
+            if (getattr(self, f.name) is not getattr(other, f.name) if f.name in self.ARRAYS
+                else getattr(self, f.name) != getattr(other, f.name))
+        }
 
 
 class Document:
@@ -297,7 +348,7 @@ class Document:
             raise ValueError(f"no source {source}")
         values = np.clip(np.asarray(values, dtype=np.float32), 0.0, 1.0)
         if self._paint is None or source >= len(self._paint):
-            grown = np.zeros((max(source + 1, self.n_sources), *grid), np.float32)
+            grown = np.zeros((source + 1, *grid), np.float32)
             if self._paint is not None:
                 grown[: len(self._paint)] = self._paint
             self._paint = grown
@@ -552,6 +603,51 @@ class Document:
         self._losses = ()
         self.factors_changed.emit()
 
+    def edit_state(self) -> EditState:
+        """What the user's edits made of the document, to compare or put back (undo)."""
+        return EditState(self._components, self._source_states, self._settings, self._W,
+                         self._H, self._channel_gains, self._losses, self._kept_templates,
+                         self._selected, self._paint)
+
+    def restore_edit_state(self, state: EditState) -> None:
+        """Put back a state :meth:`edit_state` gave, then say what changed.
+
+        For undo and redo: the state must belong to the open mixture (its
+        settings have the spectrogram's FFT size and hop, its factors and
+        paint fit the spectrogram).
+        """
+        old = self.edit_state()
+        changed = state.changed(old)
+        if not changed:
+            return
+        self._components, self._source_states = state.components, state.sources
+        self._settings = state.settings
+        self._W, self._H, self._channel_gains = state.W, state.H, state.channel_gains
+        self._losses, self._kept_templates = state.losses, state.kept_templates
+        if "paint" in changed:
+            self._set_whole_paint(state.paint)
+        self._selected = state.selected if state.selected < len(state.components) else -1
+        # Observers of any one signal see the whole restored state, as after replace_components.
+        if "settings" in changed:
+            self.settings_changed.emit(self._settings)
+        if len(state.components) != len(old.components):
+            self.components_changed.emit()
+        else:
+            for k, (new, was) in enumerate(zip(state.components, old.components)):
+                if new != was:
+                    self.component_changed.emit(k)
+        if "sources" in changed or ([c.source for c in state.components]
+                                    != [c.source for c in old.components]):
+            self.sources_changed.emit()
+        if [c.locked for c in state.components] != [c.locked for c in old.components]:
+            self.locks_changed.emit()
+        if changed & {"W", "H", "channel_gains", "losses"}:
+            self.factors_changed.emit()
+        if "paint" in changed:
+            self.paint_changed.emit(None)
+        if self._selected != old.selected:
+            self.selection_changed.emit(self._selected)
+
     def select_component(self, index: int) -> None:
         """Select component ``index`` (-1 for none)."""
         if index != self._selected:
@@ -602,14 +698,11 @@ class Document:
     @property
     def n_sources(self) -> int:
         """Number of sources: every named source and every source a component is in."""
-        used = max((c.source for c in self._components), default=-1) + 1
-        return max(used, len(self._source_states))
+        return _count_sources(self._components, self._source_states)
 
     def source_state(self, source: int) -> SourceState:
         """Name, mute and solo of ``source`` (a default ``Source n`` if never changed)."""
-        if 0 <= source < len(self._source_states):
-            return self._source_states[source]
-        return SourceState(f"Source {source + 1}")
+        return _source_state(self._source_states, source)
 
     def source_members(self, source: int) -> list[int]:
         """Indices of the components in ``source`` (possibly none)."""
@@ -653,14 +746,25 @@ class Document:
         self.sources_changed.emit()
 
     def _merge_paint(self, target: int, other: int) -> None:
-        """``other``'s paint joins ``target``'s (the surer in each cell); rows close up."""
-        if self._paint is None or other >= len(self._paint):
+        """``other``'s paint joins ``target``'s (the surer in each cell); rows close up.
+
+        The merged paint is a new array: the previous one stays as it was, so
+        an undone merge (:meth:`restore_edit_state`) gets it back whole.
+        """
+        paint = self._paint
+        if paint is None or other >= len(paint):
             return
-        if target < len(self._paint):
-            np.maximum(self._paint[target], self._paint[other], out=self._paint[target])
-        elif self._paint[other].any():
-            self.set_paint_block(target, slice(None), slice(None), self._paint[other])
-        self._set_whole_paint(np.delete(self._paint, other, axis=0))
+        if target >= len(paint) and paint[other].any():  # target was never painted
+            grown = np.zeros((target + 1, *paint.shape[1:]), np.float32)
+            grown[: len(paint)] = paint
+            grown[target] = paint[other]
+            merged = np.delete(grown, other, axis=0)
+        else:
+            merged = np.delete(paint, other, axis=0)
+            if target < len(paint):
+                row = merged[target - (target > other)]
+                np.maximum(row, paint[other], out=row)
+        self._set_whole_paint(merged)
         self.paint_changed.emit(None)
 
     def set_locked(self, index: int, locked: bool) -> None:
@@ -703,15 +807,18 @@ class Document:
         self._H = np.ascontiguousarray(H, dtype=np.float32)
         self._channel_gains = gains
         self._losses = tuple(losses)
+        unselected = self._selected >= k
+        if unselected:  # said last: views of the selection follow the new components
+            self._selected = -1
         if rank_changed:
             self._settings = replace(self._settings, n_components=k)
             self.settings_changed.emit(self._settings)
-        if self._selected >= k:
-            self.select_component(-1)
         self.components_changed.emit()
         self.sources_changed.emit()
         self.locks_changed.emit()
         self.factors_changed.emit()
+        if unselected:
+            self.selection_changed.emit(-1)
 
     @staticmethod
     def _checked_gains(gains, W, spectrogram) -> np.ndarray | None:  # noqa: N803

@@ -84,7 +84,7 @@ class MainWindow(QMainWindow):
         self.document = Document(preferences.load_parameters(self._store))
         self.control = SolverControl(self.document, self)
         self.loader = Loader(self.document, self)
-        self.history = EditHistory(self.document, self)
+        self.history = EditHistory(self.document, self, control=self.control)
         self.error_box: QMessageBox | None = None
         self.restart_box: QMessageBox | None = None
         self._opening: str | None = None  # path being loaded, for the recent files

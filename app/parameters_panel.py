@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QMessageBox,
     QSpinBox,
     QWidget,
 )
@@ -52,6 +53,12 @@ class ParametersPanel(QWidget):
     -------
     refused(str)
         A typed value was out of its control's range; the message says what was used.
+
+    Attributes
+    ----------
+    discard_box : QMessageBox or None
+        The question a new FFT size or hop asks before it discards a
+        factorization or paint (the last one asked).
     """
 
     refused = Signal(str)
@@ -59,6 +66,7 @@ class ParametersPanel(QWidget):
     def __init__(self, document: Document, parent=None) -> None:
         super().__init__(parent)
         self._document = document
+        self.discard_box: QMessageBox | None = None
         self.sources = spin_box(QSpinBox, 0, 16, 0)
         self.sources.setSpecialValueText("—")
         self.sources.setToolTip(
@@ -145,7 +153,7 @@ class ParametersPanel(QWidget):
         self.init.currentIndexChanged.connect(lambda _: self._change(init=self.init.currentData()))
         self.seed.valueChanged.connect(lambda v: self._change(seed=v))
         self.n_fft.currentIndexChanged.connect(self._on_n_fft_changed)
-        self.hop.valueChanged.connect(lambda v: self._change(hop=v))
+        self.hop.valueChanged.connect(lambda v: self._change_stft(hop=v))
         self.spatial.toggled.connect(lambda on: self._change(spatial=on))
 
     def show_settings(self, settings: Settings) -> None:
@@ -194,7 +202,43 @@ class ParametersPanel(QWidget):
         n_fft = self.n_fft.currentData()
         # Keep the overlap ratio when the frame changes, so the hop stays valid.
         ratio = self._document.settings.n_fft // max(1, self._document.settings.hop)
-        self._change(n_fft=n_fft, hop=max(16, n_fft // max(2, ratio)))
+        self._change_stft(n_fft=n_fft, hop=max(16, n_fft // max(2, ratio)))
+
+    def _change_stft(self, **change) -> None:
+        """A new FFT size or hop: a new spectrogram, so ask before discarding work on the old."""
+        lost = self._work_lost()
+        if not lost:
+            self._change(**change)
+            return
+        document = self._document
+        audio = document.audio
+        name = audio.name if audio.path is not None else "the demo mixture"
+        iterations = f" ({document.n_iter} iterations)" if document.W is not None else ""
+        box = QMessageBox(
+            QMessageBox.Question, "Discard the factorization?",
+            f"Discard {lost} of {name}{iterations}?",
+            QMessageBox.Discard | QMessageBox.Cancel, self,
+        )
+        box.setInformativeText("A new FFT size or hop makes a new spectrogram, which the "
+                               "templates and the paint do not fit. This cannot be undone.")
+        box.setDefaultButton(QMessageBox.Cancel)
+        discard = box.button(QMessageBox.Discard)
+        box.finished.connect(lambda _: self._answered(box.clickedButton() is discard, change))
+        self.discard_box = box
+        box.open()
+
+    def _work_lost(self) -> str:
+        """What a new spectrogram would discard ('' if nothing)."""
+        document = self._document
+        lost = [what for what, present in (("the factorization", document.W is not None),
+                                           ("the paint", document.has_paint())) if present]
+        return " and ".join(lost)
+
+    def _answered(self, discard: bool, change: dict) -> None:
+        if discard:
+            self._change(**change)
+        else:
+            self.show_settings(self._document.settings)  # the controls show what holds
 
     def _change(self, **change) -> None:
         self._document.set_settings(replace(self._document.settings, **change))

@@ -144,3 +144,9 @@ def test_group_paint_is_a_copy_of_each_groups_paint(document):
     assert paint[2, 1, 1] == 1.0 and paint.sum() == 1.0
     paint[2, 1, 1] = 0.0
     assert document.paint[3, 1, 1] == 1.0
+
+
+def test_paint_has_rows_only_up_to_the_highest_painted_source(document):
+    document.assign_sources([[0], [1], [2], [3]])  # a source per component, as by default
+    document.set_paint_block(1, slice(0, 1), slice(0, 1), np.ones((1, 1)))
+    assert len(document.paint) == 2  # not one per source: rows cost bins x frames each
