@@ -173,8 +173,9 @@ def main(argv: list[str] | None = None) -> None:
 
     document.set_settings(replace(document.settings, iterations=100_000))
     states.clear()
+    resumed = len(snapshots)
     window.control.resume()
-    wait(app, lambda: taken)  # the run is steered by the paint so far
+    wait(app, lambda: len(snapshots) >= resumed + 2)  # steered by the paint so far
     probe.start()
     pump(app, 6.0)
     solve_alone = probe.stop()

@@ -2,8 +2,10 @@
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
 from app.painting.brush import Brush, Grid, stroke_alpha
 
@@ -15,16 +17,23 @@ def viewport_point(view, seconds: float, hz: float) -> QPoint:
     return view.graphics.mapFromScene(scene)
 
 
+def move(viewport, pixel: QPoint) -> None:
+    """A mouse move with the left button held, as a hand's drag sends it."""
+    local = QPointF(pixel)
+    event = QMouseEvent(QEvent.MouseMove, local, QPointF(viewport.mapToGlobal(pixel)),
+                        Qt.NoButton, Qt.LeftButton, Qt.NoModifier)
+    QApplication.sendEvent(viewport, event)
+
+
 def drag(qtbot, view, points) -> None:
     """Press, move through ``points`` (seconds, hz) and release with the left button."""
     viewport = view.graphics.viewport()
     pixels = [viewport_point(view, t, hz) for t, hz in points]
     QTest.mousePress(viewport, Qt.LeftButton, Qt.NoModifier, pixels[0])
-    for pixel in pixels[1:]:
+    for start, end in zip(pixels[:-1], pixels[1:]):
         for step in np.linspace(0, 1, 6)[1:]:  # several moves per segment, like a real hand
-            QTest.mouseMove(viewport, pixels[0] + (pixel - pixels[0]) * step)
-        pixels[0] = pixel
-        qtbot.wait(5)
+            move(viewport, start + (end - start) * step)
+            qtbot.wait(20)  # pyqtgraph takes at most ~60 moves a second
     QTest.mouseRelease(viewport, Qt.LeftButton, Qt.NoModifier, pixels[-1])
     qtbot.wait(30)
 
@@ -165,3 +174,53 @@ def test_a_stroke_redraws_its_columns_to_what_a_full_redraw_draws(qtbot, window,
     full = overlay_rgba(document.paint, rows, slice(a, b), step, colours)
     np.testing.assert_array_equal(canvas.image, full)
     assert full[..., 3].max() > 0
+
+
+def cell_centres(document, view):
+    spec = document.spectrogram
+    bins, frames = document.magnitude.shape
+    seconds = np.arange(frames) * spec.hop / spec.rate
+    with np.errstate(divide="ignore"):
+        y = np.log10(np.arange(bins) * spec.rate / spec.n_fft)
+    return seconds, y
+
+
+def view_point(view, seconds, hz):
+    """The view coordinates the mouse reaches at (seconds, hz), after pixel rounding."""
+    scene = view.graphics.mapToScene(viewport_point(view, seconds, hz))
+    point = view.plot.vb.mapSceneToView(scene)
+    return point.x(), point.y()
+
+
+def test_a_rectangle_fills_the_cells_inside_it_at_the_brushs_opacity(qtbot, window, painting):
+    document, view = window.document, window.spectrogram
+    painting.rectangle_action.trigger()
+    painting.opacity_box.setValue(60)
+    painting.source_box.setCurrentIndex(1)
+    drag(qtbot, view, [(0.4, 500.0), (0.9, 900.0), (1.1, 2000.0)])
+    (x0, y0), (x1, y1) = view_point(view, 0.4, 500.0), view_point(view, 1.1, 2000.0)
+    seconds, y = cell_centres(document, view)
+    inside = ((y >= y0) & (y <= y1))[:, None] & ((seconds >= x0) & (seconds <= x1))[None, :]
+    np.testing.assert_allclose(document.paint[1], np.where(inside, 0.6, 0.0), atol=1e-6)
+    assert window.history.undo_action.text() == "&Undo Fill Source 2"
+    window.history.undo_action.trigger()
+    assert not document.paint.any()
+
+
+def test_a_lasso_fills_the_cells_inside_its_path(qtbot, window, painting):
+    document, view = window.document, window.spectrogram
+    painting.lasso_action.trigger()
+    corners = [(0.3, 300.0), (1.5, 300.0), (0.9, 3000.0)]  # a triangle, drawn edge by edge
+    drag(qtbot, view, [*corners, corners[0]])
+    (ax, ay), (bx, by), (cx, cy) = (view_point(view, *c) for c in corners)
+    seconds, y = cell_centres(document, view)
+    X, Y = np.meshgrid(seconds, y)
+
+    def side(px, py, qx, qy):
+        return (qx - px) * (Y - py) - (qy - py) * (X - px)
+
+    inside = (side(ax, ay, bx, by) > 0) & (side(bx, by, cx, cy) > 0) & (side(cx, cy, ax, ay) > 0)
+    painted = document.paint[0] > 0
+    # The same cells but for those the path passes over (the mouse moves in pixel steps).
+    assert (painted != inside).sum() <= 0.05 * inside.sum()
+    assert inside.sum() > 100

@@ -1,9 +1,10 @@
-"""Paint to separate (issue 17): brush and eraser on the mixture spectrogram, undoable.
+"""Paint to separate (issue 17): brush, eraser and region fills on the spectrogram, undoable.
 
 ``install_painting(services)`` puts a Paint toolbar and menu in the window:
-Brush (B) and Eraser (E) — neither chosen, the mouse pans and seeks as
-always —, the source painted for, the brush's size, hardness and opacity
-(the confidence painted), and Clear paint. Strokes go to the document's paint
+Brush (B), Eraser (E), Rectangle (R) and Lasso (L) — the last two fill the
+region outlined; none chosen, the mouse pans and seeks as always —, the
+source painted for, the brush's size, hardness and opacity (the confidence
+painted), and Clear paint. Strokes go to the document's paint
 (:mod:`dsp.guide`: what steers the solver and the masks) as they are drawn,
 and each finished stroke is one command on the window's undo stack.
 Hear painted region (H, :mod:`.hear`) plays only the chosen source's painted
@@ -53,10 +54,18 @@ class PaintTools(QObject):
         self.eraser_action = QAction("&Eraser", self, checkable=True)
         self.eraser_action.setShortcut(QKeySequence("E"))
         self.eraser_action.setToolTip("Erase paint of every source (E)")
+        self.rectangle_action = QAction("&Rectangle", self, checkable=True)
+        self.rectangle_action.setShortcut(QKeySequence("R"))
+        self.rectangle_action.setToolTip(
+            "Drag a rectangle to fill it for the chosen source at the brush's opacity (R)")
+        self.lasso_action = QAction("&Lasso", self, checkable=True)
+        self.lasso_action.setShortcut(QKeySequence("L"))
+        self.lasso_action.setToolTip(
+            "Draw round a region to fill it for the chosen source at the brush's opacity (L)")
         group = QActionGroup(self)
         group.setExclusionPolicy(QActionGroup.ExclusionPolicy.ExclusiveOptional)
-        group.addAction(self.brush_action)
-        group.addAction(self.eraser_action)
+        for action in self.tool_actions:
+            group.addAction(action)
         self.clear_action = QAction("&Clear paint", self)
         self.clear_action.setToolTip("Remove all paint (undoable)")
         self.clear_action.triggered.connect(self.clear)
@@ -75,7 +84,7 @@ class PaintTools(QObject):
 
         self.toolbar = QToolBar("Paint")
         self.toolbar.setObjectName("toolbar_paint")
-        self.toolbar.addActions([self.brush_action, self.eraser_action])
+        self.toolbar.addActions(list(self.tool_actions))
         for label, widget in (("Source", self.source_box), ("Size", self.size_box),
                               ("Hardness", self.hardness_box), ("Opacity", self.opacity_box)):
             self.toolbar.addWidget(QLabel(f" {label} "))
@@ -98,6 +107,11 @@ class PaintTools(QObject):
         self._enable()
 
     @property
+    def tool_actions(self) -> tuple[QAction, ...]:
+        """Brush, Eraser, Rectangle and Lasso: at most one is chosen."""
+        return (self.brush_action, self.eraser_action, self.rectangle_action, self.lasso_action)
+
+    @property
     def brush(self) -> Brush:
         """The brush the controls describe."""
         return Brush(self.size_box.value(), self.hardness_box.value() / 100.0,
@@ -105,8 +119,8 @@ class PaintTools(QObject):
 
     def tool(self) -> tuple[str | None, int, Brush]:
         """What the mouse does on the spectrogram: (mode, source, brush)."""
-        mode = ("brush" if self.brush_action.isChecked()
-                else "eraser" if self.eraser_action.isChecked() else None)
+        modes = ("brush", "eraser", "rectangle", "lasso")
+        mode = next((m for m, a in zip(modes, self.tool_actions) if a.isChecked()), None)
         source = self.source_box.currentData()
         return mode, 0 if source is None else source, self.brush
 
@@ -122,7 +136,7 @@ class PaintTools(QObject):
 
     def _enable(self) -> None:
         on = self._document.magnitude is not None
-        for action in (self.brush_action, self.eraser_action, self.clear_action):
+        for action in (*self.tool_actions, self.clear_action):
             action.setEnabled(on)
 
     def _fill_hear_sources(self) -> None:
@@ -149,7 +163,7 @@ def install_painting(services: Services) -> PaintTools:
     tools = PaintTools(services)
     services.add_toolbar(tools.toolbar)
     menu = services.add_menu("&Paint")
-    menu.addActions([tools.brush_action, tools.eraser_action])
+    menu.addActions(list(tools.tool_actions))
     menu.addSeparator()
     menu.addAction(tools.clear_action)
     menu.addSeparator()

@@ -131,3 +131,38 @@ def _nearest(xs: np.ndarray, ys: np.ndarray, grid: Grid) -> Stroke | None:
 
 def _step(coordinates: np.ndarray) -> float:
     return float(coordinates[1] - coordinates[0]) if len(coordinates) > 1 else 1.0
+
+
+#: Most vertices a lasso keeps (its path is thinned evenly): each costs a pass over the cells.
+MAX_VERTICES = 64
+
+
+def region_alpha(polygon, grid: Grid) -> Stroke | None:
+    """The cells whose centres lie inside ``polygon`` (view x, y; closed; even–odd rule).
+
+    A rectangle is its four corners; a lasso its path (thinned to
+    :data:`MAX_VERTICES`). Every inside cell has strength 1. None when no
+    cell's centre is inside.
+    """
+    polygon = np.atleast_2d(np.asarray(polygon, dtype=np.float64))
+    if len(polygon) > MAX_VERTICES:
+        polygon = polygon[np.linspace(0, len(polygon) - 1, MAX_VERTICES).round().astype(int)]
+    if len(polygon) < 3:
+        return None
+    xs, ys = polygon[:, 0], polygon[:, 1]
+    f0, f1 = _span(grid.frame_x, xs.min(), xs.max())
+    b0, b1 = _span(grid.bin_y, ys.min(), ys.max())
+    if f0 >= f1 or b0 >= b1:
+        return None
+    px = grid.frame_x[None, f0:f1]
+    py = grid.bin_y[b0:b1, None]
+    inside = np.zeros((b1 - b0, f1 - f0), bool)
+    for (x1, y1), (x2, y2) in zip(polygon, np.roll(polygon, -1, axis=0)):
+        if y1 == y2:
+            continue
+        crosses = (y1 > py) != (y2 > py)
+        at = x1 + (py - y1) * ((x2 - x1) / (y2 - y1))
+        inside ^= crosses & (px < at)
+    if not inside.any():
+        return None
+    return Stroke(slice(b0, b1), slice(f0, f1), inside.astype(np.float32))

@@ -18,13 +18,15 @@ from PySide6.QtCore import Qt, QTimer
 from ..colours import component_colour
 from ..document import Document
 from ..views.spectrogram import SpectrogramView, block_max
-from .brush import Brush, Grid, stroke_alpha
+from .brush import Brush, Grid, region_alpha, stroke_alpha
 from .commands import StrokeRecorder
 
 __all__ = ["PaintCanvas", "overlay_rgba", "source_colour"]
 
 #: Opacity of full-confidence paint over the spectrogram.
 OVERLAY_OPACITY = 0.6
+#: Tools whose drag outlines a region to fill instead of painting along the way.
+REGION_MODES = ("rectangle", "lasso")
 #: Delay that gathers a burst of paint changes into one redraw, ms.
 REDRAW_DELAY = 15
 
@@ -66,7 +68,9 @@ class PaintCanvas(pg.ImageItem):
         The mixture view it lies on.
     tool : callable
         Returns what the mouse does now: ``(mode, source, brush)`` with mode
-        ``"brush"``, ``"eraser"`` or None (the mouse belongs to the view).
+        ``"brush"``, ``"eraser"``, ``"rectangle"`` or ``"lasso"`` (a drag
+        outlines a region that is filled with the brush's opacity when the
+        button is released), or None (the mouse belongs to the view).
     on_stroke : callable
         Called with a finished stroke's :class:`StrokeRecorder` and its name.
     """
@@ -81,6 +85,11 @@ class PaintCanvas(pg.ImageItem):
         self._on_stroke = on_stroke
         self._recorder: StrokeRecorder | None = None
         self._last: tuple[float, float] | None = None
+        self._outline: list[tuple[float, float]] = []  # a region's corners or path so far
+        #: The region being outlined, drawn while the button is down.
+        self.outline = pg.PlotCurveItem(pen=pg.mkPen("#ffffff", width=1, style=Qt.DashLine))
+        self.outline.setZValue(11)
+        view.plot.addItem(self.outline, ignoreBounds=True)
         self.setZValue(10)  # over the spectrogram, under the playhead and the loop
         view.plot.addItem(self, ignoreBounds=True)
         # What is on screen: the grid drawn on, and frames (start, end) still to redraw
@@ -174,18 +183,51 @@ class PaintCanvas(pg.ImageItem):
                 return
             self._recorder = StrokeRecorder(self._document)
             self._last = self._point(event.buttonDownScenePos())
+            self._outline = [self._last]
         if self._recorder is None:
             event.ignore()
             return
         event.accept()
         point = self._point(event.scenePos())
+        if self._tool()[0] in REGION_MODES:
+            self._outline_to(point)
+            if event.isFinish():
+                self._fill()
+                self._finish()
+            return
         self._stamp([self._last, point])
         self._last = point
         if event.isFinish():
             self._finish()
 
+    def _region(self) -> list[tuple[float, float]]:
+        """The outlined polygon: a rectangle's corners, or the lasso's path."""
+        if self._tool()[0] == "rectangle":
+            (x0, y0), (x1, y1) = self._outline[0], self._outline[-1]
+            return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+        return list(self._outline)
+
+    def _outline_to(self, point: tuple[float, float]) -> None:
+        self._outline.append(point)
+        region = self._region()
+        xs, ys = zip(*region, region[0])
+        self.outline.setData(np.array(xs), np.array(ys))
+
+    def _fill(self) -> None:
+        """Fill the outlined region for the chosen source, at the brush's opacity."""
+        _, source, brush = self._tool()
+        region = region_alpha(self._region(), self._grid())
+        self.outline.setData([], [])
+        self._outline = []
+        if region is None:
+            return
+        self._recorder.before_change(region.frames)
+        old = self._document.paint_block(source, region.bins, region.frames)
+        new = np.maximum(old, np.float32(brush.opacity) * region.alpha)
+        self._document.set_paint_block(source, region.bins, region.frames, new)
+
     def mouseClickEvent(self, event) -> None:  # noqa: N802 - pyqtgraph's API
-        if not self._painting(event):
+        if not self._painting(event) or self._tool()[0] in REGION_MODES:
             event.ignore()
             return
         event.accept()
@@ -212,7 +254,8 @@ class PaintCanvas(pg.ImageItem):
 
     def _finish(self) -> None:
         mode, source, _ = self._tool()
-        name = ("Erase paint" if mode == "eraser"
-                else f"Paint {self._document.source_state(source).name}")
+        verb = {"eraser": None, "rectangle": "Fill", "lasso": "Fill"}.get(mode, "Paint")
+        name = ("Erase paint" if verb is None
+                else f"{verb} {self._document.source_state(source).name}")
         recorder, self._recorder = self._recorder, None
         self._on_stroke(recorder, name)
