@@ -276,7 +276,7 @@ class SolverJob(GeneratorJob):
     @staticmethod
     def _guide_options(steering: Steering) -> dict:
         """make_solver's options of a steering; its weights are made here, in the job's thread."""
-        return {"source_weights": steering.weights(), "component_sources": steering.sources}
+        return {"source_weights": steering.cell_weights(), "component_sources": steering.sources}
 
     def _next_command(self, dirty: bool) -> str:
         """Wait for work: ``'iterate'``, ``'step'``, ``'stop'``, or ``'rest'`` (snapshot first)."""

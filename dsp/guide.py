@@ -189,15 +189,32 @@ class Steering:
         """Indices of the components of ``source``."""
         return np.flatnonzero(self.sources == source)
 
+    def cell_weights(self):
+        """The weights of the painted cells only (1 elsewhere): what the steered solver takes.
+
+        Made without any (sources, bins, frames) array of weights: a scan of
+        the paint for its painted cells, and the weights there.
+        """
+        from .nmf.guided import CellWeights
+
+        paint = self.paint if self.rows is None else self._rows_of(self.paint)
+        rows, cols = np.nonzero(paint.max(axis=0))
+        values = source_weights(paint[:, rows, cols], self.strength)
+        return CellWeights(self.grid, rows, cols, values)
+
+    def _rows_of(self, paint: np.ndarray) -> np.ndarray:
+        """The steering's sources' rows of ``paint`` (zeros for unpainted sources)."""
+        chosen = np.zeros((len(self.rows), *paint.shape[1:]), np.float32)
+        for s, row in enumerate(self.rows):
+            if row is not None:
+                chosen[s] = paint[row]
+        return chosen
+
     def weights(self, frames: slice = slice(None), power: float = 1.0) -> np.ndarray:
         """A_s^α on ``frames``: float32 (sources, bins, frames), :func:`source_weights` to α."""
         paint = self.paint[:, :, frames]
         if self.rows is not None:
-            chosen = np.zeros((len(self.rows), *paint.shape[1:]), np.float32)
-            for s, row in enumerate(self.rows):
-                if row is not None:
-                    chosen[s] = paint[row]
-            paint = chosen
+            paint = self._rows_of(paint)
         return source_weights(paint, self.strength * float(power))
 
 

@@ -242,7 +242,7 @@ def _guided(audio, spec, settings, result, paint, progress) -> Separation:
     guided = nmf.factorize(
         spec.magnitude(), settings.n_components, max_iter=settings.guide_iterations,
         tol=settings.tol, callback=callback, W=result.W, H=result.H,
-        source_weights=steering.weights(), component_sources=steering.sources,
+        source_weights=steering.cell_weights(), component_sources=steering.sources,
     )
     return Separation(audio, spec, settings, guided.W, guided.H, result.losses + guided.losses,
                       groups, channel_gains=result.channel_gains, steering=steering)

@@ -398,3 +398,24 @@ def test_steering_weights_on_frames_are_the_source_weights_to_the_mask_power():
     assert steering.sources.tolist() == [1, 0, 2, 1]
     np.testing.assert_allclose(steering.weights(slice(2, 7), 1.5),
                                source_weights(paint, 4.0)[:, :, 2:7] ** 1.5, rtol=1e-5)
+
+
+def test_the_painted_cells_weights_are_the_dense_weights_and_steer_the_same():
+    rng = np.random.default_rng(5)
+    paint = np.zeros((3, 20, 30), np.float32)
+    paint[0, 2:6, 3:9] = 0.8
+    paint[2, 10:12, 20:28] = rng.random((2, 8))
+    steering = Steering.of_groups(paint, 5.0, [[0, 3], [1], [2]])
+    cells = steering.cell_weights()
+    assert len(cells.rows) == 4 * 6 + 2 * 8  # the painted cells only
+    np.testing.assert_allclose(cells.dense(), steering.weights(), rtol=1e-6)
+    V = rng.random((20, 30)).astype(np.float32)
+    W = rng.random((20, 4)).astype(np.float32) + 0.1
+    H = rng.random((4, 30)).astype(np.float32) + 0.1
+    sparse = GuidedSolver(V, W, H, cells, steering.sources)
+    dense = GuidedSolver(V, W, H, steering.weights(), steering.sources)
+    assert sparse.step(10) == pytest.approx(dense.step(10), rel=1e-6)
+    np.testing.assert_allclose(sparse.W, dense.W, rtol=1e-5)
+    rows = Steering.of_groups(np.concatenate([paint, paint[:1]]), 5.0, [[0, 3], [1], [2]],
+                              rows=(3, 1, 2))
+    np.testing.assert_allclose(rows.cell_weights().dense(), steering.weights(), rtol=1e-6)

@@ -181,13 +181,13 @@ def test_a_burst_of_strokes_is_one_recomputation_of_the_weights_in_the_solver_th
     control.step()
     qtbot.waitUntil(lambda: document.n_iter == n + 1, timeout=30_000)
     made = []  # the threads that made weights
-    weights = Steering.weights
+    weights = Steering.cell_weights
 
     def counted_weights(self, *args, **kwargs):
         made.append(threading.get_ident())
         return weights(self, *args, **kwargs)
 
-    monkeypatch.setattr(Steering, "weights", counted_weights)
+    monkeypatch.setattr(Steering, "cell_weights", counted_weights)
     job = control.jobs[0]
     handed = []
     steer = job.steer

@@ -15,7 +15,7 @@ import numpy as np
 from .base import EPS, FLOOR, Result, Solver, check_data, component_mask
 from .deep import DeepSolver
 from .divergence import BETAS, beta_divergence
-from .guided import GuidedSolver
+from .guided import CellWeights, GuidedSolver
 from .hals import HALSSolver
 from .init import INITS, SOLVER_INITS, Start, comb_init, initialize, start
 from .kmeans import KMeansSolver
@@ -32,6 +32,7 @@ __all__ = [
     "SOLVER_INITS",
     "LOSSES",
     "DeepSolver",
+    "CellWeights",
     "GuidedSolver",
     "HALSSolver",
     "KMeansSolver",
@@ -127,9 +128,11 @@ def make_solver(
         Sample rate of the audio V was computed from, in Hz (for 'comb').
     channel_gains : np.ndarray, (channels, k), optional
         Starting channel gains of a multichannel V (warm start); default ones.
-    source_weights, component_sources : np.ndarray, optional
-        Paint's weight of each source in every cell (sources, m, n)
-        (:func:`dsp.guide.source_weights`) and the source of every component
+    source_weights, component_sources : optional
+        Paint's weight of each source in every cell — (sources, m, n)
+        (:func:`dsp.guide.source_weights`), or on the painted cells only
+        (:class:`CellWeights`, :meth:`dsp.guide.Steering.cell_weights`) —
+        and the source of every component
         (k,): a run steered by paint (:class:`GuidedSolver`, 'kl' and 'mu'
         only, no penalties), which continues the factorization ``W``, ``H``
         it is given. With a multichannel V it fits the channels' mean and
