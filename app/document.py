@@ -10,6 +10,7 @@ solo and sources mean for what sounds (:meth:`Session.effective_gains`,
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
@@ -137,6 +138,8 @@ class Document:
         # Paint per source (sources, bins, frames) on the spectrogram's grid, or None.
         self._paint: np.ndarray | None = None
         self._painted_cells = 0  # nonzero cells of the paint, kept by every change
+        # Held while a row of the paint is written or copied (paint_copy, from any thread).
+        self._paint_lock = threading.Lock()
 
     # -- read access -------------------------------------------------------------------------
 
@@ -281,6 +284,21 @@ class Document:
         view.flags.writeable = False
         return view
 
+    def paint_copy(self) -> np.ndarray | None:
+        """A copy of the paint, or None if nothing is painted; safe from any thread.
+
+        Copied a source at a time under the paint's lock, so a stroke on the
+        GUI thread waits at most one row's copy, and every row is whole.
+        """
+        paint = self._paint
+        if paint is None or not self.has_paint():
+            return None
+        copy = np.empty_like(paint)
+        for row in range(len(paint)):
+            with self._paint_lock:
+                copy[row] = paint[row]
+        return copy
+
     def has_paint(self) -> bool:
         """Whether any cell is painted (kept up to date by every change: no scan)."""
         return self._painted_cells > 0
@@ -358,7 +376,8 @@ class Document:
         if np.array_equal(target, values):
             return
         self._painted_cells += int(np.count_nonzero(values)) - int(np.count_nonzero(target))
-        self._paint[source, bins, frames] = values
+        with self._paint_lock:
+            self._paint[source, bins, frames] = values
         self.paint_changed.emit((bins, frames))
 
     def set_paint(self, paint: np.ndarray | None) -> None:

@@ -123,14 +123,16 @@ def project_from_document(document: Document, path: str | os.PathLike) -> Projec
     ProjectError
         If no audio is open or the audio sidecar cannot be written.
     """
-    return _with_audio_file(*_describe(document), path)
+    project, audio = _describe(document)
+    return _with_audio_file(replace(project, paint=document.paint_copy()), audio, path)
 
 
 def _describe(document: Document) -> tuple[Project, Audio]:
-    """The document as a project whose audio file is still to be found: fast, any thread.
+    """The document as a project whose audio file and paint are still to come: fast.
 
     Every part is an immutable snapshot, so a job may finish it
-    (:func:`_with_audio_file`) while the user goes on editing.
+    (:func:`_with_audio_file`, ``Document.paint_copy``) while the user goes on
+    editing.
     """
     audio = document.audio
     if audio is None:
@@ -149,17 +151,9 @@ def _describe(document: Document) -> tuple[Project, Audio]:
         sources=[document.source_state(s) for s in range(document.n_sources)],
         references=[str(Path(p).resolve()) for p in document.reference_paths],
         channel_gains=document.channel_gains,
-        paint=_paint_snapshot(document),
+        paint=None,
     )
     return project, audio
-
-
-def _paint_snapshot(document: Document) -> np.ndarray | None:
-    """A copy of the document's paint, or None without any painted cell.
-
-    A copy: strokes change the document's paint in place while a job writes this one.
-    """
-    return document.paint.copy() if document.has_paint() else None
 
 
 def _with_audio_file(project: Project, audio: Audio, path: str | os.PathLike) -> Project:
@@ -178,8 +172,13 @@ def _with_audio_file(project: Project, audio: Audio, path: str | os.PathLike) ->
     return replace(project, audio_path=str(audio_path), audio_sha256=_audio_sha256(audio_path))
 
 
-def _write_autosave(project: Project, audio: Audio, path: Path) -> Path:
-    """The autosave job: find the audio's file, then zip and write the session file."""
+def _write_autosave(project: Project, audio: Audio, path: Path, paint_copy) -> Path:
+    """The autosave job: copy the paint, find the audio's file, zip and write the session.
+
+    The paint is copied here, not on the GUI thread: hundreds of megabytes on
+    a long file (``Document.paint_copy`` is safe from any thread).
+    """
+    project = replace(project, paint=paint_copy())
     return save_project(_with_audio_file(project, audio, path), path)
 
 
@@ -534,7 +533,8 @@ class Autosaver(QObject):
         self._changed = False
         # The sidecar of audio without a file, the audio's hash and the zip: all in the job.
         self._jobs.submit(FunctionJob(_write_autosave, project, audio, self._path,
-                                      low_priority=True, name="partwise-autosave"))
+                                      self._document.paint_copy, low_priority=True,
+                                      name="partwise-autosave"))
 
     def clear(self) -> None:
         """Stop and delete the autosave (the app is closing cleanly)."""

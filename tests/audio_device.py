@@ -242,22 +242,9 @@ def _paint_scenario(player, spec, saved, report):
     """The window's wiring without the window: a document whose source 0 (components 0
     and 1) is soloed plays through ``PlaybackControl``; at ``toggle_at`` a stroke paints
     every cell for source 1. Returns what must stay alive while playing."""
-    from PySide6.QtCore import QSettings, QTimer
-    from PySide6.QtWidgets import QWidget
+    from PySide6.QtCore import QTimer
 
-    from app.document import Document
-    from app.playback.control import PlaybackControl
-    from dsp.audio import Audio
-    from dsp.pipeline import Settings
-
-    k = saved["W"].shape[1]
-    document = Document(Settings(n_components=k, mask_power=float(saved["power"])))
-    parent = QWidget()
-    store = QSettings(str(Path.home() / "partwise.ini"), QSettings.IniFormat)
-    control = PlaybackControl(document, player, parent, store=store)
-    document.set_audio(Audio(saved["samples"], spec.rate), spec)
-    document.set_factors(saved["W"], saved["H"], ())
-    document.assign_sources([[0, 1], [2, 3]])
+    document, parent, control = _two_source_document(player, spec, saved)
     document.set_source_solo(0, True)
     watch = QTimer(interval=1)
 
@@ -272,17 +259,14 @@ def _paint_scenario(player, spec, saved, report):
     return document, parent, control, watch
 
 
-def _region_scenario(player, spec, saved, report, scenario):
-    """Hear painted region through ``PlaybackControl``: source 0 (components 0 and 1) has
-    ``saved["paint"]``'s row 0; listening to it through itself starts playback. "region"
-    stops after ``loop[2]`` seconds; "region_off" turns listening off ``region_off_at``
-    seconds after the start and plays on to the end. Returns what must stay alive."""
-    from PySide6.QtCore import QSettings, QTimer
+def _two_source_document(player, spec, saved):
+    """A document of ``saved``'s audio and factors, components 0–1 and 2–3 as two
+    sources, played through a real ``PlaybackControl``: (document, parent, control)."""
+    from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QWidget
 
     from app.document import Document
     from app.playback.control import PlaybackControl
-    from app.playback.region import Listening
     from dsp.audio import Audio
     from dsp.pipeline import Settings
 
@@ -294,6 +278,19 @@ def _region_scenario(player, spec, saved, report, scenario):
     document.set_audio(Audio(saved["samples"], spec.rate), spec)
     document.set_factors(saved["W"], saved["H"], ())
     document.assign_sources([[0, 1], [2, 3]])
+    return document, parent, control
+
+
+def _region_scenario(player, spec, saved, report, scenario):
+    """Hear painted region through ``PlaybackControl``: source 0 (components 0 and 1) has
+    ``saved["paint"]``'s row 0; listening to it through itself starts playback. "region"
+    stops after ``loop[2]`` seconds; "region_off" turns listening off ``region_off_at``
+    seconds after the start and plays on to the end. Returns what must stay alive."""
+    from PySide6.QtCore import QTimer
+
+    from app.playback.region import Listening
+
+    document, parent, control = _two_source_document(player, spec, saved)
     document.set_paint(saved["paint"])
     control.listen(Listening(0, 0))
     report["loop"] = control.loop

@@ -31,6 +31,17 @@ def exact_guided_loss(V, W, H, weights, sources) -> float:
     return float(np.sum(V[positive] * np.log(V[positive] / Z[positive])) - V.sum() + (W @ H).sum())
 
 
+def assert_reports_and_descends(solver, V, weights, sources, first: float, steps: int) -> None:
+    """Each step reports the exact G of its factors, and G never rises from ``first``."""
+    exact = [first]
+    for _ in range(steps):
+        reported = solver.step()
+        exact.append(exact_guided_loss(V, solver.W, solver.H, weights, sources))
+        assert reported == pytest.approx(exact[-1], rel=1e-3, abs=1e-3)
+    rises = np.diff(exact)
+    assert np.all(rises <= 1e-5 * abs(exact[0]) + 1e-4), rises.max()
+
+
 @st.composite
 def painted_problems(draw):
     """V, starting W and H, paint for 2–3 sources and every component's source."""
@@ -58,13 +69,8 @@ def test_the_steered_loss_never_increases_for_fixed_paint(problem):
     V, W, H, paint, sources, strength = problem
     weights = source_weights(paint, strength)
     solver = GuidedSolver(V, W, H, weights, sources)
-    exact = [exact_guided_loss(V, solver.W, solver.H, weights, sources)]
-    for _ in range(20):
-        reported = solver.step()
-        exact.append(exact_guided_loss(V, solver.W, solver.H, weights, sources))
-        assert reported == pytest.approx(exact[-1], rel=1e-3, abs=1e-3)
-    steps = np.diff(exact)
-    assert np.all(steps <= 1e-5 * abs(exact[0]) + 1e-4), steps.max()
+    first = exact_guided_loss(V, solver.W, solver.H, weights, sources)
+    assert_reports_and_descends(solver, V, weights, sources, first, 20)
 
 
 def test_without_paint_the_steered_updates_are_lee_and_seungs_kl_updates():
@@ -154,14 +160,9 @@ def test_after_steering_by_new_paint_the_loss_never_increases_again(problem, see
     factors = solver.W.copy(), solver.H.copy()
     solver.steer(new_weights, new_sources)
     assert np.array_equal(solver.W, factors[0]) and solver.n_iter == 5  # not before the step
-    exact = [exact_guided_loss(V, *factors, new_weights, new_sources)]
-    for _ in range(15):
-        reported = solver.step()
-        exact.append(exact_guided_loss(V, solver.W, solver.H, new_weights, new_sources))
-        assert reported == pytest.approx(exact[-1], rel=1e-3, abs=1e-3)
+    first = exact_guided_loss(V, *factors, new_weights, new_sources)
+    assert_reports_and_descends(solver, V, new_weights, new_sources, first, 15)
     assert solver.n_iter == 20
-    steps = np.diff(exact)
-    assert np.all(steps <= 1e-5 * abs(exact[0]) + 1e-4), steps.max()
 
 
 def test_steering_to_no_paint_continues_as_kl_multiplicative_updates():
