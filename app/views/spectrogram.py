@@ -69,6 +69,9 @@ def image_db(
     step: int = 1,
     selected: int = -1,
     gains: np.ndarray | None = None,
+    power: float = 1.0,
+    weights: np.ndarray | None = None,
+    sources: np.ndarray | None = None,
 ) -> np.ndarray | None:
     """The image of ``mode`` in dB below ``top_db``: C-contiguous float32 (rows, columns).
 
@@ -82,6 +85,12 @@ def image_db(
         Templates, and the activations of the visible frames (block-maxed here by ``step``).
     selected, gains
         The component of ``"component"``, and the per-component gains of ``"gains"``.
+    power, weights, sources
+        The mask exponent α, and paint's steering (:class:`dsp.guide.Steering`):
+        each source's weight A_s^α on the image's rows and columns (sources,
+        rows, columns) and every component's source. A share is then the
+        render path's mask, Σ_k g_k A_s(k)^α (W_k H_k)^α / Σ_k A_s(k)^α (W_k H_k)^α,
+        so the image shows what the player plays and the export writes.
 
     Returns None where there is nothing to show (no selected component).
     Pure numpy: runs in the view's render thread.
@@ -93,14 +102,14 @@ def image_db(
         Hs = block_max(H, step)  # noqa: N806
         magnitude = W @ Hs
         if mode != "model":
+            k = W.shape[1]
             if mode == "component":
-                if not 0 <= selected < W.shape[1]:
+                if not 0 <= selected < k:
                     return None
-                share = np.outer(W[:, selected], Hs[selected])
-            else:
-                share = W @ (gains[:, None] * Hs)
-            np.maximum(magnitude, EPS, out=magnitude)
-            share /= magnitude
+                gains = np.zeros(k, np.float32)
+                gains[selected] = 1.0
+            share = _mask(W ** np.float32(power), Hs ** np.float32(power), gains, weights,
+                          sources)
             share *= mixture[rows]
             magnitude = share
     np.maximum(magnitude, np.float32(1e-10), out=magnitude)
@@ -108,6 +117,38 @@ def image_db(
     db *= np.float32(20.0)
     db -= np.float32(top_db)
     return np.ascontiguousarray(db, dtype=np.float32)
+
+
+def _image_of(mode, mixture, rows, *, steering, frames: slice, step: int, power: float,
+              **options) -> np.ndarray | None:
+    """:func:`image_db` with the steering's weights made here (in the render job) on its grid.
+
+    A column's weight is the smallest in its block of frames: the paint's
+    strongest say there.
+    """
+    weights = sources = None
+    if steering is not None:
+        full = steering.weights(frames, power)[:, rows]
+        weights = np.stack([-block_max(-w, step) for w in full])
+        sources = steering.sources
+    return image_db(mode, mixture, rows, step=step, power=power, weights=weights,
+                    sources=sources, **options)
+
+
+def _mask(Wp: np.ndarray, Hp: np.ndarray, gains: np.ndarray, weights, sources) -> np.ndarray:  # noqa: N803
+    """Σ_k g_k A_s(k) W_k H_k / Σ_k A_s(k) W_k H_k of powered factors (A = 1 without paint)."""
+    if weights is None:
+        numerator, denominator = Wp @ (gains[:, None] * Hp), Wp @ Hp
+    else:
+        numerator = np.zeros((Wp.shape[0], Hp.shape[1]), np.float32)
+        denominator = np.zeros_like(numerator)
+        for s, weight in enumerate(weights):
+            members = sources == s
+            part = Wp[:, members] @ Hp[members]
+            denominator += weight * part
+            numerator += weight * (Wp[:, members] @ (gains[members, None] * Hp[members]))
+    np.maximum(denominator, EPS, out=denominator)
+    return np.divide(numerator, denominator, out=numerator)
 
 
 class SpectrogramView(QWidget):
@@ -196,6 +237,9 @@ class SpectrogramView(QWidget):
         document.factors_changed.connect(lambda: self._render_unless("mixture"))
         document.selection_changed.connect(lambda _: self._render_if("component"))
         document.component_changed.connect(lambda _: self._render_if("gains"))
+        # A share is the render path's mask: the paint and the mask exponent change it.
+        for signal in (document.paint_changed, document.settings_changed):
+            signal.connect(lambda _: self._rerender_if_share())
         if document.magnitude is not None:
             self._on_audio_changed()
         else:
@@ -209,6 +253,10 @@ class SpectrogramView(QWidget):
     def set_mode(self, mode: str) -> None:
         """Show ``mode`` (a key of :data:`MODES`)."""
         self.mode_box.setCurrentIndex(list(MODES).index(mode))
+
+    def _rerender_if_share(self) -> None:
+        if self.mode in ("component", "gains"):
+            self._rerender.start()
 
     def _render_if(self, mode: str) -> None:
         if self.mode == mode:
@@ -299,10 +347,12 @@ class SpectrogramView(QWidget):
             db = image_db(mode, mixture, rows, top_db=self._top_db) if mode == "mixture" else None
             self._show(self._requested, (db, rect))
             return
+        steering = document.steering() if mode in ("component", "gains") else None
         job = partial(
-            image_db, mode, mixture, rows, top_db=self._top_db, W=document.W,
+            _image_of, mode, mixture, rows, top_db=self._top_db, W=document.W,
             H=document.H[:, a:b], step=step, selected=document.selected,
-            gains=document.effective_gains(),
+            gains=document.effective_gains(), power=document.settings.mask_power,
+            steering=steering, frames=slice(a, b),
         )
         if len(rows) * mixture.shape[1] * document.W.shape[1] <= _INLINE_CELLS:
             self._show(self._requested, (job(), rect))
