@@ -33,6 +33,8 @@ class Services:
         The mixture spectrogram's plot, for a feature that selects on it.
     spectrogram : app.views.spectrogram.SpectrogramView
         The mixture spectrogram's view, for a feature that draws on its grid.
+    reconstruction : app.views.spectrogram.SpectrogramView
+        The Reconstruction dock's view (the model, a component's share, the mix).
     history : app.history.EditHistory
         The window's undo stack: every edit a feature makes is pushed there.
     playback : app.playback.control.PlaybackControl
@@ -58,6 +60,7 @@ class Services:
         self.parent: QWidget = window
         self.spectrogram_plot = window.spectrogram.plot
         self.spectrogram = window.spectrogram
+        self.reconstruction = window.reconstruction
         self.history = window.history
         self.playback = window.playback
 

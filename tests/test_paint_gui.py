@@ -224,3 +224,23 @@ def test_a_lasso_fills_the_cells_inside_its_path(qtbot, window, painting):
     # The same cells but for those the path passes over (the mouse moves in pixel steps).
     assert (painted != inside).sum() <= 0.05 * inside.sum()
     assert inside.sum() > 100
+
+
+def test_the_brush_on_a_components_output_paints_not_its_source(qtbot, window, painting):
+    document, view = window.document, window.reconstruction
+    with qtbot.waitSignal(window.control.state_changed,
+                          check_params_cb=lambda s: s == "done", timeout=30_000):
+        window.control.run()
+    document.assign_sources([[0, 1, 2], [3, 4], [5, 6, 7]])
+    document.select_component(3)  # source 1
+    view.set_mode("component")
+    view.render()
+    qtbot.wait(50)
+    drag(qtbot, view, [(0.5, 800.0), (1.0, 800.0)])
+    paint = document.paint
+    assert not paint[1].any()  # never the source whose output it is
+    np.testing.assert_array_equal(paint[0] > 0, paint[2] > 0)  # every other source, alike
+    assert paint[0].any()
+    assert window.history.undo_action.text() == "&Undo Paint not Source 2"
+    window.history.undo_action.trigger()
+    assert not document.paint.any()

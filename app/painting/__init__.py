@@ -98,6 +98,11 @@ class PaintTools(QObject):
         self.source_box.currentIndexChanged.connect(lambda _: self.hear.update())
 
         self.canvas = PaintCanvas(document, services.spectrogram, self.tool, self._on_stroke)
+        self._output = services.reconstruction
+        #: The same paint over the Reconstruction view; there, showing a component's share,
+        #: the brush says "not this source here" (:meth:`output_tool`).
+        self.output_canvas = PaintCanvas(document, self._output, self.output_tool,
+                                         self._on_stroke)
         for signal in (document.sources_changed, document.components_changed,
                        document.component_changed):
             signal.connect(lambda *_: self._fill_sources())
@@ -123,6 +128,20 @@ class PaintTools(QObject):
         mode = next((m for m, a in zip(modes, self.tool_actions) if a.isChecked()), None)
         source = self.source_box.currentData()
         return mode, 0 if source is None else source, self.brush
+
+    def output_tool(self) -> tuple[str | None, int, Brush]:
+        """What the mouse does on the Reconstruction view.
+
+        Showing the selected component's share, that view is its source's
+        output: the brush there paints "not this source" — every other source
+        — so the next iterations push that energy to the others. Otherwise
+        the tools work as on the mixture.
+        """
+        mode, source, brush = self.tool()
+        selected = self._document.selected
+        if mode == "brush" and self._output.mode == "component" and selected >= 0:
+            return "not", self._document.components[selected].source, brush
+        return mode, source, brush
 
     def clear(self) -> None:
         """Clear all paint, as one undoable edit."""

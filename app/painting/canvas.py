@@ -70,7 +70,8 @@ class PaintCanvas(pg.ImageItem):
         Returns what the mouse does now: ``(mode, source, brush)`` with mode
         ``"brush"``, ``"eraser"``, ``"rectangle"`` or ``"lasso"`` (a drag
         outlines a region that is filled with the brush's opacity when the
-        button is released), or None (the mouse belongs to the view).
+        button is released), ``"not"`` (a brush that paints every other
+        source: "not this source here"), or None (the mouse belongs to the view).
     on_stroke : callable
         Called with a finished stroke's :class:`StrokeRecorder` and its name.
     """
@@ -215,16 +216,14 @@ class PaintCanvas(pg.ImageItem):
 
     def _fill(self) -> None:
         """Fill the outlined region for the chosen source, at the brush's opacity."""
-        _, source, brush = self._tool()
+        mode, source, brush = self._tool()
         region = region_alpha(self._region(), self._grid())
         self.outline.setData([], [])
         self._outline = []
         if region is None:
             return
         self._recorder.before_change(region.frames)
-        old = self._document.paint_block(source, region.bins, region.frames)
-        new = np.maximum(old, np.float32(brush.opacity) * region.alpha)
-        self._document.set_paint_block(source, region.bins, region.frames, new)
+        self._apply(mode, source, brush, region)
 
     def mouseClickEvent(self, event) -> None:  # noqa: N802 - pyqtgraph's API
         if not self._painting(event) or self._tool()[0] in REGION_MODES:
@@ -240,21 +239,34 @@ class PaintCanvas(pg.ImageItem):
         stroke = stroke_alpha(points, brush, self._grid())
         if stroke is None:
             return
-        document = self._document
         self._recorder.before_change(stroke.frames)
+        self._apply(mode, source, brush, stroke)
+
+    def _apply(self, mode: str, source: int, brush: Brush, stroke) -> None:
+        """Put ``stroke`` (cells and strengths) into the paint as ``mode`` does.
+
+        The brush and the fills raise ``source``'s paint to the brush's
+        opacity; "not" raises every other source that has components instead
+        (the cells are not ``source``'s); the eraser lowers every source's.
+        """
+        document, cells = self._document, (stroke.bins, stroke.frames)
         if mode == "eraser":
             paint = document.paint
             for row in range(0 if paint is None else len(paint)):
-                old = document.paint_block(row, stroke.bins, stroke.frames)
-                document.set_paint_block(row, stroke.bins, stroke.frames, old * (1 - stroke.alpha))
-        else:
-            old = document.paint_block(source, stroke.bins, stroke.frames)
+                old = document.paint_block(row, *cells)
+                document.set_paint_block(row, *cells, old * (1 - stroke.alpha))
+            return
+        rows = [source] if mode != "not" else sorted(
+            {c.source for c in document.components} - {source})
+        for row in rows:
+            old = document.paint_block(row, *cells)
             new = np.maximum(old, np.float32(brush.opacity) * stroke.alpha)
-            document.set_paint_block(source, stroke.bins, stroke.frames, new)
+            document.set_paint_block(row, *cells, new)
 
     def _finish(self) -> None:
         mode, source, _ = self._tool()
-        verb = {"eraser": None, "rectangle": "Fill", "lasso": "Fill"}.get(mode, "Paint")
+        verb = {"eraser": None, "rectangle": "Fill", "lasso": "Fill", "not": "Paint not"}.get(
+            mode, "Paint")
         name = ("Erase paint" if verb is None
                 else f"{verb} {self._document.source_state(source).name}")
         recorder, self._recorder = self._recorder, None
