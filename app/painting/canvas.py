@@ -114,7 +114,9 @@ class PaintCanvas(pg.ImageItem):
         self._dirty = None
         grid = self._view.shown_grid
         self._drawn_grid = grid
-        if grid is None:
+        # A view of the factors draws nothing before a run: nor does its paint layer.
+        if grid is None or (self._view.mode != "mixture" and self._document.W is None):
+            self._drawn_grid = None
             self.clear()
             return
         a, b, step, rows, rect = grid
