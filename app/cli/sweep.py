@@ -37,13 +37,19 @@ def build_sweep_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--hop", type=int, default=512, help="STFT hop, n_fft/16 to n_fft/2 (default 512)"
     )
-    p.add_argument("--plot", type=Path, metavar="OUT.png", help="also draw the curves to a PNG")
+    p.add_argument(
+        "--plot",
+        type=Path,
+        metavar="OUT.png",
+        help="also draw the curves to a PNG (its folder is created if missing)",
+    )
     return p
 
 
 def run_sweep(argv: list[str]) -> int:
     """``partwise sweep``: returns the process exit code."""
     from dsp.audio import AudioError, load
+    from dsp.stems import check_writable_folder
     from dsp.stft import StftError, analyse
     from dsp.sweep import elbow, parse_range, sweep
 
@@ -52,6 +58,12 @@ def run_sweep(argv: list[str]) -> int:
     if problem:
         fail(problem)
         return 2
+    if args.plot is not None:
+        try:
+            check_writable_folder(args.plot.parent)  # before the solve, not after it
+        except AudioError as exc:
+            fail(str(exc))
+            return 1
     try:
         ks = parse_range(args.components)
         audio = load(args.input)
@@ -91,4 +103,7 @@ def run_sweep(argv: list[str]) -> int:
         from .sweep_plot import plot_sweep
 
         plot_sweep(points, best, args.plot)
+        if not args.plot.is_file():
+            fail(f"could not write the plot '{args.plot}'")
+            return 1
     return 0
