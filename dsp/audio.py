@@ -103,6 +103,9 @@ def _expected_frames(info: sf._SoundFileInfo, path: Path) -> float | None:
             pos += 8 + size + (size & 1)
 
 
+#: Frames an MP3 may decode short of its header's count and still be whole (two MPEG frames).
+_MPEG_SLACK = 2 * 1152
+
 _BYTES_PER_SAMPLE = {"PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8}
 
 
@@ -145,7 +148,13 @@ def load(path: str | os.PathLike) -> Audio:
     if samples.shape[0] == 0:
         raise AudioError(f"{name} contains no audio (0 frames)")
     expected = _expected_frames(info, path)
-    if expected is not None and samples.shape[0] < int(expected) - 1:
+    if info.format in ("MP3", "MPEG") and info.frames > 0:
+        # The Xing/Info header counts the frames; a file cut short decodes
+        # fewer (its duration allows for the encoder's rounding).
+        expected, slack = info.frames, max(_MPEG_SLACK, info.frames // 100)
+    else:
+        slack = 1
+    if expected is not None and samples.shape[0] < int(expected) - slack:
         raise AudioError(
             f"{name} is truncated (header says {expected / rate:.2f} s, "
             f"{samples.shape[0] / rate:.2f} s present)"

@@ -238,3 +238,28 @@ def test_a_guide_for_other_sources_than_asked_is_refused(mix_wav, tmp_path):
     assert proc.returncode == 2
     assert "--sources 2 but" in proc.stderr and "paints 3 sources" in proc.stderr
     assert not out.exists()
+
+
+@pytest.fixture
+def truncated_mp3(tmp_path) -> Path:
+    """Four seconds of MP3 (its Xing header says so) cut after half its bytes."""
+    rate = 44_100
+    t = np.arange(4 * rate) / rate
+    whole = tmp_path / "whole.mp3"
+    sf.write(whole, (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), rate, format="MP3")
+    path = tmp_path / "cut.mp3"
+    path.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    return path
+
+
+@pytest.mark.parametrize("quiet", [(), ("--quiet",)])
+def test_a_truncated_mp3_is_refused_in_one_line_without_decoder_chatter(
+    truncated_mp3, tmp_path, quiet
+):
+    out = tmp_path / "out"
+    proc = run("separate", str(truncated_mp3), "-k", "2", *quiet, "--out", str(out))
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [
+        "partwise: error: 'cut.mp3' is truncated (header says 4.00 s, 1.88 s present)"
+    ]
+    assert list(out.iterdir()) == []

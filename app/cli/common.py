@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-__all__ = ["bad_shared_option", "fail", "progress_printer", "warm_up"]
+__all__ = ["bad_shared_option", "decoder_silenced", "fail", "progress_printer", "warm_up"]
 
 
 def fail(message: str) -> None:
@@ -62,3 +65,25 @@ def warm_up(quiet: bool) -> None:
     kernels.warm_up(
         report=None if quiet else lambda message: print(message, file=sys.stderr, flush=True)
     )
+
+
+@contextmanager
+def decoder_silenced() -> Iterator[None]:
+    """Keep what C decoders print straight to file descriptor 2 off stderr while a file is read.
+
+    mpg123 writes warnings such as "Xing stream size off by more than 1%" past
+    Python; what matters of them reaches the user as the loader's one line.
+    """
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)

@@ -7,7 +7,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from .common import bad_shared_option, fail, progress_printer, warm_up
+from .common import bad_shared_option, decoder_silenced, fail, progress_printer, warm_up
 
 __all__ = ["build_parser", "run_separate"]
 
@@ -342,7 +342,8 @@ def run_separate(argv: list[str]) -> int:
         folder = out / subfolder
         try:
             demo = make_demo() if path is None else None
-            audio = demo.mixture if demo else load(path)
+            with decoder_silenced():
+                audio = demo.mixture if demo else load(path)
             warm_up(args.quiet)
             guided = paint is not None or (project is not None and project.paint is not None)
             total = settings.iterations + (settings.guide_iterations if guided else 0)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .common import bad_shared_option, fail, warm_up
+from .common import bad_shared_option, decoder_silenced, fail, warm_up
 
 __all__ = ["build_sweep_parser", "run_sweep"]
 
@@ -66,7 +66,8 @@ def run_sweep(argv: list[str]) -> int:
             return 1
     try:
         ks = parse_range(args.components)
-        audio = load(args.input)
+        with decoder_silenced():
+            audio = load(args.input)
         V = analyse(audio.samples, audio.rate, n_fft=args.n_fft, hop=args.hop).magnitude()
         warm_up(quiet=False)
 
