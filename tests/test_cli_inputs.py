@@ -263,3 +263,35 @@ def test_a_truncated_mp3_is_refused_in_one_line_without_decoder_chatter(
         "partwise: error: 'cut.mp3' is truncated (header says 4.00 s, 1.88 s present)"
     ]
     assert list(out.iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def long_mono(tmp_path_factory) -> Path:
+    """17 minutes of 8 kHz mono noise: 8 million frames at --hop 1."""
+    path = tmp_path_factory.mktemp("mono") / "long_mono.wav"
+    noise = np.random.default_rng(0).uniform(-0.3, 0.3, 8_000_000).astype(np.float32)
+    sf.write(path, noise, 8000, subtype="PCM_16")
+    return path
+
+
+def limited_memory():
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (2 << 30, resource.RLIM_INFINITY))
+
+
+@pytest.mark.parametrize("command", ["separate", "sweep"])
+def test_an_stft_larger_than_memory_is_refused_up_front_with_the_estimate(
+    long_mono, tmp_path, command
+):
+    out = () if command == "sweep" else ("--out", str(tmp_path / "out"))
+    proc = subprocess.run(
+        [sys.executable, "-c", MAIN, command, str(long_mono), "--n-fft", "16", "--hop", "1",
+         "-k", "2", *out], cwd=ROOT, capture_output=True, text=True, timeout=300,
+        preexec_fn=limited_memory)
+    assert proc.returncode == 1
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "'long_mono.wav': needs about 2.9 GB of memory" in lines[0]
+    assert "GB is available" in lines[0] and "--hop" in lines[0]
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]

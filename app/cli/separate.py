@@ -7,7 +7,14 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from .common import bad_shared_option, decoder_silenced, fail, progress_printer, warm_up
+from .common import (
+    bad_shared_option,
+    decoder_silenced,
+    fail,
+    memory_problem,
+    progress_printer,
+    warm_up,
+)
 
 __all__ = ["build_parser", "run_separate"]
 
@@ -344,6 +351,10 @@ def run_separate(argv: list[str]) -> int:
             demo = make_demo() if path is None else None
             with decoder_silenced():
                 audio = demo.mixture if demo else load(path)
+            problem = memory_problem(audio.channels, settings.n_fft,
+                                     frame_count(audio.frames, settings.hop))
+            if problem:
+                raise AudioError(problem)
             warm_up(args.quiet)
             guided = paint is not None or (project is not None and project.paint is not None)
             total = settings.iterations + (settings.guide_iterations if guided else 0)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .common import bad_shared_option, decoder_silenced, fail, warm_up
+from .common import bad_shared_option, decoder_silenced, fail, memory_problem, warm_up
 
 __all__ = ["build_sweep_parser", "run_sweep"]
 
@@ -50,7 +50,7 @@ def run_sweep(argv: list[str]) -> int:
     """``partwise sweep``: returns the process exit code."""
     from dsp.audio import AudioError, load
     from dsp.stems import check_writable_folder
-    from dsp.stft import StftError, analyse
+    from dsp.stft import StftError, analyse, frame_count
     from dsp.sweep import elbow, parse_range, sweep
 
     args = build_sweep_parser().parse_args(argv)
@@ -68,6 +68,9 @@ def run_sweep(argv: list[str]) -> int:
         ks = parse_range(args.components)
         with decoder_silenced():
             audio = load(args.input)
+        problem = memory_problem(audio.channels, args.n_fft, frame_count(audio.frames, args.hop))
+        if problem:
+            raise AudioError(problem)
         V = analyse(audio.samples, audio.rate, n_fft=args.n_fft, hop=args.hop).magnitude()
         warm_up(quiet=False)
 
