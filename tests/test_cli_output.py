@@ -254,3 +254,21 @@ def test_sweep_plot_into_a_file_is_refused_before_the_solve(mix_wav, tmp_path):
     proc = run("sweep", str(mix_wav), "-k", "1:3", "--plot", str(tmp_path / "taken" / "s.png"))
     assert proc.returncode == 1
     assert "taken" in one_line(proc)
+
+
+def test_a_second_run_into_a_folder_being_written_is_refused_and_the_first_completes(
+    long_wav, mix_wav, tmp_path
+):
+    out = tmp_path / "out"
+    first = start("separate", str(long_wav), "-k", "24", "--init", "random", "--iterations",
+                  "1", "--quiet", "--out", str(out))
+    while not (out / LOCK).exists():
+        assert first.poll() is None, first.stderr.read()
+        time.sleep(0.01)
+    second = run("separate", str(mix_wav), "-k", "3", *FAST, "--out", str(out))
+    assert second.returncode == 1
+    assert "in use by another partwise run" in one_line(second)
+    assert first.wait(timeout=300) == 0, first.stderr.read()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["input"] == str(long_wav) and len(manifest["stems"]) == 24
+    assert visible(out) == sorted([s["file"] for s in manifest["stems"]] + ["manifest.json"])
