@@ -169,6 +169,8 @@ def _owner() -> str:
 
 def _alive(pid: int, start: int) -> bool:
     """Whether the process ``pid`` that started at ``start`` (0: unknown) is still running."""
+    if os.name == "nt":  # os.kill(pid, 0) would terminate it there
+        return _alive_on_windows(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -179,6 +181,20 @@ def _alive(pid: int, start: int) -> bool:
         return False
     now = process_start(pid)
     return not (start and now and now != start)
+
+
+def _alive_on_windows(pid: int) -> bool:
+    import ctypes
+
+    kernel = ctypes.windll.kernel32
+    handle = kernel.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+    if not handle:
+        return ctypes.GetLastError() == 5  # access denied: it exists
+    try:
+        code = ctypes.c_ulong()
+        return bool(kernel.GetExitCodeProcess(handle, ctypes.byref(code))) and code.value == 259
+    finally:
+        kernel.CloseHandle(handle)
 
 
 def _lock_owner(folder: Path) -> tuple[int, int] | None:
