@@ -38,13 +38,12 @@ import numpy as np
 from . import __version__
 from .atomic import atomic_path
 from .audio import FORMATS, SUBTYPES, Audio, AudioError, file_mode, save, write_reason
+from .folder_lock import LOCK, FolderLock, alive, owner_tag
 
 __all__ = [
-    "LOCK",
     "StemSet",
     "check_writable_folder",
     "manifest",
-    "process_start",
     "safe_name",
     "write_json_atomic",
 ]
@@ -77,9 +76,9 @@ def check_writable_folder(folder: str | os.PathLike) -> Path:
             pass
     except OSError as exc:
         raise AudioError(f"cannot write to folder '{folder}' ({exc.strerror})") from None
-    owner = _lock_owner(folder)
-    if owner is not None and owner[0] != os.getpid():
-        raise _in_use(folder, owner)
+    holder = FolderLock.holder(folder)
+    if holder is not None and holder[0] != os.getpid():
+        raise FolderLock.busy(folder, holder)
     return folder
 
 
@@ -140,79 +139,10 @@ def manifest(
 
 
 
-#: The lock file of a folder a stem set is being written into: "PID START" of its owner.
-LOCK = ".partwise.lock"
 #: Hidden staging folders are named ``.partwise-PID-START-TOKEN.stage``.
 _STAGING = re.compile(r"^\.partwise-(\d+)-(\d+)-\w+\.stage$")
 #: Signals held back while a set is renamed into place, so the commit is not cut in half.
 _HELD = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
-
-
-def process_start(pid: int) -> int:
-    """When process ``pid`` started (clock ticks since boot, Linux), or 0 when unknown.
-
-    With the PID it names one process: a PID reused by a later process has
-    another start time.
-    """
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return int(stat.rsplit(")", 1)[1].split()[19])
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
-def _owner() -> str:
-    """This process as ``PID-START``."""
-    pid = os.getpid()
-    return f"{pid}-{process_start(pid)}"
-
-
-def _alive(pid: int, start: int) -> bool:
-    """Whether the process ``pid`` that started at ``start`` (0: unknown) is still running."""
-    if os.name == "nt":  # os.kill(pid, 0) would terminate it there
-        return _alive_on_windows(pid)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    except OSError:
-        return False
-    now = process_start(pid)
-    return not (start and now and now != start)
-
-
-def _alive_on_windows(pid: int) -> bool:
-    import ctypes
-
-    kernel = ctypes.windll.kernel32
-    handle = kernel.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
-    if not handle:
-        return ctypes.GetLastError() == 5  # access denied: it exists
-    try:
-        code = ctypes.c_ulong()
-        return bool(kernel.GetExitCodeProcess(handle, ctypes.byref(code))) and code.value == 259
-    finally:
-        kernel.CloseHandle(handle)
-
-
-def _lock_owner(folder: Path) -> tuple[int, int] | None:
-    """The live owner (pid, start) of ``folder``'s lock, or None when it is free or stale."""
-    try:
-        pid, start = (int(x) for x in (folder / LOCK).read_text().split()[:2])
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError):
-        return None  # unreadable or half-written by a run that died: stale
-    return (pid, start) if _alive(pid, start) else None
-
-
-def _in_use(folder: Path, owner: tuple[int, int]) -> AudioError:
-    return AudioError(
-        f"output folder '{folder}' is in use by another partwise run or export (process "
-        f"{owner[0]}); wait for it to finish or choose another folder"
-    )
 
 
 class StemSet:
@@ -261,13 +191,13 @@ class StemSet:
         #: One line per stem that would have clipped.
         self.warnings: list[str] = []
         self.written: list[Path] = []
-        self._lock = self._take_lock()
+        self._lock = FolderLock(self.folder)
         self._remove_stale_staging()
-        self._staging = self.folder / f".partwise-{_owner()}-{secrets.token_hex(4)}.stage"
+        self._staging = self.folder / f".partwise-{owner_tag()}-{secrets.token_hex(4)}.stage"
         try:
             self._staging.mkdir()
         except OSError as exc:
-            self._release_lock()
+            self._lock.release()
             raise AudioError(f"cannot write to folder '{self.folder}' ({exc.strerror})") from None
 
     def __enter__(self) -> StemSet:
@@ -388,43 +318,13 @@ class StemSet:
         """Delete whatever is staged and not yet committed, and free the folder."""
         self._names.clear()
         shutil.rmtree(self._staging, ignore_errors=True)
-        self._release_lock()
-
-    def _take_lock(self) -> bool:
-        lock = self.folder / LOCK
-        for _ in range(2):
-            try:
-                fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, file_mode())
-            except FileExistsError:
-                owner = _lock_owner(self.folder)
-                if owner is not None:
-                    raise _in_use(self.folder, owner) from None
-                # Left by a run that is gone: move it aside (one taker wins), then retry.
-                stale = self.folder / f"{LOCK}.{secrets.token_hex(4)}"
-                try:
-                    os.replace(lock, stale)
-                    stale.unlink()
-                except OSError:
-                    pass
-                continue
-            except OSError as exc:
-                folder = self.folder
-                raise AudioError(f"cannot write to folder '{folder}' ({exc.strerror})") from None
-            with os.fdopen(fd, "w") as fh:
-                fh.write(_owner().replace("-", " ") + "\n")
-            return True
-        raise _in_use(self.folder, _lock_owner(self.folder) or (0, 0))
-
-    def _release_lock(self) -> None:
-        if self._lock:
-            (self.folder / LOCK).unlink(missing_ok=True)
-            self._lock = False
+        self._lock.release()
 
     def _remove_stale_staging(self) -> None:
         """Delete staging folders of runs that are gone (we hold the lock: none is live)."""
         for entry in self.folder.iterdir():
             match = _STAGING.match(entry.name)
-            if match and not _alive(int(match[1]), int(match[2])):
+            if match and not alive(int(match[1]), int(match[2])):
                 shutil.rmtree(entry, ignore_errors=True)
 
 
