@@ -6,7 +6,9 @@ as they are in the file, because the stems are reconstructed per channel.
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +17,9 @@ import soundfile as sf
 
 from .atomic import atomic_path
 
-__all__ = ["Audio", "AudioError", "load", "save", "SUBTYPES", "FORMATS"]
+__all__ = [
+    "Audio", "AudioError", "FORMATS", "SUBTYPES", "file_mode", "load", "save", "write_reason",
+]
 
 MIN_RATE = 8_000
 MAX_RATE = 192_000
@@ -82,18 +86,25 @@ def _expected_frames(info: sf._SoundFileInfo, path: Path) -> float | None:
     """Frames the header of a WAV promises, from its data chunk size, or None."""
     if info.format not in ("WAV", "WAVEX") or info.subtype not in _BYTES_PER_SAMPLE:
         return None
+    # Walk the chunk headers wherever they are: metadata may push the data
+    # chunk far into the file.
     with open(path, "rb") as fh:
-        head = fh.read(1 << 16)
-    pos = 12
-    while pos + 8 <= len(head):
-        chunk, size = head[pos : pos + 4], int.from_bytes(head[pos + 4 : pos + 8], "little")
-        if chunk == b"data":
-            if size in (0, 0xFFFFFFFF):
+        pos = 12
+        while True:
+            fh.seek(pos)
+            header = fh.read(8)
+            if len(header) < 8:
                 return None
-            return size / (_BYTES_PER_SAMPLE[info.subtype] * info.channels)
-        pos += 8 + size + (size & 1)
-    return None
+            chunk, size = header[:4], int.from_bytes(header[4:], "little")
+            if chunk == b"data":
+                if size in (0, 0xFFFFFFFF):
+                    return None
+                return size / (_BYTES_PER_SAMPLE[info.subtype] * info.channels)
+            pos += 8 + size + (size & 1)
 
+
+#: Frames an MP3 may decode short of its header's count and still be whole (two MPEG frames).
+_MPEG_SLACK = 2 * 1152
 
 _BYTES_PER_SAMPLE = {"PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8}
 
@@ -137,7 +148,13 @@ def load(path: str | os.PathLike) -> Audio:
     if samples.shape[0] == 0:
         raise AudioError(f"{name} contains no audio (0 frames)")
     expected = _expected_frames(info, path)
-    if expected is not None and samples.shape[0] < int(expected) - 1:
+    if info.format in ("MP3", "MPEG") and info.frames > 0:
+        # The Xing/Info header counts the frames; a file cut short decodes
+        # fewer (its duration allows for the encoder's rounding).
+        expected, slack = info.frames, max(_MPEG_SLACK, info.frames // 100)
+    else:
+        slack = 1
+    if expected is not None and samples.shape[0] < int(expected) - slack:
         raise AudioError(
             f"{name} is truncated (header says {expected / rate:.2f} s, "
             f"{samples.shape[0] / rate:.2f} s present)"
@@ -197,6 +214,46 @@ def save(
     try:
         with atomic_path(path) as tmp:
             sf.write(tmp, audio.samples, audio.rate, subtype=SUBTYPES[subtype], format=FORMATS[fmt])
+            os.chmod(tmp, file_mode())
     except (OSError, sf.LibsndfileError, RuntimeError) as exc:
-        raise AudioError(f"could not write '{path.name}' ({_reason(exc)})") from None
+        reason = write_reason(exc, path.parent)
+        raise AudioError(f"could not write '{path.name}' ({reason})") from None
     return path
+
+
+def file_mode() -> int:
+    """The mode a new file gets from the umask (``0o666 & ~umask``), as ``open`` gives it.
+
+    Temporary files start as 0600; the files a user keeps get this mode.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # no way to read it without setting it elsewhere
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+#: Below this many free bytes a failed write is put down to a full disk.
+_NEARLY_FULL = 1 << 20
+
+
+def write_reason(exc: BaseException, folder: str | os.PathLike) -> str:
+    """Why a write into ``folder`` failed, in plain words.
+
+    libsndfile reports a full disk as "System error."; the folder's free space
+    tells that case apart.
+    """
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "no space left on device"
+    try:
+        if shutil.disk_usage(folder).free < _NEARLY_FULL:
+            return "no space left on device"
+    except OSError:
+        pass
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return _reason(exc)

@@ -6,7 +6,7 @@ the stems one at a time and writes them as one transaction with a manifest.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -255,27 +255,38 @@ def export_stems(
     file_format: str = "wav",
     subtype: str = "pcm24",
     extra: dict | None = None,
+    files: dict[str, Callable[[Path], None]] | None = None,
+    protect: Sequence[str | Path] = (),
+    warn: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """Render every stem and write them, with ``manifest.json``, into ``folder``.
 
-    All stems appear together or none do (see :class:`dsp.stems.StemSet`).
-    Returns the stems' paths, then the manifest's.
+    The stems replace the folder's previous set whole, or nothing changes (see
+    :class:`dsp.stems.StemSet`). ``files`` maps more file names of the set to
+    their writers (the demo's mixture); ``protect`` lists files never to
+    replace (the inputs); ``warn`` receives one line per stem that would have
+    clipped. Returns the stems' paths, then the other files', then the manifest's.
     """
     by_source = separation.settings.n_sources is not None
     names = [safe_name(n) for n in separation.source_names] or stem_names(
         separation.groups, by_source=by_source
     )
     audio = separation.audio
-    with StemSet(folder, file_format=file_format, subtype=subtype) as stems:
+    with StemSet(folder, file_format=file_format, subtype=subtype, protect=protect) as stems:
         for name, samples in zip(names, separation.stems()):
             stems.add(name, Audio(samples, audio.rate))
+        for name, write in (files or {}).items():
+            stems.add_file(name, write)
         entries = [
             {"file": f"{name}.{file_format}", "components": [k + 1 for k in group]}
             for name, group in zip(names, separation.groups)
         ]
         for entry, source in zip(entries, separation.source_names):
             entry["source"] = source
-        return stems.commit(
+        written = stems.commit(
             manifest(audio, separation.settings, separation.losses, entries,
                      file_format=file_format, subtype=subtype, **(extra or {}))
         )
+        for line in stems.warnings if warn else ():
+            warn(line)
+        return written

@@ -136,3 +136,17 @@ def test_unsupported_rate_is_refused(tmp_path):
     path = write_wav(tmp_path / "slow.wav", tone(100, 1, 4000), rate=4000)
     with pytest.raises(AudioError, match="4000 Hz"):
         load(path)
+
+
+def test_a_truncated_wav_whose_data_starts_after_64_kib_is_refused(tmp_path):
+    full = write_wav(tmp_path / "full.wav", tone(8000, 1, 8000)).read_bytes()
+    fmt_end = 12 + 8 + int.from_bytes(full[16:20], "little")
+    padding = b"LIST" + (70_000).to_bytes(4, "little") + b"\0" * 70_000
+    data = full[fmt_end:]
+    assert data[:4] == b"data"
+    body = full[12:fmt_end] + padding + data
+    whole = b"RIFF" + (4 + len(body)).to_bytes(4, "little") + b"WAVE" + body
+    path = tmp_path / "metadata_first.wav"
+    path.write_bytes(whole[: len(whole) - 12_000])  # 6000 of 8000 frames
+    with pytest.raises(AudioError, match=r"is truncated \(header says 1.00 s, 0.25 s present\)"):
+        load(path)

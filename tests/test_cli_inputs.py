@@ -238,3 +238,60 @@ def test_a_guide_for_other_sources_than_asked_is_refused(mix_wav, tmp_path):
     assert proc.returncode == 2
     assert "--sources 2 but" in proc.stderr and "paints 3 sources" in proc.stderr
     assert not out.exists()
+
+
+@pytest.fixture
+def truncated_mp3(tmp_path) -> Path:
+    """Four seconds of MP3 (its Xing header says so) cut after half its bytes."""
+    rate = 44_100
+    t = np.arange(4 * rate) / rate
+    whole = tmp_path / "whole.mp3"
+    sf.write(whole, (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), rate, format="MP3")
+    path = tmp_path / "cut.mp3"
+    path.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    return path
+
+
+@pytest.mark.parametrize("quiet", [(), ("--quiet",)])
+def test_a_truncated_mp3_is_refused_in_one_line_without_decoder_chatter(
+    truncated_mp3, tmp_path, quiet
+):
+    out = tmp_path / "out"
+    proc = run("separate", str(truncated_mp3), "-k", "2", *quiet, "--out", str(out))
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [
+        "partwise: error: 'cut.mp3' is truncated (header says 4.00 s, 1.88 s present)"
+    ]
+    assert list(out.iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def long_mono(tmp_path_factory) -> Path:
+    """17 minutes of 8 kHz mono noise: 8 million frames at --hop 1."""
+    path = tmp_path_factory.mktemp("mono") / "long_mono.wav"
+    noise = np.random.default_rng(0).uniform(-0.3, 0.3, 8_000_000).astype(np.float32)
+    sf.write(path, noise, 8000, subtype="PCM_16")
+    return path
+
+
+def limited_memory():
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (2 << 30, resource.RLIM_INFINITY))
+
+
+@pytest.mark.parametrize("command", ["separate", "sweep"])
+def test_an_stft_larger_than_memory_is_refused_up_front_with_the_estimate(
+    long_mono, tmp_path, command
+):
+    out = () if command == "sweep" else ("--out", str(tmp_path / "out"))
+    proc = subprocess.run(
+        [sys.executable, "-c", MAIN, command, str(long_mono), "--n-fft", "16", "--hop", "1",
+         "-k", "2", *out], cwd=ROOT, capture_output=True, text=True, timeout=300,
+        preexec_fn=limited_memory)
+    assert proc.returncode == 1
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "'long_mono.wav': needs about 2.9 GB of memory" in lines[0]
+    assert "GB is available" in lines[0] and "--hop" in lines[0]
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]

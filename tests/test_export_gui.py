@@ -6,6 +6,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import csv  # noqa: E402
 import json  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -285,7 +287,8 @@ def test_failure_part_way_removes_staged_stems_and_reports_the_cause(
     dialog.losses_check.setChecked(True)
     outcome, message = run_export(qtbot, dialog)
     assert outcome == "failed"
-    assert "No space left on device" in message and "Nothing was written" in message
+    assert "could not write 'mix_losses.csv' (no space left on device)" in message
+    assert "Nothing was written" in message
     assert os.listdir(tmp_path / "out") == []
 
 
@@ -440,3 +443,19 @@ def test_painted_sources_export_as_the_cli_replays_them(qtbot, document, tmp_pat
         gui = sf.read(tmp_path / "gui" / name, dtype="float32")[0]
         np.testing.assert_array_equal(gui, sf.read(tmp_path / "cli" / name, dtype="float32")[0])
         assert np.abs(gui - plain).max() > 1e-3  # cut by the paint, not by the factors alone
+
+
+def test_export_removes_staging_left_by_an_export_that_was_killed(qtbot, document, tmp_path):
+    from .test_cli_output import process_start
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    start = process_start(child.pid)
+    child.wait()
+    folder = tmp_path / "out"
+    killed = folder / f".partwise-{child.pid}-{start}-0badf00d.stage"
+    killed.mkdir(parents=True)
+    (killed / "mix_01.wav").write_bytes(b"x" * 4096)
+    outcome, _ = run_export(qtbot, make_dialog(qtbot, document, folder))
+    assert outcome == "exported"
+    assert not killed.exists()
+    assert not [name for name in os.listdir(folder) if name.startswith(".")]

@@ -3,10 +3,29 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-__all__ = ["bad_shared_option", "fail", "progress_printer", "warm_up"]
+__all__ = [
+    "available_memory",
+    "bad_shared_option",
+    "decoder_silenced",
+    "fail",
+    "memory_problem",
+    "progress_printer",
+    "warm_up",
+]
+
+#: Bytes per STFT cell and channel a separation holds at its peak: the complex
+#: spectrogram and a masked copy (complex64), a channel's magnitude and mask (float32).
+BYTES_PER_CELL_CHANNEL = 8 + 8 + 4 + 4
+#: Bytes per STFT cell of the factorization itself: V, its blocked copy, W·H and a ratio.
+BYTES_PER_CELL = 4 * 4
+GB = 1e9
+
 
 
 def fail(message: str) -> None:
@@ -62,3 +81,69 @@ def warm_up(quiet: bool) -> None:
     kernels.warm_up(
         report=None if quiet else lambda message: print(message, file=sys.stderr, flush=True)
     )
+
+
+@contextmanager
+def decoder_silenced() -> Iterator[None]:
+    """Keep what C decoders print straight to file descriptor 2 off stderr while a file is read.
+
+    mpg123 writes warnings such as "Xing stream size off by more than 1%" past
+    Python; what matters of them reaches the user as the loader's one line.
+    """
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def available_memory() -> int | None:
+    """Bytes this process may still take: free memory, and the address-space limit if lower.
+
+    None when the platform does not say.
+    """
+    import resource
+
+    free = None
+    try:
+        for line in open("/proc/meminfo", encoding="ascii"):
+            if line.startswith("MemAvailable:"):
+                free = int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    limit, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if limit != resource.RLIM_INFINITY:
+        used = 0
+        try:
+            for line in open("/proc/self/status", encoding="ascii"):
+                if line.startswith("VmSize:"):
+                    used = int(line.split()[1]) * 1024
+        except (OSError, ValueError):
+            pass
+        free = limit - used if free is None else min(free, limit - used)
+    return free
+
+
+def memory_problem(channels: int, n_fft: int, frames: int) -> str | None:
+    """The line refusing an STFT too large for the memory there is; None when it fits.
+
+    Checked before the solve, so a run that cannot finish says so at once
+    instead of dying with a MemoryError (or being killed) after it.
+    """
+    bins = n_fft // 2 + 1
+    cells = bins * frames
+    need = cells * (channels * BYTES_PER_CELL_CHANNEL + BYTES_PER_CELL)
+    free = available_memory()
+    if free is None or need <= free:
+        return None
+    return (f"needs about {need / GB:.1f} GB of memory for its STFT ({frames} frames x {bins} "
+            f"bins x {channels} channels), {max(free, 0) / GB:.1f} GB is available; use a "
+            f"larger --hop or --n-fft, or a shorter file")

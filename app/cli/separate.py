@@ -7,7 +7,14 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from .common import bad_shared_option, fail, progress_printer, warm_up
+from .common import (
+    bad_shared_option,
+    decoder_silenced,
+    fail,
+    memory_problem,
+    progress_printer,
+    warm_up,
+)
 
 __all__ = ["build_parser", "run_separate"]
 
@@ -32,7 +39,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="replay a saved session: its settings and seed (and, on its own audio file, its "
         "exact factors and source groups); the other separation options are then ignored",
     )
-    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="output folder; its previous stem set (what its manifest.json lists) is replaced "
+        "whole; with several inputs each gets DIR/<file name>/",
+    )
     p.add_argument(
         "--components",
         "-k",
@@ -155,6 +168,8 @@ def _bad_option(args: argparse.Namespace) -> str | None:
     """The first option out of its range, as one line naming it; None when all are good."""
     from dsp import pipeline
 
+    if not args.out.strip():
+        return "--out must name a folder, got an empty name"
     if args.components < 1:
         return f"--components must be at least 1, got {args.components}"
     if args.sources is not None and not 1 <= args.sources <= args.components:
@@ -174,6 +189,25 @@ def _bad_option(args: argparse.Namespace) -> str | None:
         return (f"--mask-power must be a number with 0 < α ≤ {pipeline.MAX_MASK_POWER:g}, "
                 f"got {args.mask_power}")
     return bad_shared_option(args)
+
+
+def _subfolders(labels: list[str]) -> list[str]:
+    """A distinct subfolder name per input: its file stem, then ``_2``, ``_3``… on clashes.
+
+    ``d1/song.wav d2/song.wav`` and ``song.wav song.flac`` would otherwise
+    write into one folder, the second replacing the first.
+    """
+    used: set[str] = set()
+    names = []
+    for label in labels:
+        stem = Path(label).stem or "input"
+        name, n = stem, 1
+        while name.lower() in used:  # case-insensitive file systems
+            n += 1
+            name = f"{stem}_{n}"
+        used.add(name.lower())
+        names.append(name)
+    return names
 
 
 def _demo_scores(separation, demo) -> dict:
@@ -297,8 +331,9 @@ def run_separate(argv: list[str]) -> int:
     )
     if project is not None:
         settings = project.settings
+    out = Path(args.out)
     try:
-        check_writable_folder(args.out)
+        check_writable_folder(out)
     except AudioError as exc:
         fail(str(exc))
         return 1
@@ -306,12 +341,20 @@ def run_separate(argv: list[str]) -> int:
     jobs: list[tuple[str, Path | None]] = [("demo", None)] if args.demo else []
     jobs += [(path.name, path) for path in args.inputs]
     several = len(jobs) > 1
+    subfolders = _subfolders([label for label, _ in jobs]) if several else [""] * len(jobs)
+    # No stem set may replace or remove any file the run reads.
+    protect = [p for p in (*args.inputs, args.session, args.guide) if p is not None]
     failures = 0
-    for label, path in jobs:
-        folder = args.out / (Path(label).stem if several else "")
+    for (label, path), subfolder in zip(jobs, subfolders):
+        folder = out / subfolder
         try:
             demo = make_demo() if path is None else None
-            audio = demo.mixture if demo else load(path)
+            with decoder_silenced():
+                audio = demo.mixture if demo else load(path)
+            problem = memory_problem(audio.channels, settings.n_fft,
+                                     frame_count(audio.frames, settings.hop))
+            if problem:
+                raise AudioError(problem)
             warm_up(args.quiet)
             guided = paint is not None or (project is not None and project.paint is not None)
             total = settings.iterations + (settings.guide_iterations if guided else 0)
@@ -330,9 +373,10 @@ def run_separate(argv: list[str]) -> int:
             if paint is not None:
                 extra["guide"] = {"file": str(args.guide), "strength": settings.guide_strength,
                                   "iterations": settings.guide_iterations}
+            files = {}
             if demo:
-                check_writable_folder(folder)
-                save(Audio(audio.samples, audio.rate), folder / "mixture.wav", subtype="float")
+                mixture = Audio(audio.samples, audio.rate)
+                files["mixture.wav"] = lambda tmp, a=mixture: save(a, tmp, subtype="float")
                 extra |= {"mixture": "mixture.wav", "demo_sdr_db": _demo_scores(separation, demo)}
             written = pipeline.export_stems(
                 separation,
@@ -340,6 +384,9 @@ def run_separate(argv: list[str]) -> int:
                 file_format=args.format,
                 subtype=args.sample_format,
                 extra=extra,
+                files=files,
+                protect=protect,
+                warn=lambda line: print(f"partwise: warning: {line}", file=sys.stderr),
             )
         except (AudioError, StftError, ValueError) as exc:
             failures += 1
@@ -347,7 +394,7 @@ def run_separate(argv: list[str]) -> int:
             fail(text if text.startswith("'") or label == "demo" else f"'{label}': {text}")
             continue
         if not args.quiet:
-            stems = len(written) - 1  # and manifest.json
+            stems = len(written) - 1 - len(files)  # and manifest.json
             print(f"{label}: wrote {stems} stems to {folder}", file=sys.stderr)
             for name, score in extra.get("demo_sdr_db", {}).items():
                 print(f"  {name}: SDR {score:.1f} dB", file=sys.stderr)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .common import bad_shared_option, fail, warm_up
+from .common import bad_shared_option, decoder_silenced, fail, memory_problem, warm_up
 
 __all__ = ["build_sweep_parser", "run_sweep"]
 
@@ -37,14 +37,20 @@ def build_sweep_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--hop", type=int, default=512, help="STFT hop, n_fft/16 to n_fft/2 (default 512)"
     )
-    p.add_argument("--plot", type=Path, metavar="OUT.png", help="also draw the curves to a PNG")
+    p.add_argument(
+        "--plot",
+        type=Path,
+        metavar="OUT.png",
+        help="also draw the curves to a PNG (its folder is created if missing)",
+    )
     return p
 
 
 def run_sweep(argv: list[str]) -> int:
     """``partwise sweep``: returns the process exit code."""
     from dsp.audio import AudioError, load
-    from dsp.stft import StftError, analyse
+    from dsp.stems import check_writable_folder
+    from dsp.stft import StftError, analyse, frame_count
     from dsp.sweep import elbow, parse_range, sweep
 
     args = build_sweep_parser().parse_args(argv)
@@ -52,9 +58,19 @@ def run_sweep(argv: list[str]) -> int:
     if problem:
         fail(problem)
         return 2
+    if args.plot is not None:
+        try:
+            check_writable_folder(args.plot.parent)  # before the solve, not after it
+        except AudioError as exc:
+            fail(str(exc))
+            return 1
     try:
         ks = parse_range(args.components)
-        audio = load(args.input)
+        with decoder_silenced():
+            audio = load(args.input)
+        problem = memory_problem(audio.channels, args.n_fft, frame_count(audio.frames, args.hop))
+        if problem:
+            raise AudioError(problem)
         V = analyse(audio.samples, audio.rate, n_fft=args.n_fft, hop=args.hop).magnitude()
         warm_up(quiet=False)
 
@@ -91,4 +107,7 @@ def run_sweep(argv: list[str]) -> int:
         from .sweep_plot import plot_sweep
 
         plot_sweep(points, best, args.plot)
+        if not args.plot.is_file():
+            fail(f"could not write the plot '{args.plot}'")
+            return 1
     return 0
