@@ -139,3 +139,49 @@ def test_a_stored_zip_is_read_as_well_as_a_deflated_one(tmp_path):
     write_members(path, members(path), zipfile.ZIP_STORED)
     assert_valid(load_project(path), path)
     assert np.isfinite(load_project(path).W).all()
+
+
+def _bomb(path, member, header: bytes, size: int) -> None:
+    """Replace ``member`` by ``header`` and ``size`` bytes of zeros (spaces for JSON), deflated:
+    a zip bomb of a few megabytes."""
+    contents = members(path)
+    del contents[member]
+    write_members(path, contents)
+    fill = b" " if member.endswith(".json") else b"\0"
+    chunk = fill * (16 << 20)
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        with zf.open(member, "w", force_zip64=True) as fh:
+            fh.write(header)
+            for start in range(0, size, len(chunk)):
+                fh.write(chunk[:size - start])
+
+
+@pytest.mark.parametrize("member", ["H.npy", "session.json"])
+def test_a_zip_bomb_is_refused_before_it_is_expanded(tmp_path, member):
+    import tracemalloc
+
+    from .session_damage import FRAMES, K
+
+    path = good_session(tmp_path)
+    if member == "H.npy":  # H of 1.2 GB: 3 components x 10^8 frames, zeros
+        frames = 100_000_000
+        header = npy_header_only((K, frames))
+        _bomb(path, member, header, K * frames * 4)
+    else:  # 200 MiB of whitespace after the header
+        header = members(path)["session.json"]
+        _bomb(path, member, header, 200 << 20)
+    assert path.stat().st_size < 8 << 20 and FRAMES < 100  # megabytes that expand to a gigabyte
+    tracemalloc.start()
+    try:
+        with pytest.raises(ProjectError, match="larger than"):
+            load_project(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 32 << 20
+
+
+def npy_header_only(shape) -> bytes:
+    header = repr({"descr": "<f4", "fortran_order": False, "shape": tuple(shape)}).encode()
+    header += b" " * (63 - (10 + len(header)) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header
