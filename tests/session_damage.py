@@ -189,6 +189,8 @@ DAMAGE = {
         "larger than"),
     "W of another FFT size": (array_change("W", lambda a: a[:100]), "inconsistent"),
 }
+#: Damage only the audio can reveal: valid on its own, refused when replayed on its audio.
+H_OF_OTHER_AUDIO = array_change("H", lambda a: a[:, :10])
 
 
 def assert_valid(project: Project, path: Path) -> None:

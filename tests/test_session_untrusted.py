@@ -12,7 +12,14 @@ from hypothesis import strategies as st
 
 from dsp.project_file import ProjectError, load_project
 
-from .session_damage import DAMAGE, assert_valid, good_session, members, write_members
+from .session_damage import (
+    DAMAGE,
+    H_OF_OTHER_AUDIO,
+    assert_valid,
+    good_session,
+    members,
+    write_members,
+)
 from .test_cli import run
 
 
@@ -34,9 +41,10 @@ def test_a_damaged_session_is_refused_in_one_line_naming_the_file_and_the_field(
 
 @pytest.mark.parametrize("kind", ["session.json nested 200 000 deep", "W declares 10^6 x 10^6",
                                   "n_fft is a string", "W with NaN", "source 99",
-                                  "mask_power -1 with stored factors", "flipped deflate byte"])
+                                  "mask_power -1 with stored factors", "flipped deflate byte",
+                                  "H of other audio"])
 def test_the_cli_refuses_a_damaged_session_in_one_line_and_writes_nothing(tmp_path, kind):
-    damage, _ = DAMAGE[kind]
+    damage = H_OF_OTHER_AUDIO if kind == "H of other audio" else DAMAGE[kind][0]
     path = good_session(tmp_path)
     damage(path)
     out = tmp_path / "out"
