@@ -3,6 +3,7 @@ autosave per running instance, with the newer of the autosave and the saved file
 after a crash (§6): real widgets offscreen, real files, a real second process."""
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -177,3 +178,38 @@ def test_save_links_the_autosave_to_the_saved_file(qtbot, window, tmp_path, monk
     window.files.save_action.trigger()
     _, session = read_lock(window.files.autosaver.path)
     assert session == tmp_path / "mine.partwise" and session.is_file()
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(damage=damaged_session())
+def test_a_mutated_autosave_is_restored_whole_or_refused_in_a_box_and_set_aside(
+        qtbot, window, tmp_path_factory, data_dir, monkeypatch, damage):
+    answer_file_dialogs(monkeypatch, open_from=None)  # a moved audio file is not found
+    for old in data_dir.glob("autosave*"):
+        old.unlink()
+    crash = good_session(tmp_path_factory.mktemp("crash"))
+    apply_damage(crash, damage)
+    autosave = gone_autosave()
+    shutil.copyfile(crash, autosave)
+    opened, errors = [], []
+    window.files.session_opened.connect(opened.append)
+    window.error_reported.connect(errors.append)
+    assert window.files.offer_recovery(otherwise=lambda: None)
+    window.files.recovery_box.button(QMessageBox.Yes).click()
+    changed = lambda: window.files.changed_box is not None and window.files.changed_box.isVisible()  # noqa: E731
+    qtbot.waitUntil(lambda: bool(opened or errors or changed()), timeout=WAIT)
+    window.files.session_opened.disconnect(opened.append)
+    window.error_reported.disconnect(errors.append)
+    if changed():  # the audio's hash differs: the user is asked, the autosave stays
+        window.files.changed_box.button(QMessageBox.No).click()
+        assert autosave.is_file()
+        return
+    if opened:
+        assert not errors
+        return
+    assert "Cannot restore the autosaved session" in errors[0] and window.error_box.isVisible()
+    window.error_box.close()
+    if "was not found" not in errors[0]:  # a missing audio file is not damage: offered again
+        assert not autosave.exists() and pending_recovery() is None
+        assert (data_dir / (autosave.name + ".damaged")).is_file()
