@@ -213,3 +213,72 @@ def test_a_mutated_autosave_is_restored_whole_or_refused_in_a_box_and_set_aside(
     if "was not found" not in errors[0]:  # a missing audio file is not damage: offered again
         assert not autosave.exists() and pending_recovery() is None
         assert (data_dir / (autosave.name + ".damaged")).is_file()
+
+
+# The real window: a demo run completes and is autosaved, the work is saved as a file
+# (and, with "edit", changed and autosaved again); then the process is killed.
+SAVE_THEN_CRASH = """
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QTimer
+
+from app.gui import create_application
+from app.main_window import MainWindow
+
+work, mode = Path(sys.argv[1]), sys.argv[2]
+app = create_application([])
+window = MainWindow(store=QSettings(str(work / "app.ini"), QSettings.IniFormat))
+window.show()
+document = window.document
+document.set_settings(replace(document.settings, n_components=4, iterations=15))
+autosaves = []
+
+
+def autosaved(path):
+    autosaves.append(path)
+    if len(autosaves) == 1:
+        window.files.document_file.save(work / "kept.partwise")
+        if mode == "edit":
+            document.set_gain(1, 0.25)
+            window.files.autosaver.save_now()
+            return
+    print("crash now", flush=True)
+
+
+window.loader.loaded.connect(lambda _name: window.control.run())
+window.files.autosaver.saved.connect(autosaved)
+window.open_demo()
+QTimer.singleShot(60_000, app.quit)
+app.exec()
+"""
+
+
+@pytest.mark.parametrize("mode", ["save", "edit"])
+def test_a_real_crash_after_save_offers_the_newer_of_the_file_and_the_autosave(
+        qtbot, tmp_path, data_dir, mode):
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT),
+           "PARTWISE_DATA_DIR": str(data_dir)}
+    app = subprocess.Popen([sys.executable, "-c", SAVE_THEN_CRASH, str(tmp_path), mode],
+                           cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True)
+    try:
+        line = app.stdout.readline()
+    finally:
+        app.kill()
+        _, errors = app.communicate()
+    assert line.startswith("crash now"), errors
+    session = tmp_path / "kept.partwise"
+    window = new_window(qtbot, tmp_path, "restart")
+    assert window.files.offer_recovery(otherwise=lambda: None)
+    assert "'kept.partwise'" in window.files.recovery_box.text()
+    with qtbot.waitSignal(window.files.session_opened, timeout=WAIT):
+        window.files.recovery_box.button(QMessageBox.Yes).click()
+    assert window.files.document_file.path == session
+    assert window.windowTitle() == "kept.partwise[*] — Partwise"
+    if mode == "save":  # the saved file is newer: opened as itself
+        assert not window.isWindowModified()
+        assert window.document.components[1].gain == 1.0
+    else:  # the autosave is newer: its work, as unsaved changes to the file
+        assert window.isWindowModified() and window.document.components[1].gain == 0.25
