@@ -82,7 +82,8 @@ def check_settings(name: str, raw, *, version: int) -> Settings:
     """The :class:`Settings` a session's ``settings`` object describes.
 
     Files from before the multichannel model (version < 4) without
-    ``spatial`` replay as the mono model that made them.
+    ``spatial`` replay as the mono model that made them; other fields a file
+    lacks take their defaults.
 
     Raises
     ------
@@ -95,10 +96,8 @@ def check_settings(name: str, raw, *, version: int) -> Settings:
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ProjectError(f"{name}: settings has unknown fields {', '.join(map(repr, unknown))}")
+    # A field an older version did not write takes today's default, as it always has.
     values = {"spatial": False, **raw} if version < 4 else dict(raw)
-    missing = sorted(known - set(values) - {"guide_strength", "guide_iterations"})
-    if missing:
-        raise ProjectError(f"{name}: settings lacks {', '.join(missing)}")
     defaults = Settings()
     get = lambda key: values.get(key, getattr(defaults, key))  # noqa: E731 - one use each
     k = _int_field(name, "n_components", get("n_components"), 1, MAX_COMPONENTS)
