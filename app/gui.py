@@ -69,8 +69,10 @@ def make_player():
 def run(argv: list[str]) -> int:
     """Open the window on the file in ``argv`` or on the demo mixture; return the exit code.
 
-    If the last run did not close cleanly, restoring its autosave is offered
-    first; the file or the demo opens only if the user declines.
+    If an instance that is gone left an autosave, restoring it (or the file its
+    work was saved as, when that is newer) is offered first; the file or the
+    demo opens if the user declines or restoring fails (a damaged autosave is
+    set aside, never offered again).
     """
     app = create_application(argv)
     splash = show_starting(app)

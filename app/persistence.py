@@ -30,6 +30,16 @@ from dsp.project_file import (
 )
 from dsp.stft import Spectrogram, StftError, analyse
 
+from .autosaves import (
+    PREFIX,
+    Owner,
+    Recovery,
+    autosave_name,
+    lock_path,
+    orphans,
+    set_aside,
+    write_lock,
+)
 from .document import Document
 from .jobs import FunctionJob, Latest, describe
 
@@ -48,8 +58,10 @@ __all__ = [
     "project_from_document",
     "read_audio",
     "read_references",
+    "Recovery",
     "References",
     "save_session",
+    "set_aside_recovery",
 ]
 
 #: How often the autosaver writes a changed session.
@@ -69,19 +81,31 @@ def data_dir() -> Path:
     return Path(override) if override else Path(platformdirs.user_data_dir("Partwise"))
 
 
+@functools.cache
+def _this_instance() -> Owner:
+    return Owner.this_process()
+
+
 def autosave_path() -> Path:
-    """Where the autosaver keeps the session: ``<data dir>/autosave.partwise``."""
-    return data_dir() / "autosave.partwise"
+    """Where this instance's autosaver keeps the session.
 
-
-def pending_recovery() -> Path | None:
-    """The autosave left by a session that did not close cleanly, or None.
-
-    Call at start-up, before any :class:`Autosaver` writes, and offer to
-    restore it with :func:`open_session`.
+    ``<data dir>/autosave-<pid>-<start>.partwise``: one file per running
+    instance (:mod:`app.autosaves`), so two never share one.
     """
-    path = autosave_path()
-    return path if path.is_file() else None
+    return data_dir() / autosave_name(_this_instance())
+
+
+def pending_recovery() -> Recovery | None:
+    """The newest autosave left by an instance that is gone, or None.
+
+    Autosaves of instances still running (this one included) are never
+    offered. Call at start-up and offer to restore it with :func:`open_session`
+    — or, when :attr:`Recovery.session_is_newer`, the session file it was saved
+    as.
+    """
+    folder = data_dir()
+    found = orphans(folder) if folder.is_dir() else []
+    return found[0] if found else None
 
 
 @functools.lru_cache(maxsize=8)
@@ -99,11 +123,28 @@ def _audio_sha256(path: Path) -> str:
     return _cached_sha256(path, stat.st_mtime_ns, stat.st_size)
 
 
-def discard_recovery() -> None:
-    """Delete the autosave (the user declined to restore it)."""
-    path = autosave_path()
-    path.unlink(missing_ok=True)
-    _mixture_path(path).unlink(missing_ok=True)
+def discard_recovery(autosave: Path) -> None:
+    """Delete an autosave, its audio sidecar and its lock (declined, or restored and resaved)."""
+    for path in (autosave, _mixture_path(autosave), lock_path(autosave)):
+        path.unlink(missing_ok=True)
+
+
+def set_aside_recovery(autosave: Path) -> Path:
+    """Keep a damaged autosave as ``….partwise.damaged``, never offered again; the new name.
+
+    Raises
+    ------
+    OSError
+        If it cannot be renamed.
+    """
+    return set_aside(autosave)
+
+
+def _is_autosave_mixture(path: Path) -> bool:
+    """Whether ``path`` is an autosave's copy of a mixture without a file of its own."""
+    path = path.resolve()
+    return (path.parent == data_dir().resolve() and path.name.startswith(PREFIX)
+            and path.name.endswith("_mixture.wav"))
 
 
 def _mixture_path(session_path: Path) -> Path:
@@ -267,7 +308,7 @@ def read_audio(
         spec = analyse(audio.samples, audio.rate, n_fft=settings.n_fft, hop=settings.hop)
     except (AudioError, StftError) as exc:
         raise ProjectError(f"cannot use the session's audio: {exc}") from None
-    if Path(audio_path).resolve() == _mixture_path(autosave_path()).resolve():
+    if _is_autosave_mixture(Path(audio_path)):
         # The autosave's copy of a mixture without a file goes on the next clean close:
         # restored, the mixture has no file of its own again, and saving copies it.
         audio = replace(audio, path=None)
@@ -431,12 +472,15 @@ class DocumentFile(QObject):
         path: str | os.PathLike | None = None,
         *,
         prepared: tuple[Audio, Spectrogram, References] | None = None,
+        unsaved: bool = False,
     ) -> None:
         """Restore a project already read (:func:`load_project`, :func:`locate_audio`).
 
         With ``path`` (the file it was read from) the document becomes that
         file, unchanged. Without it (an autosave recovered after a crash) the
-        document has no file and its content counts as unsaved changes.
+        document has no file and its content counts as unsaved changes; with
+        it and ``unsaved`` (an autosave of work saved as ``path``) the document
+        is that file with unsaved changes.
         ``prepared`` is as for :func:`apply_project`.
 
         Raises
@@ -446,7 +490,7 @@ class DocumentFile(QObject):
         """
         apply_project(project, audio_path, self._document, prepared=prepared)
         self._path = Path(path) if path is not None else None
-        self._set_dirty(path is None)
+        self._set_dirty(path is None or unsaved)
 
     def start_new(self) -> None:
         """A new mixture was opened: no file yet, and nothing to save until it changes."""
@@ -474,7 +518,10 @@ class Autosaver(QObject):
     snapshots, no file work), the audio's sidecar and hash, the zip and the
     write done by a job (a newer autosave replaces one still waiting). Call
     :meth:`clear` on a clean close; a file still there at the next start means
-    the app did not close cleanly (see :func:`pending_recovery`).
+    the app did not close cleanly (see :func:`pending_recovery`). The file is
+    this instance's own, beside a lock naming this process and the session
+    file the work belongs to (:meth:`link`), so a crash after Save can offer
+    the newer of the two and keep the link.
 
     Signals
     -------
@@ -498,12 +545,15 @@ class Autosaver(QObject):
         super().__init__(parent)
         self._document = document
         self._path = Path(path) if path is not None else autosave_path()
+        self._owner = _this_instance()
+        self._session: Path | None = None
+        self._adopted: list[Path] = []
         # Whatever the session holds when autosaving begins has not been autosaved yet.
         self._changed = True
         self._timer = QTimer(self, interval=interval_ms)
         self._timer.timeout.connect(self.save_now)
         self._jobs = Latest(self)
-        self._jobs.returned.connect(self.saved.emit)
+        self._jobs.returned.connect(self._on_saved)
         self._jobs.errored.connect(self._on_failed)
         _connect_changes(document, self._on_changed)
 
@@ -526,6 +576,7 @@ class Autosaver(QObject):
             return
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
+            write_lock(self._path, self._owner, self._session)
         except OSError as exc:
             self.failed.emit(f"Autosave failed: {exc}")
             return
@@ -541,8 +592,28 @@ class Autosaver(QObject):
         self._timer.stop()
         self._jobs.cancel()
         self._jobs.wait()
-        for path in (self._path, _mixture_path(self._path)):
-            path.unlink(missing_ok=True)
+        for path in (self._path, *self._adopted):
+            discard_recovery(path)
+        self._adopted = []
+
+    def link(self, session: Path | None) -> None:
+        """The work belongs to the session file ``session`` (saved or opened), or to none."""
+        self._session = session
+        if lock_path(self._path).exists():
+            try:
+                write_lock(self._path, self._owner, session)
+            except OSError as exc:
+                self.failed.emit(f"Autosave failed: {exc}")
+
+    def adopt(self, autosave: Path) -> None:
+        """Take over a recovered ``autosave``: deleted once this one is written, or on close."""
+        self._adopted.append(autosave)
+
+    def _on_saved(self, path: Path) -> None:
+        for adopted in self._adopted:
+            discard_recovery(adopted)
+        self._adopted = []
+        self.saved.emit(path)
 
     def _on_changed(self, *_) -> None:
         self._changed = True

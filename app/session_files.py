@@ -27,11 +27,13 @@ from .jobs import FunctionJob, Latest, describe
 from .persistence import (
     Autosaver,
     DocumentFile,
+    Recovery,
     audio_has_changed,
     discard_recovery,
     locate_audio,
     pending_recovery,
     read_audio,
+    set_aside_recovery,
 )
 
 if TYPE_CHECKING:
@@ -104,6 +106,7 @@ class SessionFiles(QObject):
         self.actions = (self.save_action, self.save_as_action, self.export_action)
 
         self.document_file.dirty_changed.connect(window.setWindowModified)
+        self.document_file.saved.connect(self.autosaver.link)
         self.autosaver.failed.connect(lambda message: window.statusBar().showMessage(message))
         window.control.state_changed.connect(self._on_solver_state)
         window.loader.loaded.connect(self._on_mixture_loaded)
@@ -132,6 +135,7 @@ class SessionFiles(QObject):
         if self.document.audio is not self._mixture:
             self._mixture = self.document.audio
             self.document_file.start_new()
+            self.autosaver.link(None)
             self._set_name(name)
 
     def _on_solver_state(self, state: str) -> None:
@@ -182,27 +186,45 @@ class SessionFiles(QObject):
 
     def open_session(self, path: str | Path) -> None:
         """Open the session file ``path``; on failure the current session stays as it was."""
-        self._read(Path(path), recovered=False, otherwise=None)
+        self._read(Path(path), recovery=None, otherwise=None)
 
-    def _read(self, path: Path, *, recovered: bool, otherwise: Callable[[], None] | None) -> None:
+    def _read(self, path: Path, *, recovery: Recovery | None,
+              otherwise: Callable[[], None] | None) -> None:
+        """Open ``path``: a session file, ``recovery``'s autosave or the file it was saved as."""
+        recovered = recovery is not None and path == recovery.autosave
         try:
             project = load_project(path)
+        except ProjectError as exc:
+            if recovered:
+                exc = self._set_aside(recovery.autosave, exc)
+            self._failed_to_open(exc, recovered, otherwise)
+            return
+        try:
             audio_path = locate_audio(project, self._ask_location)
         except ProjectError as exc:
             self._failed_to_open(exc, recovered, otherwise)
             return
         # Hashing, decoding and analysing a long recording take seconds: off the GUI thread.
-        self._reading = project, audio_path, path, recovered, otherwise
+        self._reading = project, audio_path, path, recovery, otherwise
         self._window.statusBar().showMessage(f"Opening {path.name}…")
         self._reads.submit(FunctionJob(
             lambda: (audio_has_changed(project, audio_path), read_audio(project, audio_path)),
             low_priority=True, name="partwise-open",
         ))
 
+    @staticmethod
+    def _set_aside(autosave: Path, error: ProjectError) -> str:
+        """Keep a damaged autosave under another name, so it is not offered at every start."""
+        try:
+            kept = set_aside_recovery(autosave)
+        except OSError as exc:
+            return f"{error} (it could not be set aside: {exc.strerror or exc})"
+        return f"{error} (kept as '{kept.name}', not offered again)"
+
     def _on_audio_read(self, result: tuple) -> None:
-        project, audio_path, path, recovered, otherwise = self._reading
+        project, audio_path, path, recovery, otherwise = self._reading
         changed, prepared = result
-        restore = partial(self._restore, project, audio_path, path, recovered, otherwise, prepared)
+        restore = partial(self._restore, project, audio_path, path, recovery, otherwise, prepared)
         if not changed:
             restore()
             return
@@ -219,7 +241,8 @@ class SessionFiles(QObject):
         self.changed_box.open()
 
     def _on_read_failed(self, error: Exception) -> None:
-        *_, recovered, otherwise = self._reading
+        _, _, path, recovery, otherwise = self._reading
+        recovered = recovery is not None and path == recovery.autosave
         self._failed_to_open(describe(error), recovered, otherwise)
 
     def _ask_location(self, missing: Path) -> str | None:
@@ -234,19 +257,27 @@ class SessionFiles(QObject):
         project: Project,
         audio_path: Path,
         path: Path,
-        recovered: bool,
+        recovery: Recovery | None,
         otherwise: Callable[[], None] | None,
         prepared: tuple,
     ) -> None:
+        recovered = recovery is not None and path == recovery.autosave
+        # A recovered autosave of work saved as a file keeps that file, with unsaved changes.
+        linked = path if not recovered else recovery.session
         try:
             self.document_file.restore(
-                project, audio_path, None if recovered else path, prepared=prepared
+                project, audio_path, linked, prepared=prepared, unsaved=recovered
             )
         except ProjectError as exc:
+            if recovered:
+                exc = self._set_aside(recovery.autosave, exc)
             self._failed_to_open(exc, recovered, otherwise)
             return
+        if recovery is not None:
+            self.autosaver.adopt(recovery.autosave)  # gone once this instance's autosave is
+        self.autosaver.link(linked)
         self._mixture = self.document.audio
-        self._set_name("Recovered session" if recovered else path.name)
+        self._set_name(linked.name if linked is not None else "Recovered session")
         self._window.statusBar().showMessage(
             "Restored the autosaved session" if recovered else f"Opened {path}", 4000
         )
@@ -329,30 +360,43 @@ class SessionFiles(QObject):
         self.autosaver.clear()
 
     def offer_recovery(self, otherwise: Callable[[], None]) -> bool:
-        """At start-up, offer the autosave a crash left behind; True if one was offered.
+        """At start-up, offer the autosave a crashed instance left behind; True if one was offered.
 
-        ``otherwise`` (open the usual file or the demo) is called when there is
-        nothing to restore, when the user declines, or when restoring fails.
-        A declined autosave is deleted.
+        Only autosaves of instances that are gone are offered (never one of an
+        instance still running). When the work was saved after its last
+        autosave, the saved file is offered instead; a restored autosave of
+        saved work keeps its file. ``otherwise`` (open the usual file or the
+        demo) is called when there is nothing to restore, when the user
+        declines, or when restoring fails. A declined autosave is deleted; a
+        damaged one is kept as ``….damaged`` and not offered again.
         """
-        path = pending_recovery()
-        if path is None:
+        recovery = pending_recovery()
+        if recovery is None:
             otherwise()
             return False
 
         def decline() -> None:
-            discard_recovery()
+            discard_recovery(recovery.autosave)
             otherwise()
 
+        if recovery.session_is_newer:
+            text = ("Partwise did not close normally last time. Its work was saved to "
+                    f"'{recovery.session.name}' after it was last saved automatically.\n\n"
+                    "Open that session?")
+            chosen = recovery.session
+        else:
+            saved = (f" (changes to '{recovery.session.name}')"
+                     if recovery.session is not None else "")
+            text = ("Partwise did not close normally last time.\n\n"
+                    f"Restore the session it saved automatically{saved}?")
+            chosen = recovery.autosave
         self.recovery_box = QMessageBox(
-            QMessageBox.Question, "Restore unsaved work?",
-            "Partwise did not close normally last time.\n\n"
-            "Restore the session it saved automatically?",
+            QMessageBox.Question, "Restore unsaved work?", text,
             QMessageBox.Yes | QMessageBox.No, self._window,
         )
         self.recovery_box.setDefaultButton(QMessageBox.Yes)
         self.recovery_box.finished.connect(_on_answer(self.recovery_box, {
-            QMessageBox.Yes: lambda: self._read(path, recovered=True, otherwise=otherwise),
+            QMessageBox.Yes: lambda: self._read(chosen, recovery=recovery, otherwise=otherwise),
             QMessageBox.No: decline,
         }))
         self.recovery_box.open()

@@ -18,8 +18,10 @@ import io
 import json
 import os
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from tokenize import TokenError
 
 import numpy as np
 
@@ -27,9 +29,20 @@ from . import __version__
 from .atomic import atomic_path
 from .guide import GuideError, check_paint
 from .pipeline import Settings
+from .project_checks import (
+    ProjectError,
+    check_array_header,
+    check_components,
+    check_factors,
+    check_settings,
+    check_sources,
+    check_strings,
+)
 
 __all__ = [
     "FORMAT",
+    "MAX_ARRAY_BYTES",
+    "MAX_HEADER_BYTES",
     "MAX_PAINT_BYTES",
     "MAX_PAINT_SOURCES",
     "VERSION",
@@ -55,10 +68,18 @@ MAX_PAINT_SOURCES = 64
 #: with the default 2048/512 STFT.
 MAX_PAINT_BYTES = 1 << 30
 PAINT_MEMBER = "paint.npy"
-
-
-class ProjectError(Exception):
-    """A session file could not be read or written; the message names the file."""
+HEADER_MEMBER = "session.json"
+GAINS_MEMBER = "channel_gains.npy"
+#: Largest ``session.json`` read: a session's header is a few kilobytes per
+#: hundred components; 1.5 GiB of whitespace is damage, not a session.
+MAX_HEADER_BYTES = 16 << 20
+#: Largest W, H, losses or channel gains read (a 3-hour stereo H at k = 128
+#: is 0.4 GiB).
+MAX_ARRAY_BYTES = 1 << 30
+#: Most channels stored channel gains may have (the audio loader's limit).
+MAX_CHANNELS = 8
+_MAX_MEMBER_BYTES = max(MAX_ARRAY_BYTES, MAX_PAINT_BYTES) + 4096  # and the .npy header
+_MAX_SESSION_BYTES = MAX_HEADER_BYTES + 4 * MAX_ARRAY_BYTES + MAX_PAINT_BYTES
 
 
 @dataclass(frozen=True)
@@ -197,13 +218,21 @@ def save_project(project: Project, path: str | os.PathLike) -> Path:
 
 
 def load_project(path: str | os.PathLike) -> Project:
-    """Read a session file.
+    """Read a session file, every field checked before use (session files are untrusted).
+
+    Every zip member's uncompressed size is capped from the zip directory and
+    read through a bounded reader; each array's ``.npy`` header is checked
+    (real dtype, dimensions, size, shape against the settings) before its data
+    is read; then every field of ``session.json`` is checked for type and
+    range (:mod:`dsp.project_checks`) and the factors for finite, nonnegative
+    values.
 
     Raises
     ------
     ProjectError
-        If the file is missing, not a session file, corrupt or truncated, or was
-        written by a newer version of Partwise.
+        One line naming the file and what is wrong with it: missing, not a
+        session file, corrupt or truncated, written by a newer version of
+        Partwise, too large, or a field that is not valid.
     """
     path = Path(path)
     name = f"'{path.name}'"
@@ -211,60 +240,154 @@ def load_project(path: str | os.PathLike) -> Project:
         raise ProjectError(f"{name} does not exist or is not a file")
     try:
         with zipfile.ZipFile(path) as zf:
-            header = json.loads(zf.read("session.json"))
-            if header.get("format") != FORMAT:
-                raise ProjectError(f"{name} is not a Partwise session")
-            version = header.get("version")
-            if not isinstance(version, int) or version > VERSION:
-                raise ProjectError(
-                    f"{name} was written by a newer Partwise (format version {version}; "
-                    f"this version reads up to {VERSION})"
-                )
-            arrays = {
-                key: np.load(io.BytesIO(zf.read(f"{key}.npy")), allow_pickle=False)
-                for key in ("W", "H", "losses")
-            }
-            if "channel_gains.npy" in zf.namelist():
-                arrays["channel_gains"] = np.load(
-                    io.BytesIO(zf.read("channel_gains.npy")), allow_pickle=False
-                )
-        # Files from before the multichannel model replay as the mono model that made them.
-        settings = Settings(**{"spatial": False, **header["settings"]})
-        components = [ComponentState(**c) for c in header["components"]]
-        sources = [SourceState.from_json(item) for item in header.get("sources", [])]
-        references = [str(path) for path in header.get("references", [])]
-        audio = header["audio"]
+            _check_members(name, zf)
+            header = _read_header(name, zf)
+            return _read_project(name, zf, header)
     except ProjectError:
         raise
-    except (zipfile.BadZipFile, KeyError, TypeError, ValueError, EOFError, OSError) as exc:
+    except (zipfile.BadZipFile, zlib.error, KeyError, TypeError, ValueError, EOFError,
+            OSError, RuntimeError, NotImplementedError) as exc:
         raise ProjectError(
-            f"{name} is corrupt or truncated ({type(exc).__name__}: {exc})"
+            f"{name} is corrupt or truncated ({type(exc).__name__}: {exc})"[:400]
         ) from None
-    W, H = arrays["W"], arrays["H"]
-    k = settings.n_components
-    if W.ndim != 2 or H.ndim != 2 or W.shape[1] != k or H.shape[0] != k or len(components) != k:
-        raise ProjectError(f"{name} is inconsistent: factors {W.shape} x {H.shape} for k = {k}")
-    gains = arrays.get("channel_gains")
-    if gains is not None and (gains.ndim != 2 or gains.shape[1] != k or W.size == 0):
-        raise ProjectError(f"{name} is inconsistent: channel gains {gains.shape} for k = {k}")
-    frames = H.shape[1] if W.size and H.size else None
-    paint = _read_paint(path, settings.n_fft // 2 + 1, frames)
+
+
+def _check_members(name: str, zf: zipfile.ZipFile) -> None:
+    """Refuse encrypted members, unknown compression and sizes beyond the caps.
+
+    The sizes come from the zip directory; :func:`_read_member` never reads
+    more than they say, so a member that lies about its size is cut short
+    (and fails its CRC) instead of filling the memory.
+    """
+    total = 0
+    for info in zf.infolist():
+        if info.flag_bits & 0x1:
+            raise ProjectError(f"{name}: member '{info.filename}' is encrypted")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise ProjectError(f"{name}: member '{info.filename}' uses an unsupported "
+                               f"compression (method {info.compress_type})")
+        limit = MAX_HEADER_BYTES if info.filename == HEADER_MEMBER else _MAX_MEMBER_BYTES
+        if info.file_size > limit:
+            raise ProjectError(f"{name}: member '{info.filename}' of {info.file_size} bytes is "
+                               f"larger than a session may hold ({limit} bytes)")
+        total += info.file_size
+    if total > _MAX_SESSION_BYTES:
+        raise ProjectError(f"{name}: its members hold {total} bytes, more than a session may "
+                           f"({_MAX_SESSION_BYTES} bytes)")
+
+
+def _read_member(zf: zipfile.ZipFile, member: str, limit: int) -> bytes:
+    """At most ``limit`` bytes of ``member`` (KeyError if there is no such member)."""
+    with zf.open(member) as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"member '{member}' is larger than {limit} bytes")
+    return data
+
+
+def _read_header(name: str, zf: zipfile.ZipFile) -> dict:
+    """``session.json`` as a dict, its format and version checked."""
+    try:
+        header = json.loads(_read_member(zf, HEADER_MEMBER, MAX_HEADER_BYTES))
+    except RecursionError:
+        raise ProjectError(f"{name}: {HEADER_MEMBER} is nested too deeply") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise ProjectError(f"{name} is not a Partwise session")
+    version = header.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ProjectError(f"{name}: the format version must be a whole number from 1, "
+                           f"got {version!r}"[:300])
+    if version > VERSION:
+        raise ProjectError(
+            f"{name} was written by a newer Partwise (format version {version}; "
+            f"this version reads up to {VERSION})"
+        )
+    return header
+
+
+def _read_project(name: str, zf: zipfile.ZipFile, header: dict) -> Project:
+    """The project ``header`` and the arrays of ``zf`` describe, every field checked."""
+    version = header["version"]
+    audio = header.get("audio")
+    if (not isinstance(audio, dict) or not isinstance(audio.get("path"), str)
+            or not isinstance(audio.get("sha256"), str)):
+        raise ProjectError(f"{name}: audio must give the audio file's path and sha256")
+    settings = check_settings(name, header.get("settings"), version=version)
+    k, bins = settings.n_components, settings.n_fft // 2 + 1
+    sources = [SourceState(*item) for item in check_sources(name, header.get("sources", []))]
+    components = [ComponentState(**item)
+                  for item in check_components(name, header.get("components"), k, len(sources))]
+    references = check_strings(name, "references", header.get("references", []))
+    W = check_factors(name, "W", _read_array(name, zf, "W", 2, np.float32))
+    H = check_factors(name, "H", _read_array(name, zf, "H", 2, np.float32))
+    stored = W.size > 0 and H.size > 0
+    if W.shape[1:] != (k,) or H.shape[:1] != (k,) or (W.size and W.shape[0] != bins):
+        raise ProjectError(f"{name} is inconsistent: factors {W.shape} x {H.shape} for k = {k} "
+                           f"and {bins} frequency bins")
+    losses = _read_array(name, zf, "losses", 1, np.float64)
+    if not np.isfinite(losses).all():
+        raise ProjectError(f"{name}: losses holds NaN or infinite values")
+    gains = None
+    if f"{GAINS_MEMBER}" in zf.namelist():
+        gains = check_factors(name, "channel gains",
+                              _read_array(name, zf, "channel_gains", 2, np.float32))
+        if not stored or not 1 <= gains.shape[0] <= MAX_CHANNELS or gains.shape[1] != k:
+            raise ProjectError(f"{name} is inconsistent: channel gains {gains.shape} for "
+                               f"k = {k}")
     return Project(
         audio_path=audio["path"],
         audio_sha256=audio["sha256"],
         settings=settings,
         W=W,
         H=H,
-        losses=arrays["losses"],
+        losses=losses,
         components=components,
         sources=sources,
         references=references,
         channel_gains=gains,
-        paint=paint,
+        paint=_read_paint(name, zf, bins, H.shape[1] if stored else None),
     )
 
 
-def _read_paint(path: Path, bins: int, frames: int | None) -> np.ndarray | None:
+def _read_npy(name: str, zf: zipfile.ZipFile, member: str, check) -> np.ndarray:
+    """The array stored as ``member``; ``check(shape, dtype)`` vets its header first.
+
+    ``check`` returns the number of values, and only that many are read.
+    """
+    label = "the paint" if member == PAINT_MEMBER else member.removesuffix(".npy")
+    try:
+        with zf.open(member) as fh:
+            version = np.lib.format.read_magic(fh)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+            elif version == (2, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+            else:
+                raise ProjectError(f"{name}: {label} is stored as .npy version {version}, "
+                                   "not 1.0 or 2.0")
+            count = check(shape, dtype)
+            data = fh.read(count * dtype.itemsize)
+    except KeyError:
+        raise ProjectError(f"{name} is corrupt or truncated: it has no {member}") from None
+    except (ValueError, EOFError, SyntaxError, TokenError) as exc:
+        # numpy parses the header's dict with tokenize and ast: damage raises their errors.
+        raise ProjectError(f"{name}: {label} is unreadable ({type(exc).__name__}: {exc})"[:400]
+                           ) from None
+    if len(data) != count * dtype.itemsize:
+        raise ProjectError(f"{name}: {label} is truncated ({len(data)} of "
+                           f"{count * dtype.itemsize} bytes)")
+    return np.frombuffer(data, dtype).reshape(shape, order="F" if fortran else "C")
+
+
+def _read_array(name: str, zf: zipfile.ZipFile, key: str, ndim: int, dtype) -> np.ndarray:
+    """``<key>.npy``: ``ndim`` real dimensions of at most MAX_ARRAY_BYTES, as ``dtype``."""
+    array = _read_npy(name, zf, f"{key}.npy", lambda shape, stored: check_array_header(
+        name, key, shape, stored, ndim, MAX_ARRAY_BYTES))
+    return array.astype(dtype) if array.dtype != dtype else array.copy()
+
+
+def _read_paint(name: str, zf: zipfile.ZipFile, bins: int, frames: int | None
+                ) -> np.ndarray | None:
     """The session's paint, float32 (sources, bins, frames), or None if it has none.
 
     The member's ``.npy`` header is checked first — a real dtype, three
@@ -278,33 +401,12 @@ def _read_paint(path: Path, bins: int, frames: int | None) -> np.ndarray | None:
     ProjectError
         One line naming the file and the paint.
     """
-    name = f"'{path.name}'"
+    if PAINT_MEMBER not in zf.namelist():
+        return None
+    paint = _read_npy(name, zf, PAINT_MEMBER, lambda shape, dtype: _check_paint_header(
+        name, shape, dtype, bins, frames))
     try:
-        with zipfile.ZipFile(path) as zf:
-            if PAINT_MEMBER not in zf.namelist():
-                return None
-            with zf.open(PAINT_MEMBER) as fh:
-                version = np.lib.format.read_magic(fh)
-                if version == (1, 0):
-                    shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
-                elif version == (2, 0):
-                    shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
-                else:
-                    raise ProjectError(f"{name}: the paint is stored as .npy version {version}, "
-                                       "not 1.0 or 2.0")
-                count = _check_paint_header(name, shape, dtype, bins, frames)
-                data = fh.read(count * dtype.itemsize)
-    except ProjectError:
-        raise
-    except (zipfile.BadZipFile, ValueError, EOFError, OSError) as exc:
-        raise ProjectError(f"{name}: the paint is unreadable ({type(exc).__name__}: {exc})"
-                           ) from None
-    if len(data) != count * dtype.itemsize:
-        raise ProjectError(f"{name}: the paint is truncated ({len(data)} of "
-                           f"{count * dtype.itemsize} bytes)")
-    paint = np.frombuffer(data, dtype).reshape(shape, order="F" if fortran else "C")
-    try:
-        return check_paint(paint, shape[1:], name=name, min_sources=1)
+        return check_paint(paint, paint.shape[1:], name=name, min_sources=1)
     except GuideError as exc:
         raise ProjectError(str(exc)) from None
 

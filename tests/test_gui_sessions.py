@@ -7,6 +7,7 @@ import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from app.autosaves import Owner, write_lock
 from app.document import Document
 from app.main_window import MainWindow
 from app.persistence import autosave_path, open_session, pending_recovery, save_session
@@ -193,11 +194,13 @@ def test_close_with_unsaved_changes_asks_and_cancel_keeps_the_window(qtbot, aski
 def test_close_then_discard_closes_and_removes_the_autosave(qtbot, asking, data_dir):
     with qtbot.waitSignal(asking.files.autosaver.saved):
         asking.files.autosaver.save_now()
-    assert pending_recovery() == data_dir / "autosave.partwise"
+    autosave = asking.files.autosaver.path
+    assert autosave.parent == data_dir and autosave.is_file()
+    assert pending_recovery() is None  # its instance still runs: never offered
     assert not asking.close()
     asking.files.unsaved_box.button(QMessageBox.Discard).click()
     assert not asking.isVisible()
-    assert pending_recovery() is None
+    assert not autosave.exists() and pending_recovery() is None
 
 
 def test_close_then_save_writes_the_session_and_closes(qtbot, asking, tmp_path, monkeypatch):
@@ -216,11 +219,11 @@ def test_close_then_save_but_no_file_chosen_stays_open(qtbot, asking, monkeypatc
 
 
 def test_a_completed_run_is_autosaved(qtbot, window, data_dir):
-    assert pending_recovery() is None
+    autosave = window.files.autosaver.path
+    assert not autosave.exists()
     run_to_completion(qtbot, window)
-    qtbot.waitUntil(lambda: pending_recovery() is not None, timeout=WAIT)
-    np.testing.assert_array_equal(load_project(data_dir / "autosave.partwise").W,
-                                  window.document.W)
+    qtbot.waitUntil(autosave.exists, timeout=WAIT)
+    np.testing.assert_array_equal(load_project(autosave).W, window.document.W)
 
 
 def crashed_autosave(tmp_path) -> Document:
@@ -233,9 +236,16 @@ def crashed_autosave(tmp_path) -> Document:
     document.set_factors(rng.random((bins, 4), dtype=np.float32),
                         rng.random((4, frames), dtype=np.float32), (3.0, 2.0))
     edit_components(document)
-    autosave_path().parent.mkdir(parents=True, exist_ok=True)
-    save_session(document, autosave_path())
+    save_session(document, gone_autosave())
     return document
+
+
+def gone_autosave(session=None):
+    """The autosave path of an instance that is gone (a process id no system hands out)."""
+    path = autosave_path().parent / "autosave-4194400-1.partwise"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_lock(path, Owner(4_194_400, "1"), session)
+    return path
 
 
 def test_start_up_offers_the_autosave_and_yes_restores_it(qtbot, tmp_path, monkeypatch):

@@ -7,6 +7,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from app.autosaves import Owner  # noqa: E402
 from app.document import Document  # noqa: E402
 from app.persistence import (  # noqa: E402
     Autosaver,
@@ -192,11 +193,14 @@ def test_autosaver_writes_changed_session_and_clear_removes_it(
     autosaver.start()
     with qtbot.waitSignal(autosaver.saved) as blocker:
         pass
-    assert blocker.args == [tmp_path / "data" / "autosave.partwise"]
-    assert pending_recovery() == tmp_path / "data" / "autosave.partwise"
-    assert load_project(pending_recovery()).components[0].gain == 0.75
+    path = blocker.args[0]
+    me = Owner.this_process()
+    assert path.parent == tmp_path / "data"
+    assert path.name == f"autosave-{me.pid}-{me.started}.partwise"
+    assert pending_recovery() is None  # this instance's own autosave: it still runs
+    assert load_project(path).components[0].gain == 0.75
     autosaver.clear()
-    assert pending_recovery() is None
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == []
 
 
 def test_autosaver_skips_an_unchanged_session(qtbot, audio_file, tmp_path):

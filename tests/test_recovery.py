@@ -85,9 +85,10 @@ def test_killed_app_leaves_an_autosave_that_restores_its_work(qtbot, tmp_path, m
     kill_after_autosave(APP_SCRIPT, tmp_path)
 
     recovery = pending_recovery()
-    assert recovery == data / "autosave.partwise"
+    assert recovery.autosave.parent == data and recovery.autosave.name.startswith("autosave-")
+    assert recovery.session is None
     restored = Document()
-    open_session(recovery, restored)
+    open_session(recovery.autosave, restored)
     expected = np.load(tmp_path / "expected.npz")
     np.testing.assert_array_equal(restored.W, expected["W"])
     np.testing.assert_array_equal(restored.H, expected["H"])
@@ -99,16 +100,18 @@ def test_killed_app_leaves_an_autosave_that_restores_its_work(qtbot, tmp_path, m
 
 def test_clean_close_leaves_nothing_to_recover(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("PARTWISE_DATA_DIR", str(tmp_path))
-    (tmp_path / "autosave.partwise").write_bytes(b"left by a crash")
-    assert pending_recovery() == tmp_path / "autosave.partwise"
-    Autosaver(Document()).clear()
-    assert pending_recovery() is None
+    autosaver = Autosaver(Document())
+    autosaver.path.write_bytes(b"this instance's autosave")
+    autosaver.clear()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_declined_recovery_is_not_offered_again(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("PARTWISE_DATA_DIR", str(tmp_path))
-    (tmp_path / "autosave.partwise").write_bytes(b"left by a crash")
-    discard_recovery()
+    (tmp_path / "autosave.partwise").write_bytes(b"left by a crash")  # no lock: its owner is gone
+    recovery = pending_recovery()
+    assert recovery.autosave == tmp_path / "autosave.partwise"
+    discard_recovery(recovery.autosave)
     assert pending_recovery() is None
 
 

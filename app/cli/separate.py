@@ -224,7 +224,7 @@ def _demo_scores(separation, demo) -> dict:
     }
 
 
-def _from_session(project, audio, progress):
+def _from_session(project, audio, progress, session):
     """Separation of ``audio`` as the saved session ``project`` describes it.
 
     On the session's own audio (same content hash) the session is restored into
@@ -234,7 +234,7 @@ def _from_session(project, audio, progress):
     its settings and seed are run afresh and its number of sources grouped
     automatically, steered by its paint (as ``--guide`` steers) where the paint
     fits the file's STFT grid. Paint that does not fit is left out, said so on
-    stderr.
+    stderr. ``session`` is the session file's path, for messages.
     """
     from app.document import Document
     from dsp import pipeline
@@ -252,10 +252,13 @@ def _from_session(project, audio, progress):
               f"{spec.shape[1]}); separating without it", file=sys.stderr)
         paint = None
     document = Document()
-    document.restore(audio, spec, settings, components=project.components,
-                     sources=project.sources, paint=paint,
-                     W=project.W if stored else None, H=project.H if stored else None,
-                     channel_gains=project.channel_gains if stored else None)
+    try:
+        document.restore(audio, spec, settings, components=project.components,
+                         sources=project.sources, paint=paint,
+                         W=project.W if stored else None, H=project.H if stored else None,
+                         channel_gains=project.channel_gains if stored else None)
+    except ValueError as exc:  # a session whose factors claim this audio but do not fit it
+        raise ValueError(f"'{Path(session).name}' does not fit '{audio.name}': {exc}") from None
     groups = document.groups()
     grouped = len(groups) < settings.n_components
     settings = replace(settings, n_sources=len(groups) if grouped else None)
@@ -360,7 +363,7 @@ def run_separate(argv: list[str]) -> int:
             total = settings.iterations + (settings.guide_iterations if guided else 0)
             progress = progress_printer(label, total, args.quiet)
             if project is not None:
-                separation = _from_session(project, audio, progress)
+                separation = _from_session(project, audio, progress, args.session)
             else:
                 frames = frame_count(audio.frames, settings.hop)
                 k = args.components if chosen_k else pipeline.default_components(
