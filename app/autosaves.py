@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from dsp.folder_lock import alive, process_start
 
 __all__ = ["Owner", "Recovery", "autosave_name", "lock_path", "orphans", "read_lock", "set_aside",
            "write_lock"]
@@ -27,47 +28,18 @@ DAMAGED = ".damaged"
 
 @dataclass(frozen=True)
 class Owner:
-    """A process: its id and its start time as the system reports it ("" if unknown)."""
+    """A process: its id and its start time (:func:`dsp.folder_lock.process_start`, 0 unknown)."""
 
     pid: int
-    started: str
+    started: int
 
     @classmethod
     def this_process(cls) -> Owner:
-        return cls(os.getpid(), _started(os.getpid()) or "")
+        return cls(os.getpid(), process_start(os.getpid()))
 
     def is_running(self) -> bool:
         """Whether this process still runs (the same one, not a later one with its id)."""
-        started = _started(self.pid)
-        return started is not None and (started == self.started or "" in (started, self.started))
-
-
-def _started(pid: int) -> str | None:
-    """The start time of process ``pid`` ("" where the system cannot say), None if none runs."""
-    if pid <= 0:
-        return None
-    stat = Path(f"/proc/{pid}/stat")
-    if Path("/proc/self/stat").exists():
-        try:
-            # Field 22 (after the command name, which may hold spaces and parentheses).
-            return stat.read_text().rsplit(")", 1)[1].split()[19]
-        except (OSError, IndexError):
-            return None
-    if sys.platform == "win32":
-        import ctypes
-
-        handle = ctypes.windll.kernel32.OpenProcess(0x1000, False, pid)  # query limited info
-        if not handle:
-            return None
-        ctypes.windll.kernel32.CloseHandle(handle)
-        return ""
-    try:
-        os.kill(pid, 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        return ""
-    return ""
+        return self.pid > 0 and alive(self.pid, self.started)
 
 
 def autosave_name(owner: Owner) -> str:
@@ -94,7 +66,7 @@ def read_lock(autosave: Path) -> tuple[Owner | None, Path | None]:
     """The owner and linked session a lock names; (None, None) if it is missing or damaged."""
     try:
         data = json.loads(lock_path(autosave).read_text())
-        owner = Owner(int(data["pid"]), str(data["started"]))
+        owner = Owner(int(data["pid"]), int(data["started"] or 0))
         session = data.get("session")
         return owner, Path(session) if isinstance(session, str) and session else None
     except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
