@@ -730,6 +730,9 @@ class Document:
     def add_source(self, name: str | None = None) -> int:
         """Create an empty source after the last one and return its index."""
         index = self.n_sources
+        if self._paint is not None and index < len(self._paint) and self._paint[index].any():
+            # Paint left by a source that emptied is not the new source's.
+            self.set_paint_block(index, slice(None), slice(None), np.zeros(self._paint.shape[1:]))
         self._set_source_state(index, SourceState(name or f"Source {index + 1}"))
         return index
 

@@ -120,11 +120,17 @@ class SolverControl(QObject):
             self._run_when_ready = True
             return
         self._retire()
-        steering = self._document.W is not None and self._paint_steering(self._document.settings)
-        if steering:
-            self._start(warm=True, steering=steering).run_iterations(
-                self._document.settings.iterations)
+        document = self._document
+        if document.W is not None and document.has_paint():
+            steering = self._paint_steering(document.settings)
+            if steering is None and not unsteerable(document.settings):
+                document.notice("The paint is on sources without components: it steers nothing "
+                                "until parts are in those sources (Reset, then Run, starts over).")
+            self._start(warm=True, steering=steering).run_iterations(document.settings.iterations)
             return
+        if document.has_paint():
+            document.notice("This first run factorizes the mixture; the paint steers the next "
+                            "Run, Continue or Step, from these factors.")
         start = self._locked_start()
         self._document.clear_factors()
         self._start(warm=False, start=start).run_iterations(self._document.settings.iterations)

@@ -67,7 +67,8 @@ def check_paint(
         raise GuideError(
             f"{name}: paint needs at least {min_sources} sources, got {paint.shape[0]}"
         )
-    if not np.issubdtype(paint.dtype, np.number) or np.issubdtype(paint.dtype, np.complexfloating):
+    real = np.issubdtype(paint.dtype, np.number) or np.issubdtype(paint.dtype, np.bool_)
+    if not real or np.issubdtype(paint.dtype, np.complexfloating):
         raise GuideError(f"{name}: paint must be real numbers, got {paint.dtype}")
     paint = paint.astype(np.float32)
     if np.isnan(paint).any():

@@ -295,3 +295,22 @@ def test_an_stft_larger_than_memory_is_refused_up_front_with_the_estimate(
     assert "'long_mono.wav': needs about 2.9 GB of memory" in lines[0]
     assert "GB is available" in lines[0] and "--hop" in lines[0]
     assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+
+
+def test_a_boolean_guide_is_paint_and_an_empty_one_is_said(mix_wav, tmp_path):
+    from dsp.stft import stft
+
+    samples, _ = sf.read(mix_wav, dtype="float32")
+    bins, frames = stft(samples).shape[1:]
+    mask = np.zeros((2, bins, frames), bool)
+    mask[0, :20] = True
+    np.savez(tmp_path / "mask.npz", paint=mask)
+    np.savez(tmp_path / "empty.npz", paint=np.zeros((2, bins, frames), np.float32))
+    for name, warned in (("mask.npz", False), ("empty.npz", True)):
+        out = tmp_path / name.replace(".npz", "")
+        proc = run("separate", str(mix_wav), "-k", "4", "--iterations", "5",
+                   "--guide-iterations", "3", "--guide", str(tmp_path / name), "--quiet",
+                   "--out", str(out))
+        assert proc.returncode == 0, proc.stderr
+        assert (out / "source_2.wav").exists()
+        assert ("paints no cell" in proc.stderr) == warned

@@ -150,3 +150,10 @@ def test_paint_has_rows_only_up_to_the_highest_painted_source(document):
     document.assign_sources([[0], [1], [2], [3]])  # a source per component, as by default
     document.set_paint_block(1, slice(0, 1), slice(0, 1), np.ones((1, 1)))
     assert len(document.paint) == 2  # not one per source: rows cost bins x frames each
+
+
+def test_a_new_source_does_not_inherit_the_paint_of_one_that_emptied(document):
+    document.set_paint_block(1, slice(0, 3), slice(0, 3), np.ones((3, 3)))
+    document.assign_sources([[0, 1, 2, 3]])  # source 1 has no parts and no state left
+    index = document.add_source("New")
+    assert index == 1 and not document.paint[1].any()

@@ -244,3 +244,47 @@ def test_the_brush_on_a_components_output_paints_not_its_source(qtbot, window, p
     assert window.history.undo_action.text() == "&Undo Paint not Source 2"
     window.history.undo_action.trigger()
     assert not document.paint.any()
+
+
+def test_auto_group_keeps_the_paint_on_the_parts_it_was_painted_on(qtbot, window, painting):
+    document = window.document
+    with qtbot.waitSignal(window.control.state_changed,
+                          check_params_cb=lambda s: s == "done", timeout=30_000):
+        window.control.run()
+    W, H = document.W, document.H
+    # Paint source 0 where components 5, 6, 7 sound (their share of the model > 0.9).
+    share = (W[:, 5:] @ H[5:]) / np.maximum(W @ H, 1e-12)
+    document.set_paint_block(0, slice(None), slice(None), (share > 0.9).astype(np.float32))
+    window.components._group_size = len(document.components)
+    window.components._on_grouped([[0, 1, 2, 3, 4], [5, 6, 7]])  # the grouper's order
+    assert document.source_members(0) == [5, 6, 7]  # the painted parts keep the paint
+
+
+def test_a_brush_smaller_than_a_cell_paints_the_cell_it_is_on_in_full(qtbot, window, painting):
+    painting.size_box.setValue(2)
+    painting.hardness_box.setValue(0)
+    painting.opacity_box.setValue(100)
+    viewport = window.spectrogram.graphics.viewport()
+    QTest.mouseClick(viewport, Qt.LeftButton, Qt.NoModifier,
+                     viewport_point(window.spectrogram, 1.0, 5000.0))
+    qtbot.wait(30)
+    assert window.document.paint.max() == 1.0
+
+
+def test_run_with_paint_on_factors_continues_them_even_if_the_paint_steers_nothing(
+        qtbot, window, painting):
+    document = window.document
+    notices = []
+    document.noticed.connect(notices.append)
+    document.set_paint_block(1, slice(0, 10), slice(0, 10), np.ones((10, 10), np.float32))
+    with qtbot.waitSignal(window.control.state_changed,
+                          check_params_cb=lambda s: s == "done", timeout=30_000):
+        window.control.run()  # the first run: factorizes, says when the paint steers
+    assert any("the paint steers the next" in n for n in notices)
+    first = document.n_iter
+    document.assign_sources([list(range(len(document.components)))])  # source 1 now empty
+    with qtbot.waitSignal(window.control.state_changed,
+                          check_params_cb=lambda s: s == "done", timeout=30_000):
+        window.control.run()
+    assert document.n_iter == first + document.settings.iterations  # continued, not restarted
+    assert any("steers nothing" in n for n in notices)

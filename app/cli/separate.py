@@ -211,13 +211,15 @@ def _subfolders(labels: list[str]) -> list[str]:
 
 
 def _demo_scores(separation, demo) -> dict:
-    """SDR of each true demo source against the stem matched to it (dB)."""
+    """SDR of each true demo source against the stem matched to it (dB).
+
+    With fewer stems than the demo has sources, the sources no stem is matched
+    to are left out.
+    """
     from dsp.scores import match_estimates, sdr
 
     stems = list(separation.stems())
     truth = [s.samples for s in demo.stems]
-    if len(stems) < len(truth):
-        return {}
     return {
         demo.names[r]: round(float(sdr(truth[r], stems[e])), 2)
         for r, e in match_estimates(truth, stems)
@@ -304,6 +306,9 @@ def run_separate(argv: list[str]) -> int:
         if args.sources not in (None, len(paint)):
             fail(f"--sources {args.sources} but '{args.guide}' paints {len(paint)} sources")
             return 2
+        if not paint.any():
+            print(f"partwise: warning: '{args.guide}' paints no cell: its sources are grouped "
+                  "blind", file=sys.stderr)
         args.sources = len(paint)
     # Without -k each file gets the default for its sources and its length.
     chosen_k = args.components is not None

@@ -110,8 +110,9 @@ def stroke_alpha(points, brush: Brush, grid: Grid) -> Stroke | None:
     for x, y in dabs:
         d = np.hypot((by - y)[:, None], (fx - x)[None, :]) / radius
         np.maximum(alpha, np.clip((1.0 - d) / edge, 0.0, 1.0), out=alpha)
-    if not alpha.any():
-        return _nearest(xs, ys, grid)
+        # The cell under the dab's centre is painted in full, however small the brush
+        # against the cell: a click paints what it is on, wherever in the cell it lands.
+        alpha[np.argmin(np.abs(by - y)), np.argmin(np.abs(fx - x))] = 1.0
     return Stroke(slice(b0, b1), slice(f0, f1), alpha)
 
 

@@ -65,7 +65,7 @@ class PaintCanvas(pg.ImageItem):
     ----------
     document : Document
     view : SpectrogramView
-        The mixture view it lies on.
+        The view it lies on (the mixture's, or the Reconstruction dock's).
     tool : callable
         Returns what the mouse does now: ``(mode, source, brush)`` with mode
         ``"brush"``, ``"eraser"``, ``"rectangle"`` or ``"lasso"`` (a drag

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from dsp.grouping import group_components
+from dsp.guide import order_groups
 from dsp.labels import component_labels
 
 from ..document import Document
@@ -375,8 +376,16 @@ class ComponentsView(QWidget):
 
     def _on_grouped(self, groups: list[list[int]]) -> None:
         # Groups name components by index: they apply while the number is the same.
-        if len(self._document.components) == self._group_size:
-            self._document.assign_sources(groups)
+        document = self._document
+        if len(document.components) == self._group_size:
+            if document.has_paint() and document.W is not None:
+                # The paint stays on the parts it was painted on: group i becomes the
+                # source whose paint overlaps it most (the one matching rule).
+                rows = np.zeros((len(groups), *document.magnitude.shape), np.float32)
+                painted = document.paint
+                rows[: min(len(groups), len(painted))] = painted[: len(groups)]
+                groups = order_groups(document.W, document.H, groups, rows)
+            document.assign_sources(groups)
             self.grouped.emit()
 
     def build_menu(self, rows: list[int]) -> QMenu:
