@@ -151,13 +151,17 @@ class SoftMask:
         denominator = self._sum(self._activations(frames), frames)
         return np.maximum(denominator, EPS, out=denominator)
 
-    def _sum(self, G: np.ndarray, frames: slice) -> np.ndarray:
-        """Σ_k W_k^α G_k as masks, each source's part weighted by its paint weights."""
+    def _sum(self, G: np.ndarray, frames: slice, weights=None) -> np.ndarray:
+        """Σ_k W_k^α G_k as masks, each source's part weighted by its paint weights.
+
+        ``weights``: the steering's A^α on ``frames``, when the caller made them already.
+        """
         if self._members is None:
             return self._planes(self._W @ G)
         total = np.zeros((self._W.shape[0], G.shape[1]), dtype=np.float32)
         total = self._planes(total)
-        weights = self._steering.weights(frames, self.power)
+        if weights is None:
+            weights = self._steering.weights(frames, self.power)
         for members, weight in zip(self._members, weights):
             total += self._planes(self._W[:, members] @ G[members]) * weight
         return total
@@ -196,8 +200,11 @@ class SoftMask:
         if gains.ndim == 1:
             gains = gains[:, None]
         H = self._activations(frames)
-        if denominator is None and self._members is not None:
-            denominator = self.denominator(frames)
+        weights = None
+        if self._members is not None:
+            weights = self._steering.weights(frames, self.power)  # once for both sums
+            if denominator is None:
+                denominator = np.maximum(self._sum(H, frames, weights), EPS)
         if denominator is None:
             count = H.shape[1]
             # One product gives both sums: W^α [H^α, g H^α].
@@ -206,7 +213,7 @@ class SoftMask:
             denominator = self._planes(np.maximum(denominator, EPS, out=denominator))
             mask = self._planes(mask)
         else:
-            mask = self._sum(gains * H, frames)
+            mask = self._sum(gains * H, frames, weights)
         empty = denominator <= EPS
         np.divide(mask, denominator, out=mask)
         if empty.any():

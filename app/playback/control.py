@@ -12,7 +12,7 @@ the source heard through it and a loop over the region's time extent.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QObject, QSettings, Qt, Signal
+from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QLabel, QMenu, QWidget
 
@@ -22,6 +22,10 @@ from .region import Listening, PaintedFrames, listening_gains, region_of, span_s
 
 __all__ = ["PlaybackControl"]
 
+
+#: How long Hear painted region waits before it starts playing: the render thread
+#: takes the region, gains and loop first (a few of its 3 ms polls), ms.
+START_DELAY_MS = 40
 
 class PlaybackControl(QObject):
     """Transport actions and bar for an optional player.
@@ -202,8 +206,14 @@ class PlaybackControl(QObject):
             self._send_gains()
             self._loop_to_region()
             if self._state != "playing":
-                self._player.play()
+                # Start once the render thread has taken the region, gains and loop: a start
+                # before would have it take back what it had rendered while it plays.
+                QTimer.singleShot(START_DELAY_MS, self._start_listening)
         self.listening_changed.emit(listening)
+
+    def _start_listening(self) -> None:
+        if self._listening is not None and self._state != "playing":
+            self._player.play()
 
     def _loop_to_region(self) -> None:
         """Loop the region's time span (if anything is painted) and play inside it."""

@@ -37,6 +37,8 @@ __all__ = ["BLOCK", "SLOTS", "FADE", "Ring", "Engine", "crossfade"]
 BLOCK = 512  # frames per callback and per rendered slot: 11.6 ms at 44.1 kHz
 SLOTS = 16  # slots rendered ahead: ~190 ms at 44.1 kHz of margin against stalls
 FADE = 256  # frames of the crossfade where a loop comes round (5.8 ms at 44.1 kHz)
+PREROLL_SLOTS = 4  # blocks rendered before a stream starts (~46 ms at 44.1 kHz)
+PREROLL_TIMEOUT = 0.04  # the longest the GUI thread waits for them, s
 
 
 def crossfade(old: np.ndarray, new: np.ndarray) -> np.ndarray:
@@ -156,6 +158,27 @@ class Engine:
             except Exception as exc:  # noqa: BLE001 - reported to the GUI, never lost
                 self.error = f"playback stopped: {exc}"
                 ended = True
+
+    def wait_ready(self, slots: int = PREROLL_SLOTS, timeout: float = PREROLL_TIMEOUT) -> bool:
+        """Wait (at most ``timeout`` s) until ``slots`` blocks of the current request are rendered.
+
+        A stream starting asks for the device's whole buffer at once: blocks
+        not rendered yet then would be a gap after the first ones, an
+        underrun heard at every start. True when they are ready in time.
+        """
+        end = time.perf_counter() + timeout
+        while True:
+            generation, mixer, ring, _ = self.request
+            if mixer is None or ring is None:
+                return False
+            with ring.lock:
+                ready = sum(ring.generation[i % SLOTS] == generation
+                            for i in range(ring.read, ring.written))
+            if ready >= slots or self.error:
+                return ready >= slots
+            if time.perf_counter() > end:
+                return False
+            time.sleep(0.001)
 
     def take_back(self, ring: Ring, *, keep_next: bool):
         """Unpublish the slots the callback has not started; what the first of them held.

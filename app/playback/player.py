@@ -260,6 +260,7 @@ class Player(QObject):
         if self._stream is None and not self._open_stream():
             return
         self._engine.running = True
+        self._engine.wait_ready()  # the device's first buffer, rendered before it asks
         try:
             self._stream.start()
         except self._sd.PortAudioError as exc:
