@@ -41,7 +41,7 @@ def test_the_action_is_in_the_paint_menu_and_tool_bar_with_its_shortcut(hearing)
     assert hear.action.isCheckable() and hear.action.shortcut().toString() == "H"
 
 
-def test_hearing_plays_the_sources_paint_through_it_and_loops_the_painted_span(hearing):
+def test_hearing_plays_the_sources_paint_through_it_and_loops_the_painted_span(hearing, qtbot):
     window, player, hear = hearing
     document, playback = window.document, window.playback
     spec = document.spectrogram
@@ -59,7 +59,8 @@ def test_hearing_plays_the_sources_paint_through_it_and_loops_the_painted_span(h
     assert player.loop == pytest.approx(_span(spec, 20, 39))
     assert window.spectrogram.loop_region.range == pytest.approx(_span(spec, 20, 39))
     assert ("seek", pytest.approx(_span(spec, 20, 39)[0])) in player.calls  # moved into it
-    assert "play" in player.calls
+    assert "play" not in player.calls  # not before the render thread has the region
+    qtbot.waitUntil(lambda: "play" in player.calls, timeout=2000)
     hear.action.trigger()  # off: the whole mix, the loop there was
     assert player.region is None
     np.testing.assert_array_equal(player.gains, document.effective_gains())
