@@ -46,3 +46,16 @@ def window(qtbot, store):
     win.document.set_settings(replace(win.document.settings, iterations=12))
     yield win
     win.close()
+
+
+@pytest.fixture(scope="module")
+def mix_wav(tmp_path_factory):
+    """Three seconds of the stereo demo at 22.05 kHz as a float WAV: the CLI tests' input."""
+    import soundfile as sf
+
+    from dsp.demo import make_demo
+
+    path = tmp_path_factory.mktemp("in") / "mix.wav"
+    demo = make_demo(duration=3.0)
+    sf.write(path, demo.mixture.samples, demo.mixture.rate, subtype="FLOAT")
+    return path

@@ -42,14 +42,6 @@ def run(*args: str, check_qt: bool = False, env: dict | None = None) -> subproce
     )
 
 
-@pytest.fixture(scope="module")
-def mix_wav(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("in") / "mix.wav"
-    demo = make_demo(duration=3.0)
-    sf.write(path, demo.mixture.samples, demo.mixture.rate, subtype="FLOAT")
-    return path
-
-
 def test_components_are_written_and_sum_to_the_mixture(mix_wav, tmp_path):
     out = tmp_path / "stems"
     proc = run(

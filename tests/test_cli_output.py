@@ -32,15 +32,6 @@ def process_start(pid: int) -> int:
 
 
 @pytest.fixture(scope="module")
-def mix_wav(tmp_path_factory) -> Path:
-    """Three seconds of the stereo demo at 22.05 kHz."""
-    path = tmp_path_factory.mktemp("in") / "mix.wav"
-    demo = make_demo(duration=3.0)
-    sf.write(path, demo.mixture.samples, demo.mixture.rate, subtype="FLOAT")
-    return path
-
-
-@pytest.fixture(scope="module")
 def long_wav(tmp_path_factory) -> Path:
     """Half a minute of the stereo demo at 44.1 kHz: stems take a while to write."""
     path = tmp_path_factory.mktemp("long") / "long.wav"
