@@ -48,14 +48,25 @@ def window(qtbot, store):
     win.close()
 
 
-@pytest.fixture(scope="module")
-def mix_wav(tmp_path_factory):
-    """Three seconds of the stereo demo at 22.05 kHz as a float WAV: the CLI tests' input."""
+def demo_wav(folder, **options):
+    """The stereo demo mixture written to ``folder/mix.wav`` as float: a CLI input."""
     import soundfile as sf
 
     from dsp.demo import make_demo
 
-    path = tmp_path_factory.mktemp("in") / "mix.wav"
-    demo = make_demo(duration=3.0)
+    path = folder / "mix.wav"
+    demo = make_demo(**options)
     sf.write(path, demo.mixture.samples, demo.mixture.rate, subtype="FLOAT")
     return path
+
+
+@pytest.fixture(scope="module")
+def mix_wav(tmp_path_factory):
+    """Three seconds of the stereo demo at 22.05 kHz: the CLI tests' input."""
+    return demo_wav(tmp_path_factory.mktemp("in"), duration=3.0)
+
+
+@pytest.fixture(scope="module")
+def long_wav(tmp_path_factory):
+    """Half a minute at 44.1 kHz: long enough to interrupt, and stems take a while to write."""
+    return demo_wav(tmp_path_factory.mktemp("long"), duration=30.0, rate=44_100)

@@ -11,8 +11,6 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from dsp.demo import make_demo
-
 from .test_cli import MAIN, ROOT, run
 
 
@@ -109,15 +107,6 @@ def test_stems_are_finite_at_the_largest_mask_power(mix_wav, tmp_path):
     mixture = load(mix_wav).samples
     residual = mixture - np.sum(stems, axis=0)
     assert 20 * np.log10(np.linalg.norm(residual) / np.linalg.norm(mixture)) < -80
-
-
-@pytest.fixture(scope="module")
-def long_wav(tmp_path_factory) -> Path:
-    """Half a minute of the stereo demo at 44.1 kHz: long enough to interrupt at leisure."""
-    path = tmp_path_factory.mktemp("long") / "long.wav"
-    demo = make_demo(duration=30.0, rate=44_100)
-    sf.write(path, demo.mixture.samples, demo.mixture.rate, subtype="FLOAT")
-    return path
 
 
 def start(*args: str) -> subprocess.Popen:

@@ -16,8 +16,6 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from dsp.demo import make_demo
-
 from .test_cli import MAIN, ROOT, run
 from .test_cli_inputs import start
 
@@ -29,15 +27,6 @@ LOCK = ".partwise.lock"
 def process_start(pid: int) -> int:
     """A process's start time as /proc gives it (clock ticks since boot)."""
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
-
-
-@pytest.fixture(scope="module")
-def long_wav(tmp_path_factory) -> Path:
-    """Half a minute of the stereo demo at 44.1 kHz: stems take a while to write."""
-    path = tmp_path_factory.mktemp("long") / "long.wav"
-    demo = make_demo(duration=30.0, rate=44_100)
-    sf.write(path, demo.mixture.samples, demo.mixture.rate, subtype="FLOAT")
-    return path
 
 
 def visible(folder: Path) -> list[str]:
