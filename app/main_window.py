@@ -232,6 +232,7 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         document = self.document
+        self._busy_message = self._notice = ""
         self.loader.busy_changed.connect(self._on_busy_changed)
         self.loader.failed.connect(self.report_error)
         for view in (self.spectrogram, self.reconstruction):
@@ -279,7 +280,12 @@ class MainWindow(QMainWindow):
         self.loader.open_demo()
 
     def _on_loaded(self, name: str) -> None:
-        self.statusBar().showMessage(f"Opened {name}", 4000)
+        status = self.statusBar()
+        if self._notice and status.currentMessage() == self._notice:
+            # What opening did to the user's edits is still said.
+            status.showMessage(f"Opened {name}. {self._notice}", 15_000)
+        else:
+            status.showMessage(f"Opened {name}", 4000)
         if self._opening:
             self._remember_recent(self._opening)
 
@@ -334,6 +340,7 @@ class MainWindow(QMainWindow):
 
     def _show_notice(self, message: str) -> None:
         """Something the model did to the user's edits (locks cleared…), said in the status bar."""
+        self._notice = message
         self.statusBar().showMessage(message, 15_000)
 
     def _offer_restart(self, changed: str) -> None:
@@ -348,11 +355,17 @@ class MainWindow(QMainWindow):
         self.restart_box.open()
 
     def _on_busy_changed(self, message: str) -> None:
+        """Show the loader's busy message; when it is done, take down only that message.
+
+        A notice shown while it worked (the paint a new FFT size cleared) stays.
+        """
         self.busy_bar.setVisible(bool(message))
+        status = self.statusBar()
         if message:
-            self.statusBar().showMessage(message)
-        else:
-            self.statusBar().clearMessage()
+            status.showMessage(message)
+        elif status.currentMessage() == self._busy_message:
+            status.clearMessage()
+        self._busy_message = message
 
     def _show_start_progress(self, phase: str, done: float) -> None:
         self._start_text = f"{phase}… {done:.0%}"

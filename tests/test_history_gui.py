@@ -316,11 +316,15 @@ def test_a_new_fft_size_asks_before_discarding_and_cancel_keeps_everything(ran):
 
 def test_discarding_for_a_new_fft_size(qtbot, ran):
     document = ran.document
+    document.set_paint_block(0, slice(0, 4), slice(0, 4), np.ones((4, 4)))
     _choose_fft(ran, 1024)
     with qtbot.waitSignal(document.audio_changed, timeout=20_000):
         ran.parameters.discard_box.button(QMessageBox.Discard).click()
+    qtbot.waitUntil(lambda: not ran.loader.busy, timeout=20_000)
     assert document.settings.n_fft == 1024 and document.W is None
     assert document.spectrogram.n_fft == 1024
+    # The loader's end does not take down what the user was told.
+    assert "Cleared the paint" in ran.statusBar().currentMessage()
 
 
 def test_a_new_fft_size_without_a_factorization_does_not_ask(qtbot, window):

@@ -288,3 +288,33 @@ def test_run_with_paint_on_factors_continues_them_even_if_the_paint_steers_nothi
         window.control.run()
     assert document.n_iter == first + document.settings.iterations  # continued, not restarted
     assert any("steers nothing" in n for n in notices)
+
+
+def test_the_brush_stays_on_its_source_when_a_merge_renumbers_the_sources(
+        qtbot, window, painting):
+    document = window.document
+    document.assign_sources([[0, 1], [2, 3], [4, 5], [6, 7]])
+    document.rename_source(3, "Drums")
+    painting.source_box.setCurrentIndex(3)
+    document.merge_sources(0, 1)  # Drums is source 2 now
+    assert painting.source_box.currentText() == "Drums"
+    assert painting.tool()[1] == 2
+    document.rename_source(2, "Kit")  # a rename keeps the number
+    assert painting.tool()[1] == 2
+
+
+def test_painting_not_the_only_source_paints_nothing_and_says_why(qtbot, window, painting):
+    document, view = window.document, window.reconstruction
+    with qtbot.waitSignal(window.control.state_changed,
+                          check_params_cb=lambda s: s == "done", timeout=30_000):
+        window.control.run()
+    document.assign_sources([list(range(len(document.components)))])
+    document.select_component(0)
+    view.set_mode("component")
+    view.render()
+    qtbot.wait(50)
+    drag(qtbot, view, [(0.5, 800.0), (1.0, 800.0)])
+    assert not document.has_paint()
+    assert "every component is in it" in window.statusBar().currentMessage()
+    assert "Paint" not in window.history.undo_action.text()
+

@@ -47,6 +47,7 @@ class PaintTools(QObject):
         super().__init__(services.parent)
         self._document = document = services.document
         self._history = services.history
+        self._show_status = services.show_status
         self.brush_action = QAction("&Brush", self, checkable=True)
         self.brush_action.setShortcut(QKeySequence("B"))
         self.brush_action.setToolTip(
@@ -138,9 +139,16 @@ class PaintTools(QObject):
         the tools work as on the mixture.
         """
         mode, source, brush = self.tool()
-        selected = self._document.selected
+        document = self._document
+        selected = document.selected
         if mode == "brush" and self._output.mode == "component" and selected >= 0:
-            return "not", self._document.components[selected].source, brush
+            own = document.components[selected].source
+            if not any(c.source != own for c in document.components):
+                self._show_status(
+                    f"Nothing to paint “not {document.source_state(own).name}” for: "
+                    "every component is in it (Auto-group splits them into sources)")
+                return None, own, brush
+            return "not", own, brush
         return mode, source, brush
 
     def clear(self) -> None:
@@ -163,16 +171,24 @@ class PaintTools(QObject):
         self.hear.update()
 
     def _fill_sources(self) -> None:
-        """One entry per source, in its colour; the chosen source stays chosen."""
+        """One entry per source, in its colour; the chosen source stays chosen.
+
+        A source is followed by its name: a merge or a move renumbers the
+        sources after it, and the brush must stay on the source the user
+        chose, not on the number it had. A renamed source keeps its number.
+        """
         document = self._document
-        chosen = self.source_box.currentData()
+        chosen, chosen_name = self.source_box.currentData(), self.source_box.currentText()
         self.source_box.blockSignals(True)
         self.source_box.clear()
         for source in range(max(document.n_sources, 2)):
             swatch = QPixmap(12, 12)
             swatch.fill(QColor(source_colour(document, source)))
             self.source_box.addItem(QIcon(swatch), document.source_state(source).name, source)
-        index = self.source_box.findData(chosen)
+        named = [i for i in range(self.source_box.count())
+                 if self.source_box.itemText(i) == chosen_name]
+        index = (min(named, key=lambda i: abs(i - chosen)) if named and chosen is not None
+                 else self.source_box.findData(chosen))
         self.source_box.setCurrentIndex(max(index, 0))
         self.source_box.blockSignals(False)
 
