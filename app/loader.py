@@ -1,6 +1,8 @@
 """Opening audio and computing its spectrogram off the GUI thread.
 
-A failed open leaves the session as it was. Requests go through one
+A failed open leaves the session as it was; so does a file (or new STFT
+settings) whose separation the memory could not hold, refused with one line
+before the STFT is computed. Requests go through one
 :class:`~app.jobs.Latest`: a newer request replaces a waiting one and only
 the newest result is applied, so opening a second file while the first still
 loads is safe.
@@ -17,6 +19,8 @@ from PySide6.QtCore import QObject, Signal
 
 from dsp.audio import Audio, load
 from dsp.demo import make_demo
+from dsp.memory import refusal
+from dsp.pipeline import Settings
 from dsp.stft import Spectrogram, analyse
 
 from .document import Document
@@ -25,11 +29,26 @@ from .jobs import FunctionJob, Latest, describe
 __all__ = ["Loader"]
 
 
-def _analysed(audio: Audio, n_fft: int, hop: int) -> tuple[Audio, Spectrogram]:
-    """The audio and its spectrogram, with the magnitude V (as slow as the STFT) cached."""
-    spec = analyse(audio.samples, audio.rate, n_fft=n_fft, hop=hop)
+def _analysed(audio: Audio, settings: Settings) -> tuple[Audio, Spectrogram]:
+    """The audio and its spectrogram, with the magnitude V (as slow as the STFT) cached.
+
+    Raises
+    ------
+    MemoryError
+        With one line, before the STFT, when a separation of this audio with
+        these settings would need more memory than there is.
+    """
+    problem = refusal(audio.channels, audio.frames, settings,
+                      hint="choose a larger hop or FFT size, or a shorter file")
+    if problem:
+        raise MemoryError(f"{_named(audio)} {problem}")
+    spec = analyse(audio.samples, audio.rate, n_fft=settings.n_fft, hop=settings.hop)
     spec.magnitude()
     return audio, spec
+
+
+def _named(audio: Audio) -> str:
+    return f"'{audio.name}'" if audio.path else "The demo mixture"
 
 
 class Loader(QObject):
@@ -70,7 +89,7 @@ class Loader(QObject):
         settings = self._document.settings
         self._submit(
             f"Loading {path.name}…",
-            lambda: _analysed(load(path), settings.n_fft, settings.hop),
+            lambda: _analysed(load(path), settings),
         )
 
     def open_demo(self, **options) -> None:
@@ -78,7 +97,7 @@ class Loader(QObject):
         settings = self._document.settings
         self._submit(
             "Building the demo mixture…",
-            lambda: _analysed(make_demo(**options).mixture, settings.n_fft, settings.hop),
+            lambda: _analysed(make_demo(**options).mixture, settings),
         )
 
     def _on_settings_changed(self, settings) -> None:
@@ -87,7 +106,7 @@ class Loader(QObject):
             return
         self._submit(
             f"Computing the spectrogram (FFT {settings.n_fft}, hop {settings.hop})…",
-            lambda: _analysed(audio, settings.n_fft, settings.hop),
+            lambda: _analysed(audio, settings),
             on_failure=partial(self._restore_stft, spec),
         )
 

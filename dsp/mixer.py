@@ -1,6 +1,6 @@
 """Streaming mixer: the mixture re-weighted by live per-component gains, block by block.
 
-For every STFT frame ``t`` the mask is :class:`dsp.separation.SoftMask`'s,
+For every STFT frame ``t`` the mask is :class:`dsp.masks.SoftMask`'s,
 ``Σ_k g_k (W_k h_{k,t})^α / Σ_j (W_j h_{j,t})^α``: the same masks, computed by
 the same code, as :func:`dsp.separation.render` and so the export. It
 multiplies frame ``t`` of every channel's complex STFT; the frame is inverted,
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.fft
 
-from .separation import SoftMask
+from .masks import SoftMask
 from .stft import Spectrogram, overlap_add, window
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Mixer"]
 
-_CHUNK = 4096  # samples rendered per internal pass: bounds every temporary buffer
+BLOCK = 4096  # samples rendered per internal pass by default: bounds every temporary buffer
 
 
 class Mixer:
@@ -66,6 +66,11 @@ class Mixer:
         Samples over which a gain change is spread (rounded to whole STFT
         frames, at least one). The overlap-add of windowed frames smooths the
         change further, so a change never clicks.
+    block : int
+        Most samples rendered per internal pass: the frames under them are
+        transformed, masked and inverted together. Small for playback (a
+        block is due every few milliseconds), large for an offline render
+        (fewer, larger matrix products and FFTs).
 
     Notes
     -----
@@ -86,12 +91,13 @@ class Mixer:
         steering: Steering | None = None,
         region: np.ndarray | None = None,
         ramp: int = 512,
+        block: int = BLOCK,
     ) -> None:
         self._spec = spectrogram
         self._n_fft = spectrogram.n_fft
         self._hop = spectrogram.hop
         self._pad = self._n_fft // 2
-        self._n_frames = spectrogram.data.shape[2]
+        self._n_frames = spectrogram.shape[1]
         self._window = window(self._n_fft)
         self._window_sq = self._window * self._window
         self._ramp_frames = max(1, round(ramp / self._hop))
@@ -101,7 +107,8 @@ class Mixer:
         self.set_factors(W, H, power=power, channel_gains=channel_gains, steering=steering)
         # Overlap-add accumulators, in padded-signal coordinates starting at
         # _acc_start: after a seek the first frames start up to n_fft before it.
-        size = _CHUNK + 2 * self._n_fft
+        self._block = int(block)
+        size = self._block + 2 * self._n_fft
         self._acc = np.zeros((spectrogram.channels, size), dtype=np.float32)
         self._norm = np.zeros(size, dtype=np.float32)
         self._filled = 0  # accumulated samples that may be nonzero
@@ -271,7 +278,7 @@ class Mixer:
         out = np.empty((n, self.channels), dtype=np.float32)
         done = 0
         while done < n:
-            step = min(_CHUNK, n - done)
+            step = min(self._block, n - done)
             self._render_into(out[done : done + step])
             done += step
         return out
@@ -298,12 +305,15 @@ class Mixer:
         mask = self._masks.mask(self._gains_at(np.arange(first, last)), slice(first, last))
         if self._region is not None:
             mask *= self._region[:, first:last]  # the mask is a new array: weight it in place
-        spectra = self._spec.data[:, :, first:last] * mask
-        blocks = scipy.fft.irfft(spectra, n=self._n_fft, axis=1).astype(np.float32, copy=False)
+        spectra = self._spec.frames(first, last)
+        spectra *= mask
+        # Frame by frame in memory (see Spectrogram.frames): each inverse FFT is contiguous.
+        blocks = scipy.fft.irfft(spectra.transpose(0, 2, 1), n=self._n_fft, axis=2)
+        blocks = blocks.astype(np.float32, copy=False)
         offset = first * self._hop - self._acc_start
         for c in range(self.channels):
-            windowed = blocks[c].T * self._window
-            overlap_add(windowed, self._hop, self._acc[c, offset:])
+            blocks[c] *= self._window
+            overlap_add(blocks[c], self._hop, self._acc[c, offset:])
         squares = np.broadcast_to(self._window_sq, (count, self._n_fft))
         overlap_add(squares, self._hop, self._norm[offset:])
         self._filled = max(self._filled, offset + (count - 1) * self._hop + self._n_fft)

@@ -10,8 +10,6 @@ The signal is centred: ``n_fft // 2`` zeros are padded at both ends, so frame
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import scipy.fft
 
@@ -19,6 +17,7 @@ __all__ = [
     "Spectrogram",
     "StftError",
     "stft",
+    "stft_frames",
     "istft",
     "analyse",
     "frame_count",
@@ -71,20 +70,40 @@ def stft(samples: np.ndarray, *, n_fft: int = 2048, hop: int = 512) -> np.ndarra
     x = np.asarray(samples, dtype=np.float32)
     if x.ndim == 1:
         x = x[:, None]
-    length, channels = x.shape
-    n_frames = frame_count(length, hop)
+    return stft_frames(x, 0, frame_count(x.shape[0], hop), n_fft=n_fft, hop=hop)
+
+
+def stft_frames(
+    samples: np.ndarray, first: int, last: int, *, n_fft: int, hop: int
+) -> np.ndarray:
+    """Frames ``first … last-1`` of :func:`stft` of ``samples`` (frames, channels).
+
+    Only the samples under those frames are read, so a frame range of a long
+    signal costs its own size, not the signal's. Each frame is the same
+    computation as :func:`stft`'s, so the values are the same.
+
+    Returns
+    -------
+    np.ndarray, complex64, shape (channels, n_fft // 2 + 1, last - first)
+        Stored frame by frame (a transposed view of ``(channels, frames, bins)``):
+        each frame's spectrum is contiguous, as the inverse FFT wants it.
+    """
+    length, channels = samples.shape
     pad = n_fft // 2
-    total = (n_frames - 1) * hop + n_fft
-    padded = np.zeros((channels, total), dtype=np.float32)
-    padded[:, pad : pad + length] = x.T
     win = window(n_fft)
-    out = np.empty((channels, n_fft // 2 + 1, n_frames), dtype=np.complex64)
-    for c in range(channels):
-        frames = np.lib.stride_tricks.sliding_window_view(padded[c], n_fft)[::hop]
-        for start in range(0, n_frames, _CHUNK):
-            block = frames[start : start + _CHUNK] * win
-            out[c, :, start : start + len(block)] = scipy.fft.rfft(block, axis=1).T
-    return out
+    out = np.empty((channels, last - first, n_fft // 2 + 1), dtype=np.complex64)
+    for start in range(first, last, _CHUNK):
+        stop = min(start + _CHUNK, last)
+        # The chunk's samples in centred coordinates, zero outside the signal.
+        a, b = start * hop - pad, (stop - 1) * hop - pad + n_fft
+        padded = np.zeros((channels, b - a), dtype=np.float32)
+        lo, hi = max(a, 0), min(b, length)
+        if hi > lo:
+            padded[:, lo - a : hi - a] = samples[lo:hi].T
+        for c in range(channels):
+            frames = np.lib.stride_tricks.sliding_window_view(padded[c], n_fft)[::hop]
+            out[c, start - first : stop - first] = scipy.fft.rfft(frames * win, axis=1)
+    return out.transpose(0, 2, 1)
 
 
 def istft(spec: np.ndarray, *, length: int, n_fft: int = 2048, hop: int = 512) -> np.ndarray:
@@ -145,36 +164,48 @@ def overlap_add(frames: np.ndarray, hop: int, out: np.ndarray) -> None:
             out[t * hop : t * hop + n_fft] += frames[t]
 
 
-@dataclass(frozen=True)
 class Spectrogram:
-    """Complex STFT of a multichannel signal, with what is needed to invert it.
+    """The STFT of a multichannel signal, computed on demand from the samples.
 
-    Attributes
+    The complex STFT of every channel is twice the size of the samples per
+    overlap (1.7 GB for 20 minutes of stereo at hop n_fft/4), so it is not
+    kept: :meth:`frames` transforms the frame range a caller works on, and
+    only the mean magnitude V (:meth:`magnitude`, the NMF input and what the
+    views draw) is cached.
+
+    Parameters
     ----------
-    data : np.ndarray, complex64, shape (channels, bins, frames)
+    samples : np.ndarray, float32, shape (length, channels)
+        The signal (not copied; it must not change).
     rate : int
         Sample rate of the signal, Hz.
     n_fft, hop : int
         STFT frame length and advance.
-    length : int
-        Length of the analysed signal in samples.
     """
 
-    data: np.ndarray
-    rate: int
-    n_fft: int
-    hop: int
-    length: int
+    def __init__(self, samples: np.ndarray, rate: int, n_fft: int, hop: int) -> None:
+        _check(n_fft, hop)
+        samples = np.asarray(samples, dtype=np.float32)
+        self.samples = samples[:, None] if samples.ndim == 1 else samples
+        self.rate = rate
+        self.n_fft = n_fft
+        self.hop = hop
+        self._magnitude: np.ndarray | None = None
+
+    @property
+    def length(self) -> int:
+        """Length of the analysed signal in samples."""
+        return self.samples.shape[0]
 
     @property
     def channels(self) -> int:
         """Number of channels."""
-        return self.data.shape[0]
+        return self.samples.shape[1]
 
     @property
     def shape(self) -> tuple[int, int]:
         """``(bins, frames)`` of the magnitude."""
-        return self.data.shape[1], self.data.shape[2]
+        return self.n_fft // 2 + 1, frame_count(self.length, self.hop)
 
     @property
     def freqs(self) -> np.ndarray:
@@ -184,7 +215,31 @@ class Spectrogram:
     @property
     def times(self) -> np.ndarray:
         """Centre time of each frame in seconds."""
-        return np.arange(self.data.shape[2]) * self.hop / self.rate
+        return np.arange(self.shape[1]) * self.hop / self.rate
+
+    def frames(self, first: int, last: int) -> np.ndarray:
+        """Complex STFT frames ``first … last-1`` of every channel.
+
+        Returns
+        -------
+        np.ndarray, complex64, shape (channels, bins, last - first)
+        """
+        return stft_frames(self.samples, first, last, n_fft=self.n_fft, hop=self.hop)
+
+    @property
+    def data(self) -> np.ndarray:
+        """The whole complex STFT, complex64 ``(channels, bins, frames)``, computed anew.
+
+        For short signals and tests: on a long file use :meth:`frames`.
+        """
+        return self.frames(0, self.shape[1])
+
+    def _each_chunk(self):
+        """``(first, last, frames)`` over the whole STFT, a chunk of frames at a time."""
+        n = self.shape[1]
+        for first in range(0, n, _CHUNK):
+            last = min(first + _CHUNK, n)
+            yield first, last, self.frames(first, last)
 
     def magnitude(self) -> np.ndarray:
         """The NMF input V: mean of the channels' magnitudes, float32 ``(bins, frames)``.
@@ -192,35 +247,35 @@ class Spectrogram:
         Computed once (as long as the STFT takes, so in whichever thread asks
         first: a loading job) and then shared, read-only.
         """
-        cached = self.__dict__.get("_magnitude")
-        if cached is not None:
-            return cached
-        mag = np.abs(self.data[0])
-        for c in range(1, self.channels):
-            mag += np.abs(self.data[c])
-        if self.channels > 1:
-            mag /= self.channels
-        mag = np.ascontiguousarray(mag, dtype=np.float32)
+        if self._magnitude is not None:
+            return self._magnitude
+        mag = np.empty(self.shape, dtype=np.float32)
+        for first, last, spectra in self._each_chunk():
+            part = np.abs(spectra).sum(axis=0) if self.channels > 1 else np.abs(spectra[0])
+            if self.channels > 1:
+                part /= self.channels
+            mag[:, first:last] = part
         mag.setflags(write=False)
-        self.__dict__["_magnitude"] = mag
+        self._magnitude = mag
         return mag
 
     def magnitudes(self) -> np.ndarray:
         """Every channel's magnitude, float32 ``(channels, bins, frames)``: the multichannel V.
 
-        Not cached (it is the channels' size again); a solver keeps its own copy.
+        Not cached (it is the channels' size again); a solver keeps it as its data.
         """
-        return np.abs(self.data).astype(np.float32, copy=False)
+        mags = np.empty((self.channels, *self.shape), dtype=np.float32)
+        for first, last, spectra in self._each_chunk():
+            mags[:, :, first:last] = np.abs(spectra)
+        return mags
 
-    def invert(self, data: np.ndarray | None = None) -> np.ndarray:
-        """Time signal ``(length, channels)`` of ``data`` (default: this spectrogram)."""
-        return istft(
-            self.data if data is None else data, length=self.length, n_fft=self.n_fft, hop=self.hop
-        )
+    def invert(self, data: np.ndarray) -> np.ndarray:
+        """Time signal ``(length, channels)`` of the complex STFT ``data`` (e.g. masked)."""
+        return istft(data, length=self.length, n_fft=self.n_fft, hop=self.hop)
 
 
 def analyse(samples: np.ndarray, rate: int, *, n_fft: int = 2048, hop: int = 512) -> Spectrogram:
-    """STFT of ``samples`` (frames, channels) packed as a :class:`Spectrogram`.
+    """The :class:`Spectrogram` of ``samples`` (frames, channels).
 
     Raises
     ------
@@ -235,4 +290,4 @@ def analyse(samples: np.ndarray, rate: int, *, n_fft: int = 2048, hop: int = 512
             f"signal is shorter than one STFT frame ({length} samples, n_fft={n_fft}; "
             f"{length / rate:.3f} s < {n_fft / rate:.3f} s)"
         )
-    return Spectrogram(stft(samples, n_fft=n_fft, hop=hop), rate, n_fft, hop, length)
+    return Spectrogram(samples, rate, n_fft, hop)

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 __all__ = [
-    "available_memory",
     "bad_shared_option",
     "decoder_silenced",
     "fail",
@@ -18,15 +17,6 @@ __all__ = [
     "progress_printer",
     "warm_up",
 ]
-
-#: Bytes per STFT cell and channel a separation holds at its peak: the complex
-#: spectrogram and a masked copy (complex64), a channel's magnitude and mask (float32).
-BYTES_PER_CELL_CHANNEL = 8 + 8 + 4 + 4
-#: Bytes per STFT cell of the factorization itself: V, its blocked copy, W·H and a ratio.
-BYTES_PER_CELL = 4 * 4
-GB = 1e9
-
-
 
 def fail(message: str) -> None:
     """One line on stderr: ``partwise: error: message``."""
@@ -105,45 +95,14 @@ def decoder_silenced() -> Iterator[None]:
         os.close(saved)
 
 
-def available_memory() -> int | None:
-    """Bytes this process may still take: free memory, and the address-space limit if lower.
+def memory_problem(channels: int, length: int, settings) -> str | None:
+    """The line refusing a separation too large for the memory there is; None when it fits.
 
-    None when the platform does not say.
+    Checked before the solve (:func:`dsp.memory.refusal`), so a run that cannot
+    finish says so at once instead of dying with a MemoryError (or being
+    killed) after it.
     """
-    import resource
+    from dsp.memory import refusal
 
-    free = None
-    try:
-        for line in open("/proc/meminfo", encoding="ascii"):
-            if line.startswith("MemAvailable:"):
-                free = int(line.split()[1]) * 1024
-    except (OSError, ValueError):
-        pass
-    limit, _ = resource.getrlimit(resource.RLIMIT_AS)
-    if limit != resource.RLIM_INFINITY:
-        used = 0
-        try:
-            for line in open("/proc/self/status", encoding="ascii"):
-                if line.startswith("VmSize:"):
-                    used = int(line.split()[1]) * 1024
-        except (OSError, ValueError):
-            pass
-        free = limit - used if free is None else min(free, limit - used)
-    return free
-
-
-def memory_problem(channels: int, n_fft: int, frames: int) -> str | None:
-    """The line refusing an STFT too large for the memory there is; None when it fits.
-
-    Checked before the solve, so a run that cannot finish says so at once
-    instead of dying with a MemoryError (or being killed) after it.
-    """
-    bins = n_fft // 2 + 1
-    cells = bins * frames
-    need = cells * (channels * BYTES_PER_CELL_CHANNEL + BYTES_PER_CELL)
-    free = available_memory()
-    if free is None or need <= free:
-        return None
-    return (f"needs about {need / GB:.1f} GB of memory for its STFT ({frames} frames x {bins} "
-            f"bins x {channels} channels), {max(free, 0) / GB:.1f} GB is available; use a "
-            f"larger --hop or --n-fft, or a shorter file")
+    return refusal(channels, length, settings,
+                   hint="use a larger --hop or --n-fft, or a shorter file")

@@ -359,8 +359,7 @@ def run_separate(argv: list[str]) -> int:
             demo = make_demo() if path is None else None
             with decoder_silenced():
                 audio = demo.mixture if demo else load(path)
-            problem = memory_problem(audio.channels, settings.n_fft,
-                                     frame_count(audio.frames, settings.hop))
+            problem = memory_problem(audio.channels, audio.frames, settings)
             if problem:
                 raise AudioError(problem)
             warm_up(args.quiet)

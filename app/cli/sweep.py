@@ -49,8 +49,9 @@ def build_sweep_parser() -> argparse.ArgumentParser:
 def run_sweep(argv: list[str]) -> int:
     """``partwise sweep``: returns the process exit code."""
     from dsp.audio import AudioError, load
+    from dsp.pipeline import Settings
     from dsp.stems import check_writable_folder
-    from dsp.stft import StftError, analyse, frame_count
+    from dsp.stft import StftError, analyse
     from dsp.sweep import elbow, parse_range, sweep
 
     args = build_sweep_parser().parse_args(argv)
@@ -68,7 +69,8 @@ def run_sweep(argv: list[str]) -> int:
         ks = parse_range(args.components)
         with decoder_silenced():
             audio = load(args.input)
-        problem = memory_problem(audio.channels, args.n_fft, frame_count(audio.frames, args.hop))
+        problem = memory_problem(audio.channels, audio.frames, Settings(
+            n_fft=args.n_fft, hop=args.hop, loss=args.loss, spatial=False))
         if problem:
             raise AudioError(problem)
         V = analyse(audio.samples, audio.rate, n_fft=args.n_fft, hop=args.hop).magnitude()

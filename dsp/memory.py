@@ -1,0 +1,103 @@
+"""How much memory a separation needs, how much there is, and the line refusing a run.
+
+A separation's peak is the factorization: the samples, the cached mean
+magnitude V, the solver's data (every channel's magnitude for the
+multichannel model, else V itself) and the solver's own copies of it (the
+fused passes keep V block by block; Itakura–Saito keeps V + ε, W H and a
+ratio). Stems are rendered afterwards in passes (:mod:`dsp.separation`), one
+stem's samples at a time, which costs less. Everything is linear in the
+length of the audio and does not depend on the number of components.
+:func:`separation_need` is checked against :func:`available` before anything
+is computed, by the CLI and by the GUI (on loading and on Run), so a run that
+cannot finish says so in one line instead of dying half-way.
+"""
+
+from __future__ import annotations
+
+from .stft import frame_count
+
+__all__ = ["BASE", "GB", "available", "refusal", "separation_need"]
+
+#: Bytes of the process before any audio: Python, numpy, scipy, numba's
+#: compiled kernels and their threads (peak RSS of a run on a 1-second file).
+BASE = 400_000_000
+GB = 1e9
+
+
+def separation_need(channels: int, length: int, settings) -> int:
+    """Peak bytes a separation of ``length`` samples of ``channels`` channels needs.
+
+    Parameters
+    ----------
+    channels, length : int
+        The audio's channel count and length in samples.
+    settings : dsp.pipeline.Settings
+        The STFT, model and loss of the separation.
+
+    Returns
+    -------
+    int
+        An estimate of the peak resident size, which the measured peaks of
+        ``bench/memory_by_length.py`` stay within 15 % of (docs/performance.md).
+    """
+    cells = (settings.n_fft // 2 + 1) * frame_count(length, settings.hop)
+    samples = 4 * channels * length
+    magnitude = 4 * cells
+    # The multichannel model fits every channel's magnitude, a new array; the
+    # others fit the cached mean itself.
+    data = 4 * cells * channels if settings.is_spatial(channels) else 0
+    fitted = data or magnitude
+    # The solver's copies of what it fits: the passes' blocked copy, or IS's three.
+    copies = (3 if settings.loss == "is" else 1) * fitted
+    # Before them, the start: V in float64 and the randomized SVD's sketches
+    # (frames x (k + 10), three at once), which dominate for very short hops.
+    frames = frame_count(length, settings.hop)
+    sketch = 3 * 8 * frames * min(settings.n_components + 10, settings.n_fft // 2 + 1)
+    start = 2 * magnitude + sketch
+    solve = samples + magnitude + data + max(copies, start)
+    # Rendering: one stem, and the peak check's temporary of the same size.
+    render = samples + magnitude + 2 * samples
+    return int(BASE + max(solve, render))
+
+
+def available() -> int | None:
+    """Bytes this process may still take: free memory, and the address-space limit if lower.
+
+    None when the platform does not say.
+    """
+    import resource  # POSIX only
+
+    free = None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    free = int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    limit, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if limit != resource.RLIM_INFINITY:
+        used = 0
+        try:
+            with open("/proc/self/status", encoding="ascii") as status:
+                for line in status:
+                    if line.startswith("VmSize:"):
+                        used = int(line.split()[1]) * 1024
+        except (OSError, ValueError):
+            pass
+        free = limit - used if free is None else min(free, limit - used)
+    return free
+
+
+def refusal(channels: int, length: int, settings, *, hint: str) -> str | None:
+    """The one line refusing a separation the memory cannot hold; None when it fits.
+
+    ``hint`` ends the line with what the user can change (the CLI names its options).
+    """
+    need = separation_need(channels, length, settings)
+    free = available()
+    if free is None or need <= free:
+        return None
+    bins, frames = settings.n_fft // 2 + 1, frame_count(length, settings.hop)
+    return (f"needs about {need / GB:.1f} GB of memory ({frames} STFT frames x {bins} bins x "
+            f"{channels} channels), {max(free, 0) / GB:.1f} GB is available; {hint}")
