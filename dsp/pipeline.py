@@ -217,7 +217,10 @@ def separate_audio(
         max_iter=settings.iterations,
         tol=settings.tol,
         callback=callback,
-        **settings.solver_options(spec.magnitude(), rate=audio.rate),
+        # V only when smoothness needs it: the multichannel model does not, and
+        # the mean magnitude not made before the solve is not in its peak.
+        **settings.solver_options(spec.magnitude() if settings.smoothness else None,
+                                  rate=audio.rate),
     )
     if paint is not None:
         return _guided(audio, spec, settings, result, paint, progress)

@@ -40,6 +40,7 @@ MAX_COLUMNS = 2048  # wider than most screens: decimating further would show
 DYNAMIC_RANGE = 80.0  # dB shown below the loudest bin (0 dB)
 _LOG_ROWS = 512  # rows of the log-frequency image
 _INLINE_CELLS = 1 << 21  # pixels × components: about a millisecond of arithmetic, no thread hop
+_INLINE_READ = 1 << 24  # cells of V read for a maximum: ~20 ms (a 3-minute song's whole V)
 _LOWEST_LOG_HZ = 20.0
 #: What an empty view shows: a few seconds, and the audible range of 44.1 kHz audio.
 _EMPTY_SECONDS = 10.0
@@ -119,6 +120,28 @@ def image_db(
     return np.ascontiguousarray(db, dtype=np.float32)
 
 
+def _view_image(mode: str, V: np.ndarray, grid: tuple[int, int, int], cached, top_db,  # noqa: N803
+                rows: np.ndarray, model: dict | None):
+    """The image of the view and what it reuses: ``(db, (grid, mixture), top_db)``.
+
+    Everything that reads the whole magnitude — its maximum, the block maxima
+    of a long view — is here, so it runs in the render job on long files: on
+    an hour of stereo V is 1.3 GB and reading it takes seconds.
+    """
+    if top_db is None:
+        top_db = 20.0 * np.log10(max(float(V.max()), 1e-10))
+    a, b, step = grid
+    mixture = cached if cached is not None else block_max(V[:, a:b], step)
+    if mode == "mixture":
+        db = image_db(mode, mixture, rows, top_db=top_db)
+    elif model is None:
+        db = None
+    else:
+        db = _image_of(mode, mixture, rows, top_db=top_db, step=step, frames=slice(a, b),
+                       **model)
+    return db, (grid, mixture), top_db
+
+
 def _image_of(mode, mixture, rows, *, steering, frames: slice, step: int, power: float,
               **options) -> np.ndarray | None:
     """:func:`image_db` with the steering's weights made here (in the render job) on its grid.
@@ -175,7 +198,8 @@ class SpectrogramView(QWidget):
     def __init__(self, document: Document, *, mode: str = "mixture", parent=None) -> None:
         super().__init__(parent)
         self._document = document
-        self._top_db = 0.0
+        self._top_db: float | None = None  # the loudest cell in dB, found by the first render
+        self._audio_since = 0  # the last render request before the current audio
         self._mixture_cache: tuple[tuple[int, int, int], np.ndarray] | None = None
         #: (first frame, end frame, frames per column, bins of the rows, rect in view
         #: coordinates) of the image being drawn, or None before any audio.
@@ -280,7 +304,8 @@ class SpectrogramView(QWidget):
             self._show_empty_axes()
             return
         self._mixture_cache = None
-        self._top_db = 20.0 * np.log10(max(float(V.max()), 1e-10))
+        self._top_db = None
+        self._audio_since = self._requested
         spec = self._document.spectrogram
         self.plot.vb.setLimits(xMin=0.0, xMax=spec.length / spec.rate)
         self.plot.vb.setRange(xRange=(0.0, spec.length / spec.rate), padding=0)
@@ -342,27 +367,35 @@ class SpectrogramView(QWidget):
         self.shown_grid = (a, b, step, rows, rect)
         self.drawn.emit()
         document, mode = self._document, self.mode
-        mixture = self._mixture(a, b, step)
-        if mode == "mixture" or document.W is None:
-            db = image_db(mode, mixture, rows, top_db=self._top_db) if mode == "mixture" else None
-            self._show(self._requested, (db, rect))
-            return
-        steering = document.steering() if mode in ("component", "gains") else None
-        job = partial(
-            _image_of, mode, mixture, rows, top_db=self._top_db, W=document.W,
-            H=document.H[:, a:b], step=step, selected=document.selected,
-            gains=document.effective_gains(), power=document.settings.mask_power,
-            steering=steering, frames=slice(a, b),
-        )
-        if len(rows) * mixture.shape[1] * document.W.shape[1] <= _INLINE_CELLS:
-            self._show(self._requested, (job(), rect))
+        grid = (a, b, step)
+        cached = self._mixture_cache
+        cached = cached[1] if cached is not None and cached[0] == grid else None
+        model = None
+        if mode != "mixture" and document.W is not None:
+            steering = document.steering() if mode in ("component", "gains") else None
+            model = dict(W=document.W, H=document.H[:, a:b], selected=document.selected,
+                         gains=document.effective_gains(), power=document.settings.mask_power,
+                         steering=steering)
+        job = partial(_view_image, mode, document.magnitude, grid, cached, self._top_db, rows,
+                      model)
+        # Inline only what reads a few screenfuls of cells: the block maxima of a
+        # long view and the first maximum of V are the render job's.
+        read = 0 if cached is not None else (b - a) * spec.shape[0]
+        if self._top_db is None:
+            read += document.magnitude.size
+        cells = 0 if model is None else len(rows) * (b - a) // step * document.W.shape[1]
+        render_id = self._requested
+        if read <= _INLINE_READ and cells <= _INLINE_CELLS:
+            self._on_rendered((render_id, job(), rect))
         else:
-            render_id = self._requested
-            self._renders.submit(FunctionJob(lambda: (render_id, (job(), rect)),
+            self._renders.submit(FunctionJob(lambda: (render_id, job(), rect),
                                              name="partwise-spectrogram"))
 
     def _on_rendered(self, done: tuple) -> None:
-        self._show(*done)
+        render_id, (db, mixture, top_db), rect = done
+        if render_id > self._audio_since:  # a render of the current audio, not a previous one
+            self._mixture_cache, self._top_db = mixture, top_db
+        self._show(render_id, (db, rect))
 
     def _on_render_failed(self, error: Exception) -> None:
         self.failed.emit(f"Cannot draw the spectrogram: {describe(error)}")
@@ -378,13 +411,6 @@ class SpectrogramView(QWidget):
         self.image.setImage(db, autoLevels=False)
         self.image.setRect(rect)
 
-    def _mixture(self, a: int, b: int, step: int) -> np.ndarray:
-        """Block-maxed V for frames a..b; kept, since V does not change while NMF runs."""
-        key = (a, b, step)
-        if self._mixture_cache is None or self._mixture_cache[0] != key:
-            self._mixture_cache = key, block_max(self._document.magnitude[:, a:b], step)
-        return self._mixture_cache[1]
-
     def _on_mouse_moved(self, pos) -> None:
         spec = self._document.spectrogram
         if spec is None or not self.plot.vb.sceneBoundingRect().contains(pos):
@@ -396,5 +422,5 @@ class SpectrogramView(QWidget):
         row = int(round(hz * spec.n_fft / spec.rate))
         V = self._document.magnitude  # noqa: N806
         if 0 <= frame < V.shape[1] and 0 <= row < V.shape[0]:
-            level = 20.0 * np.log10(max(float(V[row, frame]), 1e-10)) - self._top_db
+            level = 20.0 * np.log10(max(float(V[row, frame]), 1e-10)) - (self._top_db or 0.0)
             self.hovered.emit(f"{t:8.3f} s   {hz:8.1f} Hz   {level:6.1f} dB")

@@ -183,14 +183,18 @@ def make_solver(
             channel_gains = check_channel_gains(channel_gains, (len(channels), n_components))
     first = start(V, n_components, init=init, seed=seed, rate=rate, W=W, H=H, layers=layers,
                   progress=progress)
-    if algorithm == "deep":
-        return DeepSolver(V, list(first.layers), first.H, beta=beta)
     W0, H0 = first.W, first.H
     if channels is not None:
+        # The mean was for the start: the solver fits the channels. Freed before
+        # the solver copies them, it does not add to the peak (a 20-minute stereo
+        # mean is 0.4 GB).
+        del V
         return SpatialSolver(
             channels, W0, H0, channel_gains=channel_gains, beta=beta, lock_W=lock_W,
             lock_H=lock_H, warm_start=warm_start, smoothness=penalties["smoothness"],
         )
+    if algorithm == "deep":
+        return DeepSolver(V, list(first.layers), first.H, beta=beta)
     if algorithm == "kmeans":
         return KMeansSolver(V, W0, None if H is None else H0, beta=beta, lock_W=lock_W)
     if algorithm == "hals":
