@@ -30,6 +30,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from dsp import nmf
 from dsp.guide import Steering
+from dsp.memory import refusal
 from dsp.pipeline import Settings
 
 from .document import Document
@@ -119,8 +120,15 @@ class SolverControl(QObject):
         if not self._document.spectrogram_is_current():
             self._run_when_ready = True
             return
-        self._retire()
         document = self._document
+        audio = document.audio
+        problem = audio is not None and refusal(audio.channels, audio.frames, document.settings,
+                          hint="choose a larger hop or FFT size, or a shorter file",
+                          held=audio.samples.nbytes + document.magnitude.nbytes)
+        if problem:
+            self.failed.emit(f"Cannot run: {problem}")
+            return
+        self._retire()
         if document.W is not None and document.has_paint():
             steering = self._paint_steering(document.settings)
             if steering is None and not unsteerable(document.settings):

@@ -37,24 +37,27 @@ def separation_need(channels: int, length: int, settings) -> int:
     Returns
     -------
     int
-        An estimate of the peak resident size, which the measured peaks of
-        ``bench/memory_by_length.py`` stay within 15 % of (docs/performance.md).
+        An estimate of the peak resident size, on the safe side: it counts the
+        NNDSVD start on the whole mean magnitude, which the comb start (the
+        default) makes on at most 2048 frames of it; the measured peaks of
+        ``bench/memory_by_length.py`` are 75–100 % of it (docs/performance.md).
     """
     cells = (settings.n_fft // 2 + 1) * frame_count(length, settings.hop)
     samples = 4 * channels * length
     magnitude = 4 * cells
     # The multichannel model fits every channel's magnitude, a new array; the
-    # others fit the cached mean itself.
+    # others fit the mean itself.
     data = 4 * cells * channels if settings.is_spatial(channels) else 0
     fitted = data or magnitude
     # The solver's copies of what it fits: the passes' blocked copy, or IS's three.
     copies = (3 if settings.loss == "is" else 1) * fitted
-    # Before them, the start: V in float64 and the randomized SVD's sketches
-    # (frames x (k + 10), three at once), which dominate for very short hops.
+    # Before them, the start from the mean: V in float64 and the randomized
+    # SVD's sketches (frames x (k + 10), three at once; they dominate for very
+    # short hops).
     frames = frame_count(length, settings.hop)
     sketch = 3 * 8 * frames * min(settings.n_components + 10, settings.n_fft // 2 + 1)
-    start = 2 * magnitude + sketch
-    solve = samples + magnitude + data + max(copies, start)
+    start = data + magnitude + 2 * magnitude + sketch
+    solve = samples + max(fitted + copies, start)
     # Rendering: one stem, and the peak check's temporary of the same size.
     render = samples + magnitude + 2 * samples
     return int(BASE + max(solve, render))
@@ -89,14 +92,16 @@ def available() -> int | None:
     return free
 
 
-def refusal(channels: int, length: int, settings, *, hint: str) -> str | None:
+def refusal(channels: int, length: int, settings, *, hint: str, held: int = 0) -> str | None:
     """The one line refusing a separation the memory cannot hold; None when it fits.
 
-    ``hint`` ends the line with what the user can change (the CLI names its options).
+    ``hint`` ends the line with what the user can change (the CLI names its
+    options); ``held`` is what of the need the process holds already (the
+    GUI's samples and magnitude when Run is pressed).
     """
     need = separation_need(channels, length, settings)
     free = available()
-    if free is None or need <= free:
+    if free is None or need - held <= free:
         return None
     bins, frames = settings.n_fft // 2 + 1, frame_count(length, settings.hop)
     return (f"needs about {need / GB:.1f} GB of memory ({frames} STFT frames x {bins} bins x "
