@@ -19,8 +19,9 @@ from .stft import frame_count
 __all__ = ["BASE", "GB", "available", "refusal", "separation_need"]
 
 #: Bytes of the process before any audio: Python, numpy, scipy, numba's
-#: compiled kernels and their threads (peak RSS of a run on a 1-second file).
-BASE = 400_000_000
+#: compiled kernels and their threads (the measured peaks by length extended
+#: to zero length, 0.22 GB; docs/performance.md).
+BASE = 250_000_000
 GB = 1e9
 
 

@@ -45,7 +45,7 @@ class Mixer:
     Parameters
     ----------
     spectrogram : Spectrogram
-        Complex STFT of the mixture, every channel.
+        The mixture's spectrogram (its frames are transformed as they are needed).
     W : np.ndarray, float32, shape (bins, k)
         Spectral templates.
     H : np.ndarray, float32, shape (k, frames)

@@ -71,7 +71,7 @@ def render(
     Parameters
     ----------
     spec : Spectrogram
-        Complex STFT of the mixture, every channel.
+        The mixture's spectrogram (its frames are transformed as they are needed).
     W : np.ndarray, (bins, k)
     H : np.ndarray, (k, frames)
         Factors of the mixture's magnitude.
