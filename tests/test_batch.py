@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 
 from app.batch.engine import DONE, FAILED, SKIPPED, FileTask, run_batch, run_task
-from app.batch.inputs import InputError, expand_inputs, subfolder_names
+from app.batch.inputs import InputError, expand_inputs, plan_tasks, subfolder_names
 from app.batch.request import Request
 from app.cli.batch_report import outcome_line, report_batch
 from app.cli.separate import separate_file
@@ -23,9 +23,7 @@ FAST = Settings(n_components=2, iterations=3, tol=0)
 
 
 def tasks_for(root: Path, out: Path) -> list[FileTask]:
-    inputs = expand_inputs([root], recursive=True)
-    names = subfolder_names([entry.label for entry in inputs])
-    return [FileTask(entry.label, entry.path, out / name) for entry, name in zip(inputs, names)]
+    return plan_tasks([root], out, recursive=True)
 
 
 def run(tasks, request, **options):
@@ -63,6 +61,15 @@ def test_a_folder_gives_its_audio_files_and_with_recursive_its_subfolders_too(so
     found = expand_inputs([song_tree], recursive=True)
     assert [e.label for e in found] == ["a/song.wav", "b/song.wav", "c.flac"]
     assert found[0].path == song_tree / "a" / "song.wav"
+
+
+def test_one_file_writes_into_the_output_and_a_folder_into_subfolders(song_tree, tmp_path):
+    [task] = plan_tasks([song_tree / "c.flac"], tmp_path)
+    assert task.folder == tmp_path
+    [task] = plan_tasks([song_tree / "a"], tmp_path)
+    assert (task.label, task.folder) == ("song.wav", tmp_path / "song")
+    demo, song = plan_tasks([song_tree / "c.flac"], tmp_path, demo=True)
+    assert (demo.path, demo.folder, song.folder) == (None, tmp_path / "demo", tmp_path / "c")
 
 
 def test_files_in_the_output_folder_are_never_inputs(song_tree):
@@ -162,7 +169,7 @@ def test_a_failing_file_is_reported_with_its_reason_and_the_others_finish(song_t
     assert outcomes[-1].reason.startswith("'short.wav'")
     assert "\n" not in outcomes[-1].reason
     assert not (tmp_path / "bad").exists() or not any((tmp_path / "bad").iterdir())
-    assert outcome_line(outcomes[0]) == f"partwise: error: {outcomes[0].reason}"
+    assert outcome_line(outcomes[0]) == outcomes[0].reason
     assert outcome_line(outcomes[1]).startswith("a/song.wav: done in ")
 
 

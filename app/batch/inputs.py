@@ -8,7 +8,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-__all__ = ["AUDIO_SUFFIXES", "Input", "InputError", "expand_inputs", "subfolder_names"]
+from .engine import FileTask
+
+__all__ = [
+    "AUDIO_SUFFIXES",
+    "Input",
+    "InputError",
+    "expand_inputs",
+    "plan_tasks",
+    "subfolder_names",
+]
 
 #: What a folder is searched for (the formats the loader reads).
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif", ".mp3")
@@ -137,3 +146,29 @@ def subfolder_names(labels: Sequence[str]) -> list[str]:
         used.add(name.lower())
         names.append(name)
     return names
+
+
+def plan_tasks(
+    inputs: Sequence[str | os.PathLike],
+    out: str | os.PathLike,
+    *,
+    recursive: bool = False,
+    demo: bool = False,
+) -> list[FileTask]:
+    """A task per file that ``inputs`` name (and the built-in demo first, with ``demo``).
+
+    One file given on its own writes its stems into ``out`` itself; several
+    files, or any folder, each into a subfolder of ``out`` (:func:`subfolder_names`).
+
+    Raises
+    ------
+    InputError
+        As :func:`expand_inputs`.
+    """
+    out = Path(out)
+    found = expand_inputs(inputs, recursive=recursive, exclude=out)
+    labelled: list[tuple[str, Path | None]] = [("demo", None)] if demo else []
+    labelled += [(entry.label, entry.path) for entry in found]
+    several = len(labelled) > 1 or any(Path(item).is_dir() for item in inputs)
+    names = subfolder_names([label for label, _ in labelled]) if several else [""]
+    return [FileTask(label, path, out / name) for (label, path), name in zip(labelled, names)]

@@ -21,7 +21,8 @@ __all__ = ["outcome_line", "report_batch"]
 
 
 def outcome_line(outcome: Outcome) -> str:
-    """One line for a finished file: ``a/song.wav: done in 12.3 s``, and whether it was run again.
+    """One line for a finished file: ``a/song.wav: done in 12.3 s``, a failure's reason,
+    and whether the file was run again.
 
     Dask runs a file again when the worker holding it dies: running it, or
     with it queued next.
@@ -30,7 +31,7 @@ def outcome_line(outcome: Outcome) -> str:
     if outcome.status == DONE:
         line = f"{label}: done in {outcome.seconds:.1f} s"
     elif outcome.status == FAILED:
-        line = f"partwise: error: {outcome.reason}"
+        line = outcome.reason
     else:
         return f"{label}: skipped, its stems in {outcome.task.folder} were made with these settings"
     if outcome.retried:
@@ -54,7 +55,9 @@ def report_batch(outcomes: Iterable[Outcome], total: int, *, quiet: bool = False
             bar.advance(files)
             for warning in outcome.report.warnings:
                 console.print(f"partwise: warning: {warning}", markup=False)
-            if outcome.status == FAILED or not quiet:
+            if outcome.status == FAILED:
+                console.print(f"partwise: error: {outcome_line(outcome)}", markup=False)
+            elif not quiet:
                 console.print(outcome_line(outcome), markup=False)
     if not quiet:
         console.print(tally.summary(), markup=False)

@@ -369,8 +369,8 @@ def separate_file(path: Path | None, folder: Path, *, request: Request, label: s
 
 def run_separate(argv: list[str]) -> int:
     """``partwise separate``: returns the process exit code."""
-    from app.batch.engine import FAILED, SKIPPED, FileTask, SchedulerError, run_batch
-    from app.batch.inputs import InputError, expand_inputs, subfolder_names
+    from app.batch.engine import FAILED, SKIPPED, SchedulerError, run_batch
+    from app.batch.inputs import InputError, plan_tasks
     from dsp import pipeline
     from dsp.audio import AudioError
     from dsp.guide import GuideError, load_guide
@@ -436,19 +436,12 @@ def run_separate(argv: list[str]) -> int:
     out = Path(args.out)
     try:
         check_writable_folder(out)
-        inputs = expand_inputs(args.inputs, recursive=args.recursive, exclude=out)
+        tasks = plan_tasks(args.inputs, out, recursive=args.recursive, demo=args.demo)
     except (AudioError, InputError) as exc:
         fail(str(exc))
         return 1
-
-    labelled: list[tuple[str, Path | None]] = [("demo", None)] if args.demo else []
-    labelled += [(entry.label, entry.path) for entry in inputs]
-    several = len(labelled) > 1 or any(path.is_dir() for path in args.inputs)
-    subfolders = subfolder_names([label for label, _ in labelled]) if several else [""]
-    tasks = [FileTask(label, path, out / subfolder)
-             for (label, path), subfolder in zip(labelled, subfolders)]
     # No stem set may replace or remove any file the run reads.
-    protect = [entry.path for entry in inputs] + [p for p in (args.session, args.guide) if p]
+    protect = [t.path for t in tasks if t.path] + [p for p in (args.session, args.guide) if p]
     request = Request(settings, chosen_components=chosen_k or project is not None,
                       session=args.session if project is not None else None, guide=args.guide,
                       file_format=args.format, sample_format=args.sample_format,
