@@ -292,8 +292,6 @@ def _from_session(project, audio, progress, session, warn):
                                steering=document.steering())
 
 
-
-
 def separate_file(path: Path | None, folder: Path, *, request: Request, label: str,
                   quiet: bool = True) -> FileReport:
     """Separate one file (None: the built-in demo) into ``folder`` as ``request`` says.
