@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from . import jobs, preferences
+from .dialogs.batch import BatchDialog
 from .document import Document
 from .explore import install_explore
 from .history import EditHistory
@@ -198,6 +199,7 @@ class MainWindow(QMainWindow):
         file_menu.addActions([self.files.save_action, self.files.save_as_action])
         file_menu.addSeparator()
         file_menu.addAction(self.files.export_action)
+        file_menu.addAction("&Batch separate…").triggered.connect(self.open_batch)
         file_menu.addSeparator()
         quit_action = file_menu.addAction("&Quit")
         quit_action.setShortcut(QKeySequence.Quit)
@@ -273,6 +275,12 @@ class MainWindow(QMainWindow):
             return
         self._opening = str(Path(path).resolve())
         self.loader.open_file(path)
+
+    def open_batch(self) -> BatchDialog:
+        """*File › Batch separate…*: many files with this session's settings (non-blocking)."""
+        dialog = BatchDialog(self.document.settings, self)
+        dialog.open()
+        return dialog
 
     def open_demo(self) -> None:
         """Open the built-in demo mixture."""

@@ -236,6 +236,7 @@ def sweep_variants() -> list[tuple[str, Config]]:
         ("k=6/src", replace(d, per_source=6)),
         ("loss=is", replace(d, settings=replace(s, loss="is"))),
         ("iter=100", replace(d, settings=replace(s, iterations=100))),
+        ("iter=300", replace(d, settings=replace(s, iterations=300))),
         ("iter=500", replace(d, settings=replace(s, iterations=500))),
         ("tol=0", replace(d, settings=replace(s, tol=0.0))),
         ("stft 1024/256", replace(d, settings=replace(s, n_fft=1024, hop=256))),

@@ -12,7 +12,7 @@ Bryan and Mysore's interactive source separation):
 ``e^{−λ·confidence}``; unpainted cells weigh every source 1. The solver
 (:class:`dsp.nmf.guided.GuidedSolver`) distributes the mixture over the
 components in proportion to ``A_s (W_k H_k)`` instead of ``W_k H_k``, and the
-masks (:class:`dsp.separation.SoftMask`) take the same weights, so what the
+masks (:class:`dsp.masks.SoftMask`) take the same weights, so what the
 factorization learned from the paint is also what the stems are cut by.
 """
 

@@ -43,6 +43,7 @@ from .folder_lock import LOCK, FolderLock, alive, owner_tag
 __all__ = [
     "StemSet",
     "check_writable_folder",
+    "complete_set_hash",
     "manifest",
     "safe_name",
     "write_json_atomic",
@@ -102,6 +103,7 @@ def manifest(
     *,
     file_format: str,
     subtype: str,
+    settings_hash: str | None = None,
     **extra,
 ) -> dict:
     """What ``manifest.json`` says of a stem set, the same for the CLI and the GUI.
@@ -118,6 +120,10 @@ def manifest(
         One entry per stem: ``file``, the 1-based ``components`` and any more keys.
     file_format, subtype : str
         How the stems are stored.
+    settings_hash : str, optional
+        A digest of everything that made the set besides the audio (a batch
+        run's settings): a later run with the same one may skip the file
+        (see :func:`complete_set_hash`).
     **extra
         More keys for the caller's own purpose (scores, the export's choices).
     """
@@ -133,8 +139,28 @@ def manifest(
         "iterations": len(losses),
         "final_loss": float(losses[-1]) if len(losses) else None,
         "stems": list(stems),
+        **({"settings_hash": settings_hash} if settings_hash else {}),
         **extra,
     }
+
+
+def complete_set_hash(folder: str | os.PathLike) -> tuple[str, str | None] | None:
+    """The settings hash and input of the stem set in ``folder``, if that set is complete.
+
+    Complete: ``manifest.json`` reads, records a settings hash, and every file
+    it lists is there (a set is published whole, so this fails only when a
+    file was removed by hand). None otherwise.
+    """
+    folder = Path(folder)
+    try:
+        data = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("settings_hash"), str):
+        return None
+    if not all((folder / name).is_file() for name in _previous_set(folder)):
+        return None
+    return data["settings_hash"], data.get("input")
 
 
 

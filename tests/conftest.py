@@ -70,3 +70,22 @@ def mix_wav(tmp_path_factory):
 def long_wav(tmp_path_factory):
     """Half a minute at 44.1 kHz: long enough to interrupt, and stems take a while to write."""
     return demo_wav(tmp_path_factory.mktemp("long"), duration=30.0, rate=44_100)
+
+
+@pytest.fixture(scope="module")
+def song_tree(tmp_path_factory, mix_wav):
+    """A batch's input: three two-second songs, two of one name in different subfolders.
+
+    Each is a different stretch of the demo, so a stem set written for the
+    wrong file shows.
+    """
+    import soundfile as sf
+
+    root = tmp_path_factory.mktemp("songs")
+    samples, rate = sf.read(mix_wav, dtype="float32")
+    for i, name in enumerate(("a/song.wav", "b/song.wav", "c.flac")):
+        path = root / name
+        path.parent.mkdir(exist_ok=True)
+        start = i * rate // 2
+        sf.write(path, samples[start:start + 2 * rate], rate)
+    return root

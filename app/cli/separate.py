@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
+
+from app.batch.engine import FileReport
+from app.batch.request import Request
 
 from .common import (
     bad_shared_option,
@@ -16,7 +20,7 @@ from .common import (
     warm_up,
 )
 
-__all__ = ["build_parser", "run_separate"]
+__all__ = ["build_parser", "run_separate", "separate_file"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,7 +34,16 @@ def build_parser() -> argparse.ArgumentParser:
         prog="partwise separate",
         description="Separate audio files into NMF components or sources and write the stems.",
     )
-    p.add_argument("inputs", nargs="*", type=Path, metavar="FILE", help="audio file(s) to separate")
+    p.add_argument(
+        "inputs",
+        nargs="*",
+        type=Path,
+        metavar="FILE",
+        help="audio files, folders (their audio files) or quoted patterns ('music/**/*.wav') "
+        "to separate",
+    )
+    p.add_argument("--recursive", "-r", action="store_true",
+                   help="take the audio files of the folders' subfolders too")
     p.add_argument("--demo", action="store_true", help="separate the built-in synthetic mixture")
     p.add_argument(
         "--session",
@@ -149,6 +162,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--sample-format", choices=tuple(SUBTYPES), default="pcm24", help="stem sample format"
     )
+    p.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=None,
+        metavar="N",
+        help="separate N files at a time on a local Dask cluster of N worker processes, "
+        "with a progress bar over the files (default: one file after another in this process)",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="separate the files on an existing Dask cluster (tcp://host:8786); its workers "
+        "need Partwise installed and must see the input and output paths",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="skip a file whose output folder holds a complete stem set made with the same "
+        "settings (the settings hash in its manifest)",
+    )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     return p
 
@@ -182,6 +216,10 @@ def _bad_option(args: argparse.Namespace) -> str | None:
         return f"--guide-strength must be a number with 0 ≤ λ ≤ 100, got {args.guide_strength}"
     if args.guide is not None and args.session is not None:
         return "--guide and --session cannot be combined: a session keeps its own sources"
+    if args.jobs is not None and args.jobs < 1:
+        return f"--jobs must be at least 1, got {args.jobs}"
+    if args.jobs is not None and args.scheduler is not None:
+        return "--jobs and --scheduler cannot be combined: the cluster's workers set the jobs"
     if (args.algorithm == "deep") != (args.layers is not None):
         return "--layers goes with --algorithm deep, and deep NMF needs --layers"
     # ``not a <= x`` rather than ``x < a``: NaN fails every comparison.
@@ -189,25 +227,6 @@ def _bad_option(args: argparse.Namespace) -> str | None:
         return (f"--mask-power must be a number with 0 < α ≤ {pipeline.MAX_MASK_POWER:g}, "
                 f"got {args.mask_power}")
     return bad_shared_option(args)
-
-
-def _subfolders(labels: list[str]) -> list[str]:
-    """A distinct subfolder name per input: its file stem, then ``_2``, ``_3``… on clashes.
-
-    ``d1/song.wav d2/song.wav`` and ``song.wav song.flac`` would otherwise
-    write into one folder, the second replacing the first.
-    """
-    used: set[str] = set()
-    names = []
-    for label in labels:
-        stem = Path(label).stem or "input"
-        name, n = stem, 1
-        while name.lower() in used:  # case-insensitive file systems
-            n += 1
-            name = f"{stem}_{n}"
-        used.add(name.lower())
-        names.append(name)
-    return names
 
 
 def _demo_scores(separation, demo) -> dict:
@@ -226,7 +245,7 @@ def _demo_scores(separation, demo) -> dict:
     }
 
 
-def _from_session(project, audio, progress, session):
+def _from_session(project, audio, progress, session, warn):
     """Separation of ``audio`` as the saved session ``project`` describes it.
 
     On the session's own audio (same content hash) the session is restored into
@@ -235,8 +254,8 @@ def _from_session(project, audio, progress, session):
     exports; on any other file, or when the session was saved before any run,
     its settings and seed are run afresh and its number of sources grouped
     automatically, steered by its paint (as ``--guide`` steers) where the paint
-    fits the file's STFT grid. Paint that does not fit is left out, said so on
-    stderr. ``session`` is the session file's path, for messages.
+    fits the file's STFT grid. Paint that does not fit is left out, said so
+    through ``warn``. ``session`` is the session file's path, for messages.
     """
     from app.document import Document
     from dsp import pipeline
@@ -249,9 +268,9 @@ def _from_session(project, audio, progress, session):
     stored = same_audio and project.W.size > 0
     paint = project.paint
     if paint is not None and paint.shape[1:] != spec.shape:
-        print(f"partwise: '{audio.name}': the session's paint ({paint.shape[1]} bins x "
-              f"{paint.shape[2]} frames) does not fit this file's STFT ({spec.shape[0]} x "
-              f"{spec.shape[1]}); separating without it", file=sys.stderr)
+        warn(f"'{audio.name}': the session's paint ({paint.shape[1]} bins x "
+             f"{paint.shape[2]} frames) does not fit this file's STFT ({spec.shape[0]} x "
+             f"{spec.shape[1]}); separating without it")
         paint = None
     document = Document()
     try:
@@ -273,15 +292,88 @@ def _from_session(project, audio, progress, session):
                                steering=document.steering())
 
 
-def run_separate(argv: list[str]) -> int:
-    """``partwise separate``: returns the process exit code."""
+def separate_file(path: Path | None, folder: Path, *, request: Request, label: str,
+                  quiet: bool = True) -> FileReport:
+    """Separate one file (None: the built-in demo) into ``folder`` as ``request`` says.
+
+    The one code path for a file: the sequential command line, its Dask tasks
+    and the window's batch all call it. The stem set is published whole, with
+    the request's settings hash in its manifest, or the folder is left as it
+    was. Without ``quiet`` the iterations' progress goes to stderr.
+
+    Raises
+    ------
+    AudioError, StftError, GuideError, ProjectError, ValueError
+        With a one-line reason, when the file cannot be separated.
+    """
     from dsp import pipeline
     from dsp.audio import Audio, AudioError, load, save
     from dsp.demo import make_demo
-    from dsp.guide import GuideError, check_paint, load_guide
+    from dsp.guide import check_paint, load_guide
+    from dsp.project_file import load_project
+    from dsp.stft import frame_count
+
+    settings = request.settings
+    project = load_project(request.session) if request.session is not None else None
+    paint = load_guide(request.guide) if request.guide is not None else None
+    demo = make_demo() if path is None else None
+    with decoder_silenced():
+        audio = demo.mixture if demo else load(path)
+    frames = frame_count(audio.frames, settings.hop)
+    problem = memory_problem(audio.channels, audio.frames, settings)
+    if problem:
+        raise AudioError(problem)
+    warm_up(quiet)
+    guided = paint is not None or (project is not None and project.paint is not None)
+    total = settings.iterations + (settings.guide_iterations if guided else 0)
+    progress = progress_printer(label, total, quiet)
+    warnings: list[str] = []
+    if project is not None:
+        separation = _from_session(project, audio, progress, request.session, warnings.append)
+    else:
+        if not request.chosen_components:
+            settings = replace(settings, n_components=pipeline.default_components(
+                settings.n_sources, frames=frames))
+        if paint is not None:
+            check_paint(paint, (settings.n_fft // 2 + 1, frames), name=f"'{request.guide}'")
+        separation = pipeline.separate_audio(audio, settings, progress=progress, paint=paint)
+    extra = {"settings_hash": request.settings_hash}
+    if project is not None:
+        extra["session"] = str(request.session)
+    if paint is not None:
+        extra["guide"] = {"file": str(request.guide), "strength": settings.guide_strength,
+                          "iterations": settings.guide_iterations}
+    files = {}
+    if demo:
+        mixture = Audio(audio.samples, audio.rate)
+        files["mixture.wav"] = lambda tmp, a=mixture: save(a, tmp, subtype="float")
+        extra |= {"mixture": "mixture.wav", "demo_sdr_db": _demo_scores(separation, demo)}
+    written = pipeline.export_stems(
+        separation,
+        folder,
+        file_format=request.file_format,
+        subtype=request.sample_format,
+        extra=extra,
+        files=files,
+        protect=request.protect,
+        warn=warnings.append,
+    )
+    stems = len(written) - 1 - len(files)  # and manifest.json
+    notes = [f"{label}: wrote {stems} stems to {folder}"]
+    notes += [f"  {name}: SDR {score:.1f} dB" for name, score in
+              extra.get("demo_sdr_db", {}).items()]
+    return FileReport(tuple(notes), tuple(warnings))
+
+
+def run_separate(argv: list[str]) -> int:
+    """``partwise separate``: returns the process exit code."""
+    from app.batch.engine import FAILED, SKIPPED, SchedulerError, run_batch
+    from app.batch.inputs import InputError, plan_tasks
+    from dsp import pipeline
+    from dsp.audio import AudioError
+    from dsp.guide import GuideError, load_guide
     from dsp.project_file import ProjectError, load_project
     from dsp.stems import check_writable_folder
-    from dsp.stft import StftError, frame_count
 
     args = build_parser().parse_args(argv)
     project = None
@@ -294,7 +386,7 @@ def run_separate(argv: list[str]) -> int:
         if not args.inputs and not args.demo:
             args.inputs = [Path(project.audio_path)]
     if not args.inputs and not args.demo:
-        fail("give at least one audio FILE, or --demo")
+        fail("give at least one audio FILE or folder, or --demo")
         return 2
     paint = None
     if args.guide is not None:
@@ -342,67 +434,41 @@ def run_separate(argv: list[str]) -> int:
     out = Path(args.out)
     try:
         check_writable_folder(out)
-    except AudioError as exc:
+        tasks = plan_tasks(args.inputs, out, recursive=args.recursive, demo=args.demo)
+    except (AudioError, InputError) as exc:
         fail(str(exc))
         return 1
-
-    jobs: list[tuple[str, Path | None]] = [("demo", None)] if args.demo else []
-    jobs += [(path.name, path) for path in args.inputs]
-    several = len(jobs) > 1
-    subfolders = _subfolders([label for label, _ in jobs]) if several else [""] * len(jobs)
     # No stem set may replace or remove any file the run reads.
-    protect = [p for p in (*args.inputs, args.session, args.guide) if p is not None]
-    failures = 0
-    for (label, path), subfolder in zip(jobs, subfolders):
-        folder = out / subfolder
+    protect = [t.path for t in tasks if t.path] + [p for p in (args.session, args.guide) if p]
+    request = Request(settings, chosen_components=chosen_k or project is not None,
+                      session=args.session if project is not None else None, guide=args.guide,
+                      file_format=args.format, sample_format=args.sample_format,
+                      protect=tuple(protect))
+    batch = args.jobs is not None or args.scheduler is not None
+    work = partial(separate_file, request=request, quiet=args.quiet or batch)
+    outcomes = run_batch(tasks, work, settings_hash=request.settings_hash, resume=args.resume,
+                         jobs=args.jobs, scheduler=args.scheduler)
+    if batch:
+        from .batch_report import report_batch
+
         try:
-            demo = make_demo() if path is None else None
-            with decoder_silenced():
-                audio = demo.mixture if demo else load(path)
-            problem = memory_problem(audio.channels, audio.frames, settings)
-            if problem:
-                raise AudioError(problem)
-            warm_up(args.quiet)
-            guided = paint is not None or (project is not None and project.paint is not None)
-            total = settings.iterations + (settings.guide_iterations if guided else 0)
-            progress = progress_printer(label, total, args.quiet)
-            if project is not None:
-                separation = _from_session(project, audio, progress, args.session)
-            else:
-                frames = frame_count(audio.frames, settings.hop)
-                k = args.components if chosen_k else pipeline.default_components(
-                    args.sources, frames=frames)
-                if paint is not None:
-                    check_paint(paint, (settings.n_fft // 2 + 1, frames), name=f"'{args.guide}'")
-                separation = pipeline.separate_audio(
-                    audio, replace(settings, n_components=k), progress=progress, paint=paint)
-            extra = {"session": str(args.session)} if project is not None else {}
-            if paint is not None:
-                extra["guide"] = {"file": str(args.guide), "strength": settings.guide_strength,
-                                  "iterations": settings.guide_iterations}
-            files = {}
-            if demo:
-                mixture = Audio(audio.samples, audio.rate)
-                files["mixture.wav"] = lambda tmp, a=mixture: save(a, tmp, subtype="float")
-                extra |= {"mixture": "mixture.wav", "demo_sdr_db": _demo_scores(separation, demo)}
-            written = pipeline.export_stems(
-                separation,
-                folder,
-                file_format=args.format,
-                subtype=args.sample_format,
-                extra=extra,
-                files=files,
-                protect=protect,
-                warn=lambda line: print(f"partwise: warning: {line}", file=sys.stderr),
-            )
-        except (AudioError, StftError, ValueError) as exc:
+            return report_batch(outcomes, len(tasks), quiet=args.quiet)
+        except SchedulerError as exc:
+            fail(str(exc))
+            return 1
+    failures = 0
+    for outcome in outcomes:
+        if outcome.status == FAILED:
             failures += 1
-            text = str(exc)
-            fail(text if text.startswith("'") or label == "demo" else f"'{label}': {text}")
+            fail(outcome.reason)
             continue
-        if not args.quiet:
-            stems = len(written) - 1 - len(files)  # and manifest.json
-            print(f"{label}: wrote {stems} stems to {folder}", file=sys.stderr)
-            for name, score in extra.get("demo_sdr_db", {}).items():
-                print(f"  {name}: SDR {score:.1f} dB", file=sys.stderr)
+        if outcome.status == SKIPPED:
+            if not args.quiet:
+                print(f"{outcome.task.label}: skipped, its stems in {outcome.task.folder} were "
+                      "made with these settings", file=sys.stderr)
+            continue
+        for line in outcome.report.warnings:
+            print(f"partwise: warning: {line}", file=sys.stderr)
+        for line in () if args.quiet else outcome.report.notes:
+            print(line, file=sys.stderr)
     return 1 if failures else 0

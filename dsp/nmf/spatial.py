@@ -11,7 +11,7 @@ the stereo image: the nonnegative tensor factorization of FitzGerald, Cranitch
 magnitudes. Mixing the channels down (the mean of their magnitudes) throws
 that position away; keeping it lets two sounds with the same spectrum but
 different places become different components, and lets the masks differ per
-channel (:class:`dsp.separation.SoftMask`).
+channel (:class:`dsp.masks.SoftMask`).
 
 The channels are stacked along frequency, V_s = [V_1; …; V_C] (C·m × n), with
 stacked templates W_s = [W diag(q_1); …; W diag(q_C)], so every pass over the
