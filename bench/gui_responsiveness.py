@@ -20,24 +20,34 @@
 With ``--long`` step 1 takes a 60-minute stereo file instead, and the probe
 runs from the moment the file is opened, so the load (reading, STFT, the
 first drawing) is covered too: ``load_lateness_max_ms`` is the GUI thread's
-longest stall while it loaded.
+longest stall while it loaded. After the run the window then plays from the
+start while its time views pan across the whole hour a minute at a time
+(``browse_*``: the probe's lateness, the underruns the player counted).
+PortAudio plays into ALSA's ``file`` device, a FIFO read at the sample rate
+(``tests/audio_device.py``), so the player's producer runs at the pace of a
+sound card: the benchmark re-runs itself in a subprocess whose HOME holds that
+asoundrc.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # this checkout's app, dsp and tests (the paced device)
 
 import numpy as np  # noqa: E402
 from PySide6.QtCore import QElapsedTimer, QEvent, QEventLoop, QObject, QSettings, QTimer  # noqa: E402
 
-from app.gui import create_application  # noqa: E402
+from app.gui import create_application, make_player  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
 from app.session_files import ASK_TO_SAVE_KEY  # noqa: E402
 from dsp.audio import save  # noqa: E402
@@ -47,6 +57,11 @@ from dsp.stft import analyse  # noqa: E402
 
 PROBE_MS = 10
 PLAYHEAD_MS = 33
+BROWSE_MINUTES = 30.0  # files at least this long are also played while the views pan
+BROWSE_SPAN = 60.0  # seconds shown while panning
+BROWSE_STEPS = 60  # view positions across the file
+BROWSE_STEP_S = 0.1  # seconds at each position
+CHILD = "PARTWISE_BENCH_DEVICE"  # set in the subprocess that plays into the paced device
 
 
 class PaintCounter(QObject):
@@ -83,7 +98,9 @@ def responsiveness(app, folder: Path, iterations: int, playhead: bool, minutes: 
     """Run the solver on a stereo file of ``minutes`` while probing the GUI thread."""
     path = save(make_demo(duration=60.0 * minutes, rate=44_100, channels=2).mixture,
                 folder / "mixture.wav", subtype="pcm16")
-    window = MainWindow(store=bench_settings(folder / "s.ini"))
+    # A player only on a long file: it plays into the paced device (see main).
+    player = make_player() if minutes >= BROWSE_MINUTES else None
+    window = MainWindow(store=bench_settings(folder / "s.ini"), player=player)
     window.show()
     document = window.document
     lateness: list[float] = []
@@ -142,14 +159,16 @@ def responsiveness(app, folder: Path, iterations: int, playhead: bool, minutes: 
     run_ended = time.perf_counter()
     run_s = run_ended - run_started
     iterating_s = run_ended - first["time"]
-    probe.stop()
     mover.stop()
-    window.close()
     late = np.array(lateness)
+    browsed = browse(app, window, lateness) if minutes >= BROWSE_MINUTES else {}
+    probe.stop()
+    window.close()
     return {
         "minutes": minutes,
         "load_and_stft_s": load_s,
         "load_lateness_max_ms": load_late,
+        **browsed,
         "iterations": document.n_iter,
         "run_s": run_s,
         "iterations_per_s": document.n_iter / run_s,
@@ -168,11 +187,44 @@ def responsiveness(app, folder: Path, iterations: int, playhead: bool, minutes: 
     }
 
 
+def browse(app, window, lateness: list[float]) -> dict:
+    """Play from the start while the time views pan across the file a minute at a time.
+
+    ``lateness`` is the running probe's list; it is cleared first, so what it
+    holds afterwards is this phase's.
+    """
+    duration = window.document.audio.duration
+    view = window.spectrogram.plot
+    lateness.clear()
+    errors: list[str] = []
+    window.playback.failed.connect(errors.append)
+    window.playback.toggle()
+    started = time.perf_counter()
+    for left in np.arange(0.0, duration - BROWSE_SPAN, duration / BROWSE_STEPS):
+        view.setXRange(left, left + BROWSE_SPAN, padding=0)
+        step_end = time.perf_counter() + BROWSE_STEP_S
+        while time.perf_counter() < step_end:
+            app.processEvents(QEventLoop.AllEvents, 5)
+    playing = window.playback.state
+    window.playback.stop()
+    late = np.array(lateness)
+    label = window.playback.underrun_label
+    return {
+        "browse_s": time.perf_counter() - started,
+        "browse_player_state": playing,
+        "browse_player_errors": "; ".join(errors) or "none",
+        "browse_lateness_p99_ms": float(np.percentile(late, 99)),
+        "browse_lateness_max_ms": float(late.max()),
+        "browse_underruns": label.text() if label.isVisibleTo(window) else "none",
+    }
+
+
 def long_spectrogram(app, folder: Path) -> dict:
     """Time from a finished STFT of a 10-minute file to the window's views drawn."""
     audio = make_demo(duration=600.0, rate=44_100, channels=1).mixture
     t0 = time.perf_counter()
     spec = analyse(audio.samples, audio.rate)
+    spec.magnitude()  # the transform itself: a Spectrogram computes its frames on demand
     stft_s = time.perf_counter() - t0
     window = MainWindow(store=bench_settings(folder / "l.ini"))
     window.show()
@@ -186,6 +238,20 @@ def long_spectrogram(app, folder: Path) -> dict:
     return {"stft_s": stft_s, "draw_s": draw_s, "bins_x_frames": f"{shape[0]} x {shape[1]}"}
 
 
+def on_paced_device(argv: list[str]) -> int:
+    """Run this benchmark again with ALSA's default device a FIFO read at the sample rate."""
+    from tests.audio_device import PacedSink, asoundrc, environment, file_device
+
+    with tempfile.TemporaryDirectory() as home:
+        fifo = Path(home) / "device.raw"
+        sink = PacedSink(fifo, 44_100, 2)
+        env = environment(Path(home), asoundrc(file_device(fifo))) | {CHILD: "1"}
+        try:
+            return subprocess.run([sys.executable, __file__, *argv], env=env).returncode
+        finally:
+            sink.samples()
+
+
 def main() -> None:
     """Run both measurements and print them."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -195,6 +261,8 @@ def main() -> None:
     parser.add_argument("--long", action="store_true",
                         help="a 60-minute stereo file instead of 3 minutes, the load probed too")
     args = parser.parse_args()
+    if args.long and CHILD not in os.environ:
+        sys.exit(on_paced_device(sys.argv[1:]))
     app = create_application([])
     # As app.gui.run does before the window: no solver thread may compile (or even type)
     # a kernel, which holds the GIL and the GUI with it.

@@ -36,13 +36,10 @@ def peak_decimate(
     """
     if step <= 1:
         return times, rows
-    n = rows.shape[1]
-    whole = n // step * step
-    blocks = rows[:, :whole].reshape(rows.shape[0], -1, step)
-    lows, highs = blocks.min(axis=2), blocks.max(axis=2)
-    if whole < n:  # the shorter last block
-        lows = np.concatenate([lows, rows[:, whole:].min(axis=1, keepdims=True)], axis=1)
-        highs = np.concatenate([highs, rows[:, whole:].max(axis=1, keepdims=True)], axis=1)
+    starts = np.arange(0, rows.shape[1], step)  # the last block may be shorter
+    # reduceat reads the rows in place: no copy of a long H, strided or not.
+    lows = np.minimum.reduceat(rows, starts, axis=1)
+    highs = np.maximum.reduceat(rows, starts, axis=1)
     y = np.empty((rows.shape[0], 2 * lows.shape[1]), dtype=np.float32)
     y[:, 0::2], y[:, 1::2] = lows, highs
     return np.repeat(times[::step], 2), y
@@ -70,7 +67,7 @@ class ActivationsView(pg.PlotWidget):
         super().__init__(parent)
         self._document = document
         self.activations: np.ndarray | None = None
-        self._scaled: np.ndarray | None = None  # rows of H over their peaks, offset and stacked
+        self._peaks: np.ndarray | None = None  # each row's peak, (k, 1): rows are drawn over it
         self.curves: list[pg.PlotDataItem] = []
         self.setLabel("bottom", "Time", units="s")
         self.showGrid(x=True, y=False, alpha=0.15)
@@ -130,29 +127,34 @@ class ActivationsView(pg.PlotWidget):
         H = self._document.H  # noqa: N806
         self.activations = H
         if H is None or H.shape[0] != len(self.curves):
-            self._scaled = None
+            self._peaks = None
             for curve in self.curves:
                 curve.setData([], [])
             return
-        peaks = np.maximum(H.max(axis=1), np.finfo(np.float32).tiny)
-        offsets = np.array([self._row_offset(k) for k in range(H.shape[0])], np.float32)
-        self._scaled = offsets[:, None] + np.float32(_ROW_HEIGHT) * (H / peaks[:, None])
+        self._peaks = np.maximum(H.max(axis=1, keepdims=True), np.finfo(np.float32).tiny)
         self._draw()
 
     def _draw(self) -> None:
-        """Set every curve to the visible part of its row, peak-decimated."""
-        scaled, spec = self._scaled, self._document.spectrogram
-        if scaled is None or spec is None:
+        """Set every curve to the visible part of its row, peak-decimated.
+
+        Only the decimated points are scaled and stacked (a block's minimum and
+        maximum scale with the row), so a refresh never copies the whole of H:
+        on an hour of frames that copy alone was most of a snapshot's time.
+        """
+        H, spec = self.activations, self._document.spectrogram  # noqa: N806
+        if self._peaks is None or spec is None:
             return
-        times = spec.times
-        n = scaled.shape[1]
+        n, seconds = H.shape[1], spec.hop / spec.rate  # frame t is centred at t · seconds
         t0, t1 = self.getViewBox().viewRange()[0]
-        a = int(np.clip(np.searchsorted(times, t0) - 1, 0, n - 1))
-        b = int(np.clip(np.searchsorted(times, t1) + 1, a + 1, n))
+        a = int(np.clip(np.ceil(t0 / seconds) - 1, 0, n - 1))
+        b = int(np.clip(np.ceil(t1 / seconds) + 1, a + 1, n))
+        times = np.arange(a, b) * seconds
         view = self.getViewBox()
         columns = int(view.width() * self.devicePixelRatioF()) or MAX_POINTS // 2
         step = max(1, -(-(b - a) // min(MAX_POINTS // 2, columns)))
-        x, y = peak_decimate(times[a:b], scaled[:, a:b], step)
+        x, y = peak_decimate(times, H[:, a:b], step)
+        offsets = np.array([self._row_offset(k) for k in range(H.shape[0])], np.float32)
+        y = offsets[:, None] + np.float32(_ROW_HEIGHT) * (y / self._peaks)
         for k, curve in enumerate(self.curves):
             curve.setData(x, y[k], skipFiniteCheck=True)
 

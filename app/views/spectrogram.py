@@ -40,7 +40,7 @@ MAX_COLUMNS = 2048  # wider than most screens: decimating further would show
 DYNAMIC_RANGE = 80.0  # dB shown below the loudest bin (0 dB)
 _LOG_ROWS = 512  # rows of the log-frequency image
 _INLINE_CELLS = 1 << 21  # pixels × components: about a millisecond of arithmetic, no thread hop
-_INLINE_READ = 1 << 24  # cells of V read for a maximum: ~20 ms (a 3-minute song's whole V)
+_INLINE_READ = 1 << 22  # cells of V read inline at most: ~5 ms (45 s of frames at hop 512)
 _LOWEST_LOG_HZ = 20.0
 #: What an empty view shows: a few seconds, and the audible range of 44.1 kHz audio.
 _EMPTY_SECONDS = 10.0
