@@ -71,26 +71,27 @@ def available() -> int | None:
     """
     import resource  # POSIX only
 
-    free = None
-    try:
-        with open("/proc/meminfo", encoding="ascii") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    free = int(line.split()[1]) * 1024
-    except (OSError, ValueError):
-        pass
+    free = _proc_bytes("/proc/meminfo", "MemAvailable:")
     limit, _ = resource.getrlimit(resource.RLIMIT_AS)
     if limit != resource.RLIM_INFINITY:
-        used = 0
-        try:
-            with open("/proc/self/status", encoding="ascii") as status:
-                for line in status:
-                    if line.startswith("VmSize:"):
-                        used = int(line.split()[1]) * 1024
-        except (OSError, ValueError):
-            pass
+        used = _proc_bytes("/proc/self/status", "VmSize:") or 0
         free = limit - used if free is None else min(free, limit - used)
     return free
+
+
+def _proc_bytes(path: str, key: str) -> int | None:
+    """The figure of the line starting with ``key`` in a /proc file (given in kB), in bytes.
+
+    None when the file or the line is not there (not Linux) or cannot be read.
+    """
+    try:
+        with open(path, encoding="ascii") as lines:
+            for line in lines:
+                if line.startswith(key):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def refusal(channels: int, length: int, settings, *, hint: str, held: int = 0) -> str | None:
