@@ -157,3 +157,26 @@ def test_a_new_source_does_not_inherit_the_paint_of_one_that_emptied(document):
     document.assign_sources([[0, 1, 2, 3]])  # source 1 has no parts and no state left
     index = document.add_source("New")
     assert index == 1 and not document.paint[1].any()
+
+
+def test_another_sources_first_stroke_takes_the_next_row_without_copying_the_paint(document):
+    document.assign_sources([[0], [1], [2], [3]])
+    document.set_paint_block(0, slice(0, 2), slice(0, 2), np.ones((2, 2)))
+    first, before = document.paint, document.edit_state()
+    document.set_paint_block(2, slice(3, 4), slice(3, 4), np.full((1, 1), 0.5))
+    grown = document.paint
+    assert len(first) == 1 and len(grown) == 3
+    assert np.shares_memory(first, grown)  # the painted row was not copied
+    assert grown[0, :2, :2].sum() == 4 and grown.sum() == pytest.approx(4.5)
+    assert not grown[1].any()
+    # A source beyond the block (added later) makes a new one and keeps every row.
+    index = document.add_source("New")
+    document.set_paint_block(index, slice(0, 1), slice(0, 1), np.ones((1, 1)))
+    assert len(document.paint) == index + 1
+    np.testing.assert_array_equal(document.paint[:3], grown)
+    # Back to the one-row paint (undo), then painting again never shows rows painted since.
+    document.restore_edit_state(before)
+    assert len(document.paint) == 1
+    document.set_paint_block(2, slice(5, 6), slice(5, 6), np.ones((1, 1)))
+    assert document.paint.sum() == pytest.approx(5.0)
+    assert not document.paint[1].any() and document.paint[2, 3, 3] == 0
