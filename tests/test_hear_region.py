@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
 from app.painting.hear import WHOLE_MIX
 from tests.test_gui_playback import FakePlayer, _factorized, _open
@@ -168,3 +169,48 @@ def test_without_playback_the_action_is_disabled(qtbot, store):
     assert not window.painting.hear.action.isEnabled()
     assert "unavailable" in window.painting.hear.action.toolTip()
     window.close()
+
+
+def test_a_selection_is_heard_instead_of_the_paint_and_a_click_clears_it(hearing, qtbot):
+    from tests.test_paint_gui import drag, viewport_point
+
+    window, player, hear = hearing
+    document, spec, painting = window.document, window.document.spectrogram, window.painting
+    window.resize(1400, 900)
+    qtbot.wait(50)
+    window.spectrogram.render()
+    _paint(document, 1, slice(5, 15))
+    painting.source_box.setCurrentIndex(1)
+    paint, edits = document.paint.copy(), window.history.stack.count()
+    painting.select_action.trigger()
+    assert painting.select_action.shortcut().toString() == "S"
+    drag(qtbot, window.spectrogram, [(0.3, 500.0), (0.9, 2000.0)])
+    bins, frames = painting.selection
+    # The cells whose centres the rectangle covers, to within a cell; nothing painted or undoable.
+    assert abs(frames.start * spec.hop / spec.rate - 0.3) <= spec.hop / spec.rate
+    assert abs((frames.stop - 1) * spec.hop / spec.rate - 0.9) <= spec.hop / spec.rate
+    hz = spec.rate / spec.n_fft
+    assert 500.0 <= bins.start * hz < 500.0 + 2 * hz
+    assert 2000.0 - 2 * hz < (bins.stop - 1) * hz <= 2000.0
+    np.testing.assert_array_equal(document.paint, paint)
+    assert window.history.stack.count() == edits
+    assert len(painting.canvas.outline.xData) == 5  # the rectangle stays drawn
+    hear.action.trigger()
+    expected = np.zeros(document.magnitude.shape, np.float32)
+    expected[bins, frames] = 1.0
+    np.testing.assert_array_equal(player.region, expected)
+    assert player.loop == pytest.approx(_span(spec, frames.start, frames.stop - 1))
+    last = document.magnitude.shape[1]
+    _paint(document, 1, slice(last - 5, last))  # paint while a selection is heard: the selection
+    np.testing.assert_array_equal(player.region, expected)
+    # A click with the Select tool clears the selection: the chosen source's paint is heard.
+    viewport = window.spectrogram.graphics.viewport()
+    qtbot.wait(QApplication.doubleClickInterval() + 50)  # a click, not the drag's double click
+    QTest.mouseClick(viewport, Qt.LeftButton, Qt.NoModifier,
+                     viewport_point(window.spectrogram, 0.5, 4000.0))
+    qtbot.wait(30)
+    assert painting.selection is None
+    assert painting.canvas.outline.xData is None or len(painting.canvas.outline.xData) == 0
+    np.testing.assert_array_equal(player.region, document.paint[1])
+    start, end = _span(spec, 5, last - 1)
+    assert player.loop == pytest.approx((start, min(end, spec.length / spec.rate)))  # in the audio

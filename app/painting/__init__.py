@@ -2,13 +2,14 @@
 
 ``install_painting(services)`` puts a Paint toolbar and menu in the window:
 Brush (B), Eraser (E), Rectangle (R) and Lasso (L) — the last two fill the
-region outlined; none chosen, the mouse pans and seeks as always —, the
-source painted for, the brush's size, hardness and opacity (the confidence
-painted), and Clear paint. Strokes go to the document's paint
-(:mod:`dsp.guide`: what steers the solver and the masks) as they are drawn,
-and each finished stroke is one command on the window's undo stack.
-Hear painted region (H, :mod:`.hear`) plays only the chosen source's painted
-cells, looped, through the source chosen in "Through".
+region outlined; none chosen, the mouse pans and seeks as always —, Select
+(S: a rectangle selected, not painted; a click clears it), the source painted
+for, the brush's size, hardness and opacity (the confidence painted), and
+Clear paint. Strokes go to the document's paint (:mod:`dsp.guide`: what steers
+the solver and the masks) as they are drawn, and each finished stroke is one
+command on the window's undo stack. Hear region (H, :mod:`.hear`) plays only
+the selection, or else the chosen source's painted cells, looped, through the
+source chosen in "Through".
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from PySide6.QtWidgets import QComboBox, QLabel, QSpinBox, QToolBar
 from ..services import Services
 from ..widgets import spin_box
 from .brush import Brush
-from .canvas import PaintCanvas, source_colour
+from .canvas import SELECT, PaintCanvas, source_colour
 from .commands import ClearPaintCommand, StrokeRecorder
 from .hear import HearRegion
 
@@ -40,7 +41,9 @@ class PaintTools(QObject):
     toolbar : QToolBar
     canvas : PaintCanvas
     hear : HearRegion
-        Hear painted region (its action, and whose share is heard).
+        Hear region (its action, and whose share is heard).
+    selection : (slice, slice) or None
+        The cells (bins, frames) selected with the Select tool, or None.
     """
 
     def __init__(self, services: Services) -> None:
@@ -63,6 +66,12 @@ class PaintTools(QObject):
         self.lasso_action.setShortcut(QKeySequence("L"))
         self.lasso_action.setToolTip(
             "Draw round a region to fill it for the chosen source at the brush's opacity (L)")
+        self.select_action = QAction("&Select", self, checkable=True)
+        self.select_action.setShortcut(QKeySequence("S"))
+        self.select_action.setToolTip(
+            "Drag a rectangle to select it without painting; Hear region (H) plays it. "
+            "A click clears it (S)")
+        self.selection: tuple[slice, slice] | None = None
         group = QActionGroup(self)
         group.setExclusionPolicy(QActionGroup.ExclusionPolicy.ExclusiveOptional)
         for action in self.tool_actions:
@@ -92,30 +101,35 @@ class PaintTools(QObject):
             self.toolbar.addWidget(widget)
         self.toolbar.addSeparator()
         self.toolbar.addAction(self.clear_action)
-        self.hear = HearRegion(document, services.playback, lambda: self.tool()[1], services.parent)
+        self.hear = HearRegion(document, services.playback, lambda: self.tool()[1],
+                               services.parent, lambda: self.selection)
         self.toolbar.addSeparator()
         self.toolbar.addAction(self.hear.action)
         self.toolbar.addWidget(self.hear.through_box)
         self.source_box.currentIndexChanged.connect(lambda _: self.hear.update())
 
-        self.canvas = PaintCanvas(document, services.spectrogram, self.tool, self._on_stroke)
+        self.canvas = PaintCanvas(document, services.spectrogram, self.tool, self._on_stroke,
+                                  lambda cells: self._select(cells, self.output_canvas))
         self._output = services.reconstruction
         #: The same paint over the Reconstruction view; there, showing a component's share,
         #: the brush says "not this source here" (:meth:`output_tool`).
         self.output_canvas = PaintCanvas(document, self._output, self.output_tool,
-                                         self._on_stroke)
+                                         self._on_stroke,
+                                         lambda cells: self._select(cells, self.canvas))
         for signal in (document.sources_changed, document.components_changed,
                        document.component_changed):
             signal.connect(lambda *_: self._fill_sources())
             signal.connect(lambda *_: self._fill_hear_sources())
         document.audio_changed.connect(self._enable)
+        document.audio_changed.connect(lambda: self._select(None, self.canvas))
         self._fill_sources()
         self._enable()
 
     @property
     def tool_actions(self) -> tuple[QAction, ...]:
-        """Brush, Eraser, Rectangle and Lasso: at most one is chosen."""
-        return (self.brush_action, self.eraser_action, self.rectangle_action, self.lasso_action)
+        """Brush, Eraser, Rectangle, Lasso and Select: at most one is chosen."""
+        return (self.brush_action, self.eraser_action, self.rectangle_action, self.lasso_action,
+                self.select_action)
 
     @property
     def brush(self) -> Brush:
@@ -125,7 +139,7 @@ class PaintTools(QObject):
 
     def tool(self) -> tuple[str | None, int, Brush]:
         """What the mouse does on the spectrogram: (mode, source, brush)."""
-        modes = ("brush", "eraser", "rectangle", "lasso")
+        modes = ("brush", "eraser", "rectangle", "lasso", SELECT)
         mode = next((m for m, a in zip(modes, self.tool_actions) if a.isChecked()), None)
         source = self.source_box.currentData()
         return mode, 0 if source is None else source, self.brush
@@ -150,6 +164,20 @@ class PaintTools(QObject):
                 return None, own, brush
             return "not", own, brush
         return mode, source, brush
+
+    def _select(self, cells: tuple[slice, slice] | None, other: PaintCanvas) -> None:
+        """A selection made (or cleared) on one view; the other view's outline goes.
+
+        A selection is not an edit of the document (nothing to undo): it says
+        what Hear region plays, and other audio clears it.
+        """
+        other.clear_selection()
+        if cells is None:
+            self.canvas.clear_selection()
+            self.output_canvas.clear_selection()
+        if cells != self.selection:
+            self.selection = cells
+            self.hear.update()
 
     def clear(self) -> None:
         """Clear all paint, as one undoable edit."""

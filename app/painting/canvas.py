@@ -4,7 +4,9 @@
 grid (:attr:`~app.views.spectrogram.SpectrogramView.shown_grid`): each cell in
 the colour of the source painted there, as opaque as the paint is sure. While
 a brush or the eraser is chosen, left drags and clicks on it paint (the view
-neither pans nor seeks); otherwise they pass through to the view.
+neither pans nor seeks); otherwise they pass through to the view. With the
+Select tool a drag outlines a rectangle that stays drawn as the selection
+(what Hear region plays), and a click clears it; nothing is painted.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ __all__ = ["PaintCanvas", "overlay_rgba", "source_colour"]
 OVERLAY_OPACITY = 0.6
 #: Tools whose drag outlines a region to fill instead of painting along the way.
 REGION_MODES = ("rectangle", "lasso")
+#: The tool whose drag outlines a rectangle that is selected, not painted.
+SELECT = "select"
 #: Delay that gathers a burst of paint changes into one redraw, ms.
 REDRAW_DELAY = 15
 
@@ -71,19 +75,25 @@ class PaintCanvas(pg.ImageItem):
         ``"brush"``, ``"eraser"``, ``"rectangle"`` or ``"lasso"`` (a drag
         outlines a region that is filled with the brush's opacity when the
         button is released), ``"not"`` (a brush that paints every other
-        source: "not this source here"), or None (the mouse belongs to the view).
+        source: "not this source here"), ``"select"`` (a drag selects a
+        rectangle, a click clears it), or None (the mouse belongs to the view).
     on_stroke : callable
         Called with a finished stroke's :class:`StrokeRecorder` and its name.
+    on_select : callable, optional
+        Called with the selected cells ``(bins, frames)``, or None when a
+        click clears the selection.
     """
 
     def __init__(self, document: Document, view: SpectrogramView,
                  tool: Callable[[], tuple[str | None, int, Brush]],
-                 on_stroke: Callable[[StrokeRecorder, str], None]) -> None:
+                 on_stroke: Callable[[StrokeRecorder, str], None],
+                 on_select: Callable[[tuple[slice, slice] | None], None] | None = None) -> None:
         super().__init__(axisOrder="row-major")
         self._document = document
         self._view = view
         self._tool = tool
         self._on_stroke = on_stroke
+        self._on_select = on_select
         self._recorder: StrokeRecorder | None = None
         self._last: tuple[float, float] | None = None
         self._outline: list[tuple[float, float]] = []  # a region's corners or path so far
@@ -192,10 +202,11 @@ class PaintCanvas(pg.ImageItem):
             return
         event.accept()
         point = self._point(event.scenePos())
-        if self._tool()[0] in REGION_MODES:
+        mode = self._tool()[0]
+        if mode in REGION_MODES or mode == SELECT:
             self._outline_to(point)
             if event.isFinish():
-                self._fill()
+                self._select() if mode == SELECT else self._fill()
                 self._finish()
             return
         self._stamp([self._last, point])
@@ -205,7 +216,7 @@ class PaintCanvas(pg.ImageItem):
 
     def _region(self) -> list[tuple[float, float]]:
         """The outlined polygon: a rectangle's corners, or the lasso's path."""
-        if self._tool()[0] == "rectangle":
+        if self._tool()[0] in ("rectangle", SELECT):
             (x0, y0), (x1, y1) = self._outline[0], self._outline[-1]
             return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
         return list(self._outline)
@@ -227,7 +238,26 @@ class PaintCanvas(pg.ImageItem):
         self._recorder.before_change(region.frames)
         self._apply(mode, source, brush, region)
 
+    def _select(self) -> None:
+        """Select the outlined rectangle's cells; the outline stays as the selection."""
+        region = region_alpha(self._region(), self._grid())
+        self._outline = []
+        if region is None:
+            self.clear_selection()
+        if self._on_select is not None:
+            self._on_select(None if region is None else (region.bins, region.frames))
+
+    def clear_selection(self) -> None:
+        """Take the selection's outline off the view."""
+        self.outline.setData([], [])
+
     def mouseClickEvent(self, event) -> None:  # noqa: N802 - pyqtgraph's API
+        if self._painting(event) and self._tool()[0] == SELECT:
+            event.accept()
+            self.clear_selection()
+            if self._on_select is not None:
+                self._on_select(None)
+            return
         if not self._painting(event) or self._tool()[0] in REGION_MODES:
             event.ignore()
             return

@@ -1,11 +1,13 @@
-"""Hear painted region: play only the cells painted for the chosen source, looped.
+"""Hear region: play only the selection, or else the cells painted for the chosen source, looped.
 
 :class:`HearRegion` is the Paint menu's and tool bar's switch (H) and the choice
-of whose share is heard inside the region ("Through": the painted source, the
-whole mix or any other source). It tells the playback control what to play
+of whose share is heard inside the region ("Through": the chosen source, the
+whole mix or any other source). The region is the rectangle selected with the
+Select tool (S) while there is one, else the chosen source's paint. It tells
+the playback control what to play
 (:meth:`app.playback.control.PlaybackControl.listen`), which hands the player
-the paint row as a time–frequency region, the gains and a loop over the painted
-frames; strokes while it is on are heard as they are painted.
+the region as time–frequency weights, the gains and a loop over its frames;
+strokes while a painted region is heard are heard as they are painted.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ PAINTED, WHOLE_MIX = "painted", "mix"
 
 
 class HearRegion(QObject):
-    """The "Hear painted region" action and its "Through" choice.
+    """The "Hear region" action and its "Through" choice.
 
     Parameters
     ----------
@@ -37,6 +39,8 @@ class HearRegion(QObject):
     painted_source : callable
         The source chosen in the paint tools.
     parent : QWidget
+    selection : callable, optional
+        The selected cells ``(bins, frames)``, or None: the painted cells are heard.
 
     Attributes
     ----------
@@ -49,15 +53,17 @@ class HearRegion(QObject):
     """
 
     def __init__(self, document: Document, playback, painted_source: Callable[[], int],
-                 parent: QWidget) -> None:
+                 parent: QWidget,
+                 selection: Callable[[], tuple[slice, slice] | None] = lambda: None) -> None:
         super().__init__(parent)
         self._document = document
         self._playback = playback
         self._painted_source = painted_source
-        self.action = QAction("&Hear painted region", self, checkable=True)
+        self._selection = selection
+        self.action = QAction("&Hear region", self, checkable=True)
         self.action.setShortcut(QKeySequence("H"))
         self.through_box = QComboBox()
-        self.through_box.setToolTip("Whose share of the mix is heard inside the painted region")
+        self.through_box.setToolTip("Whose share of the mix is heard inside the region")
         self.through_menu = QMenu("Hear &through", parent)
         self.through_menu.aboutToShow.connect(self._fill_menu)
         self.fill_sources()
@@ -65,10 +71,11 @@ class HearRegion(QObject):
         self.action.setEnabled(available)
         self.through_box.setEnabled(available)
         if not available:
-            self.action.setToolTip("Hear painted region: playback is unavailable")
+            self.action.setToolTip("Hear region: playback is unavailable")
             return
         self.action.setToolTip(
-            "Play only the cells painted for the chosen source, looped over their time span (H)")
+            "Play only the selection (Select, S), or else the cells painted for the chosen "
+            "source, looped over their time span (H)")
         self.action.toggled.connect(lambda _: self.update())
         self.through_box.currentIndexChanged.connect(lambda _: self.update())
         playback.listening_changed.connect(self._on_listening_changed)
@@ -80,7 +87,7 @@ class HearRegion(QObject):
         source = self._painted_source()
         through = self.through_box.currentData()
         through = source if through == PAINTED else None if through == WHOLE_MIX else through
-        return Listening(source, through)
+        return Listening(source, through, self._selection())
 
     def update(self) -> None:
         """Hand the playback control what the controls now ask for (the source may have changed)."""
@@ -92,7 +99,7 @@ class HearRegion(QObject):
         box, chosen = self.through_box, self.through_box.currentData()
         box.blockSignals(True)
         box.clear()
-        box.addItem("Through the painted source", PAINTED)
+        box.addItem("Through the chosen source", PAINTED)
         box.addItem("Through the whole mix", WHOLE_MIX)
         document = self._document
         for source in range(document.n_sources):

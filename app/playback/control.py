@@ -4,9 +4,10 @@ The player (``app.playback.player.Player``) streams the mixture through per-fram
 with live gains; this class feeds it the session's spectrogram, factors, paint
 steering and effective gains, and turns its reports into the transport bar, the playhead, the
 loop range and the underrun count. It also offers the output devices, and
-remembers the chosen one. While a painted region is heard (:meth:`PlaybackControl.listen`,
-the Paint menu's "Hear painted region"), it hands the player that region, the gains of
-the source heard through it and a loop over the region's time extent.
+remembers the chosen one. While a region is heard (:meth:`PlaybackControl.listen`,
+the Paint menu's "Hear region": a selection, or a source's paint), it hands the player
+that region, the gains of the source heard through it and a loop over the region's
+time extent.
 """
 
 from __future__ import annotations
@@ -18,12 +19,19 @@ from PySide6.QtWidgets import QLabel, QMenu, QWidget
 
 from ..document import Document
 from .bar import PlaybackBar
-from .region import Listening, PaintedFrames, listening_gains, region_of, span_seconds
+from .region import (
+    Listening,
+    PaintedFrames,
+    listening_gains,
+    region_of,
+    selection_region,
+    span_seconds,
+)
 
 __all__ = ["PlaybackControl"]
 
 
-#: How long Hear painted region waits before it starts playing: the render thread
+#: How long Hear region waits before it starts playing: the render thread
 #: takes the region, gains and loop first (a few of its 3 ms polls), ms.
 START_DELAY_MS = 40
 
@@ -178,13 +186,14 @@ class PlaybackControl(QObject):
         return self._listening
 
     def listen(self, listening: Listening | None) -> None:
-        """Hear only ``listening.source``'s painted cells, through ``listening.through``.
+        """Hear only ``listening.source``'s painted cells (or the selection), through ``through``.
 
         The player gets the source's paint row as its region (soft paint plays
-        softly; later strokes are heard as they are painted), the gains of the
-        source heard through it, and a loop over the painted frames' time span,
-        where playback moves if it is elsewhere; it starts playing. None returns
-        to the whole mix and the loop there was before.
+        softly; later strokes are heard as they are painted) — or, for a
+        selection (``listening.cells``), that rectangle at full weight —, the
+        gains of the source heard through it, and a loop over the region's time
+        span, where playback moves if it is elsewhere; it starts playing. None
+        returns to the whole mix and the loop there was before.
         """
         if self._player is None or not self._player.available or listening == self._listening:
             return
@@ -200,8 +209,13 @@ class PlaybackControl(QObject):
             self._send_gains()
             self.set_loop(self._loop_before)
         else:
-            region = region_of(self._document, listening.source)
-            self._painted = PaintedFrames(region)
+            if listening.cells is None:
+                region = region_of(self._document, listening.source)
+                self._painted = PaintedFrames(region)
+            else:
+                grid = self._document.magnitude.shape
+                region = selection_region(grid, listening.cells)
+                self._painted = PaintedFrames.spanning(grid[1], listening.cells[1])
             self._player.set_region(region)
             self._send_gains()
             self._loop_to_region()
@@ -227,8 +241,8 @@ class PlaybackControl(QObject):
 
     def _on_paint_changed(self, block) -> None:
         self._send_steering()
-        if self._listening is None:
-            return
+        if self._listening is None or self._listening.cells is not None:
+            return  # a selection is heard whatever is painted
         # The paint may be a new array (a new source's row, an undo): hand it over again.
         region = region_of(self._document, self._listening.source)
         if block is None:

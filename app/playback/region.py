@@ -1,8 +1,9 @@
-"""Hearing a painted region: what plays, through which components, and over which times.
+"""Hearing a region: what plays, through which components, and over which times.
 
 Plain Python for :class:`app.playback.control.PlaybackControl`: a
-:class:`Listening` says whose paint is the region and whose share of the mix is
-heard inside it; :func:`listening_gains` turns that into the mixer's gains and
+:class:`Listening` says which cells are the region — a source's paint, or a
+selected rectangle — and whose share of the mix is heard inside it;
+:func:`listening_gains` turns that into the mixer's gains and
 :class:`PaintedFrames` follows the region's time extent, stroke by stroke,
 without scanning the whole paint each time.
 """
@@ -18,12 +19,19 @@ from dsp.stft import Spectrogram
 
 from ..document import Document
 
-__all__ = ["Listening", "PaintedFrames", "listening_gains", "region_of", "span_seconds"]
+__all__ = [
+    "Listening",
+    "PaintedFrames",
+    "listening_gains",
+    "region_of",
+    "selection_region",
+    "span_seconds",
+]
 
 
 @dataclass(frozen=True)
 class Listening:
-    """Play only the cells painted for ``source``, through ``through``'s components.
+    """Play only the cells painted for ``source`` (or selected), through ``through``'s components.
 
     Attributes
     ----------
@@ -32,10 +40,14 @@ class Listening:
     through : int or None
         The source whose share of the mix is heard inside the region (its
         exported stem, whatever its solo or mute); None: the audible mix.
+    cells : (slice, slice) or None
+        A selection, ``(bins, frames)``: the region is that rectangle, at full
+        weight, instead of ``source``'s paint.
     """
 
     source: int
     through: int | None
+    cells: tuple[slice, slice] | None = None
 
 
 def listening_gains(document: Document, listening: Listening) -> np.ndarray:
@@ -59,6 +71,17 @@ def region_of(document: Document, source: int) -> np.ndarray:
     return paint[source]
 
 
+def selection_region(grid: tuple[int, int], cells: tuple[slice, slice]) -> np.ndarray:
+    """The region of a selection: 1 on ``cells`` (bins, frames), 0 elsewhere, on ``grid``.
+
+    Allocated zeroed, so the system maps only the pages the rectangle covers,
+    whatever the length of the file.
+    """
+    region = np.zeros(grid, np.float32)
+    region[cells] = 1.0
+    return region
+
+
 class PaintedFrames:
     """Which frames of one paint row hold paint, kept up to date block by block.
 
@@ -70,6 +93,14 @@ class PaintedFrames:
 
     def __init__(self, region: np.ndarray) -> None:
         self._covered = np.asarray(region).any(axis=0)
+
+    @classmethod
+    def spanning(cls, n_frames: int, frames: slice) -> PaintedFrames:
+        """The frames of a selection, without scanning a region."""
+        covered = cls.__new__(cls)
+        covered._covered = np.zeros(n_frames, bool)
+        covered._covered[frames] = True
+        return covered
 
     def update(self, region: np.ndarray, frames: slice) -> None:
         """Rescan ``frames`` of ``region`` (the block a stroke changed)."""
