@@ -77,25 +77,36 @@ def material(tmp_path_factory):
     return path, samples, stems
 
 
-def _play(tmp_path, material_path, scenario):
-    """Play ``scenario`` once; the report and the frames that reached the device.
+#: Runs of a scenario at most, until one has no underrun (see _play).
+ATTEMPTS = 3
 
-    A run may have at most one isolated underrun: the player renders ~190 ms ahead,
-    which rides out a starved machine, and gaps would be heard.
+
+def _play(tmp_path, material_path, scenario):
+    """Play ``scenario``; the report and the frames that reached the device, of a run
+    without an underrun.
+
+    An underrun is this shared 2-core VM stalling the audio threads for longer than
+    the ~190 ms the player renders ahead (the engine counts it; it happens in about
+    one run in ten, in every scenario alike). Its gap shifts everything after it, so
+    the sample-exact checks below would fail on the machine, not on the render path:
+    such a run is played again, up to ``ATTEMPTS`` runs, and a scenario that
+    underruns every time fails.
     """
     require_portaudio()
-    out = tmp_path / "OUT.raw"
-    env = environment(tmp_path / "home", asoundrc(file_device(out)))
-    sink = PacedSink(out, RATE, channels=2)
-    report = run_scenario(env, material_path, scenario)
-    received = sink.samples()
-    assert report["available"], report["reason"]
-    assert (report["rate"], report["channels"]) == (RATE, 2)
-    assert report["errors"] == []
-    # One isolated underrun is this shared 2-core VM stalling the audio threads (seen
-    # in every scenario alike, measured in docs/performance.md); more is a fault.
-    assert report["underruns"] <= 1
-    return report, received
+    underruns = []
+    for attempt in range(ATTEMPTS):
+        out = tmp_path / f"OUT{attempt}.raw"
+        env = environment(tmp_path / f"home{attempt}", asoundrc(file_device(out)))
+        sink = PacedSink(out, RATE, channels=2)
+        report = run_scenario(env, material_path, scenario)
+        received = sink.samples()
+        assert report["available"], report["reason"]
+        assert (report["rate"], report["channels"]) == (RATE, 2)
+        assert report["errors"] == []
+        underruns.append(report["underruns"])
+        if report["underruns"] == 0:
+            return report, received
+    raise AssertionError(f"every run of {scenario!r} underran: {underruns}")
 
 
 def _start_of(received):
