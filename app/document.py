@@ -138,10 +138,9 @@ class Document:
         # Paint per source (sources, bins, frames) on the spectrogram's grid, or None.
         self._paint: np.ndarray | None = None
         self._painted_cells = 0  # nonzero cells of the paint, kept by every change
-        # The block the paint's rows are a prefix of, and how many of its rows have been
-        # in the paint: the rows after those are still zero (see _grow_paint).
+        # The block the paint's rows are a prefix of: its rows after the paint's are
+        # still zero, since strokes write through the paint (see _grow_paint).
         self._paint_block: np.ndarray | None = None
-        self._paint_rows_used = 0
         # Held while a row of the paint is written or copied (paint_copy, from any thread).
         self._paint_lock = threading.Lock()
 
@@ -398,7 +397,6 @@ class Document:
 
     def _set_whole_paint(self, paint: np.ndarray | None) -> None:
         self._paint = self._paint_block = paint
-        self._paint_rows_used = 0 if paint is None else len(paint)
         self._painted_cells = 0 if paint is None else int(np.count_nonzero(paint))
 
     def _grow_paint(self, rows: int, grid: tuple[int, int]) -> None:
@@ -411,17 +409,14 @@ class Document:
         3-minute file that copy stalled the stroke by a quarter of a second.
         Only a source beyond the block (one added later) makes a new block.
         """
-        block = self._paint_block
-        paint = self._paint
-        if block is not None and paint is not None and rows <= len(block) \
-                and len(paint) == self._paint_rows_used and (paint is block or paint.base is block):
+        block, paint = self._paint_block, self._paint
+        if paint is not None and rows <= len(block) and (paint is block or paint.base is block):
             self._paint = block[:rows]
-        else:
-            block = np.zeros((max(rows, self.n_sources), *grid), np.float32)
-            if self._paint is not None:
-                block[: len(self._paint)] = self._paint
-            self._paint, self._paint_block = block[:rows], block
-        self._paint_rows_used = rows
+            return
+        block = np.zeros((max(rows, self.n_sources), *grid), np.float32)
+        if paint is not None:
+            block[: len(paint)] = paint
+        self._paint, self._paint_block = block[:rows], block
 
     def _grid(self) -> tuple[int, int]:
         if self._magnitude is None:

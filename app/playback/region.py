@@ -97,10 +97,9 @@ class PaintedFrames:
     @classmethod
     def spanning(cls, n_frames: int, frames: slice) -> PaintedFrames:
         """The frames of a selection, without scanning a region."""
-        covered = cls.__new__(cls)
-        covered._covered = np.zeros(n_frames, bool)
-        covered._covered[frames] = True
-        return covered
+        covered = np.zeros((1, n_frames), bool)
+        covered[0, frames] = True
+        return cls(covered)
 
     def update(self, region: np.ndarray, frames: slice) -> None:
         """Rescan ``frames`` of ``region`` (the block a stroke changed)."""
