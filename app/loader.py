@@ -26,7 +26,10 @@ from dsp.stft import Spectrogram, analyse
 from .document import Document
 from .jobs import FunctionJob, Latest, describe
 
-__all__ = ["Loader"]
+__all__ = ["MEMORY_HINT", "Loader"]
+
+#: What the window suggests when a separation would not fit in memory (loading and Run).
+MEMORY_HINT = "choose a larger hop or FFT size, or a shorter file"
 
 
 def _analysed(audio: Audio, settings: Settings) -> tuple[Audio, Spectrogram]:
@@ -39,7 +42,7 @@ def _analysed(audio: Audio, settings: Settings) -> tuple[Audio, Spectrogram]:
         these settings would need more memory than there is.
     """
     problem = refusal(audio.channels, audio.frames, settings,
-                      hint="choose a larger hop or FFT size, or a shorter file")
+                      hint=MEMORY_HINT)
     if problem:
         raise MemoryError(f"{_named(audio)} {problem}")
     spec = analyse(audio.samples, audio.rate, n_fft=settings.n_fft, hop=settings.hop)

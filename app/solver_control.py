@@ -35,6 +35,7 @@ from dsp.pipeline import Settings
 
 from .document import Document
 from .jobs import describe
+from .loader import MEMORY_HINT
 from .worker import Snapshot, SolverJob
 
 __all__ = ["SolverControl", "unsteerable"]
@@ -123,7 +124,7 @@ class SolverControl(QObject):
         document = self._document
         audio = document.audio
         problem = audio is not None and refusal(audio.channels, audio.frames, document.settings,
-                          hint="choose a larger hop or FFT size, or a shorter file",
+                          hint=MEMORY_HINT,
                           held=audio.samples.nbytes + document.magnitude.nbytes)
         if problem:
             self.failed.emit(f"Cannot run: {problem}")

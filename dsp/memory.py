@@ -43,7 +43,8 @@ def separation_need(channels: int, length: int, settings) -> int:
         default) makes on at most 2048 frames of it; the measured peaks of
         ``bench/memory_by_length.py`` are 75–100 % of it (docs/performance.md).
     """
-    cells = (settings.n_fft // 2 + 1) * frame_count(length, settings.hop)
+    frames = frame_count(length, settings.hop)
+    cells = (settings.n_fft // 2 + 1) * frames
     samples = 4 * channels * length
     magnitude = 4 * cells
     # The multichannel model fits every channel's magnitude, a new array; the
@@ -55,7 +56,6 @@ def separation_need(channels: int, length: int, settings) -> int:
     # Before them, the start from the mean: V in float64 and the randomized
     # SVD's sketches (frames x (k + 10), three at once; they dominate for very
     # short hops).
-    frames = frame_count(length, settings.hop)
     sketch = 3 * 8 * frames * min(settings.n_components + 10, settings.n_fft // 2 + 1)
     start = data + magnitude + 2 * magnitude + sketch
     solve = samples + max(fitted + copies, start)
