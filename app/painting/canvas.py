@@ -20,7 +20,7 @@ from PySide6.QtCore import Qt, QTimer
 from ..colours import component_colour
 from ..document import Document
 from ..views.spectrogram import SpectrogramView, block_max
-from .brush import Brush, Grid, region_alpha, stroke_alpha
+from .brush import Brush, Grid, box_cells, region_alpha, stroke_alpha
 from .commands import StrokeRecorder
 
 __all__ = ["PaintCanvas", "overlay_rgba", "source_colour"]
@@ -79,7 +79,7 @@ class PaintCanvas(pg.ImageItem):
         rectangle, a click clears it), or None (the mouse belongs to the view).
     on_stroke : callable
         Called with a finished stroke's :class:`StrokeRecorder` and its name.
-    on_select : callable, optional
+    on_select : callable
         Called with the selected cells ``(bins, frames)``, or None when a
         click clears the selection.
     """
@@ -87,7 +87,7 @@ class PaintCanvas(pg.ImageItem):
     def __init__(self, document: Document, view: SpectrogramView,
                  tool: Callable[[], tuple[str | None, int, Brush]],
                  on_stroke: Callable[[StrokeRecorder, str], None],
-                 on_select: Callable[[tuple[slice, slice] | None], None] | None = None) -> None:
+                 on_select: Callable[[tuple[slice, slice] | None], None]) -> None:
         super().__init__(axisOrder="row-major")
         self._document = document
         self._view = view
@@ -240,12 +240,11 @@ class PaintCanvas(pg.ImageItem):
 
     def _select(self) -> None:
         """Select the outlined rectangle's cells; the outline stays as the selection."""
-        region = region_alpha(self._region(), self._grid())
+        cells = box_cells(self._region(), self._grid())
         self._outline = []
-        if region is None:
+        if cells is None:
             self.clear_selection()
-        if self._on_select is not None:
-            self._on_select(None if region is None else (region.bins, region.frames))
+        self._on_select(cells)
 
     def clear_selection(self) -> None:
         """Take the selection's outline off the view."""
@@ -255,8 +254,7 @@ class PaintCanvas(pg.ImageItem):
         if self._painting(event) and self._tool()[0] == SELECT:
             event.accept()
             self.clear_selection()
-            if self._on_select is not None:
-                self._on_select(None)
+            self._on_select(None)
             return
         if not self._painting(event) or self._tool()[0] in REGION_MODES:
             event.ignore()
