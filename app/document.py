@@ -137,7 +137,8 @@ class Document:
         self._kept_templates: np.ndarray | None = None
         # Paint per source (sources, bins, frames) on the spectrogram's grid, or None.
         self._paint: np.ndarray | None = None
-        self._painted_cells = 0  # nonzero cells of the paint, kept by every change
+        # Nonzero cells of each row of the paint, kept by every change (no scan).
+        self._painted_cells = np.zeros(0, np.int64)
         # The block the paint's rows are a prefix of: its rows after the paint's are
         # still zero, since strokes write through the paint (see _grow_paint).
         self._paint_block: np.ndarray | None = None
@@ -304,7 +305,7 @@ class Document:
 
     def has_paint(self) -> bool:
         """Whether any cell is painted (kept up to date by every change: no scan)."""
-        return self._painted_cells > 0
+        return bool(self._painted_cells.any())
 
     def paint_block(self, source: int, bins: slice, frames: slice) -> np.ndarray:
         """A copy of ``source``'s paint on a block of cells (zeros where never painted)."""
@@ -350,7 +351,7 @@ class Document:
             return None
         used = sorted({c.source for c in self._components})
         rows = tuple(s if s < len(self._paint) else None for s in used)
-        if all(row is None or not self._paint[row].any() for row in rows):
+        if all(row is None or not self._painted_cells[row] for row in rows):
             return None
         return rows
 
@@ -375,7 +376,7 @@ class Document:
             raise ValueError(f"paint of shape {values.shape} for a block of {target.shape}")
         if np.array_equal(target, values):
             return
-        self._painted_cells += int(np.count_nonzero(values)) - int(np.count_nonzero(target))
+        self._painted_cells[source] += int(np.count_nonzero(values)) - int(np.count_nonzero(target))
         with self._paint_lock:
             self._paint[source, bins, frames] = values
         self.paint_changed.emit((bins, frames))
@@ -397,7 +398,8 @@ class Document:
 
     def _set_whole_paint(self, paint: np.ndarray | None) -> None:
         self._paint = self._paint_block = paint
-        self._painted_cells = 0 if paint is None else int(np.count_nonzero(paint))
+        self._painted_cells = (np.zeros(0, np.int64) if paint is None
+                               else np.count_nonzero(paint, axis=(1, 2)).astype(np.int64))
 
     def _grow_paint(self, rows: int, grid: tuple[int, int]) -> None:
         """Make the paint ``rows`` rows high, the new rows zero, without copying painted rows.
@@ -410,6 +412,7 @@ class Document:
         Only a source beyond the block (one added later) makes a new block.
         """
         block, paint = self._paint_block, self._paint
+        self._painted_cells = np.pad(self._painted_cells, (0, rows - len(self._painted_cells)))
         if paint is not None and rows <= len(block) and (paint is block or paint.base is block):
             self._paint = block[:rows]
             return
@@ -749,7 +752,7 @@ class Document:
     def add_source(self, name: str | None = None) -> int:
         """Create an empty source after the last one and return its index."""
         index = self.n_sources
-        if self._paint is not None and index < len(self._paint) and self._paint[index].any():
+        if index < len(self._painted_cells) and self._painted_cells[index]:
             # Paint left by a source that emptied is not the new source's.
             self.set_paint_block(index, slice(None), slice(None), np.zeros(self._paint.shape[1:]))
         self._set_source_state(index, SourceState(name or f"Source {index + 1}"))

@@ -52,7 +52,8 @@ def overlay_rgba(paint: np.ndarray, rows: np.ndarray, frames: slice, step: int,
     Each pixel mixes the sources' colours in proportion to their paint; its
     opacity is the surest paint there times :data:`OVERLAY_OPACITY`.
     """
-    planes = np.stack([block_max(p[rows][:, frames], step) for p in paint])  # (S, R, C)
+    # Rows and frames in one indexing: only the visible cells are gathered, not whole rows.
+    planes = np.stack([block_max(p[rows, frames], step) for p in paint])  # (S, R, C)
     strongest = planes.max(axis=0)
     total = np.maximum(planes.sum(axis=0), 1e-6)
     rgb = np.einsum("src,sk->rck", planes / total, np.stack([_rgb(c) for c in colours]))
@@ -111,12 +112,18 @@ class PaintCanvas(pg.ImageItem):
         self._redraw.setSingleShot(True)
         self._redraw.setInterval(REDRAW_DELAY)
         self._redraw.timeout.connect(self._update)
-        view.drawn.connect(self.redraw)
+        view.drawn.connect(self._on_drawn)
         document.paint_changed.connect(self._on_paint_changed)
         for signal in (document.component_changed, document.sources_changed):
             signal.connect(lambda *_: self._schedule(None))
 
     # -- drawing -----------------------------------------------------------------------------
+
+    def _on_drawn(self) -> None:
+        """The view renders again: redraw only if its grid changed (not for every snapshot)."""
+        shows_nothing = self._view.mode != "mixture" and self._document.W is None
+        if self._view.shown_grid is not self._drawn_grid or shows_nothing:
+            self.redraw()
 
     def redraw(self) -> None:
         """Draw the paint on the view's current grid (transparent where there is none)."""

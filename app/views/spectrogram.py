@@ -120,6 +120,12 @@ def image_db(
     return np.ascontiguousarray(db, dtype=np.float32)
 
 
+def _same_grid(old: tuple | None, new: tuple) -> bool:
+    """Whether ``new`` (frames, step, rows, rect) describes the image ``old`` describes."""
+    return (old is not None and old[:3] == new[:3] and old[4] == new[4]
+            and np.array_equal(old[3], new[3]))
+
+
 def _view_image(mode: str, V: np.ndarray, grid: tuple[int, int, int], cached, top_db,  # noqa: N803
                 rows: np.ndarray, model: dict | None):
     """The image of the view and what it reuses: ``(db, (grid, mixture), top_db)``.
@@ -186,7 +192,8 @@ class SpectrogramView(QWidget):
     failed(str)
         A render job raised; the view keeps its image and renders again on the next change.
     drawn
-        A render of the visible range started (layers drawn over it follow :attr:`shown_grid`).
+        A render of the visible range started (layers drawn over it follow :attr:`shown_grid`,
+        which stays the same object while the grid is the same).
     """
 
     hovered = Signal(str)
@@ -298,9 +305,9 @@ class SpectrogramView(QWidget):
 
     def _on_audio_changed(self) -> None:
         V = self._document.magnitude  # noqa: N806
+        self.shown_grid = None  # the next render's grid is new, even if its numbers are not
         if V is None:
             self.image.clear()
-            self.shown_grid = None
             self._show_empty_axes()
             return
         self._mixture_cache = None
@@ -364,7 +371,8 @@ class SpectrogramView(QWidget):
             rows = np.arange(spec.shape[0])
             rect = QRectF(x0, -0.5 * bin_hz, width, spec.shape[0] * bin_hz)
         self._requested += 1
-        self.shown_grid = (a, b, step, rows, rect)
+        if not _same_grid(self.shown_grid, (a, b, step, rows, rect)):
+            self.shown_grid = (a, b, step, rows, rect)
         self.drawn.emit()
         document, mode = self._document, self.mode
         grid = (a, b, step)
