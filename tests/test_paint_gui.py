@@ -176,6 +176,30 @@ def test_a_stroke_redraws_its_columns_to_what_a_full_redraw_draws(qtbot, window,
     assert full[..., 3].max() > 0
 
 
+
+def test_a_solver_snapshot_keeps_the_overlay_and_a_zoom_redraws_it(qtbot, window, painting):
+    from app.painting.canvas import overlay_rgba, source_colour
+
+    document, canvas, view = window.document, window.painting.canvas, window.spectrogram
+    drag(qtbot, view, [(0.3, 300.0), (0.9, 700.0)])
+    qtbot.waitUntil(lambda: not canvas._redraw.isActive(), timeout=2000)
+    drawn = canvas.image
+    grid = view.shown_grid
+    k = len(document.components)
+    rng = np.random.default_rng(0)
+    W = rng.random((document.magnitude.shape[0], k)).astype(np.float32)  # noqa: N806
+    H = rng.random((k, document.magnitude.shape[1])).astype(np.float32)  # noqa: N806
+    document.set_factors(W, H, (1.0,))  # a solver snapshot: the view renders again
+    qtbot.wait(50)
+    assert view.shown_grid is grid and canvas.image is drawn  # same grid: not redrawn
+    view.plot.vb.setXRange(0.2, 1.0, padding=0)  # a zoom: another grid, drawn anew
+    qtbot.waitUntil(lambda: view.shown_grid is not grid and canvas.image is not drawn,
+                    timeout=2000)
+    a, b, step, rows, _ = view.shown_grid
+    colours = [source_colour(document, s) for s in range(len(document.paint))]
+    np.testing.assert_array_equal(canvas.image,
+                                  overlay_rgba(document.paint, rows, slice(a, b), step, colours))
+
 def cell_centres(document, view):
     spec = document.spectrogram
     bins, frames = document.magnitude.shape
