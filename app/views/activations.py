@@ -68,7 +68,8 @@ class ActivationsView(pg.PlotWidget):
         self._document = document
         self.activations: np.ndarray | None = None
         self._peaks: np.ndarray | None = None  # each row's peak, (k, 1): rows are drawn over it
-        self.curves: list[pg.PlotDataItem] = []
+        # Bare curves in fixed ranges: a snapshot skips the data items' bounds.
+        self.curves: list[pg.PlotCurveItem] = []
         self.setLabel("bottom", "Time", units="s")
         self.showGrid(x=True, y=False, alpha=0.15)
         self.setMouseEnabled(y=False)
@@ -119,7 +120,9 @@ class ActivationsView(pg.PlotWidget):
         self.setYRange(-0.1, n - 0.1, padding=0)
         for curve in self.curves:
             self.removeItem(curve)
-        self.curves = [self.plot() for _ in range(n)]
+        self.curves = [pg.PlotCurveItem() for _ in range(n)]
+        for curve in self.curves:
+            self.addItem(curve, ignoreBounds=True)
         self._restyle()
         self._on_factors_changed()
 
