@@ -2,6 +2,8 @@
 and time ranges that line up between the spectrogram and the activations."""
 
 import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
 
 from app.views.axes import DecadeAxis, decade_ticks
 
@@ -81,3 +83,53 @@ def test_an_empty_loss_plot_spans_the_iterations_to_come_without_loss_values(qtb
     qtbot.addWidget(plot)
     assert plot.getViewBox().viewRange()[0] == [1.0, float(document.settings.iterations)]
     assert not plot.getAxis("left").style["showValues"]
+
+
+@given(done=st.integers(1, 10**7), planned=st.integers(2, 10**6))
+def test_the_loss_plots_iteration_span_holds_the_run_and_grows_in_steps(done, planned):
+    from app.views.loss_plot import iteration_span
+
+    span = iteration_span(done, planned)
+    assert span >= done  # every iteration done is shown
+    if done <= planned:
+        assert span == planned  # a planned run's span is fixed from its start
+    else:
+        assert 3 * span <= 4 * done  # never more than a quarter empty
+        # A step: the same span for every count up to it, so the axis is redrawn rarely.
+        assert iteration_span(span, planned) == span
+
+
+@given(low=st.floats(1e-20, 1e20), ratio=st.floats(1.0, 1e6))
+def test_the_loss_plots_decade_span_holds_the_losses_in_tenths_of_a_decade(low, ratio):
+    from app.views.loss_plot import decade_span
+
+    high = low * ratio
+    a, b = decade_span(low, high)
+    assert a < np.log10(low) and b > np.log10(high)
+    assert np.isclose(a * 10, round(a * 10)) and np.isclose(b * 10, round(b * 10))
+
+
+def test_the_loss_plot_follows_a_run_until_the_user_zooms_and_again_at_the_next_run(qtbot):
+    from app.document import Document
+    from app.views.loss_plot import LossPlot
+
+    document = Document()
+    plot = LossPlot(document)
+    qtbot.addWidget(plot)
+    view = plot.getViewBox()
+    losses = 1e4 * np.exp(-np.arange(1, 301) / 40.0) + 10.0
+
+    def show(history):  # what a snapshot does to the plot, without a solver
+        document._losses = tuple(history)
+        plot._on_factors_changed()
+
+    show(losses[:250])  # past the planned 200 iterations
+    (x0, x1), (y0, y1) = view.viewRange()
+    assert x0 == 1 and 250 <= x1 <= 250 * 4 / 3
+    assert y0 < np.log10(losses[249]) and y1 > np.log10(losses[0])
+    view.setRange(xRange=(10, 50), padding=0)
+    view.sigRangeChangedManually.emit([True, True])  # as a mouse zoom reports it
+    show(losses[:300])
+    assert view.viewRange()[0] == [10.0, 50.0]  # the user's view stays
+    show(losses[:5])  # a new run starts over
+    assert view.viewRange()[0] == [1.0, float(document.settings.iterations)]
