@@ -54,33 +54,30 @@ def _lower_priority() -> None:
 
 
 class _LowPriority:
-    """Low-priority job threads, and BLAS one core short of the machine.
+    """Low-priority job threads, and BLAS one core short of the machine from the first on.
 
     OpenBLAS's own threads were started by the GUI thread, so big products
     (Euclidean MU, HALS) are held to one core fewer than the machine has. The
-    count is process-wide, so the limit is counted across jobs (one that is
-    retiring overlaps the next) and lifted when the last ends.
+    limit is process-wide and is set once, by the first low-priority job, and
+    kept: lifting and setting it around every job walked the loaded libraries
+    (``threadpoolctl``) under a lock at each start and end, and one test run
+    hung there. The GUI thread does no product big enough to miss the core.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._users = 0
         self._limit: threadpool_limits | None = None
 
     def __enter__(self) -> None:
         _lower_priority()
-        with self._lock:
-            if self._users == 0:
-                cores = os.cpu_count() or 1
-                self._limit = threadpool_limits(limits=max(1, cores - 1), user_api="blas")
-            self._users += 1
+        if self._limit is None:
+            with self._lock:
+                if self._limit is None:
+                    cores = os.cpu_count() or 1
+                    self._limit = threadpool_limits(limits=max(1, cores - 1), user_api="blas")
 
     def __exit__(self, *_exc) -> None:
-        with self._lock:
-            self._users -= 1
-            if self._users == 0:
-                self._limit.restore_original_limits()
-                self._limit = None
+        """The thread ends with the job; the BLAS limit stays."""
 
 
 _low_priority = _LowPriority()

@@ -202,3 +202,26 @@ def test_labels_grouping_and_the_autosave_run_off_the_gui_thread(
     assert set(threads) == {"component_labels", "group_components", "save_project", "save",
                             "_audio_sha256"}
     assert threading.main_thread() not in threads.values()
+
+
+def test_low_priority_jobs_run_at_nice_19_with_blas_one_core_short_kept_after_them(qtbot):
+    import os
+
+    from threadpoolctl import threadpool_info
+
+    def observe():
+        blas = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id()), blas
+
+    cores = os.cpu_count() or 1
+    for _ in range(2):  # the second finds the limit the first set
+        job = FunctionJob(observe, low_priority=True)
+        with qtbot.waitSignal(job.returned, timeout=10_000) as returned:
+            job.start()
+        nice, blas = returned.args[0]
+        assert nice == 19 and blas and all(n <= max(1, cores - 1) for n in blas)
+    job = FunctionJob(observe)  # a normal job after them: normal priority, the limit kept
+    with qtbot.waitSignal(job.returned, timeout=10_000) as returned:
+        job.start()
+    nice, blas = returned.args[0]
+    assert nice == 0 and all(n <= max(1, cores - 1) for n in blas)
