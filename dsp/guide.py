@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from numba import njit
 
 __all__ = [
     "DEFAULT_STRENGTH",
@@ -123,6 +124,41 @@ def source_weights(paint: np.ndarray, strength: float = DEFAULT_STRENGTH) -> np.
     return np.exp(np.float32(-strength) * below, dtype=np.float32)
 
 
+def painted_cells(paint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, cols) of the cells some source painted, in row-major order like ``np.nonzero``.
+
+    One scan of the paint and no (bins, frames) temporary of its maximum: on a
+    3-minute file this runs at each stroke, and the numpy form took 0.2 s.
+    """
+    paint = np.ascontiguousarray(paint, dtype=np.float32)
+    painted = np.empty(paint.shape[1:], np.bool_)
+    count = _mark_painted(paint, painted)
+    rows, cols = np.empty(count, np.intp), np.empty(count, np.intp)
+    _list_marked(painted, rows, cols)
+    return rows, cols
+
+
+@njit(nogil=True, cache=True)
+def _mark_painted(paint, painted):
+    """painted[f, t] = some source's paint there is not 0; returns how many are."""
+    painted[:] = False
+    for s in range(paint.shape[0]):  # a plane at a time: sequential reads
+        for f in range(paint.shape[1]):
+            for t in range(paint.shape[2]):
+                painted[f, t] |= paint[s, f, t] != 0.0
+    return np.count_nonzero(painted)
+
+
+@njit(nogil=True, cache=True)
+def _list_marked(painted, rows, cols):
+    i = 0
+    for f in range(painted.shape[0]):
+        for t in range(painted.shape[1]):
+            if painted[f, t]:
+                rows[i], cols[i] = f, t
+                i += 1
+
+
 @dataclass(frozen=True)
 class Steering:
     """Paint, its strength and the source of every component: what paint does to a model.
@@ -199,7 +235,7 @@ class Steering:
         from .nmf.guided import CellWeights
 
         paint = self.paint if self.rows is None else self._rows_of(self.paint)
-        rows, cols = np.nonzero(paint.max(axis=0))
+        rows, cols = painted_cells(paint)
         values = source_weights(paint[:, rows, cols], self.strength)
         return CellWeights(self.grid, rows, cols, values)
 

@@ -420,3 +420,18 @@ def test_the_painted_cells_weights_are_the_dense_weights_and_steer_the_same():
     rows = Steering.of_groups(np.concatenate([paint, paint[:1]]), 5.0, [[0, 3], [1], [2]],
                               rows=(3, 1, 2))
     np.testing.assert_allclose(rows.cell_weights().dense(), steering.weights(), rtol=1e-6)
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**31 - 1), sources=st.integers(1, 4),
+       share=st.sampled_from([0.0, 0.01, 0.3, 1.0]))
+def test_painted_cells_are_the_cells_some_source_painted_in_row_major_order(seed, sources, share):
+    from dsp.guide import painted_cells
+
+    rng = np.random.default_rng(seed)
+    m, n = rng.integers(1, 30, size=2)
+    paint = np.where(rng.random((sources, m, n)) < share, rng.random((sources, m, n)), 0.0)
+    rows, cols = painted_cells(paint.astype(np.float32))
+    expected = np.nonzero(paint.max(axis=0))
+    np.testing.assert_array_equal(rows, expected[0])
+    np.testing.assert_array_equal(cols, expected[1])

@@ -45,6 +45,27 @@ def test_pass_gives_v_log_wh_and_the_w_numerator(threads):
     np.testing.assert_allclose(VHt, exact_VHt, rtol=1e-4)
 
 
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(1, 3000))
+def test_put_cells_changes_the_passs_v_at_those_cells_only(seed, n):
+    rng = np.random.default_rng(seed)
+    V = rng.random((40, n)).astype(np.float32) + 0.1
+    W = rng.random((40, 4)).astype(np.float32) + 0.1
+    H = rng.random((4, n)).astype(np.float32) + 0.1
+    kl_pass = KLPass(V, 4)
+    cells = rng.random(V.shape) < 0.05  # across blocks, the last one shorter
+    rows, cols = np.nonzero(cells)
+    kl_pass.put_cells(rows, cols, 0.0)
+    edited = np.where(cells, 0.0, V).astype(np.float32)
+    v_log, VHt = kl_pass.run(W, H, update_h=False)
+    exact_v_log, exact_VHt = exact_terms(edited, W, H)
+    assert v_log == pytest.approx(exact_v_log, rel=1e-5)
+    np.testing.assert_allclose(VHt, exact_VHt, rtol=1e-4)
+    kl_pass.put_cells(rows, cols, V[rows, cols])  # given back: the pass sees V again
+    assert kl_pass.run(W, H, update_h=False)[0] == pytest.approx(exact_terms(V, W, H)[0],
+                                                                 rel=1e-5)
+
 def fill_work_buffers_with_nan(pass_):
     """What a pass leaves in its buffers must never reach the next pass's results."""
     for buffer in vars(pass_).values():

@@ -31,22 +31,28 @@ the paint in force (KL where there is none).
 
 Paint covers few cells, and a source's weight is 1 wherever nobody painted
 (the weights are scaled per cell so the largest is 1). So the solver keeps
-the weights of the painted cells only (:class:`CellWeights`): W H, V / Z and
-the dense products are those of plain KL MU on the unpainted cells, and the
-painted cells add a part of their own — Z there, and each source's A_s V / Z
-— gathered per component with ``bincount``. An iteration then costs a few matrix products
-over V, whatever the number of sources, instead of a pass per source.
+the weights of the painted cells only (:class:`CellWeights`). Off them the
+updates are plain KL MU, which the fused KL pass of :mod:`.kernels` does on
+its copy of V with the painted cells zeroed (:meth:`Pass.put_cells`: a zero
+cell adds nothing to Wᵀ(V / WH), (V / WH)Hᵀ or Σ V log WH, and nothing is
+subtracted, so no float32 cancellation). The painted cells add a part of
+their own — Z there and each source's A_s V / Z, made by a numba loop over
+the cells — to the H step's numerator as the pass's additive term and to
+the W step's. An iteration is then one pass with the H step, the W step,
+and a pass without ratios for the loss: about 1.5 blind KL iterations,
+whatever the number of sources.
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
+from numba import njit
 
 from .base import FLOOR, Solver, read_only
+from .kernels import KLPass
 
 __all__ = ["CellWeights", "GuidedSolver"]
 
@@ -91,23 +97,48 @@ class CellWeights:
         weights[:, self.rows, self.cols] = self.values
         return weights
 
-    @cached_property
-    def by_row(self):
-        """Sparse (m, c): Σ over the cells of each row, as one product (``by_row @ X``)."""
-        return _binning(self.rows, self.shape[0])
 
-    @cached_property
-    def by_col(self):
-        """Sparse (n, c): Σ over the cells of each column."""
-        return _binning(self.cols, self.shape[1])
+@njit(nogil=True, cache=True)
+def _painted_model(W, H, rows, cols, values, source_of, v_cells, Z, ratio):  # noqa: N803
+    """On each painted cell: Z = Σ_s A_s W_s H_s (floored) and each source's A_s V / Z.
+
+    One loop over the cells and the components, with no (cells, k) products
+    made: the numpy form gathered W's rows and H's columns per cell first.
+    """
+    sources = values.shape[0]
+    parts = np.empty(sources, np.float32)
+    tiny = np.float32(TINY)
+    for c in range(rows.size):
+        r, t = rows[c], cols[c]
+        parts[:] = 0.0
+        for j in range(W.shape[1]):
+            parts[source_of[j]] += W[r, j] * H[j, t]
+        z = np.float32(0.0)
+        for s in range(sources):
+            z += parts[s] * values[s, c]
+        z = max(z, tiny)
+        Z[c] = z
+        q = v_cells[c] / z
+        for s in range(sources):
+            ratio[s, c] = values[s, c] * q
 
 
-def _binning(index: np.ndarray, length: int):
-    from scipy import sparse
+@njit(nogil=True, cache=True)
+def _add_h_terms(W, rows, cols, ratio, source_of, out):  # noqa: N803
+    """out[j, t] += Σ over the painted cells (f, t) of W_fj · A_s(j) V / Z: the H step's part."""
+    for c in range(rows.size):
+        r, t = rows[c], cols[c]
+        for j in range(W.shape[1]):
+            out[j, t] += W[r, j] * ratio[source_of[j], c]
 
-    count = len(index)
-    return sparse.csr_matrix((np.ones(count, np.float32), (index, np.arange(count))),
-                             shape=(length, count))
+
+@njit(nogil=True, cache=True)
+def _add_w_terms(H, rows, cols, ratio, source_of, out):  # noqa: N803
+    """out[f, j] += Σ over the painted cells (f, t) of H_jt · A_s(j) V / Z: the W step's part."""
+    for c in range(rows.size):
+        r, t = rows[c], cols[c]
+        for j in range(H.shape[0]):
+            out[r, j] += H[j, t] * ratio[source_of[j], c]
 
 
 class GuidedSolver(Solver):
@@ -144,9 +175,15 @@ class GuidedSolver(Solver):
         lock_H=None,
         channel_gains: np.ndarray | None = None,
     ) -> None:
-        self._weights, self._members = _checked_steering(weights, sources, V.shape, np.shape(W)[1])
-        self._membership = _membership(self._members, np.shape(W)[1])
-        self._last_model = None  # W H and Z of the factors as the last iteration left them
+        k = np.shape(W)[1]
+        self._weights, self._members = _checked_steering(weights, sources, V.shape, k)
+        self._source_of = _source_of(self._members, k)
+        # The fused KL pass over a copy of V whose painted cells are zero: its products
+        # are those of the unpainted cells, and the painted ones are added apart.
+        self._pass = KLPass(V, k)
+        self._painted_in_pass: CellWeights | None = None
+        self._no_terms: np.ndarray | None = None  # the H step's zero additive term, (k, n)
+        self._take_cells(V)
         # A new steering waits here, under the lock, for the start of the next iteration.
         self._steering_lock = threading.Lock()
         self._next_steering: tuple | None = None
@@ -192,85 +229,80 @@ class GuidedSolver(Solver):
             steering, self._next_steering = self._next_steering, None
         if steering is not None:
             self._weights, self._members = steering
-            self._membership = _membership(self._members, self.n_components)
-            self._last_model = None
+            self._source_of = _source_of(self._members, self.n_components)
+            self._take_cells(self.V)
 
-    def _model(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-        """(Z floored, densely; A_s W_s H_s on the painted cells (sources, c); Z there)."""
-        W, H, cells = self._W, self._H, self._weights
-        Z = W @ H
-        if cells is None:
-            return np.maximum(Z, TINY, out=Z), None, None
-        products = W[cells.rows] * H[:, cells.cols].T  # (c, k): W_fk H_kt on each cell
-        parts = (products @ self._membership).T * cells.values
-        painted = np.maximum(parts.sum(axis=0), TINY)
-        np.maximum(Z, TINY, out=Z)
-        Z[cells.rows, cells.cols] = painted
-        return Z, parts, painted
+    def _take_cells(self, V: np.ndarray) -> None:  # noqa: N803
+        """Give the pass's copy of V back the last painted cells' values, and zero the new ones."""
+        old, new = self._painted_in_pass, self._weights
+        if old is not None:
+            self._pass.put_cells(old.rows, old.cols, V[old.rows, old.cols])
+        if new is not None:
+            self._pass.put_cells(new.rows, new.cols, 0.0)
+            self._v_cells = V[new.rows, new.cols]
+            if self._no_terms is None:
+                self._no_terms = np.zeros((len(self._source_of), V.shape[1]), np.float32)
+        self._painted_in_pass = new
+        self._cells_model = None
 
-    def _ratios(self, model=None) -> tuple[np.ndarray, np.ndarray | None]:
-        """V / Z off the painted cells (0 on them), and A_s V / Z on them (sources, c).
+    def _painted(self) -> tuple[np.ndarray, np.ndarray]:
+        """On the painted cells: Z (c,), floored, and each source's A_s V / Z (sources, c).
 
-        The painted cells are left out of the dense ratio rather than
-        corrected: where a painted source's own share is small, V / Z is large
-        and a correction would cancel it in float32. ``model``: the factors'
-        :meth:`_model`, when the last loss already made it.
+        The loss leaves them for the next H step, which models the same factors.
         """
-        Z, _, painted = model or self._model()
-        Q = np.divide(self.V, Z, out=Z)
-        if painted is None:
-            return Q, None
-        cells = self._weights
-        on_cells = Q[cells.rows, cells.cols]
-        Q[cells.rows, cells.cols] = 0.0
-        return Q, cells.values * on_cells
-
-    def _painted_terms(self, binning, extra: np.ndarray, factor: np.ndarray) -> np.ndarray:
-        """Σ over the painted cells of factor ∘ A_s V / Z, per component, binned: (bins, k).
-
-        ``factor`` is (c, k): the other factor on each cell (W for the H
-        step, H for the W step); ``binning`` sums the cells of each column
-        (H step) or row (W step) of V.
-        """
-        factor *= extra.T @ self._membership.T  # each component's A_s V / Z on each cell
-        return binning @ factor
+        if self._cells_model is None:
+            cells = self._weights
+            Z = np.empty(len(cells.rows), np.float32)  # noqa: N806
+            ratio = np.empty_like(cells.values)
+            _painted_model(self._W, self._H, cells.rows, cells.cols, cells.values,
+                           self._source_of, self._v_cells, Z, ratio)
+            self._cells_model = Z, ratio
+        return self._cells_model
 
     def _iterate(self) -> float:
         self._take_steering()
         W, H, cells = self._W, self._H, self._weights
-        # The last iteration's loss modelled these very factors with these weights.
-        model, self._last_model = self._last_model, None
-        Q, extra = self._ratios(model)
-        numerator = W.T @ Q
-        if extra is not None:
-            numerator += self._painted_terms(cells.by_col, extra, W[cells.rows]).T
-        H *= numerator / np.maximum(W.sum(axis=0), FLOOR)[:, None]
-        np.maximum(H, FLOOR, out=H)
+        # The H step: Wᵀ(V / Z) off the painted cells in the pass, the painted cells'
+        # part added to its numerator as the pass's additive term.
+        terms = None
+        if cells is not None:
+            _, ratio = self._painted()
+            painted = np.zeros_like(self._no_terms)
+            _add_h_terms(W, cells.rows, cells.cols, ratio, self._source_of, painted)
+            terms = (self._no_terms, painted)
+        _, numerator = self._pass.run(
+            W, H, update_h=True, denom=np.maximum(W.sum(axis=0), FLOOR).astype(np.float32),
+            continuity=terms, alpha=0.0 if terms is None else 1.0, locked=self._lock_H,
+            free=np.flatnonzero(~self._lock_W),
+        )
         self._restore_H()
-        Q, extra = self._ratios()
-        numerator = Q @ H.T
-        if extra is not None:
-            numerator += self._painted_terms(cells.by_row, extra, H[:, cells.cols].T)
+        self._cells_model = None
+        # The W step: the pass left (V / Z) Hᵀ off the painted cells for the new H.
+        if cells is not None:
+            _, ratio = self._painted()
+            _add_w_terms(H, cells.rows, cells.cols, ratio, self._source_of, numerator)
         W *= numerator / np.maximum(H.sum(axis=1), FLOOR)[None]
         np.maximum(W, FLOOR, out=W)
         self._restore_W()
-        model = self._model()
-        self._last_model = model  # the next iteration's first model: W and H stay as they are
-        return self._loss(model[0])
+        self._cells_model = None
+        return self._loss()
 
-    def _loss(self, Z: np.ndarray | None = None) -> float:  # noqa: N803
-        log_Z = np.log(self._model()[0] if Z is None else Z)  # noqa: N806
-        fit = -float(np.sum(self.V * log_Z, dtype=np.float64))
+    def _loss(self) -> float:
+        """G of the factors: Σ V log Z off the painted cells by a pass, on them apart."""
+        v_log, _ = self._pass.run(self._W, self._H, update_h=False, free=np.empty(0, np.intp))
+        if self._weights is not None:
+            Z, _ = self._painted()  # noqa: N806
+            v_log += float(np.dot(self._v_cells.astype(np.float64), np.log(Z.astype(np.float64))))
         model = float(self._W.sum(axis=0, dtype=np.float64) @ self._H.sum(axis=1, dtype=np.float64))
-        return self._constant + fit + model
+        return self._constant - v_log + model
 
 
-def _membership(members: list[np.ndarray], k: int) -> np.ndarray:
-    """One-hot (k, sources), float32: component j belongs to source s."""
-    membership = np.zeros((k, len(members)), np.float32)
+def _source_of(members: list[np.ndarray], k: int) -> np.ndarray:
+    """The source of every component (k,), from each source's members."""
+    source_of = np.zeros(k, np.intp)
     for s, m in enumerate(members):
-        membership[m, s] = 1.0
-    return membership
+        source_of[m] = s
+    return source_of
 
 
 def _checked_steering(weights, sources, shape: tuple[int, int], k: int):

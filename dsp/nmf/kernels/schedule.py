@@ -147,6 +147,7 @@ class Pass:
     def __init__(self, V: np.ndarray, n_components: int, *, threads: int | None = None) -> None:
         m, n = V.shape
         k = n_components
+        self._m, self._n = m, n
         self._plan: Plan = plan_blocks(m, n, k)
         self._width = self._plan.width
         self._V_blocks = copy_by_blocks(V, self._width)
@@ -158,6 +159,17 @@ class Pass:
         if threads is None:
             threads = n_threads() if V.size >= PARALLEL_MIN else 1
         self.threads = max(1, min(int(threads), parts))
+
+    def put_cells(self, rows: np.ndarray, cols: np.ndarray, values) -> None:
+        """Write ``values`` into the pass's copy of V at the cells (``rows``, ``cols``).
+
+        The passes then see that V: a steered solver zeroes its painted cells, which
+        the fused products then leave out, and puts V's values back when the paint moves.
+        """
+        rows, cols = np.asarray(rows, np.intp), np.asarray(cols, np.intp)
+        starts = cols - cols % self._width
+        widths = np.minimum(self._width, self._n - starts)
+        self._V_blocks[self._m * starts + rows * widths + (cols - starts)] = values
 
     def _h_step_terms(self, k: int, continuity, locked) -> tuple:
         """The continuity terms (or placeholders) and the lock mask the H update takes."""
