@@ -19,10 +19,11 @@ from __future__ import annotations
 from dataclasses import fields, replace
 from functools import partial
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
 
 from .document import Document, EditState
+from .jobs import coalesced
 
 __all__ = ["EditCommand", "EditHistory", "describe"]
 
@@ -102,10 +103,7 @@ class EditHistory(QObject):
         self._baseline = document.edit_state()  # the document after the last edit
         self._signals: set[str] = set()  # what the document said since then
         self._applying = False
-        self._flush_timer = QTimer(self)
-        self._flush_timer.setSingleShot(True)
-        self._flush_timer.setInterval(0)
-        self._flush_timer.timeout.connect(self.flush)
+        self._flush_timer = coalesced(self, self.flush)
         for name in _EDITS + _OTHERS:
             getattr(document, name).connect(partial(self._on_signal, name))
         document.audio_changed.connect(self._start_over)

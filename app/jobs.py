@@ -35,12 +35,30 @@ from functools import partial
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from threadpoolctl import threadpool_limits
 
-__all__ = ["FunctionJob", "GeneratorJob", "Job", "JobRegistry", "Latest", "describe", "registry"]
+__all__ = [
+    "FunctionJob", "GeneratorJob", "Job", "JobRegistry", "Latest", "coalesced", "describe",
+    "registry",
+]
 
 
 def describe(error: BaseException) -> str:
     """The message of ``error`` for the user (its type when it has none)."""
     return str(error) or type(error).__name__
+
+
+def coalesced(parent: QObject, slot: Callable[[], object], interval_ms: int = 0) -> QTimer:
+    """A single-shot timer that calls ``slot`` once after its last ``start()``: work deferred.
+
+    Every request in the meantime (a burst of strokes, a snapshot and a zoom) is
+    one call, made when the GUI thread gets to its timers: after the events
+    already posted, so a view's refresh and the window's repaint of what was
+    before it are separate turns of the event loop.
+    """
+    timer = QTimer(parent)
+    timer.setSingleShot(True)
+    timer.setInterval(interval_ms)
+    timer.timeout.connect(slot)
+    return timer
 
 
 def _lower_priority() -> None:
@@ -291,9 +309,7 @@ class GeneratorJob(Job):
         # Qt's glib event loop runs timers only when no posted event waits, so a value
         # posted as an event whenever the last was taken (a solver outpacing its views)
         # would keep one waiting and starve every timer (playhead, animations).
-        self._idle = QTimer(self)
-        self._idle.setSingleShot(True)
-        self._idle.timeout.connect(self._deliver)
+        self._idle = coalesced(self, self._deliver)
         # Queued: the job object lives in the GUI thread, the generator does not.
         self._posted.connect(self._idle.start, Qt.ConnectionType.QueuedConnection)
         # What is still waiting arrives before the job's later reports (connected first).

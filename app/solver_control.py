@@ -26,7 +26,7 @@ from dataclasses import fields
 from functools import partial
 
 import numpy as np
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 
 from dsp import nmf
 from dsp.guide import Steering
@@ -34,7 +34,7 @@ from dsp.memory import refusal
 from dsp.pipeline import Settings
 
 from .document import Document
-from .jobs import describe
+from .jobs import coalesced, describe
 from .loader import MEMORY_HINT
 from .worker import Snapshot, SolverJob
 
@@ -87,10 +87,7 @@ class SolverControl(QObject):
         self._steered_by = None
         self._said_unsteered = False
         # Strokes come many to a drag: every change in one pass of the event loop is one hand-over.
-        self._steering_timer = QTimer(self)
-        self._steering_timer.setSingleShot(True)
-        self._steering_timer.setInterval(0)
-        self._steering_timer.timeout.connect(self._update_steering)
+        self._steering_timer = coalesced(self, self._update_steering)
         document.audio_changed.connect(self._on_audio_changed)
         document.settings_changed.connect(self._on_settings_changed)
         document.locks_changed.connect(self._on_locks_changed)

@@ -36,7 +36,7 @@ def test_compare_view_holds_the_solvers_results_and_promotes(qtbot, window):
     document = window.document
     assert document.settings.n_components == 3
     np.testing.assert_array_equal(document.W, view.columns["kmeans"].summary.W)
-    np.testing.assert_array_equal(window.templates.templates, document.W)
+    qtbot.waitUntil(lambda: window.templates.templates is document.W, timeout=WAIT)
 
 
 def test_clicking_a_sweep_point_sets_k_and_runs_it(qtbot, window):

@@ -85,6 +85,8 @@ def test_a_long_file_is_drawn_with_two_points_per_pixel_column(qtbot, window):
     H = rng.random((k, frames), np.float32)  # noqa: N806
     document.set_factors(rng.random((bins, k), np.float32), H, (1.0,))
     view = window.activations
+    assert view.activations is not H  # drawn in a turn of the event loop of its own
+    qtbot.waitUntil(lambda: view.activations is H, timeout=2000)
     columns = int(view.getViewBox().width() * view.devicePixelRatioF())
     if frames <= columns:  # the demo is short: every frame is drawn as it is
         assert view.curves[0].yData.size == frames

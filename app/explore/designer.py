@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -27,7 +27,7 @@ from dsp.compare import DemoSeparation, harmonic_overlaps, separate_demo
 from dsp.demo import DEFAULT_SOURCES, DemoMixture, ToneSpec, make_demo
 from dsp.stft import Spectrogram, analyse
 
-from ..jobs import GeneratorJob, Latest, describe
+from ..jobs import GeneratorJob, Latest, coalesced, describe
 from ..theme import COLOUR_MAP, component_colour
 from ..views.axes import log_frequency_ticks, log_rows
 from .source_editor import SourceEditor
@@ -97,10 +97,7 @@ class DesignerDialog(QDialog):
         self._jobs.returned.connect(self._on_separated)
         self._jobs.errored.connect(self._on_failed)
         self._jobs.idle.connect(self._on_idle)
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(DEBOUNCE_MS)
-        self._timer.timeout.connect(self.request)
+        self._timer = coalesced(self, self.request, DEBOUNCE_MS)
 
         self.editors = [
             SourceEditor(spec, component_colour(i), optional=i == 2)

@@ -15,10 +15,11 @@ from collections.abc import Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 
 from ..colours import component_colour
 from ..document import Document
+from ..jobs import coalesced
 from ..views.spectrogram import SpectrogramView, block_max
 from .brush import Brush, Grid, box_cells, region_alpha, stroke_alpha
 from .commands import StrokeRecorder
@@ -108,10 +109,7 @@ class PaintCanvas(pg.ImageItem):
         # on it (None: all of it).
         self._drawn_grid = None
         self._dirty: tuple[int, int] | None = None
-        self._redraw = QTimer(self)
-        self._redraw.setSingleShot(True)
-        self._redraw.setInterval(REDRAW_DELAY)
-        self._redraw.timeout.connect(self._update)
+        self._redraw = coalesced(self, self._update, REDRAW_DELAY)
         view.drawn.connect(self._on_drawn)
         document.paint_changed.connect(self._on_paint_changed)
         for signal in (document.component_changed, document.sources_changed):

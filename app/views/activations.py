@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Signal
 
 from ..document import Document
+from ..jobs import coalesced
 from .playhead import LoopRegion, Playhead
 
 __all__ = ["ActivationsView", "MAX_POINTS", "peak_decimate"]
@@ -76,15 +77,14 @@ class ActivationsView(pg.PlotWidget):
         self.setMenuEnabled(False)
         self.playhead = Playhead(self.getPlotItem(), self.seek_requested.emit)
         self.loop_region = LoopRegion(self.getPlotItem())
-        self._redraw_timer = QTimer(self)
-        self._redraw_timer.setSingleShot(True)
-        self._redraw_timer.setInterval(40)
-        self._redraw_timer.timeout.connect(self._draw)
+        self._redraw_timer = coalesced(self, self._draw, 40)
         self.getViewBox().sigXRangeChanged.connect(lambda *_: self._redraw_timer.start())
         # A linked view's resize reaches this one as a change of range.
         self.getViewBox().sigXRangeChanged.connect(self._align_with_linked)
         self.getViewBox().sigResized.connect(self._align_with_linked)
-        document.factors_changed.connect(self._on_factors_changed)
+        # A snapshot is drawn in a turn of the event loop of its own (see jobs.coalesced).
+        self._refresh = coalesced(self, self._on_factors_changed)
+        document.factors_changed.connect(lambda: self._refresh.start())
         document.components_changed.connect(self._on_components_changed)
         document.component_changed.connect(lambda _: self._restyle())
         document.selection_changed.connect(lambda _: self._restyle())

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from PySide6.QtCore import QMimeData, QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtCore import QMimeData, QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -38,7 +38,7 @@ from dsp.guide import order_groups
 from dsp.labels import component_labels
 
 from ..document import Document
-from ..jobs import FunctionJob, Latest
+from ..jobs import FunctionJob, Latest, coalesced
 from ..widgets import spin_box
 from .sources import COMPONENTS_MIME, SourcesTable
 
@@ -152,10 +152,7 @@ class ComponentsView(QWidget):
         layout.addWidget(splitter)
         layout.addLayout(bottom)
 
-        self._label_timer = QTimer(self)
-        self._label_timer.setSingleShot(True)
-        self._label_timer.setInterval(_LABEL_DELAY_MS)
-        self._label_timer.timeout.connect(self.update_labels)
+        self._label_timer = coalesced(self, self.update_labels, _LABEL_DELAY_MS)
         # A superseded labelling is still shown: it is newer than the table.
         self._labels = Latest(self, drop_superseded=False)
         self._labels.returned.connect(self._show_labels)

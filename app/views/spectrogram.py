@@ -16,13 +16,13 @@ from functools import partial
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, QTimer, Signal
+from PySide6.QtCore import QRectF, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from dsp.nmf import EPS
 
 from ..document import Document
-from ..jobs import FunctionJob, Latest, describe
+from ..jobs import FunctionJob, Latest, coalesced, describe
 from ..theme import COLOUR_MAP
 from .axes import log_frequency_ticks, log_rows
 from .playhead import LoopRegion, Playhead
@@ -256,10 +256,7 @@ class SpectrogramView(QWidget):
         self._renders.errored.connect(self._on_render_failed)
         self._requested = 0  # id of the newest render asked for
         self._shown = 0  # id of the render on screen
-        self._rerender = QTimer(self)
-        self._rerender.setSingleShot(True)
-        self._rerender.setInterval(40)
-        self._rerender.timeout.connect(self.render)
+        self._rerender = coalesced(self, self.render, 40)
         self.plot.vb.sigXRangeChanged.connect(lambda *_: self._rerender.start())
         self.mode_box.currentIndexChanged.connect(lambda _: self.render())
         self.log_box.toggled.connect(self._on_log_toggled)

@@ -6,6 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 
 from ..document import Document
+from ..jobs import coalesced
 from .axes import log_frequency_ticks
 
 __all__ = ["TemplatesView"]
@@ -31,7 +32,9 @@ class TemplatesView(pg.PlotWidget):
         self.setMouseEnabled(y=False)
         # Harmonic templates crowd the bottom octaves; a log axis spreads them out.
         self.setLogMode(x=True, y=False)
-        document.factors_changed.connect(self._on_factors_changed)
+        # A snapshot is drawn in a turn of the event loop of its own (see jobs.coalesced).
+        self._refresh = coalesced(self, self._on_factors_changed)
+        document.factors_changed.connect(lambda: self._refresh.start())
         document.components_changed.connect(self._on_factors_changed)
         document.component_changed.connect(lambda _: self._restyle())
         document.selection_changed.connect(lambda _: self._restyle())
