@@ -10,7 +10,7 @@ import time
 import numpy as np
 
 from app.jobs import _lower_priority
-from app.views.activations import MAX_POINTS, peak_decimate
+from app.views.activations import MAX_POINTS, peak_decimate, peak_decimate_at
 from app.worker import SolverJob, _spare_one_core
 
 
@@ -73,6 +73,13 @@ def test_peak_decimation_keeps_every_peak_and_dip():
     np.testing.assert_array_equal(y[:, 1:2], rows[:, :10].max(axis=1, keepdims=True))
     np.testing.assert_array_equal(y[:, -2:-1], rows[:, 1000:].min(axis=1, keepdims=True))
     np.testing.assert_allclose(x[::2], times[::10])
+    starts = np.array([0, 1, 2, 50, 900])  # blocks of any length, as on a log axis
+    x, y = peak_decimate_at(times, rows, starts)
+    ends = [*starts[1:], rows.shape[1]]
+    for i, (a, b) in enumerate(zip(starts, ends)):
+        np.testing.assert_array_equal(y[:, 2 * i], rows[:, a:b].min(axis=1))
+        np.testing.assert_array_equal(y[:, 2 * i + 1], rows[:, a:b].max(axis=1))
+        assert x[2 * i] == x[2 * i + 1] == times[a]
     same_x, same_y = peak_decimate(times, rows, 1)
     assert same_y is rows and same_x is times
 

@@ -26,8 +26,12 @@ def test_views_hold_the_session_factors_after_a_run(qtbot, window):
     np.testing.assert_array_equal(window.templates.templates, W)
     np.testing.assert_array_equal(window.activations.activations, H)
     assert len(window.templates.curves) == k and len(window.activations.curves) == k
-    y = window.templates.curves[2].yData
-    np.testing.assert_allclose(y, W[1:, 2] / W[:, 2].max(), rtol=1e-6)
+    curve = window.templates.curves[2]  # each pixel column's minimum and maximum
+    shape = W[1:, 2] / W[:, 2].max()
+    columns = window.templates.getViewBox().width() * window.templates.devicePixelRatioF()
+    assert curve.yData.size <= 2 * columns + 2
+    assert curve.yData.max() == pytest.approx(shape.max()) and curve.yData.min() == shape.min()
+    assert 10 ** curve.xData[0] == pytest.approx(window.document.spectrogram.freqs[1])
     y = window.activations.curves[0].yData
     np.testing.assert_allclose(y, (k - 1) + 0.85 * H[0] / H[0].max(), rtol=1e-6)
     curve = window.loss_plot.curve

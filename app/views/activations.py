@@ -10,7 +10,7 @@ from ..document import Document
 from ..jobs import coalesced
 from .playhead import LoopRegion, Playhead
 
-__all__ = ["ActivationsView", "MAX_POINTS", "peak_decimate"]
+__all__ = ["ActivationsView", "MAX_POINTS", "peak_decimate", "peak_decimate_at"]
 
 _ROW_HEIGHT = 0.85  # of the unit row pitch, so neighbouring rows do not touch
 MAX_POINTS = 4096  # per curve at most: two (minimum and maximum) per column of a wide plot
@@ -37,13 +37,23 @@ def peak_decimate(
     """
     if step <= 1:
         return times, rows
-    starts = np.arange(0, rows.shape[1], step)  # the last block may be shorter
+    return peak_decimate_at(times, rows, np.arange(0, rows.shape[1], step))
+
+
+def peak_decimate_at(
+    x: np.ndarray, rows: np.ndarray, starts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`peak_decimate` with blocks of any length: block i is [starts[i], starts[i+1]).
+
+    ``starts`` increase from 0; the last block runs to the end (e.g. the bins
+    under each pixel column of a log-frequency axis).
+    """
     # reduceat reads the rows in place: no copy of a long H, strided or not.
     lows = np.minimum.reduceat(rows, starts, axis=1)
     highs = np.maximum.reduceat(rows, starts, axis=1)
     y = np.empty((rows.shape[0], 2 * lows.shape[1]), dtype=np.float32)
     y[:, 0::2], y[:, 1::2] = lows, highs
-    return np.repeat(times[::step], 2), y
+    return np.repeat(x[starts], 2), y
 
 
 class ActivationsView(pg.PlotWidget):

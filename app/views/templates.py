@@ -7,6 +7,7 @@ import pyqtgraph as pg
 
 from ..document import Document
 from ..jobs import coalesced
+from .activations import peak_decimate_at
 from .axes import log_frequency_ticks
 
 __all__ = ["TemplatesView"]
@@ -35,6 +36,7 @@ class TemplatesView(pg.PlotWidget):
         # A snapshot is drawn in a turn of the event loop of its own (see jobs.coalesced).
         self._refresh = coalesced(self, self._on_factors_changed)
         document.factors_changed.connect(lambda: self._refresh.start())
+        self.getViewBox().sigResized.connect(lambda *_: self._refresh.start())  # columns changed
         document.components_changed.connect(self._on_factors_changed)
         document.component_changed.connect(lambda _: self._restyle())
         document.selection_changed.connect(lambda _: self._restyle())
@@ -63,8 +65,14 @@ class TemplatesView(pg.PlotWidget):
         # Bin 0 (DC) has no place on a log axis; the axis is logarithmic, the data's x its log.
         x = np.log10(self._document.spectrogram.freqs[1:])
         peaks = np.maximum(W.max(axis=0), np.finfo(np.float32).tiny)
+        # The high octaves crowd many bins into each pixel column: draw each column's
+        # minimum and maximum (every peak kept), not every bin.
+        columns = int(self.getViewBox().width() * self.devicePixelRatioF()) or len(x)
+        edges = np.linspace(x[0], x[-1], columns + 1)[:-1]
+        starts = np.unique(np.searchsorted(x, edges))
+        x, y = peak_decimate_at(x, (W[1:] / peaks).T.astype(np.float32), starts)
         for k, curve in enumerate(self.curves):
-            curve.setData(x, W[1:, k] / peaks[k], skipFiniteCheck=True)
+            curve.setData(x, y[k], skipFiniteCheck=True)
 
     def _restyle(self) -> None:
         selected = self._document.selected
