@@ -124,21 +124,20 @@ def _painted_model(W, H, rows, cols, values, source_of, v_cells, Z, ratio):  # n
 
 
 @njit(nogil=True, cache=True)
-def _add_h_terms(W, rows, cols, ratio, source_of, out):  # noqa: N803
-    """out[j, t] += Σ over the painted cells (f, t) of W_fj · A_s(j) V / Z: the H step's part."""
+def _add_painted_terms(W, H, rows, cols, ratio, source_of, out, h_step):  # noqa: N803
+    """The painted cells' part of a step's numerator, added to ``out``.
+
+    For every painted cell (f, t) and component j, with q = A_s(j) V / Z there:
+    the H step (``h_step``) adds W_fj · q to out[j, t], the W step H_jt · q to out[f, j].
+    """
     for c in range(rows.size):
         r, t = rows[c], cols[c]
         for j in range(W.shape[1]):
-            out[j, t] += W[r, j] * ratio[source_of[j], c]
-
-
-@njit(nogil=True, cache=True)
-def _add_w_terms(H, rows, cols, ratio, source_of, out):  # noqa: N803
-    """out[f, j] += Σ over the painted cells (f, t) of H_jt · A_s(j) V / Z: the W step's part."""
-    for c in range(rows.size):
-        r, t = rows[c], cols[c]
-        for j in range(H.shape[0]):
-            out[r, j] += H[j, t] * ratio[source_of[j], c]
+            q = ratio[source_of[j], c]
+            if h_step:
+                out[j, t] += W[r, j] * q
+            else:
+                out[r, j] += H[j, t] * q
 
 
 class GuidedSolver(Solver):
@@ -268,7 +267,7 @@ class GuidedSolver(Solver):
         if cells is not None:
             _, ratio = self._painted()
             painted = np.zeros_like(self._no_terms)
-            _add_h_terms(W, cells.rows, cells.cols, ratio, self._source_of, painted)
+            _add_painted_terms(W, H, cells.rows, cells.cols, ratio, self._source_of, painted, True)
             terms = (self._no_terms, painted)
         _, numerator = self._pass.run(
             W, H, update_h=True, denom=np.maximum(W.sum(axis=0), FLOOR).astype(np.float32),
@@ -280,7 +279,8 @@ class GuidedSolver(Solver):
         # The W step: the pass left (V / Z) Hᵀ off the painted cells for the new H.
         if cells is not None:
             _, ratio = self._painted()
-            _add_w_terms(H, cells.rows, cells.cols, ratio, self._source_of, numerator)
+            _add_painted_terms(W, H, cells.rows, cells.cols, ratio, self._source_of, numerator,
+                               False)
         W *= numerator / np.maximum(H.sum(axis=1), FLOOR)[None]
         np.maximum(W, FLOOR, out=W)
         self._restore_W()
