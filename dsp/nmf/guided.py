@@ -175,8 +175,7 @@ class GuidedSolver(Solver):
         channel_gains: np.ndarray | None = None,
     ) -> None:
         k = np.shape(W)[1]
-        self._weights, self._members = _checked_steering(weights, sources, V.shape, k)
-        self._source_of = _source_of(self._members, k)
+        self._weights, self._source_of = _checked_steering(weights, sources, V.shape, k)
         # The fused KL pass over a copy of V whose painted cells are zero: its products
         # are those of the unpainted cells, and the painted ones are added apart.
         self._pass = KLPass(V, k)
@@ -227,15 +226,14 @@ class GuidedSolver(Solver):
         with self._steering_lock:
             steering, self._next_steering = self._next_steering, None
         if steering is not None:
-            self._weights, self._members = steering
-            self._source_of = _source_of(self._members, self.n_components)
+            self._weights, self._source_of = steering
             self._take_cells(self.V)
 
     def _take_cells(self, V: np.ndarray) -> None:  # noqa: N803
         """Give the pass's copy of V back the last painted cells' values, and zero the new ones."""
         old, new = self._painted_in_pass, self._weights
         if old is not None:
-            self._pass.put_cells(old.rows, old.cols, V[old.rows, old.cols])
+            self._pass.put_cells(old.rows, old.cols, self._v_cells)
         if new is not None:
             self._pass.put_cells(new.rows, new.cols, 0.0)
             self._v_cells = V[new.rows, new.cols]
@@ -297,16 +295,8 @@ class GuidedSolver(Solver):
         return self._constant - v_log + model
 
 
-def _source_of(members: list[np.ndarray], k: int) -> np.ndarray:
-    """The source of every component (k,), from each source's members."""
-    source_of = np.zeros(k, np.intp)
-    for s, m in enumerate(members):
-        source_of[m] = s
-    return source_of
-
-
 def _checked_steering(weights, sources, shape: tuple[int, int], k: int):
-    """(CellWeights or None, every source's member components) for V of ``shape``.
+    """(CellWeights or None, the source of every component, (k,)) for V of ``shape``.
 
     Raises
     ------
@@ -315,7 +305,7 @@ def _checked_steering(weights, sources, shape: tuple[int, int], k: int):
         give each of the k components one of them.
     """
     if weights is None:
-        return None, [np.arange(k)]
+        return None, np.zeros(k, np.intp)
     if not isinstance(weights, CellWeights):
         weights = np.asarray(weights, dtype=np.float32)
         if weights.ndim != 3 or weights.shape[1:] != tuple(shape):
@@ -329,4 +319,4 @@ def _checked_steering(weights, sources, shape: tuple[int, int], k: int):
             f"component sources {sources.tolist()} must give each of the {k} "
             f"components one of the {weights.n_sources} sources"
         )
-    return weights, [np.flatnonzero(sources == s) for s in range(weights.n_sources)]
+    return weights, sources
