@@ -71,8 +71,8 @@ def _lower_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
 
 
-class _LowPriority:
-    """Low-priority job threads, and BLAS one core short of the machine from the first on.
+class _BlasLimit:
+    """BLAS one core short of the machine, from the first low-priority job on.
 
     OpenBLAS's own threads were started by the GUI thread, so big products
     (Euclidean MU, HALS) are held to one core fewer than the machine has. The
@@ -86,19 +86,16 @@ class _LowPriority:
         self._lock = threading.Lock()
         self._limit: threadpool_limits | None = None
 
-    def __enter__(self) -> None:
-        _lower_priority()
+    def ensure(self) -> None:
+        """Set the limit if no job has yet (safe from any thread)."""
         if self._limit is None:
             with self._lock:
                 if self._limit is None:
                     cores = os.cpu_count() or 1
                     self._limit = threadpool_limits(limits=max(1, cores - 1), user_api="blas")
 
-    def __exit__(self, *_exc) -> None:
-        """The thread ends with the job; the BLAS limit stays."""
 
-
-_low_priority = _LowPriority()
+_blas_limit = _BlasLimit()
 
 
 class JobRegistry:
@@ -250,10 +247,9 @@ class Job(QObject):
         self.started.emit()
         try:
             if self._low_priority:
-                with _low_priority:
-                    result = self.work()
-            else:
-                result = self.work()
+                _lower_priority()
+                _blas_limit.ensure()
+            result = self.work()
         except Exception as exc:  # noqa: BLE001 - any failure must reach the user, not the void
             self.errored.emit(exc)
         else:
