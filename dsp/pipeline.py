@@ -243,12 +243,13 @@ def _guided(audio, spec, settings, result, paint, progress) -> Separation:
     callback = None if progress is None else (
         lambda s: progress(done + s.n_iter, s.losses[-1]))
     guided = nmf.factorize(
-        spec.magnitude(), settings.n_components, max_iter=settings.guide_iterations,
+        settings.solver_input(spec), settings.n_components, max_iter=settings.guide_iterations,
         tol=settings.tol, callback=callback, W=result.W, H=result.H,
+        channel_gains=result.channel_gains,
         source_weights=steering.cell_weights(), component_sources=steering.sources,
     )
     return Separation(audio, spec, settings, guided.W, guided.H, result.losses + guided.losses,
-                      groups, channel_gains=result.channel_gains, steering=steering)
+                      groups, channel_gains=guided.channel_gains, steering=steering)
 
 
 def export_stems(

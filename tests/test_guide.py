@@ -15,7 +15,8 @@ from dsp.guide import (
     order_groups,
     source_weights,
 )
-from dsp.nmf.guided import GuidedSolver
+from dsp.nmf.guided import GuidedSolver, SpatialGuidedSolver
+from dsp.nmf.spatial import GAIN_STEP_EVERY
 from dsp.pipeline import Settings, separate_audio
 from dsp.separation import SoftMask, group_gains
 from dsp.stft import stft
@@ -213,6 +214,85 @@ def test_steering_refuses_weights_that_do_not_fit_and_keeps_the_paint_it_has():
     with pytest.raises(ValueError, match="one of the 2 sources"):
         solver.steer(np.ones((2, 16, 60), np.float32), np.array([0, 2]))
     assert solver.step(3) == reference.step(3)
+
+
+# ---- the multichannel model -------------------------------------------------------
+
+
+def exact_spatial_guided_loss(V, W, H, gains, weights, sources) -> float:
+    """G summed over the channels: channel c's model is W diag(q_c) H."""
+    return sum(exact_guided_loss(V[c], W * gains[c], H, weights, sources) for c in range(len(V)))
+
+
+@SETTINGS
+@given(problem=painted_problems(), channels=st.integers(2, 3), seed=st.integers(0, 2**31 - 1))
+def test_the_stereo_steered_loss_never_increases_and_the_gains_stay_centred(problem, channels,
+                                                                           seed):
+    V, W, H, paint, sources, strength = problem
+    rng = np.random.default_rng(seed)
+    # Every channel its own level of every cell, as a panned mix gives.
+    V = V[None] * rng.uniform(0.2, 1.8, (channels, *V.shape)).astype(np.float32)
+    gains = (rng.random((channels, W.shape[1])) + 0.2).astype(np.float32)
+    weights = source_weights(paint, strength)
+    solver = SpatialGuidedSolver(V, W, H, weights, sources, channel_gains=gains)
+    exact = [exact_spatial_guided_loss(V, W, H, gains, weights, sources)]
+    for _ in range(4 * GAIN_STEP_EVERY):
+        reported = solver.step()
+        exact.append(exact_spatial_guided_loss(V, solver.W, solver.H, solver.channel_gains,
+                                               weights, sources))
+        assert reported == pytest.approx(exact[-1], rel=1e-3, abs=1e-3)
+    assert np.all(np.diff(exact) <= 1e-5 * abs(exact[0]) + 1e-4), np.diff(exact).max()
+    np.testing.assert_allclose(solver.channel_gains.mean(axis=0), 1.0, rtol=1e-4)
+    np.testing.assert_allclose(solver.reconstruction(), solver.W @ solver.H, rtol=1e-6)
+
+
+def test_without_paint_the_stereo_steered_updates_are_the_multichannel_models():
+    rng = np.random.default_rng(8)
+    V = rng.random((2, 24, 40)).astype(np.float32) + 0.05
+    W = rng.random((24, 3)).astype(np.float32) + 0.1
+    H = rng.random((3, 40)).astype(np.float32) + 0.1
+    gains = np.array([[0.4, 1.0, 1.7], [1.6, 1.0, 0.3]], np.float32)
+    guided = nmf.make_solver(V, 3, W=W, H=H, channel_gains=gains,
+                             source_weights=np.ones((2, 24, 40), np.float32),
+                             component_sources=np.array([0, 1, 1]))
+    assert isinstance(guided, SpatialGuidedSolver)
+    plain = nmf.make_solver(V, 3, W=W, H=H, channel_gains=gains)
+    steps = 3 * GAIN_STEP_EVERY
+    guided.step(steps)
+    plain.step(steps)
+    # Both run H, W, H, W, H, Q, …: the templates and gains after the last W or Q
+    # half-step are the same (the blind solver has done one more H step).
+    np.testing.assert_allclose(guided.W, plain.W, rtol=1e-4)
+    np.testing.assert_allclose(guided.channel_gains, plain.channel_gains, rtol=1e-4)
+    assert not np.allclose(guided.channel_gains, gains)
+
+
+def test_stereo_paint_keeps_locked_templates_and_moves_their_gains():
+    rng = np.random.default_rng(9)
+    V = rng.random((2, 20, 30)).astype(np.float32) + 0.05
+    W = rng.random((20, 3)).astype(np.float32) + 0.1
+    H = rng.random((3, 30)).astype(np.float32) + 0.1
+    paint = np.zeros((2, 20, 30), np.float32)
+    paint[0, :, :10] = 1.0
+    solver = nmf.make_solver(V, 3, W=W, H=H, source_weights=source_weights(paint),
+                             component_sources=np.array([0, 1, 1]), lock_W=[0], lock_H=[2])
+    solver.step(2 * GAIN_STEP_EVERY)
+    assert np.array_equal(solver.W[:, 0], W[:, 0])
+    assert np.array_equal(solver.H[2], H[2])
+    assert not np.allclose(solver.channel_gains[:, 0], 1.0)
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**31 - 1), channels=st.integers(1, 3))
+def test_stacked_cell_weights_are_the_weights_of_every_stacked_copy_of_the_grid(seed, channels):
+    rng = np.random.default_rng(seed)
+    paint = np.where(rng.random((2, 7, 9)) < 0.3, rng.random((2, 7, 9)), 0.0).astype(np.float32)
+    cells = Steering.of_groups(paint, 5.0, [[0], [1]]).cell_weights()
+    stacked = cells.stacked(channels)
+    np.testing.assert_array_equal(stacked.dense(), np.concatenate([cells.dense()] * channels,
+                                                                  axis=1))
+    order = stacked.rows * 9 + stacked.cols
+    assert np.all(np.diff(order) > 0)  # row-major, as the painted cells are
 
 
 # ---- the masks -------------------------------------------------------------------

@@ -15,7 +15,7 @@ import numpy as np
 from .base import EPS, FLOOR, Result, Solver, check_data, component_mask
 from .deep import DeepSolver
 from .divergence import BETAS, beta_divergence
-from .guided import CellWeights, GuidedSolver
+from .guided import CellWeights, GuidedSolver, SpatialGuidedSolver
 from .hals import HALSSolver
 from .init import INITS, SOLVER_INITS, Start, comb_init, initialize, start
 from .kmeans import KMeansSolver
@@ -39,6 +39,7 @@ __all__ = [
     "MUSolver",
     "Result",
     "Solver",
+    "SpatialGuidedSolver",
     "SpatialSolver",
     "Start",
     "beta_divergence",
@@ -135,9 +136,9 @@ def make_solver(
         and the source of every component
         (k,): a run steered by paint (:class:`GuidedSolver`, 'kl' and 'mu'
         only, no penalties), which continues the factorization ``W``, ``H``
-        it is given. With a multichannel V it fits the channels' mean and
-        carries ``channel_gains`` unchanged. New paint reaches a running
-        solver through :meth:`GuidedSolver.steer`.
+        it is given. With a multichannel V it is the multichannel model's
+        (:class:`SpatialGuidedSolver`), continuing ``channel_gains``. New
+        paint reaches a running solver through :meth:`GuidedSolver.steer`.
     progress : callable, optional
         Called with the fraction of the initialisation done, 0 to 1
         (:func:`dsp.nmf.init.start`): the comb start takes seconds on long files.
@@ -216,18 +217,23 @@ def _guided_solver(V, n_components, loss, algorithm, W, H, weights, sources, cha
         raise ValueError("a guided run continues a factorization: give W and H")
     if any(other_options):
         raise ValueError("a guided run takes no penalties or layers")
-    if np.ndim(V) == 3:
+    channels = None
+    if np.ndim(V) == 3 and np.shape(V)[0] > 1:
         channels = check_data(np.reshape(V, (-1, np.shape(V)[-1])), 1).reshape(np.shape(V))
-        V = channels.sum(axis=0) / np.float32(len(channels))
+        V = channels[0]
         if channel_gains is not None:
             channel_gains = check_channel_gains(channel_gains, (len(channels), n_components))
-    elif channel_gains is not None:
+    elif np.ndim(V) == 3:
+        V = np.asarray(V)[0]
+    if channel_gains is not None and channels is None:
         raise ValueError("channel gains are for a multichannel V (channels, bins, frames)")
     V = check_data(V, n_components)
     if np.shape(W) != (V.shape[0], n_components) or np.shape(H) != (n_components, V.shape[1]):
         raise ValueError(f"factors {np.shape(W)} x {np.shape(H)} do not fit V {V.shape}")
-    return GuidedSolver(V, W, H, weights, sources, lock_W=lock_W, lock_H=lock_H,
-                        channel_gains=channel_gains)
+    if channels is not None:
+        return SpatialGuidedSolver(channels, W, H, weights, sources, channel_gains=channel_gains,
+                                   lock_W=lock_W, lock_H=lock_H)
+    return GuidedSolver(V, W, H, weights, sources, lock_W=lock_W, lock_H=lock_H)
 
 
 def _check_support(algorithm, loss, n_components, penalties, lock_W, lock_H, layers, W, H):

@@ -19,8 +19,16 @@ are the majorize–minimize steps of
 
 which they never increase for fixed paint (Jensen's inequality on log Z, as
 for Lee and Seung's KL updates; with no paint Z = W H and G is the KL
-divergence). The multichannel model's channel gains, when a run has them,
-are held as they are: W H models the channels' mean, which is the V here.
+divergence).
+
+On the multichannel model (:mod:`.spatial`, V_c ≈ W diag(q_c) H) the same
+updates run on the channels stacked along frequency, with the stacked
+templates W_s = [W diag(q_1); …]: a painted cell (f, t) is painted in every
+channel, Z_c = Σ_s A_s W_s diag(q_c) H_s, and the templates' half-step is
+split into W and, every few iterations, the gains Q, as in
+:class:`~.spatial.SpatialSolver` (:class:`SpatialGuidedSolver`). Each is an
+MM step of G summed over the channels, so it too never increases for fixed
+paint, and paint does not throw the stereo image away.
 
 Paint can change while the solver runs (:meth:`GuidedSolver.steer`, from any
 thread): new weights take effect at the start of the next iteration, whole
@@ -51,10 +59,11 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from .base import FLOOR, Solver, read_only
+from .base import FLOOR, Solver
 from .kernels import KLPass
+from .spatial import ChannelStack
 
-__all__ = ["CellWeights", "GuidedSolver"]
+__all__ = ["CellWeights", "GuidedSolver", "SpatialGuidedSolver"]
 
 #: Floor on Z, which only a cell every source's weight has driven to nothing reaches.
 TINY = np.float32(1e-35)
@@ -96,6 +105,15 @@ class CellWeights:
         weights = np.ones((self.n_sources, *self.shape), np.float32)
         weights[:, self.rows, self.cols] = self.values
         return weights
+
+    def stacked(self, channels: int) -> CellWeights:
+        """The same weights in each of ``channels`` copies of the grid stacked along rows."""
+        if channels == 1:
+            return self
+        m, n = self.shape
+        rows = (self.rows[None] + m * np.arange(channels)[:, None]).ravel()
+        return CellWeights((channels * m, n), rows, np.tile(self.cols, channels),
+                           np.tile(self.values, (1, channels)))
 
 
 @njit(nogil=True, cache=True)
@@ -146,7 +164,8 @@ class GuidedSolver(Solver):
     Parameters
     ----------
     V : np.ndarray, float32, (m, n)
-        Magnitude (the channels' mean for multichannel audio).
+        Magnitude (the channels' mean when the channels are not modelled
+        apart; :class:`SpatialGuidedSolver` models them).
     W : np.ndarray, (m, k)
     H : np.ndarray, (k, n)
         Starting factors: a run to continue (the unguided factorization).
@@ -158,9 +177,12 @@ class GuidedSolver(Solver):
         The source of every component (an index into ``weights``).
     lock_W, lock_H : optional
         Components whose template / activation stays bit-identical.
-    channel_gains : np.ndarray, (channels, k), optional
-        The multichannel model's gains, carried unchanged.
     """
+
+    #: The loss is the KL divergence (β = 1), steered.
+    beta = 1.0
+    #: Copies of the paint's grid stacked in V (:class:`SpatialGuidedSolver` has one a channel).
+    _channels = 1
 
     def __init__(
         self,
@@ -172,30 +194,23 @@ class GuidedSolver(Solver):
         *,
         lock_W=None,
         lock_H=None,
-        channel_gains: np.ndarray | None = None,
     ) -> None:
-        k = np.shape(W)[1]
-        self._weights, self._source_of = _checked_steering(weights, sources, V.shape, k)
+        self._weights, self._source_of = self._steering_of(weights, sources, V.shape,
+                                                           np.shape(W)[1])
         # The fused KL pass over a copy of V whose painted cells are zero: its products
         # are those of the unpainted cells, and the painted ones are added apart.
-        self._pass = KLPass(V, k)
+        self._pass = KLPass(V, np.shape(W)[1])
         self._painted_in_pass: CellWeights | None = None
         self._no_terms: np.ndarray | None = None  # the H step's zero additive term, (k, n)
         self._take_cells(V)
         # A new steering waits here, under the lock, for the start of the next iteration.
         self._steering_lock = threading.Lock()
         self._next_steering: tuple | None = None
-        self._gains = None if channel_gains is None else np.array(channel_gains, np.float32)
         V64 = V.astype(np.float64)
         positive = V64 > 0
         # Σ V log V − V: the part of G that does not depend on the factors.
         self._constant = float(np.sum(V64[positive] * np.log(V64[positive])) - V64.sum())
         super().__init__(V, W, H, lock_W=lock_W, lock_H=lock_H)
-
-    @property
-    def channel_gains(self) -> np.ndarray | None:
-        """The multichannel model's gains (channels, k), unchanged by the guided run."""
-        return None if self._gains is None else read_only(self._gains)
 
     def steer(self, weights, sources=None) -> None:
         """Steer by new paint from the next iteration on; safe to call from any thread.
@@ -218,9 +233,15 @@ class GuidedSolver(Solver):
         ValueError
             If the weights do not fit V or the sources do not index them.
         """
-        steering = _checked_steering(weights, sources, self.V.shape, self.n_components)
+        steering = self._steering_of(weights, sources, self.V.shape, self.n_components)
         with self._steering_lock:
             self._next_steering = steering
+
+    def _steering_of(self, weights, sources, shape: tuple[int, int], k: int):
+        """:func:`_checked_steering` on the paint's grid, its cells in every stacked copy of V."""
+        grid = (shape[0] // self._channels, shape[1])
+        weights, source_of = _checked_steering(weights, sources, grid, k)
+        return None if weights is None else weights.stacked(self._channels), source_of
 
     def _take_steering(self) -> None:
         with self._steering_lock:
@@ -279,11 +300,16 @@ class GuidedSolver(Solver):
             _, ratio = self._painted()
             _add_painted_terms(W, H, cells.rows, cells.cols, ratio, self._source_of, numerator,
                                False)
-        W *= numerator / np.maximum(H.sum(axis=1), FLOOR)[None]
-        np.maximum(W, FLOOR, out=W)
-        self._restore_W()
+        self._update_W(numerator, np.maximum(H.sum(axis=1), FLOOR)[None])
         self._cells_model = None
         return self._loss()
+
+    def _update_W(self, numer: np.ndarray, denom: np.ndarray) -> None:  # noqa: N802
+        """W ← W ∘ numer / denom: the W step of the numerator made for the new H."""
+        W = self._W
+        W *= numer / denom
+        np.maximum(W, FLOOR, out=W)
+        self._restore_W()
 
     def _loss(self) -> float:
         """G of the factors: Σ V log Z off the painted cells by a pass, on them apart."""
@@ -320,3 +346,40 @@ def _checked_steering(weights, sources, shape: tuple[int, int], k: int):
             f"components one of the {weights.n_sources} sources"
         )
     return weights, sources
+
+
+class SpatialGuidedSolver(ChannelStack, GuidedSolver):
+    """The steered updates of the multichannel model V_c ≈ W diag(q_c) H.
+
+    As :class:`GuidedSolver`, on every channel's magnitude: the paint's
+    cells are painted in every channel, and the templates' half-step
+    alternates the templates and the channel gains as
+    :class:`~.spatial.SpatialSolver`'s does, so a guided run keeps and keeps
+    learning where each component sits in the stereo image.
+
+    Parameters
+    ----------
+    V : np.ndarray, float32, (channels, m, n)
+        Magnitude of every channel.
+    W, H, weights, sources, lock_W, lock_H
+        As :class:`GuidedSolver`'s; the weights are on the (m, n) grid. A
+        locked template keeps its spectrum; its gains still change.
+    channel_gains : np.ndarray, (channels, k), optional
+        The gains of the run continued; by default ones.
+    """
+
+    def __init__(
+        self,
+        V: np.ndarray,
+        W: np.ndarray,
+        H: np.ndarray,
+        weights,
+        sources: np.ndarray,
+        *,
+        channel_gains: np.ndarray | None = None,
+        lock_W=None,
+        lock_H=None,
+    ) -> None:
+        stacked_V, stacked_W = self._stack_channels(V, W, channel_gains)
+        super().__init__(stacked_V, stacked_W, H, weights, sources, lock_H=lock_H)
+        self.set_locks(W=lock_W)

@@ -41,7 +41,13 @@ import numpy as np
 from .base import EPS, FLOOR, component_mask, read_only
 from .mu import MUSolver
 
-__all__ = ["GAIN_STEP_EVERY", "SpatialSolver", "check_channel_gains", "check_spatial_support"]
+__all__ = [
+    "GAIN_STEP_EVERY",
+    "ChannelStack",
+    "SpatialSolver",
+    "check_channel_gains",
+    "check_spatial_support",
+]
 
 #: An iteration updates the channel gains instead of the templates every this many.
 GAIN_STEP_EVERY = 3
@@ -63,49 +69,22 @@ def check_channel_gains(Q: np.ndarray, shape: tuple[int, int]) -> np.ndarray:  #
     return Q
 
 
-class SpatialSolver(MUSolver):
-    """Multiplicative updates of V_c ≈ W diag(q_c) H for every channel c.
+class ChannelStack:
+    """The shared templates and channel gains behind a solver's stacked templates.
 
-    Parameters
-    ----------
-    V : np.ndarray, float32, (channels, m, n)
-        Magnitude of every channel.
-    W : np.ndarray, (m, k)
-    H : np.ndarray, (k, n)
-        Initial templates and activations.
-    channel_gains : np.ndarray (channels, k), optional
-        Initial gains, taken as they are (a solver's own keep mean 1 per
-        component); by default every component sits in the centre (ones).
-    beta : {2.0, 1.0, 0.0}
-        Euclidean, Kullback–Leibler or Itakura–Saito.
-    smoothness : float
-        Weight of the temporal continuity cost on H.
-    lock_W, lock_H : sequence of int or boolean mask, optional
-        A locked template keeps its spectrum bit for bit; its place in the
-        stereo image (its gains) is still learned, and is not centred, since
-        centring moves scale into the template.
-    warm_start : bool
-        As :class:`~dsp.nmf.mu.MUSolver`'s.
-
-    Attributes
-    ----------
-    V : np.ndarray, float32, (channels · m, n)
-        The channels stacked along frequency.
+    A mixin for a solver whose data are the channels stacked along frequency
+    (C·m × n) and whose ``_W`` is therefore W_s = [W diag(q_1); …; W diag(q_C)]:
+    it keeps W and the gains Q that W_s is made of, shows W as the solver's
+    templates, and makes the templates' half-step the split one of this
+    module (W, or every :data:`GAIN_STEP_EVERY`-th iteration Q). The solver
+    calls :meth:`_stack_channels` before its own constructor and
+    ``_update_W(numerator, denominator)`` with the stacked gradient's split;
+    it has the attribute ``beta``.
     """
 
-    def __init__(
-        self,
-        V: np.ndarray,
-        W: np.ndarray,
-        H: np.ndarray,
-        *,
-        channel_gains: np.ndarray | None = None,
-        beta: float,
-        smoothness: float = 0.0,
-        lock_W=None,
-        lock_H=None,
-        warm_start: bool = False,
-    ) -> None:
+    def _stack_channels(self, V: np.ndarray, W: np.ndarray,
+                        channel_gains: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Keep W and Q (ones unless given); return V and W stacked, for the solver."""
         channels, m, n = V.shape
         k = np.shape(W)[1]
         self._channels = channels
@@ -117,18 +96,9 @@ class SpatialSolver(MUSolver):
         np.maximum(self._templates, FLOOR, out=self._templates)
         np.maximum(self._gains, FLOOR, out=self._gains)
         # The stacked templates are never locked as such (the gains of a locked
-        # template still change them); this solver keeps the template locks.
+        # template still change them); this keeps the template locks.
         self._template_lock = np.zeros(k, dtype=bool)
-        super().__init__(
-            V.reshape(channels * m, n),
-            self._stacked(),
-            H,
-            beta=beta,
-            smoothness=smoothness,
-            lock_H=lock_H,
-            warm_start=warm_start,
-        )
-        self.set_locks(W=lock_W)
+        return V.reshape(channels * m, n), self._stacked()
 
     @property
     def W(self) -> np.ndarray:  # noqa: N802 - the domain's name for the templates
@@ -186,6 +156,62 @@ class SpatialSolver(MUSolver):
             self._templates[:, free] *= ratio[:, free]
         np.maximum(self._templates, FLOOR, out=self._templates)
         self._W[:] = self._stacked()
+
+
+class SpatialSolver(ChannelStack, MUSolver):
+    """Multiplicative updates of V_c ≈ W diag(q_c) H for every channel c.
+
+    Parameters
+    ----------
+    V : np.ndarray, float32, (channels, m, n)
+        Magnitude of every channel.
+    W : np.ndarray, (m, k)
+    H : np.ndarray, (k, n)
+        Initial templates and activations.
+    channel_gains : np.ndarray (channels, k), optional
+        Initial gains, taken as they are (a solver's own keep mean 1 per
+        component); by default every component sits in the centre (ones).
+    beta : {2.0, 1.0, 0.0}
+        Euclidean, Kullback–Leibler or Itakura–Saito.
+    smoothness : float
+        Weight of the temporal continuity cost on H.
+    lock_W, lock_H : sequence of int or boolean mask, optional
+        A locked template keeps its spectrum bit for bit; its place in the
+        stereo image (its gains) is still learned, and is not centred, since
+        centring moves scale into the template.
+    warm_start : bool
+        As :class:`~dsp.nmf.mu.MUSolver`'s.
+
+    Attributes
+    ----------
+    V : np.ndarray, float32, (channels · m, n)
+        The channels stacked along frequency.
+    """
+
+    def __init__(
+        self,
+        V: np.ndarray,
+        W: np.ndarray,
+        H: np.ndarray,
+        *,
+        channel_gains: np.ndarray | None = None,
+        beta: float,
+        smoothness: float = 0.0,
+        lock_W=None,
+        lock_H=None,
+        warm_start: bool = False,
+    ) -> None:
+        stacked_V, stacked_W = self._stack_channels(V, W, channel_gains)
+        super().__init__(
+            stacked_V,
+            stacked_W,
+            H,
+            beta=beta,
+            smoothness=smoothness,
+            lock_H=lock_H,
+            warm_start=warm_start,
+        )
+        self.set_locks(W=lock_W)
 
 
 def check_spatial_support(algorithm: str, penalties: dict) -> None:
