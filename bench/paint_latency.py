@@ -38,10 +38,11 @@ if __package__ in (None, ""):  # run as a script: make ``bench``, ``app`` and ``
 
 import numpy as np  # noqa: E402
 import soundfile  # noqa: E402
-from PySide6.QtCore import QElapsedTimer, QPointF, QSettings, Qt, QTimer  # noqa: E402
+from PySide6.QtCore import QElapsedTimer, QPointF, Qt, QTimer  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from bench.gui_responsiveness import bench_settings  # noqa: E402
 from bench.separate_speed import RATE, song  # noqa: E402
 
 PROBE_MS = 5
@@ -144,7 +145,7 @@ def main(argv: list[str] | None = None) -> None:
     folder = Path(tempfile.mkdtemp(prefix="partwise-paint-"))
     path = folder / "song.wav"
     soundfile.write(path, song(args.seconds), RATE, subtype="FLOAT")
-    window = MainWindow(store=QSettings(str(folder / "settings.ini"), QSettings.IniFormat))
+    window = MainWindow(store=bench_settings(folder / "settings.ini"))
     window.resize(1600, 1000)
     window.show()
     document = window.document
