@@ -87,6 +87,54 @@ def test_the_stroke_is_what_the_brush_model_paints(qtbot, window, painting):
     assert outside.max() < 0.05  # nothing beyond the disc (the drag moved ~2 px)
 
 
+def test_a_dab_beside_the_grid_paints_no_cell(qtbot):
+    # 20 frames 1 s apart, 11 bins 5 Hz apart; a screen pixel is 1 s wide and 2.5 Hz high.
+    grid = Grid.of_stft(100, 20, 100, (11, 20), log_frequency=False, pixel=(1.0, 2.5))
+    brush = Brush(6, 1.0, 1.0)  # radius 3 px: 3 frames, 7.5 Hz
+    assert stroke_alpha([(-20.0, 25.0)], brush, grid) is None
+    # Diagonal: from 20 frames left of the grid at 10 Hz, crossing its edge near 44 Hz.
+    stroke = stroke_alpha([(-20.0, 10.0), (2.0, 47.0)], brush, grid)
+    painted = np.zeros((11, 20), np.float32)
+    painted[stroke.bins, stroke.frames] = stroke.alpha
+    assert painted[8:, 0].min() == 1.0  # where the path crosses the edge
+    assert painted[:6, 0].max() == 0  # nothing at the edge where the path was far beside it
+
+
+def test_a_drag_that_starts_on_the_axis_paints_from_where_it_enters_and_does_not_zoom(
+        qtbot, window, painting):
+    document, view = window.document, window.spectrogram
+    painting.size_box.setValue(12)
+    y_range = view.plot.vb.viewRange()[1]
+    viewport = view.graphics.viewport()
+    axis = view.plot.getAxis("left").sceneBoundingRect()
+    inside = viewport_point(view, 0.6, 800.0)
+    start = QPoint(int(view.graphics.mapFromScene(axis.center()).x()), inside.y())
+    QTest.mousePress(viewport, Qt.LeftButton, Qt.NoModifier, start)
+    for step in np.linspace(0, 1, 11)[1:]:
+        move(viewport, start + (inside - start) * step)
+        qtbot.wait(20)
+    QTest.mouseRelease(viewport, Qt.LeftButton, Qt.NoModifier, inside)
+    qtbot.wait(30)
+    cells = painted_cells(document, 0)
+    spec = document.spectrogram
+    seconds = cells[:, 1] * spec.hop / spec.rate
+    hz = cells[:, 0] * spec.rate / spec.n_fft
+    assert seconds.min() < 0.05 and seconds.max() < 0.75  # from the image's edge to the end
+    assert hz.min() > 500 and hz.max() < 1300
+    assert view.plot.vb.viewRange()[1] == pytest.approx(y_range)  # the axis did not zoom
+    painting.brush_action.trigger()  # no tool: the same drag on the axis is the view's
+    view.plot.vb.setYRange(2.5, 3.5, padding=0)  # zoomed in, so that it can pan
+    y_range = view.plot.vb.viewRange()[1]
+    QTest.mousePress(viewport, Qt.LeftButton, Qt.NoModifier, start)
+    for step in np.linspace(0, 1, 6)[1:]:
+        move(viewport, start + QPoint(0, int(80 * step)))
+        qtbot.wait(20)
+    QTest.mouseRelease(viewport, Qt.LeftButton, Qt.NoModifier, start + QPoint(0, 80))
+    qtbot.wait(30)
+    assert view.plot.vb.viewRange()[1] != pytest.approx(y_range)
+    assert len(painted_cells(document, 0)) == len(cells)
+
+
 def test_undo_and_redo_restore_every_stroke_exactly(qtbot, window, painting):
     document = window.document
     drag(qtbot, window.spectrogram, [(0.3, 300.0), (0.9, 600.0)])

@@ -112,22 +112,29 @@ def stroke_alpha(points, brush: Brush, grid: Grid) -> Stroke | None:
         np.maximum(alpha, np.clip((1.0 - d) / edge, 0.0, 1.0), out=alpha)
         # The cell under the dab's centre is painted in full, however small the brush
         # against the cell: a click paints what it is on, wherever in the cell it lands.
-        alpha[np.argmin(np.abs(by - y)), np.argmin(np.abs(fx - x))] = 1.0
+        # A dab beside the grid (a drag that starts on an axis) is on no cell.
+        if _on_grid(x * sx, y * sy, grid):
+            alpha[np.argmin(np.abs(by - y)), np.argmin(np.abs(fx - x))] = 1.0
     return Stroke(slice(b0, b1), slice(f0, f1), alpha)
 
 
 def _nearest(xs: np.ndarray, ys: np.ndarray, grid: Grid) -> Stroke | None:
     """The one cell nearest the stroke's first dab, if that lies on the grid."""
     x, y = xs[0], ys[0]
-    inside = (grid.frame_x[0] - 0.5 * _step(grid.frame_x) <= x
-              <= grid.frame_x[-1] + 0.5 * _step(grid.frame_x))
-    finite = grid.bin_y[np.isfinite(grid.bin_y)]
-    if not inside or not finite.size or not finite[0] - _step(finite) <= y <= finite[-1] + _step(
-            finite):
+    if not _on_grid(x, y, grid):
         return None
     f = int(np.argmin(np.abs(grid.frame_x - x)))
     b = int(np.argmin(np.abs(np.where(np.isfinite(grid.bin_y), grid.bin_y, np.inf) - y)))
     return Stroke(slice(b, b + 1), slice(f, f + 1), np.ones((1, 1), np.float32))
+
+
+def _on_grid(x: float, y: float, grid: Grid) -> bool:
+    """Whether the view point (x, y) lies on one of the grid's cells."""
+    inside = (grid.frame_x[0] - 0.5 * _step(grid.frame_x) <= x
+              <= grid.frame_x[-1] + 0.5 * _step(grid.frame_x))
+    finite = grid.bin_y[np.isfinite(grid.bin_y)]
+    return bool(inside and finite.size
+                and finite[0] - _step(finite) <= y <= finite[-1] + _step(finite))
 
 
 def _step(coordinates: np.ndarray) -> float:

@@ -4,7 +4,9 @@
 grid (:attr:`~app.views.spectrogram.SpectrogramView.shown_grid`): each cell in
 the colour of the source painted there, as opaque as the paint is sure. While
 a brush or the eraser is chosen, left drags and clicks on it paint (the view
-neither pans nor seeks); otherwise they pass through to the view. With the
+neither pans nor seeks), and so does a drag that starts beside it, on an axis:
+the stroke starts where the pointer enters the image; otherwise they pass
+through to the view. With the
 Select tool a drag outlines a rectangle that stays drawn as the selection
 (what Hear region plays), and a click clears it; nothing is painted.
 """
@@ -111,6 +113,8 @@ class PaintCanvas(pg.ImageItem):
         self._dirty: tuple[int, int] | None = None
         self._redraw = coalesced(self, self._update, REDRAW_DELAY)
         view.drawn.connect(self._on_drawn)
+        # A drag that starts beside the image (on an axis, in its margin) paints too.
+        view.plot.vb.drag_taker = self._take_drag
         document.paint_changed.connect(self._on_paint_changed)
         for signal in (document.component_changed, document.sources_changed):
             signal.connect(lambda *_: self._schedule(None))
@@ -193,6 +197,11 @@ class PaintCanvas(pg.ImageItem):
         mode, _, _ = self._tool()
         return (mode is not None and event.button() == Qt.MouseButton.LeftButton
                 and self._document.magnitude is not None)
+
+    def _take_drag(self, event) -> bool:
+        """Paint with a drag the view box got (it started beside the image); True if taken."""
+        self.mouseDragEvent(event)
+        return event.isAccepted()
 
     def mouseDragEvent(self, event) -> None:  # noqa: N802 - pyqtgraph's API
         if event.isStart():

@@ -12,6 +12,7 @@ hand-over of a finished image.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 import numpy as np
@@ -180,6 +181,25 @@ def _mask(Wp: np.ndarray, Hp: np.ndarray, gains: np.ndarray, weights, sources) -
     return np.divide(numerator, denominator, out=numerator)
 
 
+class DragViewBox(pg.ViewBox):
+    """The plot's view box: a drag goes first to :attr:`drag_taker`, if one is set.
+
+    Drags that start on an axis reach the view box too (with ``axis``), so a
+    taker gets every drag that starts on the plot, whether on the image or
+    beside it, and the view pans or zooms only when it leaves the drag.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        #: Called with each drag event; returns True when it took the drag.
+        self.drag_taker: Callable[[object], bool] | None = None
+
+    def mouseDragEvent(self, event, axis=None) -> None:  # noqa: N802 - pyqtgraph's API
+        if self.drag_taker is not None and self.drag_taker(event):
+            return
+        super().mouseDragEvent(event, axis=axis)
+
+
 class SpectrogramView(QWidget):
     """One spectrogram plot with a mode selector, a log-frequency toggle and a colour bar.
 
@@ -228,7 +248,7 @@ class SpectrogramView(QWidget):
         bar.addStretch(1)
 
         self.graphics = pg.GraphicsLayoutWidget()
-        self.plot = self.graphics.addPlot()
+        self.plot = self.graphics.addPlot(viewBox=DragViewBox())
         self.plot.setLabel("bottom", "Time", units="s")
         self.plot.setLabel("left", "Frequency (Hz)")
         self.plot.showGrid(x=False, y=False)
