@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .base import EPS, FLOOR, Result, Solver, check_data, component_mask
+from .base import EPS, FLOOR, Result, Solver, check_data, check_rank, component_mask
 from .deep import DeepSolver
 from .divergence import BETAS, beta_divergence
 from .guided import CellWeights, GuidedSolver, SpatialGuidedSolver
@@ -217,21 +217,20 @@ def _guided_solver(V, n_components, loss, algorithm, W, H, weights, sources, cha
         raise ValueError("a guided run continues a factorization: give W and H")
     if any(other_options):
         raise ValueError("a guided run takes no penalties or layers")
-    channels = None
     if np.ndim(V) == 3 and np.shape(V)[0] > 1:
-        channels = check_data(np.reshape(V, (-1, np.shape(V)[-1])), 1).reshape(np.shape(V))
-        V = channels[0]
+        V = check_data(np.reshape(V, (-1, np.shape(V)[-1])), 1).reshape(np.shape(V))
+        check_rank(n_components, V.shape[1:], "n_components", "spectrogram")
         if channel_gains is not None:
-            channel_gains = check_channel_gains(channel_gains, (len(channels), n_components))
-    elif np.ndim(V) == 3:
-        V = np.asarray(V)[0]
-    if channel_gains is not None and channels is None:
-        raise ValueError("channel gains are for a multichannel V (channels, bins, frames)")
-    V = check_data(V, n_components)
-    if np.shape(W) != (V.shape[0], n_components) or np.shape(H) != (n_components, V.shape[1]):
-        raise ValueError(f"factors {np.shape(W)} x {np.shape(H)} do not fit V {V.shape}")
-    if channels is not None:
-        return SpatialGuidedSolver(channels, W, H, weights, sources, channel_gains=channel_gains,
+            channel_gains = check_channel_gains(channel_gains, (len(V), n_components))
+    else:
+        if channel_gains is not None:
+            raise ValueError("channel gains are for a multichannel V (channels, bins, frames)")
+        V = check_data(np.asarray(V)[0] if np.ndim(V) == 3 else V, n_components)
+    grid = V.shape[-2:]
+    if np.shape(W) != (grid[0], n_components) or np.shape(H) != (n_components, grid[1]):
+        raise ValueError(f"factors {np.shape(W)} x {np.shape(H)} do not fit V {grid}")
+    if V.ndim == 3:
+        return SpatialGuidedSolver(V, W, H, weights, sources, channel_gains=channel_gains,
                                    lock_W=lock_W, lock_H=lock_H)
     return GuidedSolver(V, W, H, weights, sources, lock_W=lock_W, lock_H=lock_H)
 
