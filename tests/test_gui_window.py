@@ -5,6 +5,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMessageBox
 
 WAIT = 30_000  # ms; a condition wait, not a timing assertion
@@ -205,3 +206,14 @@ def test_comb_start_progress_does_not_change_the_start():
     np.testing.assert_array_equal(with_progress[0], comb_init(V, 6, rate=22050)[0])
     assert reported[0] == pytest.approx(0.1) and reported[-1] == pytest.approx(1.0)
     assert len(reported) == 31  # the NNDSVDa start, then each of the 30 updates
+
+
+def test_no_two_actions_share_a_shortcut(window):
+    # Qt fires neither of two enabled actions with one key ("Ambiguous shortcut overload").
+    owners: dict[str, list[str]] = {}
+    for action in window.findChildren(QAction):
+        for key in action.shortcuts():
+            owners.setdefault(key.toString(), []).append(action.text())
+    assert "L" in owners and "Shift+L" in owners  # the player's Loop and the Lasso
+    shared = {key: names for key, names in owners.items() if len(names) > 1}
+    assert not shared, shared

@@ -1,7 +1,7 @@
 """Paint to separate (issue 17): brush, eraser and region fills on the spectrogram, undoable.
 
 ``install_painting(services)`` puts a Paint toolbar and menu in the window:
-Brush (B), Eraser (E), Rectangle (R) and Lasso (L) — the last two fill the
+Brush (B), Eraser (E), Rectangle (R) and Lasso (Shift+L; L is Loop) — the last two fill the
 region outlined; none chosen, the mouse pans and seeks as always —, Select
 (S: a rectangle selected, not painted; a click clears it), the source painted
 for, the brush's size, hardness and opacity (the confidence painted), and
@@ -63,9 +63,9 @@ class PaintTools(QObject):
         self.rectangle_action.setToolTip(
             "Drag a rectangle to fill it for the chosen source at the brush's opacity (R)")
         self.lasso_action = QAction("&Lasso", self, checkable=True)
-        self.lasso_action.setShortcut(QKeySequence("L"))
+        self.lasso_action.setShortcut(QKeySequence("Shift+L"))
         self.lasso_action.setToolTip(
-            "Draw round a region to fill it for the chosen source at the brush's opacity (L)")
+            "Draw round a region to fill it for the chosen source at the brush's opacity (Shift+L)")
         self.select_action = QAction("&Select", self, checkable=True)
         self.select_action.setShortcut(QKeySequence("S"))
         self.select_action.setToolTip(
