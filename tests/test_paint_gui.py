@@ -298,22 +298,31 @@ def test_a_lasso_fills_the_cells_inside_its_path(qtbot, window, painting):
     assert inside.sum() > 100
 
 
-def test_the_brush_on_a_components_output_paints_not_its_source(qtbot, window, painting):
+@pytest.mark.parametrize("tool, path, name", [
+    ("brush", [(0.5, 800.0), (1.0, 800.0)], "Paint not"),
+    ("rectangle", [(0.5, 600.0), (1.0, 1200.0)], "Fill not"),
+    ("lasso", [(0.5, 600.0), (1.0, 600.0), (0.8, 1500.0)], "Fill not"),
+])
+def test_a_tool_on_a_components_output_paints_not_its_source(qtbot, window, painting, tool, path,
+                                                            name):
     document, view = window.document, window.reconstruction
     with qtbot.waitSignal(window.control.state_changed,
                           check_params_cb=lambda s: s == "done", timeout=30_000):
         window.control.run()
     document.assign_sources([[0, 1, 2], [3, 4], [5, 6, 7]])
     document.select_component(3)  # source 1
+    painting.source_box.setCurrentIndex(1)  # the box too names source 1: the view decides
+    if tool != "brush":  # the fixture chose the brush
+        getattr(painting, f"{tool}_action").trigger()
     view.set_mode("component")
     view.render()
     qtbot.wait(50)
-    drag(qtbot, view, [(0.5, 800.0), (1.0, 800.0)])
+    drag(qtbot, view, path)
     paint = document.paint
     assert not paint[1].any()  # never the source whose output it is
     np.testing.assert_array_equal(paint[0] > 0, paint[2] > 0)  # every other source, alike
     assert paint[0].any()
-    assert window.history.undo_action.text() == "&Undo Paint not Source 2"
+    assert window.history.undo_action.text() == f"&Undo {name} Source 2"
     window.history.undo_action.trigger()
     assert not document.paint.any()
 

@@ -148,21 +148,22 @@ class PaintTools(QObject):
         """What the mouse does on the Reconstruction view.
 
         Showing the selected component's share, that view is its source's
-        output: the brush there paints "not this source" — every other source
-        — so the next iterations push that energy to the others. Otherwise
-        the tools work as on the mixture.
+        output: the brush, the rectangle and the lasso there paint "not this
+        source" — every other source — so the next iterations push that
+        energy to the others. Otherwise the tools work as on the mixture.
         """
         mode, source, brush = self.tool()
         document = self._document
         selected = document.selected
-        if mode == "brush" and self._output.mode == "component" and selected >= 0:
+        if (mode in ("brush", "rectangle", "lasso") and self._output.mode == "component"
+                and selected >= 0):
             own = document.components[selected].source
             if not any(c.source != own for c in document.components):
                 self._show_status(
                     f"Nothing to paint “not {document.source_state(own).name}” for: "
                     "every component is in it (Auto-group splits them into sources)")
                 return None, own, brush
-            return "not", own, brush
+            return ("not" if mode == "brush" else f"not {mode}"), own, brush
         return mode, source, brush
 
     def _select(self, cells: tuple[slice, slice] | None, other: PaintCanvas) -> None:

@@ -30,8 +30,9 @@ __all__ = ["PaintCanvas", "overlay_rgba", "source_colour"]
 
 #: Opacity of full-confidence paint over the spectrogram.
 OVERLAY_OPACITY = 0.6
-#: Tools whose drag outlines a region to fill instead of painting along the way.
-REGION_MODES = ("rectangle", "lasso")
+#: Tools whose drag outlines a region to fill instead of painting along the way
+#: ("not …": fill it for every source but the chosen one).
+REGION_MODES = ("rectangle", "lasso", "not rectangle", "not lasso")
 #: The tool whose drag outlines a rectangle that is selected, not painted.
 SELECT = "select"
 #: Delay that gathers a burst of paint changes into one redraw, ms.
@@ -79,7 +80,8 @@ class PaintCanvas(pg.ImageItem):
         ``"brush"``, ``"eraser"``, ``"rectangle"`` or ``"lasso"`` (a drag
         outlines a region that is filled with the brush's opacity when the
         button is released), ``"not"`` (a brush that paints every other
-        source: "not this source here"), ``"select"`` (a drag selects a
+        source: "not this source here"), ``"not rectangle"`` and ``"not
+        lasso"`` (regions filled for every other source), ``"select"`` (a drag selects a
         rectangle, a click clears it), or None (the mouse belongs to the view).
     on_stroke : callable
         Called with a finished stroke's :class:`StrokeRecorder` and its name.
@@ -230,7 +232,7 @@ class PaintCanvas(pg.ImageItem):
 
     def _region(self) -> list[tuple[float, float]]:
         """The outlined polygon: a rectangle's corners, or the lasso's path."""
-        if self._tool()[0] in ("rectangle", SELECT):
+        if self._tool()[0] in ("rectangle", "not rectangle", SELECT):
             (x0, y0), (x1, y1) = self._outline[0], self._outline[-1]
             return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
         return list(self._outline)
@@ -291,7 +293,8 @@ class PaintCanvas(pg.ImageItem):
 
         The brush and the fills raise ``source``'s paint to the brush's
         opacity; "not" raises every other source that has components instead
-        (the cells are not ``source``'s); the eraser lowers every source's.
+        (the cells are not ``source``'s), and so do "not rectangle" and "not
+        lasso"; the eraser lowers every source's.
         """
         document, cells = self._document, (stroke.bins, stroke.frames)
         if mode == "eraser":
@@ -300,7 +303,7 @@ class PaintCanvas(pg.ImageItem):
                 old = document.paint_block(row, *cells)
                 document.set_paint_block(row, *cells, old * (1 - stroke.alpha))
             return
-        rows = [source] if mode != "not" else sorted(
+        rows = [source] if not mode.startswith("not") else sorted(
             {c.source for c in document.components} - {source})
         for row in rows:
             old = document.paint_block(row, *cells)
@@ -309,8 +312,8 @@ class PaintCanvas(pg.ImageItem):
 
     def _finish(self) -> None:
         mode, source, _ = self._tool()
-        verb = {"eraser": None, "rectangle": "Fill", "lasso": "Fill", "not": "Paint not"}.get(
-            mode, "Paint")
+        verb = {"eraser": None, "rectangle": "Fill", "lasso": "Fill", "not": "Paint not",
+                "not rectangle": "Fill not", "not lasso": "Fill not"}.get(mode, "Paint")
         name = ("Erase paint" if verb is None
                 else f"{verb} {self._document.source_state(source).name}")
         recorder, self._recorder = self._recorder, None
