@@ -307,6 +307,10 @@ class Document:
         """Whether any cell is painted (kept up to date by every change: no scan)."""
         return bool(self._painted_cells.any())
 
+    def source_has_paint(self, source: int) -> bool:
+        """Whether any cell is painted for ``source`` (no scan)."""
+        return source < len(self._painted_cells) and bool(self._painted_cells[source])
+
     def paint_block(self, source: int, bins: slice, frames: slice) -> np.ndarray:
         """A copy of ``source``'s paint on a block of cells (zeros where never painted)."""
         grid = self._grid()
@@ -752,7 +756,7 @@ class Document:
     def add_source(self, name: str | None = None) -> int:
         """Create an empty source after the last one and return its index."""
         index = self.n_sources
-        if index < len(self._painted_cells) and self._painted_cells[index]:
+        if self.source_has_paint(index):
             # Paint left by a source that emptied is not the new source's.
             self.set_paint_block(index, slice(None), slice(None), np.zeros(self._paint.shape[1:]))
         self._set_source_state(index, SourceState(name or f"Source {index + 1}"))

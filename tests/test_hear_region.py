@@ -139,6 +139,10 @@ def test_painting_a_source_with_no_paint_yet_starts_its_region(hearing):
     window.painting.source_box.setCurrentIndex(1)
     hear.action.trigger()
     assert not player.region.any() and player.loop is None
+    # Silence, and the status bar says why and what comes next.
+    name = document.source_state(1).name
+    assert window.statusBar().currentMessage().startswith(
+        f"Hear region: nothing is painted for {name} or selected yet")
     _paint(document, 1, slice(12, 18))  # the paint array is created by this stroke
     np.testing.assert_array_equal(player.region, document.paint[1])
     assert player.loop == pytest.approx(_span(spec, 12, 17))
@@ -150,6 +154,7 @@ def test_the_shortcut_toggles_hearing(hearing, qtbot):
     window.activateWindow()
     QTest.keyClick(window, Qt.Key_H)
     assert hear.action.isChecked() and window.playback.listening is not None
+    assert not window.statusBar().currentMessage().startswith("Hear region: nothing")
     QTest.keyClick(window, Qt.Key_H)
     assert not hear.action.isChecked() and player.region is None
 

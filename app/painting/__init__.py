@@ -102,7 +102,7 @@ class PaintTools(QObject):
         self.toolbar.addSeparator()
         self.toolbar.addAction(self.clear_action)
         self.hear = HearRegion(document, services.playback, lambda: self.tool()[1],
-                               services.parent, lambda: self.selection)
+                               services.parent, lambda: self.selection, services.show_status)
         self.toolbar.addSeparator()
         self.toolbar.addAction(self.hear.action)
         self.toolbar.addWidget(self.hear.through_box)

@@ -41,6 +41,9 @@ class HearRegion(QObject):
     parent : QWidget
     selection : callable, optional
         The selected cells ``(bins, frames)``, or None: the painted cells are heard.
+    notify : callable, optional
+        Shows a line in the status bar: hearing a source with nothing painted
+        and nothing selected says that its strokes will be heard as they come.
 
     Attributes
     ----------
@@ -54,8 +57,10 @@ class HearRegion(QObject):
 
     def __init__(self, document: Document, playback, painted_source: Callable[[], int],
                  parent: QWidget,
-                 selection: Callable[[], tuple[slice, slice] | None] = lambda: None) -> None:
+                 selection: Callable[[], tuple[slice, slice] | None] = lambda: None,
+                 notify: Callable[[str], None] = lambda _: None) -> None:
         super().__init__(parent)
+        self._notify = notify
         self._document = document
         self._playback = playback
         self._painted_source = painted_source
@@ -76,7 +81,7 @@ class HearRegion(QObject):
         self.action.setToolTip(
             "Play only the selection (Select, S), or else the cells painted for the chosen "
             "source, looped over their time span (H)")
-        self.action.toggled.connect(lambda _: self.update())
+        self.action.toggled.connect(self._on_toggled)
         self.through_box.currentIndexChanged.connect(lambda _: self.update())
         playback.listening_changed.connect(self._on_listening_changed)
 
@@ -88,6 +93,15 @@ class HearRegion(QObject):
         through = self.through_box.currentData()
         through = source if through == PAINTED else None if through == WHOLE_MIX else through
         return Listening(source, through, self._selection())
+
+    def _on_toggled(self, on: bool) -> None:
+        self.update()
+        listening = self.listening()
+        if on and listening.cells is None and not self._document.source_has_paint(
+                listening.source):
+            name = self._document.source_state(listening.source).name
+            self._notify(f"Hear region: nothing is painted for {name} or selected yet; "
+                         "its strokes are heard as you paint them")
 
     def update(self) -> None:
         """Hand the playback control what the controls now ask for (the source may have changed)."""
