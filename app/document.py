@@ -577,17 +577,39 @@ class Document:
         first = [replace(c, source=used.index(c.source)) for c in first]
         rest = [replace(c, source=len(used) + j) for j, c in enumerate(rest[: k - len(first)])]
         grouped = len(self.groups()) < len(self._components)
+        dissolved = [self.source_state(s).name for s in range(self.n_sources)
+                     if s not in used and self.source_has_paint(s)]
         self._source_states = tuple(self.source_state(s) for s in used)
         self._components = tuple(first + rest)
+        self._keep_paint_rows(used)
         self.clear_factors()
         if self._selected >= k:
             self.select_component(-1)
         self.components_changed.emit()
         self.sources_changed.emit()
         self.locks_changed.emit()
-        if grouped:
-            self.notice(f"Now {k} components, each in a source of its own: "
-                              "group them again once they are learned.")
+        message = (f"Now {k} components, each in a source of its own: "
+                   "group them again once they are learned." if grouped else "")
+        if dissolved:
+            message += (f" The paint of {', '.join(dissolved)} went with "
+                        f"{'its source' if len(dissolved) == 1 else 'their sources'} "
+                        "(Undo brings it back).")
+        if message:
+            self.notice(message.strip())
+
+    def _keep_paint_rows(self, rows: list[int]) -> None:
+        """Keep only the paint of ``rows``, as rows 0, 1, … (a new array, so undo has the old)."""
+        paint = self._paint
+        if paint is None or list(range(len(paint))) == rows[: len(paint)]:
+            return
+        painted = [i for i, row in enumerate(rows) if self.source_has_paint(row)]
+        kept = None
+        if painted:  # rows up to the last painted one, as everywhere
+            kept = np.zeros((painted[-1] + 1, *paint.shape[1:]), np.float32)
+            for i in painted:
+                kept[i] = paint[rows[i]]
+        self._set_whole_paint(kept)
+        self.paint_changed.emit(None)
 
     def _start_new_document(self) -> None:
         """Component and source states, locks and references back to their defaults."""

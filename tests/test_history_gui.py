@@ -265,6 +265,18 @@ def test_a_new_number_of_components_is_undoable(ran):
     assert ran.parameters.components.value() == 8  # the control follows
 
 
+def test_undoing_a_new_number_of_components_brings_back_the_paint_it_cleared(ran):
+    document = ran.document
+    document.set_paint_block(1, slice(20, 30), slice(5, 15), np.full((10, 10), 0.8, np.float32))
+    settle()
+    ran.history.stack.clear()
+    before = taken(document)
+    ran.parameters.components.setValue(12)
+    assert document.paint is None  # its source was dissolved, and the status bar said so
+    assert "went with its source (Undo brings it back)" in ran.statusBar().currentMessage()
+    check_undo_redo(ran, before, "Components 8 → 12")
+
+
 def test_undoing_a_gain_after_more_iterations_keeps_them(qtbot, ran):
     document = ran.document
     ran.components.table.cellWidget(0, _GAIN).stepBy(3)

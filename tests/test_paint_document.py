@@ -180,3 +180,24 @@ def test_another_sources_first_stroke_takes_the_next_row_without_copying_the_pai
     document.set_paint_block(2, slice(5, 6), slice(5, 6), np.ones((1, 1)))
     assert document.paint.sum() == pytest.approx(5.0)
     assert not document.paint[1].any() and document.paint[2, 3, 3] == 0
+
+
+def test_a_new_number_of_components_keeps_the_paint_of_the_sources_it_keeps_only(document):
+    notices = []
+    document.noticed.connect(notices.append)
+    document.assign_sources([[0], [1, 2], [3]])
+    document.rename_source(1, "Keys")
+    document.rename_source(2, "Drums")
+    for source in range(3):
+        document.set_paint_block(source, slice(10 * source, 10 * source + 5), slice(2, 6),
+                                 np.full((5, 4), 0.5 + 0.1 * source, np.float32))
+    before = document.paint.copy()
+    document.set_locked(3, True)  # Drums is kept, as the first source
+    document.set_settings(Settings(n_components=6, n_fft=512, hop=128))
+    np.testing.assert_array_equal(document.paint, before[2:3])  # its paint, as row 0
+    assert document.source_state(0).name == "Drums"
+    assert "The paint of Source 1, Keys went with their sources" in notices[-1]
+    document.set_locked(0, False)
+    document.set_settings(Settings(n_components=4, n_fft=512, hop=128))
+    assert document.paint is None and not document.has_paint()
+    assert "The paint of Drums went with its source" in notices[-1]
