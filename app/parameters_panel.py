@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from dsp import nmf
-from dsp.pipeline import Settings, default_components
+from dsp.pipeline import MAX_COUNT, Settings, default_components
 
 from .document import Document
 from .widgets import spin_box
@@ -99,7 +99,7 @@ class ParametersPanel(QWidget):
             "that explain the spectrogram best; random; or NNDSVD/NNDSVDa from its singular "
             "vectors",
         )
-        self.seed = spin_box(QSpinBox, 0, 2**31 - 1, 0)
+        self.seed = spin_box(QSpinBox, 0, MAX_COUNT, 0)
         self.seed.setToolTip("Random seed: the same seed and parameters give the same result")
         self.n_fft = _combo(
             FFT_SIZES,

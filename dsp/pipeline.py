@@ -22,6 +22,7 @@ from .stft import Spectrogram, analyse
 
 __all__ = [
     "COMPONENTS_PER_SOURCE",
+    "MAX_COUNT",
     "MAX_MASK_POWER",
     "MAX_N_FFT",
     "MAX_OVERLAP",
@@ -45,6 +46,9 @@ MAX_DEFAULT_COMPONENTS = 32
 #: and beyond it the float32 powers (W H)^α over- and underflow (α = 100 gave
 #: garbage stems; α ≤ 0 has no mask at all, a negative α inverts it).
 MAX_MASK_POWER = 10.0
+#: Largest seed and iteration counts a setting may hold: what every front end
+#: holds (a Qt spin box is a C int), so a session from anywhere opens in the GUI.
+MAX_COUNT = 2**31 - 1
 #: Longest STFT frame (1.5 s at 44.1 kHz); the shortest is 16 (dsp.stft).
 MAX_N_FFT = 65_536
 #: Most times the STFT frames overlap: the hop is at least n_fft / 16, four

@@ -17,7 +17,7 @@ from dataclasses import fields
 import numpy as np
 
 from . import nmf
-from .pipeline import MAX_MASK_POWER, MAX_N_FFT, Settings, hop_range
+from .pipeline import MAX_COUNT, MAX_MASK_POWER, MAX_N_FFT, Settings, hop_range
 
 __all__ = [
     "MAX_COMPONENTS",
@@ -124,9 +124,9 @@ def check_settings(name: str, raw, *, version: int) -> Settings:
         loss=_choice_field(name, "loss", get("loss"), nmf.LOSSES),
         algorithm=_choice_field(name, "algorithm", get("algorithm"), nmf.ALGORITHMS),
         init=_choice_field(name, "init", get("init"), nmf.SOLVER_INITS),
-        iterations=_int_field(name, "iterations", get("iterations"), 0),
+        iterations=_int_field(name, "iterations", get("iterations"), 0, MAX_COUNT),
         tol=_float_field(name, "tol", get("tol"), 0.0),
-        seed=_int_field(name, "seed", get("seed"), 0),
+        seed=_int_field(name, "seed", get("seed"), 0, MAX_COUNT),
         sparsity=_float_field(name, "sparsity", get("sparsity"), 0.0),
         smoothness=_float_field(name, "smoothness", get("smoothness"), 0.0),
         n_fft=n_fft,
@@ -136,7 +136,8 @@ def check_settings(name: str, raw, *, version: int) -> Settings:
         layers=layers,
         spatial=get("spatial"),
         guide_strength=_float_field(name, "guide_strength", get("guide_strength"), 0.0),
-        guide_iterations=_int_field(name, "guide_iterations", get("guide_iterations"), 0),
+        guide_iterations=_int_field(name, "guide_iterations", get("guide_iterations"), 0,
+                                    MAX_COUNT),
     )
 
 

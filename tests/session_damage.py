@@ -16,7 +16,7 @@ import numpy as np
 import soundfile as sf
 
 from dsp import nmf
-from dsp.pipeline import MAX_MASK_POWER, MAX_N_FFT, Settings, hop_range
+from dsp.pipeline import MAX_COUNT, MAX_MASK_POWER, MAX_N_FFT, Settings, hop_range
 from dsp.project_file import (
     ComponentState,
     Project,
@@ -167,6 +167,10 @@ DAMAGE = {
                         "settings.mask_power"),
     "tol null": (lambda p: header_change(p, settings_change("tol", None)), "settings.tol"),
     "seed 1.5": (lambda p: header_change(p, settings_change("seed", 1.5)), "settings.seed"),
+    "seed 2^31 (beyond any front end)": (
+        lambda p: header_change(p, settings_change("seed", 2**31)), "settings.seed"),
+    "iterations 10^20": (lambda p: header_change(p, settings_change("iterations", 10**20)),
+                         "settings.iterations"),
     "mask_power -1 with stored factors": (
         lambda p: header_change(p, settings_change("mask_power", -1)), "settings.mask_power"),
     "hop 0 with stored factors": (lambda p: header_change(p, settings_change("hop", 0)),
@@ -200,6 +204,8 @@ def assert_valid(project: Project, path: Path) -> None:
     for key in ("n_components", "iterations", "seed", "n_fft", "hop", "guide_iterations"):
         value = getattr(s, key)
         assert isinstance(value, int) and not isinstance(value, bool) and value >= 0, key
+    for key in ("iterations", "seed", "guide_iterations"):
+        assert getattr(s, key) <= MAX_COUNT, key
     assert s.n_components >= 1 and s.n_sources in (None, *range(1, s.n_components + 1))
     assert 16 <= s.n_fft <= MAX_N_FFT and s.n_fft & (s.n_fft - 1) == 0
     low, high = hop_range(s.n_fft)

@@ -83,16 +83,21 @@ def test_the_smallest_hop_allowed_still_separates(mix_wav, tmp_path):
     assert json.loads((tmp_path / "manifest.json").read_text())["parameters"]["hop"] == 128
 
 
-def test_negative_seed_is_refused_naming_the_option(mix_wav, earlier_output):
-    proc = run("separate", str(mix_wav), "--seed", "-1", "--out", str(earlier_output[0]))
-    assert_refused_and_untouched(proc, earlier_output, "--seed", "at least 0", "-1")
+@pytest.mark.parametrize("option, value", [("--seed", "-1"), ("--seed", str(2**31)),
+                                           ("--iterations", str(2**31)),
+                                           ("--guide-iterations", "-1")])
+def test_a_seed_or_count_out_of_range_is_refused_naming_the_option(mix_wav, earlier_output,
+                                                                   option, value):
+    # The bound is what every front end holds: the GUI's controls are C ints.
+    proc = run("separate", str(mix_wav), option, value, "--out", str(earlier_output[0]))
+    assert_refused_and_untouched(proc, earlier_output, option, f"from 0 to {2**31 - 1}", value)
 
 
 def test_sweep_refuses_a_negative_seed_naming_the_option(mix_wav):
     proc = run("sweep", str(mix_wav), "--seed", "-1", "-k", "1:2")
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
-        "partwise: error: --seed must be at least 0, got -1"
+        f"partwise: error: --seed must be from 0 to {2**31 - 1}, got -1"
     ]
 
 

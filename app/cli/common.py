@@ -30,8 +30,8 @@ def bad_shared_option(args: argparse.Namespace) -> str | None:
     """
     from dsp import pipeline
 
-    if args.seed < 0:
-        return f"--seed must be at least 0, got {args.seed}"
+    if not 0 <= args.seed <= pipeline.MAX_COUNT:
+        return f"--seed must be from 0 to {pipeline.MAX_COUNT}, got {args.seed}"
     n_fft, hop = args.n_fft, args.hop
     if not 16 <= n_fft <= pipeline.MAX_N_FFT or n_fft & (n_fft - 1):
         return f"--n-fft must be a power of two from 16 to {pipeline.MAX_N_FFT}, got {n_fft}"

@@ -208,10 +208,11 @@ def _bad_option(args: argparse.Namespace) -> str | None:
         return f"--components must be at least 1, got {args.components}"
     if args.sources is not None and not 1 <= args.sources <= args.components:
         return f"--sources must be between 1 and --components ({args.components})"
-    if args.iterations < 0:
-        return f"--iterations must be at least 0, got {args.iterations}"
-    if args.guide_iterations < 0:
-        return f"--guide-iterations must be at least 0, got {args.guide_iterations}"
+    if not 0 <= args.iterations <= pipeline.MAX_COUNT:
+        return f"--iterations must be from 0 to {pipeline.MAX_COUNT}, got {args.iterations}"
+    if not 0 <= args.guide_iterations <= pipeline.MAX_COUNT:
+        return (f"--guide-iterations must be from 0 to {pipeline.MAX_COUNT}, "
+                f"got {args.guide_iterations}")
     if not 0 <= args.guide_strength <= 100:
         return f"--guide-strength must be a number with 0 ≤ λ ≤ 100, got {args.guide_strength}"
     if args.guide is not None and args.session is not None:
