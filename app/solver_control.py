@@ -86,6 +86,7 @@ class SolverControl(QObject):
         self._paint_version = 0
         self._steered_by = None
         self._said_unsteered = False
+        self._said_steered = False  # the steered loss, said once a run
         # Strokes come many to a drag: every change in one pass of the event loop is one hand-over.
         self._steering_timer = coalesced(self, self._update_steering)
         document.audio_changed.connect(self._on_audio_changed)
@@ -218,6 +219,8 @@ class SolverControl(QObject):
         self._job = job
         self._settings = settings
         self._steered_by = self._steering_key() if use_factors else None
+        if steering is not None:
+            self._say_steered()
         return job
 
     def _retire(self) -> None:
@@ -225,6 +228,7 @@ class SolverControl(QObject):
         job, self._job = self._job, None
         self._stopped = None
         self._said_unsteered = False
+        self._said_steered = False
         if job is not None:
             job.stop()
             self._retired.append(job)
@@ -384,3 +388,13 @@ class SolverControl(QObject):
         steering = self._paint_steering(self._settings)
         if steering is not None or unsteerable(self._settings) is None:
             self._job.steer(steering)
+        if steering is not None:
+            self._say_steered()
+
+    def _say_steered(self) -> None:
+        """Once a run: the loss shown is now the steered objective, which jumps with the paint."""
+        if not self._said_steered:
+            self._said_steered = True
+            self._document.notice(
+                "Paint steers this run: the loss is now the paint-steered objective (KL where "
+                "nothing is painted), and it jumps when the paint changes.")

@@ -117,6 +117,21 @@ def test_run_with_paint_continues_the_factors_guided_instead_of_starting_afresh(
     assert document.losses[:len(history)] == history
 
 
+def test_a_steered_run_says_once_that_its_loss_is_the_steered_objective(qtbot, document,
+                                                                        control):
+    notices = []
+    document.noticed.connect(notices.append)
+    run_until(qtbot, control, control.step, "paused")  # no paint: nothing to say
+    assert not [n for n in notices if n.startswith("Paint steers this run")]
+    source, region = quiet_source_region(document)
+    stroke(document, source, region)
+    run_until(qtbot, control, control.run)
+    stroke(document, source, (slice(0, 4), slice(0, 4)))  # more paint in the same run
+    qtbot.wait(50)
+    steered = [n for n in notices if n.startswith("Paint steers this run")]
+    assert len(steered) == 1 and "jumps when the paint changes" in steered[0]
+
+
 def test_without_paint_step_continues_with_the_settings_own_solver(qtbot, document, control):
     settings = document.settings
     reference = nmf.make_solver(document.magnitude, K, W=document.W, H=document.H,
