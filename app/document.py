@@ -742,8 +742,16 @@ class Document:
         self._update_component(index, solo=bool(solo))
 
     def set_source(self, index: int, source: int) -> None:
-        """Assign a component to a source (zero-based)."""
+        """Assign a component to a source (zero-based).
+
+        A source whose last component leaves stays a source while it has paint:
+        the paint still names it, so it stays in the source lists (to paint,
+        to move parts back to) and a new source does not take its row.
+        """
+        old = self._components[index].source
         self._update_component(index, source=max(0, int(source)))
+        if old >= self.n_sources and self.source_has_paint(old):
+            self._set_source_state(old, self.source_state(old))
 
     def assign_sources(self, groups: list[list[int]]) -> None:
         """Assign every component to the source of the group holding it."""
@@ -779,7 +787,8 @@ class Document:
         """Create an empty source after the last one and return its index."""
         index = self.n_sources
         if self.source_has_paint(index):
-            # Paint left by a source that emptied is not the new source's.
+            # Paint on a row beyond the sources (a painted source keeps its state when it
+            # empties, but a restored state may lack one) is not the new source's.
             self.set_paint_block(index, slice(None), slice(None), np.zeros(self._paint.shape[1:]))
         self._set_source_state(index, SourceState(name or f"Source {index + 1}"))
         return index

@@ -152,13 +152,6 @@ def test_paint_has_rows_only_up_to_the_highest_painted_source(document):
     assert len(document.paint) == 2  # not one per source: rows cost bins x frames each
 
 
-def test_a_new_source_does_not_inherit_the_paint_of_one_that_emptied(document):
-    document.set_paint_block(1, slice(0, 3), slice(0, 3), np.ones((3, 3)))
-    document.assign_sources([[0, 1, 2, 3]])  # source 1 has no parts and no state left
-    index = document.add_source("New")
-    assert index == 1 and not document.paint[1].any()
-
-
 def test_another_sources_first_stroke_takes_the_next_row_without_copying_the_paint(document):
     document.assign_sources([[0], [1], [2], [3]])
     document.set_paint_block(0, slice(0, 2), slice(0, 2), np.ones((2, 2)))
@@ -201,3 +194,22 @@ def test_a_new_number_of_components_keeps_the_paint_of_the_sources_it_keeps_only
     document.set_settings(Settings(n_components=4, n_fft=512, hop=128))
     assert document.paint is None and not document.has_paint()
     assert "The paint of Drums went with its source" in notices[-1]
+
+
+def test_a_painted_source_that_loses_its_last_part_stays_a_source_with_its_paint(document):
+    document.assign_sources([[0], [1, 2], [3]])
+    document.set_paint_block(2, slice(5, 9), slice(1, 4), np.full((4, 3), 0.9, np.float32))
+    before = document.paint.copy()
+    document.set_source(3, 0)  # source 2's only part leaves
+    assert document.n_sources == 3 and document.source_members(2) == []
+    np.testing.assert_array_equal(document.paint, before)
+    assert document.add_source("Pads") == 3  # a new source takes the next row, not its paint
+    np.testing.assert_array_equal(document.paint[2], before[2])
+    document.set_source(3, 2)  # a part moved back finds its paint
+    assert document.source_members(2) == [3]
+
+
+def test_an_unpainted_source_that_loses_its_last_part_still_goes(document):
+    document.assign_sources([[0], [1, 2], [3]])
+    document.set_source(3, 0)
+    assert document.n_sources == 2
