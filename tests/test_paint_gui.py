@@ -178,11 +178,36 @@ def test_the_overlay_shows_the_paint_in_the_sources_colour(qtbot, window, painti
     drag(qtbot, window.spectrogram, [(0.5, 800.0), (1.2, 800.0)])
     qtbot.waitUntil(lambda: window.painting.canvas.image is not None
                     and window.painting.canvas.image[..., 3].max() > 0, timeout=2000)
+    from app.painting.canvas import OUTLINE
+
     image = window.painting.canvas.image
-    strongest = np.unravel_index(np.argmax(image[..., 3]), image.shape[:2])
+    outline = (image == OUTLINE).all(axis=2)
+    assert outline.any()  # the stroke's edge, dark on every colour of the map
+    fill = np.where(outline, 0, image[..., 3])
+    strongest = np.unravel_index(np.argmax(fill), image.shape[:2])
     colour = document.components[document.source_members(1)[0]].colour
     expected = [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
     np.testing.assert_allclose(image[strongest][:3], expected, atol=2)
+
+
+def test_the_overlay_outlines_each_painted_region_and_columns_redraw_as_the_whole():
+    from app.painting.canvas import OUTLINE, overlay_rgba
+
+    paint = np.zeros((2, 12, 40), np.float32)
+    paint[0, 3:7, 8:20] = 1.0  # frames 8–19: columns 2–4 at 4 frames a column
+    paint[1, 8:10, 30:34] = 0.5
+    rows, colours = np.arange(12), ["#ff8000", "#0080ff"]
+    full = overlay_rgba(paint, rows, slice(0, 40), 4, colours)
+    outline = (full == OUTLINE).all(axis=2)
+    expected = np.zeros((12, 10), bool)
+    expected[3:7, 2:5] = True
+    expected[4:6, 3:4] = False  # the one pixel inside the first region
+    expected[8:10, 7:9] = True  # the second is all edge
+    np.testing.assert_array_equal(outline, expected)
+    assert full[5, 3, 3] == round(0.6 * 255) and tuple(full[5, 3, :3]) == (255, 128, 0)
+    for first, last in [(0, 3), (3, 4), (2, 9), (8, 10)]:  # any columns, drawn alone
+        part = overlay_rgba(paint, rows, slice(4 * first, 4 * last), 4, colours)
+        np.testing.assert_array_equal(part, full[:, first:last])
 
 
 def test_a_click_with_the_brush_paints_a_dab_and_does_not_seek(qtbot, window, painting):

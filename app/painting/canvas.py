@@ -30,6 +30,8 @@ __all__ = ["PaintCanvas", "overlay_rgba", "source_colour"]
 
 #: Opacity of full-confidence paint over the spectrogram.
 OVERLAY_OPACITY = 0.6
+#: RGBA of a painted region's edge: dark, so it shows on every colour of the map.
+OUTLINE = np.array([16, 16, 16, 230], np.uint8)
 #: Tools whose drag outlines a region to fill instead of painting along the way
 #: ("not …": fill it for every source but the chosen one).
 REGION_MODES = ("rectangle", "lasso", "not rectangle", "not lasso")
@@ -54,7 +56,11 @@ def overlay_rgba(paint: np.ndarray, rows: np.ndarray, frames: slice, step: int,
     """The paint of ``frames`` as an RGBA image (rows, columns, 4), uint8, ``step`` frames a column.
 
     Each pixel mixes the sources' colours in proportion to their paint; its
-    opacity is the surest paint there times :data:`OVERLAY_OPACITY`.
+    opacity is the surest paint there times :data:`OVERLAY_OPACITY`. The
+    painted pixels on a region's edge are drawn in :data:`OUTLINE` instead,
+    so paint shows even where its colour is the spectrogram's (orange on
+    orange). The columns just outside ``frames`` are looked at for the edge,
+    so a redraw of some columns draws what a redraw of all of them would.
     """
     # Rows and frames in one indexing: only the visible cells are gathered, not whole rows.
     planes = np.stack([block_max(p[rows, frames], step) for p in paint])  # (S, R, C)
@@ -64,7 +70,26 @@ def overlay_rgba(paint: np.ndarray, rows: np.ndarray, frames: slice, step: int,
     image = np.empty((*strongest.shape, 4), np.uint8)
     image[..., :3] = np.clip(rgb, 0, 255)
     image[..., 3] = np.clip(strongest * (OVERLAY_OPACITY * 255.0), 0, 255)
+    edge = _edge(strongest > 0, _painted_beside(paint, rows, frames, step))
+    image[edge] = OUTLINE
     return image
+
+
+def _painted_beside(paint: np.ndarray, rows: np.ndarray, frames: slice,
+                    step: int) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each row is painted in the column before ``frames`` and in the one after."""
+    end = paint.shape[2]
+    before = slice(max(0, frames.start - step), frames.start)
+    after = slice(min(frames.stop, end), min(end, frames.stop + step))
+    return tuple((paint[:, rows, cols] > 0).any(axis=(0, 2)) for cols in (before, after))
+
+
+def _edge(painted: np.ndarray, beside: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Painted pixels with an unpainted pixel above, below, before or after them."""
+    wide = np.concatenate([beside[0][:, None], painted, beside[1][:, None]], axis=1)
+    wide = np.pad(wide, ((1, 1), (0, 0)))
+    inner = (wide[:-2, 1:-1] & wide[2:, 1:-1] & wide[1:-1, :-2] & wide[1:-1, 2:])
+    return painted & ~inner
 
 
 class PaintCanvas(pg.ImageItem):
