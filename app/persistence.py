@@ -429,7 +429,29 @@ class DocumentFile(QObject):
         self._document = document
         self._path: Path | None = None
         self._dirty = False
+        # Where the session was last saved (track_undo): the edit state then, whether
+        # anything outside the edit state (the audio) changed since, the undo stack.
+        self._saved_state = None
+        self._outside_edits = False
+        self._stack = None
         _connect_changes(document, self._on_changed)
+        document.audio_changed.connect(self._on_audio_changed)
+
+    def track_undo(self, stack) -> None:
+        """Undoing back to where the session was saved makes it clean again.
+
+        ``stack`` is the window's ``QUndoStack``. At each save (or open) its
+        clean index is set; when undo or redo comes back to it and the
+        document's edit state is the saved one (arrays by identity: the
+        document replaces them, and the strokes that change the paint in place
+        are on the stack) and the audio did not change meanwhile, the
+        unsaved-changes mark goes. A solver run since the save leaves other
+        factors, and an edit still being recorded at the save another state,
+        so the mark stays: never clean when it is not.
+        """
+        self._stack = stack
+        stack.cleanChanged.connect(self._on_clean_changed)
+        self._mark_saved()
 
     @property
     def path(self) -> Path | None:
@@ -454,7 +476,7 @@ class DocumentFile(QObject):
             raise ProjectError("the session has no file yet: choose where to save it")
         written = save_session(self._document, target)
         self._path = written
-        self._set_dirty(False)
+        self._mark_saved()
         self.saved.emit(written)
         return written
 
@@ -462,7 +484,7 @@ class DocumentFile(QObject):
         """Open ``path`` into the session (``hooks`` as :func:`open_session`)."""
         project = open_session(path, self._document, **hooks)
         self._path = Path(path)
-        self._set_dirty(False)
+        self._mark_saved()
         return project
 
     def restore(
@@ -490,19 +512,36 @@ class DocumentFile(QObject):
         """
         apply_project(project, audio_path, self._document, prepared=prepared)
         self._path = Path(path) if path is not None else None
+        self._mark_saved()
         self._set_dirty(path is None or unsaved)
 
     def start_new(self) -> None:
         """A new mixture was opened: no file yet, and nothing to save until it changes."""
         self._path = None
-        self._set_dirty(False)
+        self._mark_saved()
 
     def mark_clean(self) -> None:
         """Forget changes (e.g. after restoring an autosave the user saved elsewhere)."""
+        self._mark_saved()
+
+    def _mark_saved(self) -> None:
+        """The document as it is now is what is saved: clean, and where undo makes it clean."""
         self._set_dirty(False)
+        self._outside_edits = False
+        if self._stack is not None:
+            self._saved_state = self._document.edit_state()
+            self._stack.setClean()
 
     def _on_changed(self, *_) -> None:
         self._set_dirty(True)
+
+    def _on_audio_changed(self, *_) -> None:
+        self._outside_edits = True
+
+    def _on_clean_changed(self, clean: bool) -> None:
+        if (clean and self._dirty and not self._outside_edits and self._saved_state is not None
+                and not self._document.edit_state().changed(self._saved_state)):
+            self._set_dirty(False)
 
     def _set_dirty(self, dirty: bool) -> None:
         if dirty != self._dirty:

@@ -83,6 +83,7 @@ class SessionFiles(QObject):
         self._audio_filter = audio_filter
         self.document = window.document
         self.document_file = DocumentFile(self.document, self)
+        self.document_file.track_undo(window.history.stack)
         self.autosaver = Autosaver(self.document, parent=self)
         self.unsaved_box: QMessageBox | None = None
         self.changed_box: QMessageBox | None = None

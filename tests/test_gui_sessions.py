@@ -391,3 +391,25 @@ def test_opening_without_unsaved_changes_does_not_ask(qtbot, window, store):
     with qtbot.waitSignal(window.loader.loaded, timeout=WAIT):
         window.demo_action.trigger()
     assert window.files.unsaved_box is None
+
+
+def test_undoing_back_to_the_saved_session_clears_the_unsaved_mark_and_a_run_keeps_it(
+    qtbot, window, tmp_path, monkeypatch
+):
+    run_to_completion(qtbot, window)
+    answer_file_dialogs(monkeypatch, save_to=tmp_path / "work.partwise")
+    window.files.save_action.trigger()
+    assert not window.isWindowModified()
+    window.document.set_gain(1, 0.25)
+    window.history.flush()
+    assert window.isWindowModified()
+    window.history.undo_action.trigger()
+    assert not window.isWindowModified() and not window.files.document_file.dirty
+    window.history.redo_action.trigger()
+    assert window.isWindowModified()
+    window.history.undo_action.trigger()
+    run_to_completion(qtbot, window)  # new factors, not on the undo stack
+    window.document.set_gain(1, 0.25)
+    window.history.flush()
+    window.history.undo_action.trigger()
+    assert window.isWindowModified()  # the run's factors are still unsaved
