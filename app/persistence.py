@@ -512,8 +512,12 @@ class DocumentFile(QObject):
         """
         apply_project(project, audio_path, self._document, prepared=prepared)
         self._path = Path(path) if path is not None else None
-        self._mark_saved()
-        self._set_dirty(path is None or unsaved)
+        if path is None or unsaved:
+            # Work no file holds: no state of it is clean, however far it is undone.
+            self._saved_state = None
+            self._set_dirty(True)
+        else:
+            self._mark_saved()
 
     def start_new(self) -> None:
         """A new mixture was opened: no file yet, and nothing to save until it changes."""

@@ -413,3 +413,23 @@ def test_undoing_back_to_the_saved_session_clears_the_unsaved_mark_and_a_run_kee
     window.history.flush()
     window.history.undo_action.trigger()
     assert window.isWindowModified()  # the run's factors are still unsaved
+
+
+def test_recovered_unsaved_work_stays_marked_however_far_it_is_undone(
+    qtbot, window, tmp_path, monkeypatch
+):
+    from app.persistence import locate_audio
+
+    run_to_completion(qtbot, window)
+    target = tmp_path / "work.partwise"
+    answer_file_dialogs(monkeypatch, save_to=target)
+    window.files.save_action.trigger()
+    project = load_project(target)
+    # An autosave of work saved as ``target``, with changes the file does not have.
+    document_file = window.files.document_file
+    document_file.restore(project, locate_audio(project, None), target, unsaved=True)
+    assert window.isWindowModified()
+    window.document.set_gain(1, 0.25)
+    window.history.flush()
+    window.history.undo_action.trigger()
+    assert window.isWindowModified() and document_file.dirty
