@@ -107,13 +107,14 @@ def stroke_alpha(points, brush: Brush, grid: Grid) -> Stroke | None:
     by = grid.bin_y[b0:b1] / sy
     alpha = np.zeros((b1 - b0, f1 - f0), np.float32)
     edge = max(1.0 - brush.hardness, 1e-6)
+    extent = _cell_extent(grid)
     for x, y in dabs:
         d = np.hypot((by - y)[:, None], (fx - x)[None, :]) / radius
         np.maximum(alpha, np.clip((1.0 - d) / edge, 0.0, 1.0), out=alpha)
         # The cell under the dab's centre is painted in full, however small the brush
         # against the cell: a click paints what it is on, wherever in the cell it lands.
         # A dab beside the grid (a drag that starts on an axis) is on no cell.
-        if _on_grid(x * sx, y * sy, grid):
+        if _within(x * sx, y * sy, extent):
             alpha[np.argmin(np.abs(by - y)), np.argmin(np.abs(fx - x))] = 1.0
     return Stroke(slice(b0, b1), slice(f0, f1), alpha)
 
@@ -121,20 +122,26 @@ def stroke_alpha(points, brush: Brush, grid: Grid) -> Stroke | None:
 def _nearest(xs: np.ndarray, ys: np.ndarray, grid: Grid) -> Stroke | None:
     """The one cell nearest the stroke's first dab, if that lies on the grid."""
     x, y = xs[0], ys[0]
-    if not _on_grid(x, y, grid):
+    if not _within(x, y, _cell_extent(grid)):
         return None
     f = int(np.argmin(np.abs(grid.frame_x - x)))
     b = int(np.argmin(np.abs(np.where(np.isfinite(grid.bin_y), grid.bin_y, np.inf) - y)))
     return Stroke(slice(b, b + 1), slice(f, f + 1), np.ones((1, 1), np.float32))
 
 
-def _on_grid(x: float, y: float, grid: Grid) -> bool:
-    """Whether the view point (x, y) lies on one of the grid's cells."""
-    inside = (grid.frame_x[0] - 0.5 * _step(grid.frame_x) <= x
-              <= grid.frame_x[-1] + 0.5 * _step(grid.frame_x))
+def _cell_extent(grid: Grid) -> tuple[float, float, float, float] | None:
+    """(x0, x1, y0, y1): where the grid's cells lie in the view; None with no finite bin."""
     finite = grid.bin_y[np.isfinite(grid.bin_y)]
-    return bool(inside and finite.size
-                and finite[0] - _step(finite) <= y <= finite[-1] + _step(finite))
+    if not finite.size:
+        return None
+    half = 0.5 * _step(grid.frame_x)
+    return (grid.frame_x[0] - half, grid.frame_x[-1] + half,
+            finite[0] - _step(finite), finite[-1] + _step(finite))
+
+
+def _within(x: float, y: float, extent: tuple[float, float, float, float] | None) -> bool:
+    """Whether the view point (x, y) lies in ``extent`` (:func:`_cell_extent`), on a cell."""
+    return extent is not None and extent[0] <= x <= extent[1] and extent[2] <= y <= extent[3]
 
 
 def _step(coordinates: np.ndarray) -> float:
